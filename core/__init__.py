@@ -1,0 +1,1 @@
+"""Shelfsync's framework: the plugin contract, rules, engine, persistence, workers and CLI."""

@@ -1,0 +1,89 @@
+"""Typed errors: plugins raise these, the engine decides what to retry.
+
+Every error carries the platform and, when the API returned one, its request id, so an audit
+row or a failure shown in the UI can point at the exact call.
+"""
+
+from __future__ import annotations
+
+
+class ShelfsyncError(Exception):
+    """Base of every error Shelfsync raises on purpose."""
+
+    retryable = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        platform: str = "",
+        request_id: str | None = None,
+        code: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.platform = platform
+        self.request_id = request_id
+        self.code = code
+
+
+class ConfigurationError(ShelfsyncError):
+    """Shelfsync itself is misconfigured (missing secret key, bad URL …)."""
+
+
+class InvalidInput(ShelfsyncError):
+    """A value given by a user or a caller is out of range or malformed."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+class PluginError(ShelfsyncError):
+    """An error talking to a platform."""
+
+
+class AuthError(PluginError):
+    """Credentials were refused or have expired: the connection needs re-authorization."""
+
+
+class PermissionDenied(AuthError):
+    """Credentials are valid but lack a scope the call needs."""
+
+
+class RateLimited(PluginError):
+    """The platform throttled us; `retry_after` seconds is its hint (or our estimate)."""
+
+    retryable = True
+
+    def __init__(self, message: str, *, retry_after: float = 1.0, **kwargs: str | None) -> None:
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        self.retry_after = retry_after
+
+
+class TransientError(PluginError):
+    """A 5xx, a timeout or a dropped connection that outlived our retries."""
+
+    retryable = True
+
+
+class NotFound(PluginError):
+    """The object does not exist on the platform."""
+
+
+class BadRequest(PluginError):
+    """The platform rejected our request as invalid (a 4xx other than auth or throttle)."""
+
+
+class BadResponse(PluginError):
+    """The platform answered with something we cannot read: never turned into wrong data."""
+
+    retryable = True
+
+
+class Conflict(PluginError):
+    """The platform refused a write because the object changed or already exists."""
+
+
+class WebhookSignatureError(PluginError):
+    """A webhook's signature is missing or wrong: nothing of it is parsed or enqueued."""

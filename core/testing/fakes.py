@@ -1,0 +1,232 @@
+"""What every plugin's fake shares: fault injection, latency, request counts, webhook delivery.
+
+A fake is a WSGI app (`FakePlatform` subclass) that answers like the real platform for what
+its plugin uses. This base class handles the `/_fake/` control endpoints, which are the same
+on every fake so the contract kit, benchmarks and the demo can drive any of them:
+
+| method and path            | body / answer                                                  |
+| -------------------------- | -------------------------------------------------------------- |
+| `POST /_fake/faults`       | `{"kind", "count", "path"?, "seconds"?}`: the next `count`      |
+|                            | requests (whose path contains `path`) fail with `kind`: `429`,  |
+|                            | `500`, `502`, `503`, `timeout` (sleep `seconds`, default 5,     |
+|                            | then 504) or `malformed` (a 200 with a body cut in half)        |
+| `DELETE /_fake/faults`     | clears pending faults                                          |
+| `POST /_fake/latency`      | `{"seconds"}`: added to every API request                      |
+| `GET /_fake/requests`      | `{"count", "by_path"}`: API requests answered so far            |
+| `DELETE /_fake/requests`   | resets the counts                                              |
+| `GET /_fake/connections`   | `[{"name", "credentials", ...}]`: what to connect with          |
+| `POST /_fake/webhooks`     | `{"url"}`: where signed webhooks go (alongside the platform's  |
+|                            | own subscription API, where it has one)                        |
+| `POST /_fake/webhook-sample` | `{...}` platform-specific: a correctly signed webhook,       |
+|                            | `{"headers", "body"}`, for verification tests                  |
+
+A subclass implements `handle_api(request)` and `connections()`, may override
+`fault_response()` to fail in its platform's own format, `webhook_sample()`, and
+`handle_control()` for platform-specific control endpoints (which it should document).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from werkzeug.wrappers import Request, Response
+
+log = logging.getLogger(__name__)
+
+FAULT_KINDS = ("429", "500", "502", "503", "timeout", "malformed")
+
+
+@dataclass
+class Fault:
+    """A pending injected fault."""
+
+    kind: str
+    remaining: int
+    path: str = ""
+    seconds: float = 5.0
+
+
+def json_response(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """A JSON response with the given status."""
+    return Response(
+        json.dumps(payload, separators=(",", ":")),
+        status=status,
+        headers=headers,
+        mimetype="application/json",
+    )
+
+
+class WebhookSender:
+    """Delivers webhooks from a background thread, in order, so API calls never wait on them."""
+
+    def __init__(self) -> None:
+        self._queue: queue.Queue[tuple[str, dict[str, str], bytes] | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self.delivered: list[tuple[str, int]] = []
+
+    def send(self, url: str, headers: dict[str, str], body: bytes) -> None:
+        """Queue one delivery."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="fake-webhooks", daemon=True)
+            self._thread.start()
+        self._queue.put((url, headers, body))
+
+    def wait_idle(self, timeout: float = 10.0) -> None:
+        """Block until every queued delivery was attempted (for tests)."""
+        deadline = time.monotonic() + timeout
+        while self._queue.unfinished_tasks and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    def _run(self) -> None:
+        with httpx.Client(timeout=10.0) as client:
+            while True:
+                item = self._queue.get()
+                try:
+                    if item is None:
+                        return
+                    url, headers, body = item
+                    try:
+                        status = client.post(url, headers=headers, content=body).status_code
+                    except httpx.HTTPError as exc:
+                        log.warning("webhook to %s failed: %s", url, exc)
+                        status = 0
+                    self.delivered.append((url, status))
+                finally:
+                    self._queue.task_done()
+
+
+class FakePlatform:
+    """Base WSGI app of a platform fake; see the module docstring for the control API."""
+
+    platform = ""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._faults: list[Fault] = []
+        self.latency = 0.0
+        self.request_counts: Counter[str] = Counter()
+        self.webhook_urls: list[str] = []
+        self.webhooks = WebhookSender()
+
+    # --- to implement ---------------------------------------------------------------------
+
+    def handle_api(self, request: Request) -> Response:
+        """Answer one request of the platform's API."""
+        raise NotImplementedError
+
+    def connections(self) -> list[dict[str, Any]]:
+        """What to connect with: one entry per store or shop, each with `credentials`."""
+        raise NotImplementedError
+
+    def webhook_sample(self, options: dict[str, Any]) -> tuple[dict[str, str], bytes]:
+        """A correctly signed webhook (headers, raw body) of this platform."""
+        raise NotImplementedError
+
+    def handle_control(self, request: Request, name: str) -> Response | None:
+        """Platform-specific `/_fake/<name>` endpoints; `None` when unknown."""
+        return None
+
+    def fault_response(self, fault: Fault, request: Request) -> Response:
+        """The response for an injected fault, in the platform's own format where it has one."""
+        if fault.kind == "429":
+            return json_response({"errors": "Too many requests"}, 429, {"Retry-After": "1"})
+        if fault.kind == "malformed":
+            return Response('{"data": {"truncated', status=200, mimetype="application/json")
+        if fault.kind == "timeout":
+            time.sleep(fault.seconds)
+            return json_response({"errors": "Gateway timeout"}, 504)
+        return json_response({"errors": "Internal error"}, int(fault.kind))
+
+    # --- shared machinery -----------------------------------------------------------------
+
+    def send_webhook(self, headers: dict[str, str], body: bytes) -> None:
+        """Deliver a signed webhook to every configured URL."""
+        for url in list(self.webhook_urls):
+            self.webhooks.send(url, headers, body)
+
+    def inject_fault(self, kind: str, count: int = 1, path: str = "", seconds: float = 5.0) -> None:
+        """Make the next `count` API requests (matching `path`) fail with `kind`."""
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault kind {kind!r}; expected one of {FAULT_KINDS}")
+        with self._lock:
+            self._faults.append(Fault(kind, count, path, seconds))
+
+    def _take_fault(self, path: str) -> Fault | None:
+        with self._lock:
+            for fault in self._faults:
+                if fault.remaining > 0 and fault.path in path:
+                    fault.remaining -= 1
+                    if fault.remaining == 0:
+                        self._faults.remove(fault)
+                    return fault
+        return None
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        request = Request(environ)
+        if request.path.startswith("/_fake/"):
+            response = self._control(request)
+        else:
+            response = self._api(request)
+        return response(environ, start_response)
+
+    def _api(self, request: Request) -> Response:
+        with self._lock:
+            self.request_counts[request.path] += 1
+        if self.latency:
+            time.sleep(self.latency)
+        fault = self._take_fault(request.path)
+        if fault is not None:
+            return self.fault_response(fault, request)
+        return self.handle_api(request)
+
+    def _control(self, request: Request) -> Response:
+        name = request.path.removeprefix("/_fake/").strip("/")
+        body = request.get_json(silent=True) or {}
+        if name == "faults" and request.method == "POST":
+            try:
+                self.inject_fault(
+                    str(body.get("kind", "")),
+                    int(body.get("count", 1)),
+                    str(body.get("path", "")),
+                    float(body.get("seconds", 5.0)),
+                )
+            except (TypeError, ValueError) as exc:
+                return json_response({"error": str(exc)}, 400)
+            return json_response({"ok": True})
+        if name == "faults" and request.method == "DELETE":
+            with self._lock:
+                self._faults.clear()
+            return json_response({"ok": True})
+        if name == "latency" and request.method == "POST":
+            self.latency = max(0.0, float(body.get("seconds", 0.0)))
+            return json_response({"ok": True})
+        if name == "requests":
+            if request.method == "DELETE":
+                with self._lock:
+                    self.request_counts.clear()
+            with self._lock:
+                counts = dict(self.request_counts)
+            return json_response({"count": sum(counts.values()), "by_path": counts})
+        if name == "connections":
+            return json_response(self.connections())
+        if name == "webhooks" and request.method == "POST":
+            url = str(body.get("url", ""))
+            if not url.startswith(("http://", "https://")):
+                return json_response({"error": "url must be http(s)"}, 400)
+            self.webhook_urls.append(url)
+            return json_response({"ok": True})
+        if name == "webhook-sample":
+            headers, raw = self.webhook_sample(body)
+            return json_response({"headers": headers, "body": raw.decode("utf-8")})
+        response = self.handle_control(request, name)
+        if response is None:
+            return json_response({"error": f"unknown control endpoint {name!r}"}, 404)
+        return response

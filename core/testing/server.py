@@ -1,0 +1,50 @@
+"""Run a WSGI app (a fake, or the Shelfsync web app) on 127.0.0.1 with an ephemeral port."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from werkzeug.serving import BaseWSGIServer, make_server
+
+
+@dataclass
+class RunningServer:
+    """A server running in a background thread."""
+
+    app: Any
+    server: BaseWSGIServer
+    thread: threading.Thread
+
+    @property
+    def base_url(self) -> str:
+        """`http://127.0.0.1:<port>`."""
+        return f"http://127.0.0.1:{self.server.server_port}"
+
+    def stop(self) -> None:
+        """Stop serving and wait for the thread."""
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)
+
+
+def start_server(app: Any, host: str = "127.0.0.1", port: int = 0) -> RunningServer:
+    """Serve `app` threaded on `host:port` (0 = any free port) from a daemon thread."""
+    server = make_server(host, port, app, threaded=True)
+    server.daemon_threads = True  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, name="wsgi-server", daemon=True)
+    thread.start()
+    return RunningServer(app, server, thread)
+
+
+@contextmanager
+def serving(app: Any) -> Iterator[RunningServer]:
+    """Context manager form of `start_server`."""
+    running = start_server(app)
+    try:
+        yield running
+    finally:
+        running.stop()

@@ -1,0 +1,1 @@
+"""Shelfsync's built-in platform plugins, each registered through the `shelfsync` entry points."""

@@ -1,0 +1,1 @@
+"""Shopify plugin: Admin GraphQL API client, hooks and a faithful local fake."""

@@ -1,0 +1,1 @@
+"""TikTok Shop plugin: Open API 202309 client, hooks and a faithful local fake of several shops."""

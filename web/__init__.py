@@ -1,0 +1,1 @@
+"""Shelfsync's Flask app: settings UI and webhook receivers."""
