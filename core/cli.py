@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import click
 
-from shelfsync.core.plugins import get_plugin_manager
+from shelfsync.core.commands.output import ShelfsyncGroup
+from shelfsync.core.commands.plugins import plugins_command
+from shelfsync.core.commands.rules import rules_group
+from shelfsync.core.plugins import ShelfsyncPluginManager, get_plugin_manager
 
 
-@click.group()
+@click.group(cls=ShelfsyncGroup)
 @click.version_option(package_name="shelfsync")
 def cli() -> None:
     """Shelfsync keeps inventory and orders in sync between one store and many TikTok shops."""
@@ -23,13 +26,18 @@ def fake() -> None:
     """Run a faithful local fake of a platform's API (for tests, benchmarks and the demo)."""
 
 
-def build_cli() -> click.Group:
+cli.add_command(plugins_command)
+cli.add_command(rules_group)
+
+
+def build_cli(pm: ShelfsyncPluginManager | None = None) -> click.Group:
     """The root group with every plugin's commands added."""
-    pm = get_plugin_manager()
+    pm = pm or get_plugin_manager()
     pm.hook.shelfsync_register_commands(cli=cli)
     return cli
 
 
 def main() -> None:
-    """Console-script entry point."""
-    build_cli()(prog_name="shelfsync")
+    """Console-script entry point: one plugin manager for the whole invocation."""
+    pm = get_plugin_manager()
+    build_cli(pm)(prog_name="shelfsync", obj=pm)

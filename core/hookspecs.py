@@ -216,9 +216,7 @@ def shelfsync_push_fulfillment(connection: Connection, fulfillment: Fulfillment)
 
 
 @hookspec(firstresult=True)
-def shelfsync_push_cancellation(
-    connection: Connection, order_id: str, reason: str
-) -> bool | None:
+def shelfsync_push_cancellation(connection: Connection, order_id: str, reason: str) -> bool | None:
     """Cancel a channel order (the store cancelled it).
 
     Receives the connection, the channel order id and a reason. Returns True when accepted,

@@ -81,14 +81,18 @@ def make_client(connection: Connection, **kwargs: object) -> httpx.Client:
     )
 
 
-def raise_for_status(response: httpx.Response, platform: str, request_id: str | None = None) -> None:
+def raise_for_status(
+    response: httpx.Response, platform: str, request_id: str | None = None
+) -> None:
     """Map an HTTP error status to a typed error; do nothing on 2xx/3xx."""
     status = response.status_code
     if status < 400:
         return
     text = response.text[:300]
     if status == 401:
-        raise AuthError(f"{platform}: unauthorized: {text}", platform=platform, request_id=request_id)
+        raise AuthError(
+            f"{platform}: unauthorized: {text}", platform=platform, request_id=request_id
+        )
     if status == 403:
         raise PermissionDenied(
             f"{platform}: forbidden: {text}", platform=platform, request_id=request_id
@@ -140,7 +144,9 @@ def call_with_retries(
             except httpx.TimeoutException as exc:
                 raise TransientError(f"{platform}: timed out: {exc}", platform=platform) from exc
             except httpx.TransportError as exc:
-                raise TransientError(f"{platform}: connection failed: {exc}", platform=platform) from exc
+                raise TransientError(
+                    f"{platform}: connection failed: {exc}", platform=platform
+                ) from exc
         except PluginError as exc:
             if not exc.retryable or attempt >= policy.attempts:
                 raise

@@ -54,7 +54,9 @@ class Fault:
     seconds: float = 5.0
 
 
-def json_response(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+def json_response(
+    payload: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
     """A JSON response with the given status."""
     return Response(
         json.dumps(payload, separators=(",", ":")),

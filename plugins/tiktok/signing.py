@@ -55,4 +55,6 @@ def signatures_match(expected: str, given: str | None) -> bool:
     """Constant-time comparison of two hex signatures (`given` may be missing)."""
     if not given:
         return False
-    return hmac.compare_digest(expected.encode("ascii"), given.strip().lower().encode("ascii", "replace"))
+    return hmac.compare_digest(
+        expected.encode("ascii"), given.strip().lower().encode("ascii", "replace")
+    )

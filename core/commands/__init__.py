@@ -1,0 +1,1 @@
+"""The `shelfsync` CLI commands, one small module per area."""

@@ -1,0 +1,69 @@
+"""`shelfsync plugins`: what is installed, for operators and plugin authors."""
+
+from __future__ import annotations
+
+import importlib.metadata
+from typing import Any
+
+import click
+
+from shelfsync.core.commands.output import emit, plugin_manager
+from shelfsync.core.plugins import ENTRY_POINT_GROUP
+
+
+def _distribution_versions() -> dict[str, str]:
+    """Entry-point name → version of the distribution that declares it."""
+    versions = {}
+    for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        dist = entry_point.dist
+        versions[entry_point.name] = dist.version if dist is not None else "?"
+    return versions
+
+
+def describe_plugins() -> dict[str, Any]:
+    """The installed plugins and the ones that failed to load, as plain data."""
+    pm = plugin_manager()
+    versions = _distribution_versions()
+    plugins = []
+    for impl in pm.hook.shelfsync_platform_info.get_hookimpls():
+        name = pm.get_name(impl.plugin) or impl.plugin_name
+        info = impl.function()
+        caps = info.capabilities
+        plugins.append(
+            {
+                "name": name,
+                "version": versions.get(name, info.version),
+                "platform": info.name,
+                "title": info.title,
+                "role": str(info.role),
+                "capabilities": {
+                    "has_locations": caps.has_locations,
+                    "continue_selling": str(caps.continue_selling),
+                    "max_quantity": caps.max_quantity,
+                    "webhooks": caps.webhooks,
+                    "multi_shop": caps.multi_shop,
+                },
+                "credential_fields": list(info.credential_fields),
+            }
+        )
+    failures = [{"name": f.name, "error": f.error} for f in pm.load_failures]
+    return {"plugins": sorted(plugins, key=lambda p: p["name"]), "failed": failures}
+
+
+def _human(data: dict[str, Any]) -> str:
+    lines = []
+    for p in data["plugins"]:
+        caps = ", ".join(f"{k}={v}" for k, v in p["capabilities"].items())
+        lines.append(
+            f"{p['name']} {p['version']}: {p['title']} ({p['role']}); {caps}; "
+            f"credentials: {', '.join(p['credential_fields'])}"
+        )
+    lines.extend(f"{f['name']}: FAILED to load: {f['error']}" for f in data["failed"])
+    return "\n".join(lines) or "no plugins installed"
+
+
+@click.command("plugins")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def plugins_command(as_json: bool) -> None:
+    """List installed platform plugins: version, role, capabilities, credential fields."""
+    emit(describe_plugins(), as_json, _human)
