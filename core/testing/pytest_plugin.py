@@ -1,0 +1,1 @@
+"""pytest plugin of the contract test kit (fixtures land with the kit)."""
