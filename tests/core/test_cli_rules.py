@@ -30,7 +30,11 @@ def preview_json(*args: str) -> dict[str, object]:
         (["--available", "7", "--percent", "90"], 6, "percent_of_available"),
         (["--available", "5", "--threshold", "5"], 0, "at_or_below_threshold"),
         (["--available", "0", "--continue-selling"], 99_999, "continue_selling"),
-        (["--available", "3", "--threshold", "9", "--continue-selling"], 99_999, "continue_selling"),
+        (
+            ["--available", "3", "--threshold", "9", "--continue-selling"],
+            99_999,
+            "continue_selling",
+        ),
         (
             ["--available", "3", "--continue-selling", "--no-honor-continue-selling"],
             3,
@@ -86,7 +90,7 @@ def test_bad_input_is_one_line_naming_the_field(args: list[str], field: str) -> 
 def test_unknown_option_is_one_line() -> None:
     code, _, err = preview("--bogus")
     assert code == 2
-    assert err.strip().splitlines()[-1] .startswith("error: No such option")
+    assert err.strip().splitlines()[-1].startswith("error: No such option")
 
 
 def test_console_script_runs_in_a_subprocess() -> None:

@@ -186,4 +186,7 @@ def test_properties(
 @given(stock=locations, percent=st.integers(0, 99))
 def test_more_stock_never_shows_less(stock: list[LocationStock], percent: int) -> None:
     more = [*stock, LocationStock("extra", 5)]
-    assert decide(stock=more, percent=percent).quantity >= decide(stock=stock, percent=percent).quantity
+    assert (
+        decide(stock=more, percent=percent).quantity
+        >= decide(stock=stock, percent=percent).quantity
+    )
