@@ -226,7 +226,10 @@ class FakePlatform:
             self.webhook_urls.append(url)
             return json_response({"ok": True})
         if name == "webhook-sample":
-            headers, raw = self.webhook_sample(body)
+            try:
+                headers, raw = self.webhook_sample(body)
+            except (KeyError, ValueError, TypeError) as exc:
+                return json_response({"error": f"cannot build a sample: {exc!r}"}, 400)
             return json_response({"headers": headers, "body": raw.decode("utf-8")})
         response = self.handle_control(request, name)
         if response is None:

@@ -1,0 +1,152 @@
+"""TikTok-specific `/_fake/` control endpoints (documented in `fake.py`'s module docstring)."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from werkzeug.wrappers import Request, Response
+
+from shelfsync.core.testing.fakes import json_response
+from shelfsync.plugins.tiktok import fake_orders, fake_webhooks
+from shelfsync.plugins.tiktok.fake_state import PRODUCT_STATUSES, Shop
+
+if TYPE_CHECKING:
+    from shelfsync.plugins.tiktok.fake import TikTokFake
+
+_ORDER_STATUS = re.compile(r"orders/(\d+)/status")
+_PRODUCT_STATUS = re.compile(r"products/(\d+)/status")
+
+
+def _error(message: str, status: int = 400) -> Response:
+    return json_response({"error": message}, status)
+
+
+def handle(fake: TikTokFake, request: Request, name: str) -> Response | None:
+    """Answer one control request, or `None` when `name` is not ours."""
+    body = request.get_json(silent=True) or {}
+    if not isinstance(body, dict):
+        return _error("body must be a JSON object")
+    post = request.method == "POST"
+    if name == "orders" and post:
+        return _create_order(fake, body)
+    if (m := _ORDER_STATUS.fullmatch(name)) and post:
+        return _order_status(fake, m.group(1), body)
+    if (m := _PRODUCT_STATUS.fullmatch(name)) and post:
+        return _product_status(fake, m.group(1), body)
+    if name == "tokens/expire" and post:
+        return _expire_tokens(fake, body)
+    if name == "qps" and post:
+        qps = body.get("qps")
+        if qps is not None and (isinstance(qps, bool) or not isinstance(qps, int | float)
+                                or qps <= 0):
+            return _error("qps must be a positive number or null")
+        fake.limiter.set(qps)
+        return json_response({"ok": True, "qps": qps})
+    if name == "state" and request.method == "GET":
+        return json_response(state(fake, request.args.get("inventory") == "1"))
+    return None
+
+
+def _shop(fake: TikTokFake, body: dict[str, Any]) -> Shop:
+    return fake.find_shop(body.get("shop_id", body.get("shop")))
+
+
+def _items(body: dict[str, Any]) -> Any:
+    """`items: [{seller_sku, quantity}]`, or the shorthand `seller_skus: {sku: quantity}`."""
+    shorthand = body.get("seller_skus")
+    if "items" not in body and isinstance(shorthand, dict):
+        return [{"seller_sku": sku, "quantity": count} for sku, count in shorthand.items()]
+    return body.get("items")
+
+
+def _create_order(fake: TikTokFake, body: dict[str, Any]) -> Response:
+    with fake.state_lock:
+        try:
+            shop = _shop(fake, body)
+        except KeyError as exc:
+            return _error(str(exc), 404)
+        try:
+            order = fake_orders.place_order(
+                fake.seed, shop, _items(body), str(body.get("status", "AWAITING_SHIPMENT")),
+                int(fake.clock()),
+            )
+        except fake_orders.OrderRefused as exc:
+            return _error(str(exc), 409)
+        fake.order_owner[order.id] = shop.id
+        fake.push_order(shop, order)
+        return json_response(fake_orders.order_to_api(shop, order), 201)
+
+
+def _order_status(fake: TikTokFake, order_id: str, body: dict[str, Any]) -> Response:
+    with fake.state_lock:
+        shop_id = fake.order_owner.get(order_id)
+        if shop_id is None:
+            return _error(f"no order {order_id}", 404)
+        shop = fake.find_shop(shop_id)
+        order = shop.orders[order_id]
+        try:
+            fake_orders.change_status(order, str(body.get("status", "")), int(fake.clock()))
+        except fake_orders.OrderRefused as exc:
+            return _error(str(exc), 409)
+        fake.push_order(shop, order)
+        return json_response(fake_orders.order_to_api(shop, order))
+
+
+def _product_status(fake: TikTokFake, product_id: str, body: dict[str, Any]) -> Response:
+    status = body.get("status")
+    if status not in PRODUCT_STATUSES:
+        return _error(f"status must be one of {PRODUCT_STATUSES}")
+    with fake.state_lock:
+        shop_id = fake.product_owner.get(product_id)
+        if shop_id is None:
+            return _error(f"no product {product_id}", 404)
+        shop = fake.find_shop(shop_id)
+        product = shop.products[product_id]
+        if product.status != status:
+            product.status = status
+            product.update_time = int(fake.clock())
+            fake.push(shop, fake_webhooks.PRODUCT_STATUS_CHANGE,
+                      fake_webhooks.product_data(product))
+        return json_response({"id": product.id, "status": product.status,
+                              "update_time": product.update_time})
+
+
+def _expire_tokens(fake: TikTokFake, body: dict[str, Any]) -> Response:
+    with fake.state_lock:
+        if body.get("shop_id") is None and body.get("shop") is None:
+            shops = list(fake.shops)
+        else:
+            try:
+                shops = [_shop(fake, body)]
+            except KeyError as exc:
+                return _error(str(exc), 404)
+        for shop in shops:
+            fake.expire_token(shop)
+        return json_response({"ok": True, "expired": [s.id for s in shops]})
+
+
+def state(fake: TikTokFake, with_inventory: bool = False) -> dict[str, Any]:
+    """Per-shop counts (and, on request, total available per seller_sku)."""
+    with fake.state_lock:
+        shops = []
+        for shop in fake.shops:
+            by_status: dict[str, int] = {}
+            for order in shop.orders.values():
+                by_status[order.status] = by_status.get(order.status, 0) + 1
+            entry: dict[str, Any] = {
+                "id": shop.id,
+                "name": shop.name,
+                "products": len(shop.products),
+                "live_products": sum(p.status == "ACTIVATE" for p in shop.products.values()),
+                "skus": len(shop.skus),
+                "orders": len(shop.orders),
+                "orders_by_status": by_status,
+                "token_expires": shop.tokens.access_expires,
+                "subscriptions": sorted(shop.subscriptions),
+            }
+            if with_inventory:
+                entry["inventory"] = {s.seller_sku: sum(s.available.values())
+                                      for s in shop.skus.values()}
+            shops.append(entry)
+        return {"qps": fake.limiter.qps, "shops": shops}

@@ -1,0 +1,128 @@
+"""Webhooks of the TikTok Shop fake: signed pushes and the per-shop subscription API.
+
+A push is `{type, tts_notification_id, shop_id, timestamp, data}` with an `Authorization`
+header of hex HMAC-SHA256(app_secret, app_key + raw body) (TikTok's webhooks overview page).
+Type 1 ORDER_STATUS_CHANGE carries `{order_id, order_status, is_on_hold_order, update_time}`
+and spells a cancelled order `CANCEL`. Type 5 PRODUCT_STATUS_CHANGE's number comes from
+third-party code and its `data` fields `{product_id, status, suspended_reason, update_time}`
+are unconfirmed.
+
+Subscriptions (`GET`/`PUT`/`DELETE /event/202309/webhooks`) follow `event/GetShopWebhooks.ts`
+and `UpdateShopWebhook.ts`: PUT `{address, event_type}`; GET answers
+`{webhooks[{event_type, address, create_time, update_time}], total_count}`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from shelfsync.plugins.tiktok.fake_gateway import invalid_param
+from shelfsync.plugins.tiktok.fake_state import Order, Product, Shop, numeric_id
+from shelfsync.plugins.tiktok.signing import sign_webhook
+
+ORDER_STATUS_CHANGE = 1
+PRODUCT_STATUS_CHANGE = 5
+EVENT_TYPES = (
+    "ORDER_STATUS_CHANGE",
+    "CANCELLATION_STATUS_CHANGE",
+    "RETURN_STATUS_CHANGE",
+    "RECIPIENT_ADDRESS_UPDATE",
+    "PACKAGE_UPDATE",
+    "PRODUCT_STATUS_CHANGE",
+    "SELLER_DEAUTHORIZATION",
+    "UPCOMING_AUTHORIZATION_EXPIRATION",
+    "PRODUCT_INFORMATION_CHANGE",
+    "PRODUCT_CREATION",
+)
+_EVENT_NAMES = {ORDER_STATUS_CHANGE: "ORDER_STATUS_CHANGE",
+                PRODUCT_STATUS_CHANGE: "PRODUCT_STATUS_CHANGE"}
+
+
+def webhook_status(order_status: str) -> str:
+    """The webhook's spelling of an order status (`CANCELLED` is pushed as `CANCEL`)."""
+    return "CANCEL" if order_status == "CANCELLED" else order_status
+
+
+def signed_push(
+    app_key: str, app_secret: str, shop: Shop, kind: int, notification_id: str,
+    timestamp: int, data: dict[str, Any],
+) -> tuple[dict[str, str], bytes]:
+    """Headers and raw body of one webhook push."""
+    body = json.dumps(
+        {"type": kind, "tts_notification_id": notification_id, "shop_id": shop.id,
+         "timestamp": timestamp, "data": data},
+        separators=(",", ":"),
+        ensure_ascii=False,
+    ).encode("utf-8")
+    headers = {
+        "Authorization": sign_webhook(app_key, app_secret, body),
+        "Content-Type": "application/json",
+    }
+    return headers, body
+
+
+def order_data(order: Order) -> dict[str, Any]:
+    """`data` of an ORDER_STATUS_CHANGE push."""
+    return {
+        "order_id": order.id,
+        "order_status": webhook_status(order.status),
+        "is_on_hold_order": order.is_on_hold_order,
+        "update_time": order.update_time,
+    }
+
+
+def product_data(product: Product) -> dict[str, Any]:
+    """`data` of a PRODUCT_STATUS_CHANGE push."""
+    return {
+        "product_id": product.id,
+        "status": product.status,
+        "suspended_reason": "",
+        "update_time": product.update_time,
+    }
+
+
+def notification_id(seed: int, shop: Shop, counter: int) -> str:
+    """A deterministic 19-digit `tts_notification_id`."""
+    return numeric_id("73", 19, seed, shop.index, "notification", counter)
+
+
+def subscribed_urls(shop: Shop, kind: int) -> list[str]:
+    """The address the shop subscribed for this push type, if any."""
+    sub = shop.subscriptions.get(_EVENT_NAMES.get(kind, ""))
+    return [sub["address"]] if sub else []
+
+
+def list_subscriptions(shop: Shop) -> dict[str, Any]:
+    """Get Shop Webhooks."""
+    hooks = [dict(v) for _, v in sorted(shop.subscriptions.items())]
+    return {"webhooks": hooks, "total_count": len(hooks)}
+
+
+def put_subscription(shop: Shop, body: Mapping[str, Any], now: int) -> dict[str, Any]:
+    """Update Shop Webhook: one address per event type."""
+    address, event_type = body.get("address"), body.get("event_type")
+    if event_type not in EVENT_TYPES:
+        raise invalid_param("Invalid param. `event_type` is invalid.")
+    if (not isinstance(address, str) or len(address) > 255
+            or not address.startswith(("http://", "https://"))):
+        raise invalid_param("Invalid param. `address` must be an http(s) URL of at most 255 "
+                            "characters.")
+    previous = shop.subscriptions.get(event_type)
+    shop.subscriptions[event_type] = {
+        "event_type": event_type,
+        "address": address,
+        "create_time": previous["create_time"] if previous else now,
+        "update_time": now,
+    }
+    return {}
+
+
+def delete_subscription(shop: Shop, body: Mapping[str, Any]) -> dict[str, Any]:
+    """Delete Shop Webhook for one event type."""
+    event_type = body.get("event_type")
+    if event_type not in EVENT_TYPES:
+        raise invalid_param("Invalid param. `event_type` is invalid.")
+    shop.subscriptions.pop(event_type, None)
+    return {}

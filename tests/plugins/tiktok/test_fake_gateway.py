@@ -1,0 +1,239 @@
+"""The TikTok fake's gateway over real HTTP: signing, timestamps, tokens, ciphers, QPS, faults."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from shelfsync.core.testing.server import serving
+from shelfsync.plugins.tiktok.fake import TikTokFake
+from shelfsync.plugins.tiktok.signing import sign_request
+
+
+class Swappable:
+    """One server for the module; each test mounts a fresh fake behind it."""
+
+    def __init__(self) -> None:
+        self.app: Any = None
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        return self.app(environ, start_response)
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[tuple[Swappable, str]]:
+    mount = Swappable()
+    with serving(mount) as running:
+        yield mount, running.base_url
+
+
+@pytest.fixture
+def fake(server: tuple[Swappable, str]) -> TikTokFake:
+    server[0].app = TikTokFake(shops=2, products=6, variants=2, seed=3)
+    return server[0].app
+
+
+@pytest.fixture
+def base(server: tuple[Swappable, str]) -> str:
+    return server[1]
+
+
+def call(
+    base: str,
+    creds: dict[str, str],
+    method: str,
+    path: str,
+    *,
+    query: dict[str, str] | None = None,
+    body: Any = None,
+    raw: bytes | None = None,
+    cipher: str | bool = True,
+    token: str | None = None,
+    timestamp: str | None = None,
+    secret: str | None = None,
+) -> httpx.Response:
+    """A request signed the way TikTok's guide says, with plain httpx."""
+    params = {"app_key": creds["app_key"], "timestamp": timestamp or str(int(time.time()))}
+    if cipher:
+        params["shop_cipher"] = creds["shop_cipher"] if cipher is True else str(cipher)
+    params.update(query or {})
+    content = raw if raw is not None else (b"" if body is None else json.dumps(body).encode())
+    headers = {"x-tts-access-token": creds["access_token"] if token is None else token}
+    if content:
+        headers["Content-Type"] = "application/json"
+    params["sign"] = sign_request(secret or creds["app_secret"], path, params, content,
+                                  headers.get("Content-Type"))
+    return httpx.request(method, base + path, params=params, content=content, headers=headers)
+
+
+def creds_of(fake: TikTokFake, index: int = 0) -> dict[str, str]:
+    return fake.connections()[index]["credentials"]
+
+
+def test_authorized_shops_answers_the_tokens_shop(fake: TikTokFake, base: str) -> None:
+    response = call(base, creds_of(fake, 1), "GET", "/authorization/202309/shops", cipher=False)
+    payload = response.json()
+    assert response.status_code == 200
+    assert payload["code"] == 0 and payload["message"] == "Success" and payload["request_id"]
+    (shop,) = payload["data"]["shops"]
+    assert set(shop) == {"id", "name", "region", "seller_type", "cipher", "code"}
+    assert shop["id"] == fake.connections()[1]["id"]
+    assert shop["cipher"] == creds_of(fake, 1)["shop_cipher"]
+
+
+def test_signature_covers_odd_params_and_exact_non_ascii_body(fake: TikTokFake, base: str) -> None:
+    creds = creds_of(fake)
+    raw = json.dumps({"seller_skus": ["Café-ß-😀"]}, ensure_ascii=False).encode("utf-8")
+    query = {"page_size": "5", "a_b": "1", "ab": "2", "A": "3", "Z_": "ä ö"}
+    ok = call(base, creds, "POST", "/product/202309/products/search", query=query, raw=raw)
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["data"]["total_count"] == 0
+    # The same JSON re-serialised with escapes is a different byte string: the sign must fail.
+    params = {"app_key": creds["app_key"], "timestamp": str(int(time.time())),
+              "shop_cipher": creds["shop_cipher"], **query}
+    params["sign"] = sign_request(creds["app_secret"], "/product/202309/products/search",
+                                  params, raw, "application/json")
+    escaped = json.dumps({"seller_skus": ["Café-ß-😀"]}).encode("ascii")
+    bad = httpx.post(base + "/product/202309/products/search", params=params, content=escaped,
+                     headers={"x-tts-access-token": creds["access_token"],
+                              "Content-Type": "application/json"})
+    assert bad.status_code == 401
+    assert bad.json()["code"] == 106001
+    assert bad.json()["data"] is None
+
+
+def test_bad_or_missing_signature_is_refused(fake: TikTokFake, base: str) -> None:
+    creds = creds_of(fake)
+    wrong = call(base, creds, "GET", "/logistics/202309/warehouses", secret="not-the-secret")
+    assert wrong.status_code == 401
+    assert wrong.json()["code"] == 106001
+    assert "sign" in wrong.json()["message"]
+    params = {"app_key": creds["app_key"], "timestamp": str(int(time.time())),
+              "shop_cipher": creds["shop_cipher"]}
+    missing = httpx.get(base + "/logistics/202309/warehouses", params=params,
+                        headers={"x-tts-access-token": creds["access_token"]})
+    assert (missing.status_code, missing.json()["code"]) == (400, 36009004)
+
+
+@pytest.mark.parametrize("timestamp", ["-301", "+120", "123", "not-a-time"])
+def test_timestamp_out_of_window_is_refused(fake: TikTokFake, base: str, timestamp: str) -> None:
+    if timestamp[0] in "+-":
+        timestamp = str(int(time.time()) + int(timestamp))
+    response = call(base, creds_of(fake), "GET", "/logistics/202309/warehouses",
+                    timestamp=timestamp)
+    assert (response.status_code, response.json()["code"]) == (400, 36009004)
+    assert "timestamp" in response.json()["message"]
+
+
+def test_timestamp_within_skew_is_accepted(fake: TikTokFake, base: str) -> None:
+    old = str(int(time.time()) - 250)
+    response = call(base, creds_of(fake), "GET", "/logistics/202309/warehouses", timestamp=old)
+    assert response.json()["code"] == 0
+
+
+def test_wrong_app_key_and_wrong_token_are_refused(fake: TikTokFake, base: str) -> None:
+    creds = creds_of(fake)
+    other_key = call(base, {**creds, "app_key": "somebodyelse"}, "GET",
+                     "/logistics/202309/warehouses")
+    assert (other_key.status_code, other_key.json()["code"]) == (400, 36009004)
+    for token in ("ROW_forged", ""):
+        response = call(base, creds, "GET", "/logistics/202309/warehouses", token=token)
+        assert (response.status_code, response.json()["code"]) == (401, 36009004)
+        assert "x-tts-access-token" in response.json()["message"]
+
+
+def test_shops_are_kept_apart_by_cipher(fake: TikTokFake, base: str) -> None:
+    shop_a, shop_b = creds_of(fake, 0), creds_of(fake, 1)
+    crossed = call(base, shop_a, "GET", "/logistics/202309/warehouses",
+                   cipher=shop_b["shop_cipher"])
+    assert (crossed.status_code, crossed.json()["code"]) == (400, 36009004)
+    assert "shop_cipher" in crossed.json()["message"]
+    missing = call(base, shop_a, "GET", "/logistics/202309/warehouses", cipher=False)
+    assert (missing.status_code, missing.json()["code"]) == (400, 106013)
+    unexpected = call(base, shop_a, "GET", "/authorization/202309/shops")
+    assert (unexpected.status_code, unexpected.json()["code"]) == (400, 36009004)
+    own = call(base, shop_b, "GET", "/logistics/202309/warehouses")
+    assert own.json()["code"] == 0
+
+
+def test_expired_token_is_refused_until_refreshed(fake: TikTokFake, base: str) -> None:
+    creds = creds_of(fake)
+    httpx.post(base + "/_fake/tokens/expire", json={"shop_id": fake.shops[0].id})
+    expired = call(base, creds, "GET", "/logistics/202309/warehouses")
+    assert (expired.status_code, expired.json()["code"]) == (401, 105002)
+    assert call(base, creds_of(fake, 1), "GET", "/logistics/202309/warehouses").json()["code"] == 0
+
+    refreshed = httpx.get(base + "/api/v2/token/refresh", params={
+        "app_key": creds["app_key"], "app_secret": creds["app_secret"],
+        "refresh_token": creds["refresh_token"], "grant_type": "refresh_token"}).json()
+    assert refreshed["code"] == 0 and refreshed["request_id"]
+    data = refreshed["data"]
+    assert {"access_token", "access_token_expire_in", "refresh_token", "refresh_token_expire_in",
+            "open_id", "seller_name", "seller_base_region", "user_type"} <= set(data)
+    assert data["access_token"] != creds["access_token"]
+    assert data["access_token_expire_in"] > time.time() + 86_400  # an absolute Unix time
+    fresh = call(base, {**creds, "access_token": data["access_token"]}, "GET",
+                 "/logistics/202309/warehouses")
+    assert fresh.json()["code"] == 0
+    stale = call(base, creds, "GET", "/logistics/202309/warehouses")
+    assert stale.json()["code"] == 36009004
+    assert fake.connections()[0]["credentials"]["access_token"] == data["access_token"]
+
+
+def test_refresh_refuses_bad_secret_and_unknown_refresh_token(fake: TikTokFake, base: str) -> None:
+    creds = creds_of(fake)
+    params = {"app_key": creds["app_key"], "app_secret": "wrong",
+              "refresh_token": creds["refresh_token"], "grant_type": "refresh_token"}
+    assert httpx.get(base + "/api/v2/token/refresh", params=params).json()["code"] == 36009004
+    params.update(app_secret=creds["app_secret"], refresh_token="ROW_unknown")
+    assert httpx.get(base + "/api/v2/token/refresh", params=params).json()["code"] == 36004005
+
+
+def test_qps_limit_is_per_shop_with_a_sliding_window(fake: TikTokFake, base: str) -> None:
+    httpx.post(base + "/_fake/qps", json={"qps": 3})
+    shop_a, shop_b = creds_of(fake, 0), creds_of(fake, 1)
+    codes = [call(base, shop_a, "GET", "/logistics/202309/warehouses") for _ in range(4)]
+    assert [r.status_code for r in codes[:3]] == [200, 200, 200]
+    assert (codes[3].status_code, codes[3].json()["code"]) == (429, 36009002)
+    assert call(base, shop_b, "GET", "/logistics/202309/warehouses").status_code == 200
+    time.sleep(1.05)
+    assert call(base, shop_a, "GET", "/logistics/202309/warehouses").status_code == 200
+
+
+def test_injected_faults_use_tiktoks_envelope(fake: TikTokFake, base: str) -> None:
+    creds = creds_of(fake)
+    path = "/logistics/202309/warehouses"
+    expected = {"429": (429, 36009002), "500": (500, 36009003), "503": (503, 36009003)}
+    for kind, (status, code) in expected.items():
+        httpx.post(base + "/_fake/faults", json={"kind": kind, "count": 1})
+        response = call(base, creds, "GET", path)
+        assert (response.status_code, response.json()["code"]) == (status, code)
+    httpx.post(base + "/_fake/faults", json={"kind": "timeout", "seconds": 0.01})
+    timeout = call(base, creds, "GET", path)
+    assert (timeout.status_code, timeout.json()["code"]) == (504, 36009007)
+    httpx.post(base + "/_fake/faults", json={"kind": "malformed"})
+    with pytest.raises(json.JSONDecodeError):
+        call(base, creds, "GET", path).json()
+    assert call(base, creds, "GET", path).json()["code"] == 0
+
+
+def test_unknown_path_and_wrong_method(fake: TikTokFake, base: str) -> None:
+    creds = creds_of(fake)
+    unknown = call(base, creds, "GET", "/product/202309/nothing")
+    assert (unknown.status_code, unknown.json()["code"]) == (404, 36009009)
+    wrong = call(base, creds, "DELETE", "/logistics/202309/warehouses")
+    assert (wrong.status_code, wrong.json()["code"]) == (405, 36009010)
+
+
+def test_connections_hold_every_shops_credentials(fake: TikTokFake, base: str) -> None:
+    listed = httpx.get(base + "/_fake/connections").json()
+    assert [c["id"] for c in listed] == [s.id for s in fake.shops]
+    for entry in listed:
+        assert set(entry["credentials"]) == {"app_key", "app_secret", "access_token",
+                                             "refresh_token", "shop_cipher"}
+    assert len({c["credentials"]["access_token"] for c in listed}) == 2
