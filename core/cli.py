@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import click
 
+from shelfsync.core.commands.db import db_group
 from shelfsync.core.commands.output import ShelfsyncGroup
 from shelfsync.core.commands.plugins import plugins_command
 from shelfsync.core.commands.rules import rules_group
@@ -26,6 +27,7 @@ def fake() -> None:
     """Run a faithful local fake of a platform's API (for tests, benchmarks and the demo)."""
 
 
+cli.add_command(db_group)
 cli.add_command(plugins_command)
 cli.add_command(rules_group)
 

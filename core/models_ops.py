@@ -1,0 +1,156 @@
+"""Writes whose correctness depends on the database, not on the caller being careful.
+
+Each is one statement the database decides atomically (a UNIQUE constraint, an upsert with a
+condition), so two workers racing on PostgreSQL, or two processes on one SQLite file, end in
+the same state as if they had run one after the other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Insert
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, select
+
+from shelfsync.core.crypto import load_keys, rotate_credentials
+from shelfsync.core.errors import ConfigurationError, InvalidInput
+from shelfsync.core.models_catalog import StockLevel
+from shelfsync.core.models_org import ChannelConnection, StoreConnection
+from shelfsync.core.models_sync import WebhookReceipt
+
+
+class StoreAlreadyConnected(ConfigurationError):
+    """The organization already has its one store connected."""
+
+
+def _insert_for(session: Session, model: type[Any]) -> Any:
+    """The dialect's INSERT construct that supports ON CONFLICT (PostgreSQL and SQLite)."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(model)
+    if dialect == "sqlite":
+        return sqlite.insert(model)
+    raise ConfigurationError(f"unsupported database dialect {dialect!r}: use PostgreSQL or SQLite")
+
+
+def add_store_connection(
+    session: Session,
+    *,
+    organization_id: int,
+    platform: str,
+    base_url: str,
+    credentials: Mapping[str, Any],
+    settings: Mapping[str, Any] | None = None,
+    store_id: str | None = None,
+    store_name: str = "",
+    secret_key: str | None = None,
+) -> StoreConnection:
+    """Connect the organization's store; `StoreAlreadyConnected` when it has one.
+
+    One INSERT … ON CONFLICT (organization_id) DO NOTHING: the database's UNIQUE decides, so
+    two concurrent requests cannot both succeed, and a refusal raises no IntegrityError that
+    would spoil the caller's transaction (no savepoint needed, which pysqlite handles poorly).
+    """
+    store = StoreConnection(
+        organization_id=organization_id,
+        platform=platform,
+        base_url=base_url,
+        settings=dict(settings or {}),
+        store_id=store_id,
+        store_name=store_name,
+    )
+    store.set_credentials(credentials, secret_key)
+    table = StoreConnection.__table__  # type: ignore[attr-defined]
+    statement = (
+        _insert_for(session, StoreConnection)
+        .values(store.model_dump(exclude={"id"}))
+        .on_conflict_do_nothing(index_elements=["organization_id"])
+        .returning(table.c.id)
+    )
+    new_id = session.execute(statement).scalar_one_or_none()
+    if new_id is None:
+        existing = session.exec(
+            select(StoreConnection).where(StoreConnection.organization_id == organization_id)
+        ).one()
+        raise StoreAlreadyConnected(
+            f"organization {organization_id} already has a store connected "
+            f"({existing.platform} at {existing.base_url}); an organization connects one "
+            "store: disconnect it first to connect another",
+            platform=platform,
+            code="store_already_connected",
+        )
+    return session.get_one(StoreConnection, new_id)
+
+
+def record_stock(
+    session: Session,
+    *,
+    store_connection_id: int,
+    sku: str,
+    location_id: str,
+    available: int,
+    observed_at: datetime,
+) -> bool:
+    """Store a stock observation unless a newer (or equally new) one is already stored.
+
+    Returns whether this observation was written. One INSERT … ON CONFLICT DO UPDATE … WHERE
+    stored.observed_at < new.observed_at: when two workers race, the database serialises them
+    on the row and the older figure loses whichever commits first.
+    """
+    if not isinstance(available, int) or isinstance(available, bool):
+        raise InvalidInput("available", f"must be an integer, got {available!r}")
+    if observed_at.tzinfo is None:
+        raise InvalidInput("observed_at", "must be timezone-aware (UTC)")
+    insert: Insert = _insert_for(session, StockLevel).values(
+        store_connection_id=store_connection_id,
+        sku=sku,
+        location_id=location_id,
+        available=available,
+        observed_at=observed_at,
+    )
+    table = StockLevel.__table__  # type: ignore[attr-defined]
+    statement = insert.on_conflict_do_update(  # type: ignore[attr-defined]
+        index_elements=["store_connection_id", "sku", "location_id"],
+        set_={"available": insert.excluded.available, "observed_at": insert.excluded.observed_at},  # type: ignore[attr-defined]
+        where=table.c.observed_at < insert.excluded.observed_at,  # type: ignore[attr-defined]
+    ).returning(table.c.id)
+    # A row comes back only when one was written; rowcount is unreliable with RETURNING.
+    return session.execute(statement).scalar_one_or_none() is not None
+
+
+def record_webhook_receipt(
+    session: Session, *, platform: str, connection_id: int, dedup_key: str, topic: str = ""
+) -> bool:
+    """Remember a webhook delivery; False when the same delivery was already recorded."""
+    if not dedup_key:
+        raise InvalidInput("dedup_key", "a webhook without a delivery id cannot be deduplicated")
+    insert = _insert_for(session, WebhookReceipt).values(
+        platform=platform, connection_id=connection_id, dedup_key=dedup_key, topic=topic
+    )
+    table = WebhookReceipt.__table__  # type: ignore[attr-defined]
+    statement = insert.on_conflict_do_nothing(
+        index_elements=["platform", "connection_id", "dedup_key"]
+    ).returning(table.c.id)
+    return session.execute(statement).scalar_one_or_none() is not None
+
+
+def rotate_stored_credentials(session: Session, secret_key: str | None = None) -> int:
+    """Re-encrypt every connection's credentials with the first key; returns how many.
+
+    The rotation procedure: put the new key first in SHELFSYNC_SECRET_KEY (keeping the old one
+    after it), run this, commit, then drop the old key. A token no configured key decrypts
+    stops the run with ConfigurationError before anything is committed.
+    """
+    load_keys(secret_key)  # a missing or invalid key fails before any row is touched
+    count = 0
+    for model in (StoreConnection, ChannelConnection):
+        for connection in session.exec(select(model)):
+            connection.credentials_token = rotate_credentials(
+                connection.credentials_token, secret_key
+            )
+            count += 1
+    session.flush()
+    return count

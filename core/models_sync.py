@@ -1,0 +1,159 @@
+"""What the engine did: pushed quantities, the inventory audit, order bindings, runs, webhooks."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, Text, UniqueConstraint, event
+from sqlalchemy.engine import Connection as SAConnection
+from sqlalchemy.orm import Mapper, ORMExecuteState, Session
+from sqlmodel import Field
+
+from shelfsync.core.errors import ShelfsyncError
+from shelfsync.core.models_base import (
+    AuditOutcome,
+    OrderStatus,
+    RunStatus,
+    ShelfsyncModel,
+    UTCDateTime,
+    one_of,
+    utcnow,
+)
+
+
+class AuditIsAppendOnly(ShelfsyncError):
+    """Something tried to change or delete an inventory audit row."""
+
+
+class PushedQuantity(ShelfsyncModel, table=True):
+    """The last quantity a channel accepted for a SKU: only a change is pushed again."""
+
+    __tablename__ = "pushed_quantity"
+    __table_args__ = (
+        UniqueConstraint("channel_id", "sku_id"),
+        CheckConstraint("quantity >= 0", name="quantity_nonnegative"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel_id: int = Field(foreign_key="channel_connection.id", ondelete="CASCADE")
+    sku_id: str
+    quantity: int
+    pushed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class InventoryAudit(ShelfsyncModel, table=True):
+    """One inventory decision and its outcome. Append-only: history is never rewritten.
+
+    `channel_id` has no foreign key on purpose: the audit outlives the channel it describes
+    (deleting a channel must neither cascade into its history nor be blocked by it);
+    channel ids are never reused (AUTOINCREMENT on SQLite, sequences on PostgreSQL).
+    """
+
+    __tablename__ = "inventory_audit"
+    __table_args__ = (one_of("outcome", AuditOutcome, "outcome"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel_id: int = Field(index=True)
+    sku: str = Field(default="", index=True)
+    sku_id: str = ""
+    #: What the rules saw (stock per location, flags, settings), to replay a decision.
+    inputs: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    #: None when no quantity was decided (e.g. the stock could not be fetched).
+    quantity: int | None = None
+    reason: str = ""
+    explanation: str = Field(default="", sa_type=Text)
+    outcome: str
+    error_code: str | None = None
+    error_message: str | None = Field(default=None, sa_type=Text)
+    request_id: str | None = None
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+
+
+def _refuse_change(mapper: Mapper[Any], connection: SAConnection, target: Any) -> None:
+    raise AuditIsAppendOnly(
+        f"inventory_audit is append-only: row {target.id} cannot be changed or deleted",
+        code="audit_append_only",
+    )
+
+
+event.listen(InventoryAudit, "before_update", _refuse_change)
+event.listen(InventoryAudit, "before_delete", _refuse_change)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _refuse_bulk_change(state: ORMExecuteState) -> None:
+    """ORM bulk `update(InventoryAudit)` / `delete(InventoryAudit)` bypass the mapper events."""
+    if not (state.is_update or state.is_delete):
+        return
+    if any(mapper.class_ is InventoryAudit for mapper in state.all_mappers):
+        raise AuditIsAppendOnly(
+            "inventory_audit is append-only: bulk update/delete refused",
+            code="audit_append_only",
+        )
+
+
+class OrderBinding(ShelfsyncModel, table=True):
+    """A channel order bound, by a unique key, to the store order made from it.
+
+    The row is inserted before the store order is created, so a retried job or a duplicate
+    webhook finds it and never creates a second store order.
+    """
+
+    __tablename__ = "order_binding"
+    __table_args__ = (
+        UniqueConstraint("channel_id", "channel_order_id"),
+        CheckConstraint("attempts >= 0", name="attempts_nonnegative"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel_id: int = Field(foreign_key="channel_connection.id", ondelete="CASCADE")
+    channel_order_id: str
+    store_order_id: str | None = Field(default=None, index=True)
+    store_order_name: str = ""
+    status: str = Field(default=OrderStatus.PENDING.value, index=True)
+    failure_reason_code: str | None = None
+    fix_hint: str | None = Field(default=None, sa_type=Text)
+    attempts: int = 0
+    payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(
+        default_factory=utcnow, sa_type=UTCDateTime, sa_column_kwargs={"onupdate": utcnow}
+    )
+
+
+class SyncRun(ShelfsyncModel, table=True):
+    """One pass of the engine (inventory, reconciliation, orders …) and what it counted."""
+
+    __tablename__ = "sync_run"
+    __table_args__ = (one_of("status", RunStatus, "status"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    organization_id: int = Field(foreign_key="organization.id", ondelete="CASCADE", index=True)
+    channel_id: int | None = Field(
+        default=None, foreign_key="channel_connection.id", ondelete="CASCADE", index=True
+    )
+    kind: str
+    status: str = RunStatus.RUNNING.value
+    started_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    counts: dict[str, int] = Field(default_factory=dict, sa_type=JSON)
+    error: str | None = Field(default=None, sa_type=Text)
+
+
+class WebhookReceipt(ShelfsyncModel, table=True):
+    """A webhook delivery already accepted, so a replay of it is recognised and dropped.
+
+    `connection_id` names a store or a channel connection (the platform says which table),
+    hence no foreign key.
+    """
+
+    __tablename__ = "webhook_receipt"
+    __table_args__ = (UniqueConstraint("platform", "connection_id", "dedup_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str
+    connection_id: int
+    dedup_key: str
+    topic: str = ""
+    received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
