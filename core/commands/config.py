@@ -1,0 +1,203 @@
+"""Configuration without the UI, for automation: organizations, connections, channel settings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from shelfsync.core import config
+from shelfsync.core.commands.output import emit, plugin_manager
+from shelfsync.core.commands.rules import parse_int
+from shelfsync.core.db import session_scope
+from shelfsync.core.errors import InvalidInput
+from shelfsync.core.models import ChannelSettings
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+credential_option = click.option(
+    "--credential",
+    "credentials",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A credential field the plugin declares (see `shelfsync plugins`); repeatable.",
+)
+setting_option = click.option(
+    "--setting",
+    "settings",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A plugin setting (e.g. api_version=2025-04, auth_base_url=URL); repeatable.",
+)
+base_url_option = click.option(
+    "--api-base-url", help="API base URL (a fake or staging host; private only when allowed)."
+)
+
+
+@click.group("org")
+def org_group() -> None:
+    """Organizations."""
+
+
+@org_group.command("create")
+@click.argument("name")
+@json_option
+def org_create_command(name: str, as_json: bool) -> None:
+    """Create an organization."""
+    with session_scope() as session:
+        organization = config.create_organization(session, name)
+        data = {"id": organization.id, "name": organization.name}
+    emit(data, as_json, lambda d: f"organization {d['id']}: {d['name']}")
+
+
+@click.group("connect")
+def connect_group() -> None:
+    """Connect the organization's store or one of its sales-channel shops."""
+
+
+@connect_group.command("store")
+@click.argument("platform")
+@click.option("--org", "org_ref", required=True, help="Organization id or name.")
+@credential_option
+@base_url_option
+@setting_option
+@json_option
+def connect_store_command(
+    platform: str,
+    org_ref: str,
+    credentials: tuple[str, ...],
+    api_base_url: str | None,
+    settings: tuple[str, ...],
+    as_json: bool,
+) -> None:
+    """Connect the store; its credentials are checked with a live call before they are saved."""
+    pm = plugin_manager()
+    with session_scope() as session:
+        organization = config.find_organization(session, org_ref)
+        store = config.connect_store(
+            session,
+            pm,
+            organization,
+            platform,
+            config.parse_credentials(credentials),
+            api_base_url,
+            config.parse_settings(settings),
+        )
+        data = {"id": store.id, "platform": store.platform, "base_url": store.base_url}
+    emit(data, as_json, lambda d: f"store {d['id']}: {d['platform']} at {d['base_url']}")
+
+
+@connect_group.command("channel")
+@click.argument("platform")
+@click.option("--org", "org_ref", required=True, help="Organization id or name.")
+@credential_option
+@base_url_option
+@click.option("--shop-id", help="Which authorized shop (default: the one of the shop_cipher).")
+@setting_option
+@json_option
+def connect_channel_command(
+    platform: str,
+    org_ref: str,
+    credentials: tuple[str, ...],
+    api_base_url: str | None,
+    shop_id: str | None,
+    settings: tuple[str, ...],
+    as_json: bool,
+) -> None:
+    """Connect a sales-channel shop; credentials are checked live before they are saved."""
+    pm = plugin_manager()
+    with session_scope() as session:
+        organization = config.find_organization(session, org_ref)
+        channel = config.connect_channel(
+            session,
+            pm,
+            organization,
+            platform,
+            config.parse_credentials(credentials),
+            api_base_url,
+            shop_id,
+            config.parse_settings(settings),
+        )
+        data = {
+            "id": channel.id,
+            "platform": channel.platform,
+            "base_url": channel.base_url,
+            "shop_id": channel.shop_id,
+            "shop_name": channel.shop_name,
+        }
+    emit(data, as_json, lambda d: f"channel {d['id']}: {d['platform']} shop {d['shop_name']}")
+
+
+def _settings_dict(settings: ChannelSettings) -> dict[str, Any]:
+    return {
+        "channel_id": settings.channel_id,
+        "inventory_sync": settings.inventory_sync,
+        "percent": settings.percent,
+        "threshold": settings.threshold,
+        "honor_continue_selling": settings.honor_continue_selling,
+        "locations": "all" if settings.location_mode == "all" else list(settings.location_ids),
+        "auto_link": settings.auto_link,
+        "order_sync": settings.order_sync,
+        "reconcile_interval_minutes": settings.reconcile_interval_minutes,
+    }
+
+
+def _on_off(field: str, value: str | None) -> bool | None:
+    if value is None:
+        return None
+    if value.lower() in {"on", "true", "yes", "1"}:
+        return True
+    if value.lower() in {"off", "false", "no", "0"}:
+        return False
+    raise InvalidInput(field, f"must be on or off, got {value!r}")
+
+
+@click.group("channel")
+def channel_group() -> None:
+    """Sales channels."""
+
+
+@channel_group.command("settings")
+@click.argument("channel")
+@click.option("--inventory-sync", help="on or off.")
+@click.option("--percent", help="Share of available stock shown, 0–100.")
+@click.option("--threshold", help="At or below this stock the channel shows 0.")
+@click.option(
+    "--honor-continue-selling/--no-honor-continue-selling",
+    default=None,
+    help="Show 99,999 for products that continue selling when out of stock.",
+)
+@click.option("--locations", help="all, or store location ids separated by commas.")
+@click.option("--auto-link", help="on or off: link SKUs to seller SKUs automatically.")
+@json_option
+def channel_settings_command(
+    channel: str,
+    inventory_sync: str | None,
+    percent: str | None,
+    threshold: str | None,
+    honor_continue_selling: bool | None,
+    locations: str | None,
+    auto_link: str | None,
+    as_json: bool,
+) -> None:
+    """Show a channel's settings, or change them (any option given)."""
+    changes: dict[str, Any] = {}
+    if inventory_sync is not None:
+        changes["inventory_sync"] = _on_off("--inventory-sync", inventory_sync)
+    if percent is not None:
+        changes["percent"] = parse_int("--percent", percent, 0, 100)
+    if threshold is not None:
+        changes["threshold"] = parse_int("--threshold", threshold, 0, 1_000_000)
+    if honor_continue_selling is not None:
+        changes["honor_continue_selling"] = honor_continue_selling
+    if locations is not None:
+        changes["locations"] = locations.strip()
+    if auto_link is not None:
+        changes["auto_link"] = _on_off("--auto-link", auto_link)
+    with session_scope() as session:
+        found = config.find_channel(session, channel)
+        if changes:
+            settings = config.update_channel_settings(session, found, changes)
+        else:
+            settings = config.channel_settings(session, found.id or 0)
+        data = _settings_dict(settings)
+    emit(data, as_json, lambda d: "\n".join(f"{k}: {v}" for k, v in d.items()))

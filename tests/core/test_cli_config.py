@@ -1,0 +1,202 @@
+"""Configuration without the UI: org create, connect store/channel, channel settings.
+
+Runs the real commands against the Shopify and TikTok fakes over HTTP, on SQLite and
+PostgreSQL, and checks what lands in the database.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+from sqlmodel import Session, select
+
+from shelfsync.core.cli import build_cli
+from shelfsync.core.crypto import generate_key
+from shelfsync.core.db import make_engine
+from shelfsync.core.models import ChannelConnection, ChannelSettings, StoreConnection
+from shelfsync.core.testing.server import RunningServer, serving
+from shelfsync.plugins.shopify.fake import ShopifyFake
+from shelfsync.plugins.tiktok.fake import TikTokFake
+
+
+@pytest.fixture
+def env(migrated_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("SHELFSYNC_DATABASE_URL", migrated_url)
+    monkeypatch.setenv("SHELFSYNC_SECRET_KEY", generate_key())
+    monkeypatch.setenv("SHELFSYNC_ALLOW_PRIVATE_URLS", "1")
+    return migrated_url
+
+
+@pytest.fixture(scope="module")
+def shopify() -> Iterator[RunningServer]:
+    with serving(ShopifyFake(products=3, variants=2, seed=7)) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def tiktok() -> Iterator[RunningServer]:
+    with serving(TikTokFake(shops=2, products=3, variants=2, seed=7)) as running:
+        yield running
+
+
+def run(*args: str) -> Result:
+    return CliRunner().invoke(build_cli(), list(args))
+
+
+def run_json(*args: str) -> Any:
+    result = run(*args, "--json")
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def credential_args(credentials: dict[str, str]) -> list[str]:
+    return [
+        part for key, value in credentials.items() for part in ("--credential", f"{key}={value}")
+    ]
+
+
+def rows(url: str, model: type[Any]) -> list[Any]:
+    engine = make_engine(url)
+    try:
+        with Session(engine) as session:
+            return list(session.exec(select(model)).all())
+    finally:
+        engine.dispose()
+
+
+def test_full_configuration(env: str, shopify: RunningServer, tiktok: RunningServer) -> None:
+    org = run_json("org", "create", "Acme")
+    assert org["name"] == "Acme"
+
+    store_credentials = shopify.app.connections()[0]["credentials"]
+    store = run_json(
+        "connect", "store", "shopify", "--org", "Acme",
+        *credential_args(store_credentials), "--api-base-url", shopify.base_url,
+    )  # fmt: skip
+    assert store["platform"] == "shopify"
+
+    shops = tiktok.app.connections()
+    channel_ids = []
+    for shop in shops:
+        channel = run_json(
+            "connect", "channel", "tiktok", "--org", str(org["id"]),
+            *credential_args(shop["credentials"]), "--api-base-url", tiktok.base_url,
+            "--setting", f"auth_base_url={tiktok.base_url}",
+        )  # fmt: skip
+        assert channel["shop_id"] == shop["id"]
+        assert channel["shop_name"] == shop["name"]
+        channel_ids.append(channel["id"])
+
+    changed = run_json(
+        "channel", "settings", str(channel_ids[1]), "--percent", "80", "--threshold", "5",
+        "--no-honor-continue-selling", "--inventory-sync", "off",
+    )  # fmt: skip
+    assert changed["percent"] == 80 and changed["threshold"] == 5
+    assert changed["honor_continue_selling"] is False and changed["inventory_sync"] is False
+
+    (stored_store,) = rows(env, StoreConnection)
+    assert stored_store.credentials()["access_token"] == store_credentials["access_token"]
+    channels = {c.id: c for c in rows(env, ChannelConnection)}
+    assert channels[channel_ids[0]].settings["auth_base_url"] == tiktok.base_url
+    settings = {s.channel_id: s for s in rows(env, ChannelSettings)}
+    assert settings[channel_ids[0]].percent == 100
+    assert settings[channel_ids[1]].percent == 80
+
+
+def test_second_store_refused_clearly(env: str, shopify: RunningServer) -> None:
+    run_json("org", "create", "Solo")
+    args = [
+        "connect", "store", "shopify", "--org", "Solo",
+        *credential_args(shopify.app.connections()[0]["credentials"]),
+        "--api-base-url", shopify.base_url,
+    ]  # fmt: skip
+    assert run(*args).exit_code == 0
+    again = run(*args)
+    assert again.exit_code == 1
+    assert "already has a store connected" in again.stderr
+    assert len(rows(env, StoreConnection)) == 1
+
+
+@pytest.mark.parametrize(
+    ("credentials", "message"),
+    [
+        ({"access_token": "x"}, "missing for shopify: client_secret"),
+        (
+            {"access_token": "x", "client_secret": "y", "password": "z"},
+            "unknown for shopify: password",
+        ),
+    ],
+)
+def test_credential_keys_checked_by_name(
+    env: str, shopify: RunningServer, credentials: dict[str, str], message: str
+) -> None:
+    run_json("org", "create", "Keys")
+    result = run(
+        "connect", "store", "shopify", "--org", "Keys", *credential_args(credentials),
+        "--api-base-url", shopify.base_url,
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert rows(env, StoreConnection) == []
+
+
+def test_wrong_credentials_are_checked_live_and_not_saved(env: str, shopify: RunningServer) -> None:
+    run_json("org", "create", "Wrong")
+    result = run(
+        "connect", "store", "shopify", "--org", "Wrong",
+        "--credential", "access_token=not-the-token", "--credential", "client_secret=s",
+        "--api-base-url", shopify.base_url,
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert result.stderr.strip().startswith("error:")
+    assert "not-the-token" not in result.stderr
+    assert rows(env, StoreConnection) == []
+
+
+def test_private_urls_refused_unless_allowed(
+    env: str, shopify: RunningServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SHELFSYNC_ALLOW_PRIVATE_URLS")
+    run_json("org", "create", "Private")
+    result = run(
+        "connect", "store", "shopify", "--org", "Private",
+        *credential_args(shopify.app.connections()[0]["credentials"]),
+        "--api-base-url", shopify.base_url,
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert "non-public address 127.0.0.1" in result.stderr
+    assert "SHELFSYNC_ALLOW_PRIVATE_URLS" in result.stderr
+
+
+def test_channel_settings_out_of_range(env: str, tiktok: RunningServer) -> None:
+    run_json("org", "create", "Ranges")
+    shop = tiktok.app.connections()[0]
+    channel = run_json(
+        "connect", "channel", "tiktok", "--org", "Ranges", *credential_args(shop["credentials"]),
+        "--api-base-url", tiktok.base_url, "--setting", f"auth_base_url={tiktok.base_url}",
+    )  # fmt: skip
+    for option, value, field in [
+        ("--percent", "150", "--percent"),
+        ("--percent", "half", "--percent"),
+        ("--threshold", "-2", "--threshold"),
+        ("--inventory-sync", "maybe", "--inventory-sync"),
+    ]:
+        result = run("channel", "settings", str(channel["id"]), option, value)
+        assert result.exit_code == 2, (option, value)
+        assert result.stderr.strip().startswith(f"error: {field}")
+    shown = run_json("channel", "settings", str(channel["id"]))
+    assert shown["percent"] == 100
+
+
+def test_unknown_org_and_platform(env: str) -> None:
+    result = run("connect", "store", "shopify", "--org", "nobody")
+    assert result.exit_code == 2 and "no organization 'nobody'" in result.stderr
+    run_json("org", "create", "Someone")
+    result = run("connect", "store", "tiktok", "--org", "Someone")
+    assert result.exit_code == 2 and "tiktok is a channel platform" in result.stderr
+    duplicate = run("org", "create", "Someone")
+    assert duplicate.exit_code == 2 and "already exists" in duplicate.stderr
