@@ -35,7 +35,9 @@ def start_server(app: Any, host: str = "127.0.0.1", port: int = 0) -> RunningSer
     """Serve `app` threaded on `host:port` (0 = any free port) from a daemon thread."""
     server = make_server(host, port, app, threaded=True)
     server.daemon_threads = True  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, name="wsgi-server", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="wsgi-server", daemon=True
+    )
     thread.start()
     return RunningServer(app, server, thread)
 

@@ -1,0 +1,325 @@
+"""TikTok Shop API JSON ↔ Shelfsync's plain types, validating as it goes.
+
+A missing field or a wrong type is a `BadResponse` naming the field's path (for example
+`data.products[3].skus[0].id`), never a `KeyError` and never a silently wrong value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from shelfsync.core.errors import BadResponse
+from shelfsync.core.types import (
+    Address,
+    AuthorizedShop,
+    ChannelOrder,
+    InventoryUpdate,
+    Listing,
+    Location,
+    Money,
+    OrderLine,
+    WebhookEvent,
+)
+
+PLATFORM = "tiktok"
+
+#: Webhook `type` numbers. 1 is from TikTok's page; the others from third-party code.
+WEBHOOK_TOPICS = {
+    1: "ORDER_STATUS_CHANGE",
+    2: "REVERSE_STATUS_UPDATE",
+    3: "RECIPIENT_ADDRESS_UPDATE",
+    4: "PACKAGE_UPDATE",
+    5: "PRODUCT_STATUS_CHANGE",
+    6: "SELLER_DEAUTHORIZATION",
+    7: "UPCOMING_AUTHORIZATION_EXPIRATION",
+}
+
+
+class Reader:
+    """Typed access to one JSON object, errors naming `where` the value sat."""
+
+    def __init__(self, obj: Any, where: str, request_id: str | None = None) -> None:
+        if not isinstance(obj, dict):
+            raise BadResponse(f"tiktok: {where} is not an object", platform=PLATFORM,
+                              request_id=request_id)
+        self.obj = obj
+        self.where = where
+        self.request_id = request_id
+
+    def _fail(self, name: str, what: str) -> BadResponse:
+        return BadResponse(f"tiktok: {self.where}.{name} {what}", platform=PLATFORM,
+                           request_id=self.request_id)
+
+    def text(self, name: str, *, required: bool = True) -> str:
+        """A string (ids arrive as strings; a bare integer id is accepted and kept exact)."""
+        value = self.obj.get(name)
+        if value is None:
+            if required:
+                raise self._fail(name, "is missing")
+            return ""
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            raise self._fail(name, "is not a string")
+        return str(value)
+
+    def integer(self, name: str, *, required: bool = True) -> int | None:
+        """An integer (not a bool, not a float)."""
+        value = self.obj.get(name)
+        if value is None:
+            if required:
+                raise self._fail(name, "is missing")
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self._fail(name, "is not an integer")
+        return value
+
+    def flag(self, name: str) -> bool:
+        """A boolean, False when absent."""
+        value = self.obj.get(name, False)
+        if not isinstance(value, bool):
+            raise self._fail(name, "is not a boolean")
+        return value
+
+    def array(self, name: str, *, required: bool = True) -> list[Any]:
+        """A list (empty when absent and not required)."""
+        value = self.obj.get(name)
+        if value is None:
+            if required:
+                raise self._fail(name, "is missing")
+            return []
+        if not isinstance(value, list):
+            raise self._fail(name, "is not a list")
+        return value
+
+    def items(self, name: str, *, required: bool = True) -> Iterable[Reader]:
+        """Each object of a list field, as a Reader."""
+        for index, item in enumerate(self.array(name, required=required)):
+            yield Reader(item, f"{self.where}.{name}[{index}]", self.request_id)
+
+    def child(self, name: str, *, required: bool = True) -> Reader | None:
+        """A nested object."""
+        value = self.obj.get(name)
+        if value is None:
+            if required:
+                raise self._fail(name, "is missing")
+            return None
+        return Reader(value, f"{self.where}.{name}", self.request_id)
+
+
+def timestamp(value: int | None) -> datetime | None:
+    """Unix seconds → aware UTC datetime."""
+    return None if value is None else datetime.fromtimestamp(value, tz=UTC)
+
+
+# --- shops and warehouses -----------------------------------------------------------------
+
+
+def parse_shops(data: dict[str, Any], request_id: str | None = None) -> list[AuthorizedShop]:
+    """`GET /authorization/202309/shops` → the shops with their ciphers."""
+    reader = Reader(data, "data", request_id)
+    return [
+        AuthorizedShop(
+            id=shop.text("id"),
+            name=shop.text("name", required=False),
+            region=shop.text("region", required=False),
+            cipher=shop.text("cipher", required=False),
+        )
+        for shop in reader.items("shops", required=False)
+    ]
+
+
+def parse_warehouses(data: dict[str, Any], request_id: str | None = None) -> list[Location]:
+    """`GET /logistics/202309/warehouses` → the sales warehouses (return ones are not stock)."""
+    reader = Reader(data, "data", request_id)
+    locations = []
+    for warehouse in reader.items("warehouses", required=False):
+        kind = warehouse.text("type", required=False)
+        if kind and kind != "SALES_WAREHOUSE":
+            continue
+        locations.append(
+            Location(
+                id=warehouse.text("id"),
+                name=warehouse.text("name", required=False),
+                active=warehouse.text("effect_status", required=False) == "ENABLED",
+                is_default=warehouse.flag("is_default"),
+            )
+        )
+    return locations
+
+
+# --- products and inventory ---------------------------------------------------------------
+
+
+def parse_listings(data: dict[str, Any], request_id: str | None = None) -> list[Listing]:
+    """One page of product search → one `Listing` per SKU, quantities per warehouse."""
+    reader = Reader(data, "data", request_id)
+    listings = []
+    for product in reader.items("products", required=False):
+        product_id = product.text("id")
+        status = product.text("status", required=False)
+        title = product.text("title", required=False)
+        for sku in product.items("skus", required=False):
+            quantities: dict[str, int] = {}
+            for stock in sku.items("inventory", required=False):
+                quantity = stock.integer("quantity")
+                quantities[stock.text("warehouse_id", required=False)] = quantity or 0
+            listings.append(
+                Listing(
+                    product_id=product_id,
+                    sku_id=sku.text("id"),
+                    seller_sku=sku.text("seller_sku", required=False),
+                    status=status,
+                    title=title,
+                    quantities=quantities,
+                )
+            )
+    return listings
+
+
+def inventory_body(updates: Sequence[InventoryUpdate]) -> dict[str, Any]:
+    """The update-inventory body for one product: one entry per SKU, one per warehouse."""
+    skus: dict[str, list[dict[str, Any]]] = {}
+    for update in updates:
+        entry: dict[str, Any] = {"quantity": update.quantity}
+        if update.warehouse_id:
+            entry = {"warehouse_id": update.warehouse_id, "quantity": update.quantity}
+        skus.setdefault(update.sku_id, []).append(entry)
+    return {"skus": [{"id": sku_id, "inventory": stock} for sku_id, stock in skus.items()]}
+
+
+SkuError = tuple[str, str]
+
+
+def parse_inventory_errors(
+    data: dict[str, Any], request_id: str | None = None
+) -> dict[tuple[str, str | None], SkuError]:
+    """`data.errors` of an inventory update → {(sku_id, warehouse_id or None): (code, message)}.
+
+    A per-warehouse error (`detail.extra_errors`) names its warehouse; an error without one
+    applies to every warehouse of the SKU (key warehouse None).
+    """
+    reader = Reader(data, "data", request_id)
+    failures: dict[tuple[str, str | None], SkuError] = {}
+    for error in reader.items("errors", required=False):
+        code = error.text("code", required=False)
+        message = error.text("message", required=False)
+        detail = error.child("detail", required=False)
+        if detail is None:
+            raise BadResponse(f"tiktok: {error.where}.detail is missing: the failed SKU "
+                              "cannot be told", platform=PLATFORM, request_id=request_id)
+        sku_id = detail.text("sku_id")
+        extra = list(detail.items("extra_errors", required=False))
+        if not extra:
+            failures[(sku_id, None)] = (code, message)
+        for item in extra:
+            failures[(sku_id, item.text("warehouse_id", required=False) or None)] = (
+                item.text("code", required=False) or code,
+                item.text("message", required=False) or message,
+            )
+    return failures
+
+
+# --- orders -------------------------------------------------------------------------------
+
+
+def _address(reader: Reader | None) -> Address | None:
+    if reader is None:
+        return None
+    lines = tuple(
+        line
+        for line in (reader.text(f"address_line{n}", required=False) for n in range(1, 5))
+        if line
+    ) or tuple(filter(None, [reader.text("full_address", required=False)]))
+    city = region = ""
+    for district in reader.items("district_info", required=False):
+        level_name = district.text("address_level_name", required=False).lower()
+        level = district.text("address_level", required=False).upper()
+        name = district.text("address_name", required=False)
+        if level_name == "city" or (level == "L3" and not city):
+            city = name
+        elif level_name in {"state", "province", "region"} or (level == "L1" and not region):
+            region = name
+    return Address(
+        name=reader.text("name", required=False),
+        phone=reader.text("phone_number", required=False),
+        lines=lines,
+        city=city,
+        region=region,
+        postal_code=reader.text("postal_code", required=False),
+        country_code=reader.text("region_code", required=False),
+    )
+
+
+def _lines(order: Reader, currency: str) -> tuple[OrderLine, ...]:
+    """Line items → order lines. TikTok's line items have no quantity: each is one unit, so
+    items of the same SKU at the same price are counted into one line (first item's id)."""
+    grouped: dict[tuple[str, str], dict[str, Any]] = {}
+    for item in order.items("line_items"):
+        sku_id = item.text("sku_id")
+        price = item.text("sale_price", required=False)
+        units = item.integer("quantity", required=False) or 1  # honoured if TikTok ever sends it
+        key = (sku_id, price)
+        if key in grouped:
+            grouped[key]["quantity"] += units
+            continue
+        item_currency = item.text("currency", required=False) or currency
+        grouped[key] = {
+            "line_id": item.text("id"),
+            "sku_id": sku_id,
+            "seller_sku": item.text("seller_sku", required=False),
+            "quantity": units,
+            "unit_price": Money(price, item_currency) if price else None,
+            "product_id": item.text("product_id", required=False),
+            "title": item.text("product_name", required=False),
+        }
+    return tuple(OrderLine(**fields) for fields in grouped.values())
+
+
+def parse_order(order: Reader, shop_id: str = "") -> ChannelOrder:
+    """One order of `orders/search` → `ChannelOrder`."""
+    payment = order.child("payment", required=False)
+    currency = payment.text("currency", required=False) if payment else ""
+    total = None
+    if payment is not None and payment.text("total_amount", required=False):
+        total = Money(payment.text("total_amount"), currency)
+    return ChannelOrder(
+        id=order.text("id"),
+        status=order.text("status"),
+        lines=_lines(order, currency),
+        total=total,
+        recipient=_address(order.child("recipient_address", required=False)),
+        buyer_email=order.text("buyer_email", required=False),
+        created_at=timestamp(order.integer("create_time", required=False)),
+        updated_at=timestamp(order.integer("update_time", required=False)),
+        shop_id=shop_id,
+    )
+
+
+def parse_orders(
+    data: dict[str, Any], shop_id: str = "", request_id: str | None = None
+) -> tuple[list[ChannelOrder], str | None]:
+    """One page of `orders/search` → the orders and the next page token (None at the end)."""
+    reader = Reader(data, "data", request_id)
+    orders = [parse_order(order, shop_id) for order in reader.items("orders", required=False)]
+    return orders, reader.text("next_page_token", required=False) or None
+
+
+# --- webhooks -----------------------------------------------------------------------------
+
+
+def parse_webhook(payload: Any) -> WebhookEvent:
+    """A verified webhook body → `WebhookEvent`, routed by its `shop_id`."""
+    reader = Reader(payload, "webhook")
+    kind = reader.integer("type")
+    data = reader.child("data", required=False)
+    order_id = data.text("order_id", required=False) if data else ""
+    return WebhookEvent(
+        platform=PLATFORM,
+        topic=WEBHOOK_TOPICS.get(kind or 0, f"TYPE_{kind}"),
+        dedup_key=reader.text("tts_notification_id"),
+        payload=payload,
+        occurred_at=timestamp(reader.integer("timestamp", required=False)),
+        shop_id=reader.text("shop_id"),
+        order_id=order_id,
+    )

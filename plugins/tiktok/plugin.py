@@ -1,0 +1,310 @@
+"""TikTok Shop hook implementations: a sales channel of many shops behind one app.
+
+Every operation hook answers only when `connection.platform == "tiktok"` and returns `None`
+otherwise (the hooks are firstresult). HTTP, signing, retries, pacing and token refresh live
+in client.py; JSON ↔ types in mapping.py.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import click
+
+from shelfsync.core.errors import AuthError, BadResponse, PluginError, WebhookSignatureError
+from shelfsync.core.hookspecs import hookimpl
+from shelfsync.core.types import (
+    CHANNEL_MAXIMUM,
+    AuthorizedShop,
+    Capabilities,
+    Connection,
+    InventoryUpdate,
+    Listing,
+    Location,
+    OrderPage,
+    PlatformInfo,
+    PushResult,
+    Role,
+    WebhookEvent,
+)
+from shelfsync.plugins.tiktok import mapping
+from shelfsync.plugins.tiktok.client import DEFAULT_BASE_URL, PLATFORM, TikTokClient
+from shelfsync.plugins.tiktok.signing import sign_webhook, signatures_match
+
+CREDENTIAL_FIELDS = ("app_key", "app_secret", "access_token", "refresh_token", "shop_cipher")
+SHOPS_PATH = "/authorization/202309/shops"
+WAREHOUSES_PATH = "/logistics/202309/warehouses"
+ORDERS_PATH = "/order/202309/orders/search"
+INVENTORY_PATH = "/product/202309/products/{product_id}/inventory/update"
+#: 202312 is the version whose schema is published; `settings["product_search_version"]`
+#: switches (e.g. to "202309") without a code change.
+PRODUCT_SEARCH_PATH = "/product/{version}/products/search"
+DEFAULT_PRODUCT_SEARCH_VERSION = "202312"
+#: TikTok ids are digit strings; anything else must not be spliced into a signed path.
+_PRODUCT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+INFO = PlatformInfo(
+    name=PLATFORM,
+    title="TikTok Shop",
+    role=Role.CHANNEL,
+    capabilities=Capabilities(
+        has_locations=True, max_quantity=CHANNEL_MAXIMUM, webhooks=True, multi_shop=True
+    ),
+    credential_fields=CREDENTIAL_FIELDS,
+    version="202309",
+    default_base_url=DEFAULT_BASE_URL,
+)
+
+
+def _mine(connection: Connection) -> bool:
+    return connection.platform == PLATFORM
+
+
+# --- registration -------------------------------------------------------------------------
+
+
+@hookimpl
+def shelfsync_platform_info() -> PlatformInfo:
+    """TikTok Shop: a channel with warehouses, several shops per app, max 99,999."""
+    return INFO
+
+
+@hookimpl
+def shelfsync_fake_factory() -> tuple[str, Callable[..., Any]]:
+    """`("tiktok", TikTokFake)`; imported here so loading the plugin never loads the fake."""
+    from shelfsync.plugins.tiktok.fake import TikTokFake
+
+    return PLATFORM, TikTokFake
+
+
+@hookimpl
+def shelfsync_register_commands(cli: click.Group) -> None:
+    """Add `shelfsync fake tiktok` under the core `fake` group."""
+    group = cli.commands.get("fake")
+    if not isinstance(group, click.Group):
+        return
+    from shelfsync.plugins.tiktok.commands import fake_command
+
+    group.add_command(fake_command)
+
+
+# --- connection ---------------------------------------------------------------------------
+
+
+@hookimpl
+def shelfsync_check_connection(connection: Connection) -> PlatformInfo | None:
+    """List the authorized shops: proves the app key, secret, signature and token work, and
+    that the stored shop cipher (when there is one) belongs to this authorization."""
+    if not _mine(connection):
+        return None
+    shops = _fetch_shops(connection)
+    cipher = connection.credentials.get("shop_cipher", "")
+    if cipher and cipher not in {shop.cipher for shop in shops}:
+        raise AuthError(
+            "tiktok: the shop cipher is not among the shops this token is authorized for",
+            platform=PLATFORM,
+        )
+    return INFO
+
+
+@hookimpl
+def shelfsync_fetch_authorized_shops(connection: Connection) -> list[AuthorizedShop] | None:
+    """`GET /authorization/202309/shops` (app-level: no shop cipher)."""
+    if not _mine(connection):
+        return None
+    return _fetch_shops(connection)
+
+
+def _fetch_shops(connection: Connection) -> list[AuthorizedShop]:
+    with TikTokClient(connection) as client:
+        envelope = client.call("GET", SHOPS_PATH, shop_scoped=False)
+    return mapping.parse_shops(envelope.data, envelope.request_id)
+
+
+@hookimpl
+def shelfsync_fetch_locations(connection: Connection) -> list[Location] | None:
+    """The shop's sales warehouses; ENABLED ones are active, `is_default` is kept."""
+    if not _mine(connection):
+        return None
+    with TikTokClient(connection) as client:
+        envelope = client.call("GET", WAREHOUSES_PATH)
+    return mapping.parse_warehouses(envelope.data, envelope.request_id)
+
+
+# --- listings and inventory ---------------------------------------------------------------
+
+
+@hookimpl
+def shelfsync_fetch_listings(connection: Connection) -> list[Listing] | None:
+    """Every SKU of every product, 100 products a page, following `next_page_token`."""
+    if not _mine(connection):
+        return None
+    version = str(connection.settings.get("product_search_version")
+                  or DEFAULT_PRODUCT_SEARCH_VERSION)
+    body: dict[str, Any] = {}
+    if connection.settings.get("listing_status"):
+        body["status"] = str(connection.settings["listing_status"])
+    listings: list[Listing] = []
+    page_size = _page_size(connection, "page_size", 100)
+    with TikTokClient(connection) as client:
+        for page in client.pages("POST", PRODUCT_SEARCH_PATH.format(version=version),
+                                 page_size=page_size, body=body):
+            listings.extend(mapping.parse_listings(page.data, page.request_id))
+    return listings
+
+
+def _page_size(connection: Connection, name: str, default: int) -> int:
+    """A page size setting (`page_size` applies to every listing), clamped to TikTok's 1–100."""
+    settings = connection.settings
+    raw = settings.get(name, settings.get("page_size", default))
+    return max(1, min(int(raw), 100))
+
+
+def _invalid(update: InventoryUpdate) -> str | None:
+    """Why an update cannot be sent, or None when it can."""
+    quantity = update.quantity
+    if isinstance(quantity, bool) or not isinstance(quantity, int):
+        return f"quantity {quantity!r} is not an integer"
+    if quantity < 0:
+        return f"quantity {quantity} is negative"
+    if quantity > CHANNEL_MAXIMUM:
+        return f"quantity {quantity} is above TikTok's maximum of {CHANNEL_MAXIMUM}"
+    if not _PRODUCT_ID.match(str(update.product_id or "")):
+        return f"product id {update.product_id!r} is not a TikTok product id"
+    if not update.sku_id:
+        return "sku id is empty"
+    return None
+
+
+def _failed(update: InventoryUpdate, code: str, message: str,
+            request_id: str | None = None) -> PushResult:
+    return PushResult(update.sku_id, ok=False, quantity=update.quantity, error_code=code,
+                      error_message=message, request_id=request_id)
+
+
+@hookimpl
+def shelfsync_push_inventory(
+    connection: Connection, updates: Sequence[InventoryUpdate]
+) -> list[PushResult] | None:
+    """One call per product carrying all of its SKUs and warehouses; results per update.
+
+    Invalid quantities fail without a call. A SKU TikTok rejects (`data.errors`) fails alone.
+    A product whose call failed after retries (throttled, 5xx, unreadable, refused) fails for
+    its SKUs with the error's code and the others still go; only an `AuthError` stops the
+    push, because every later call would be refused the same way.
+    """
+    if not _mine(connection):
+        return None
+    results: list[PushResult | None] = [None] * len(updates)
+    by_product: dict[str, dict[tuple[str, str | None], int]] = {}
+    for index, update in enumerate(updates):
+        reason = _invalid(update)
+        if reason:
+            results[index] = _failed(update, "invalid_quantity" if "quantity" in reason
+                                     else "invalid_update", reason)
+            continue
+        slots = by_product.setdefault(update.product_id, {})
+        key = (update.sku_id, update.warehouse_id or None)
+        if key in slots:  # the later update of the same SKU and warehouse wins
+            earlier = slots[key]
+            results[earlier] = _failed(updates[earlier], "superseded",
+                                       "a later update in the same push replaced this one")
+        slots[key] = index
+    with TikTokClient(connection) as client:
+        for product_id, slots in by_product.items():
+            indexes = list(slots.values())
+            _push_product(client, product_id, [updates[i] for i in indexes], indexes, results)
+    return [result for result in results if result is not None]
+
+
+def _push_product(client: TikTokClient, product_id: str, updates: list[InventoryUpdate],
+                  indexes: list[int], results: list[PushResult | None]) -> None:
+    try:
+        envelope = client.call("POST", INVENTORY_PATH.format(product_id=product_id),
+                               body=mapping.inventory_body(updates), partial_ok=True)
+        failures = mapping.parse_inventory_errors(envelope.data, envelope.request_id)
+    except AuthError:
+        raise
+    except PluginError as exc:
+        code = exc.code or type(exc).__name__
+        for index, update in zip(indexes, updates, strict=True):
+            results[index] = _failed(update, code, exc.message, exc.request_id)
+        return
+    for index, update in zip(indexes, updates, strict=True):
+        failure = failures.get((update.sku_id, update.warehouse_id or None))
+        if failure is None:
+            failure = failures.get((update.sku_id, None))
+        if failure is None and not update.warehouse_id:
+            failure = next((f for (sku, _), f in failures.items() if sku == update.sku_id), None)
+        if failure is None:
+            results[index] = PushResult(update.sku_id, ok=True, quantity=update.quantity,
+                                        request_id=envelope.request_id)
+        else:
+            results[index] = _failed(update, failure[0], failure[1], envelope.request_id)
+
+
+# --- orders -------------------------------------------------------------------------------
+
+
+@hookimpl
+def shelfsync_fetch_orders(
+    connection: Connection, updated_since: datetime | None, cursor: str | None
+) -> OrderPage | None:
+    """One page of orders updated at or after `updated_since`, oldest update first."""
+    if not _mine(connection):
+        return None
+    query: dict[str, Any] = {
+        "page_size": _page_size(connection, "order_page_size", 50),
+        "sort_field": "update_time",
+        "sort_order": "ASC",
+    }
+    if cursor:
+        query["page_token"] = cursor
+    body: dict[str, Any] = {}
+    if updated_since is not None:
+        body["update_time_ge"] = int(updated_since.timestamp())
+    with TikTokClient(connection) as client:
+        envelope = client.call("POST", ORDERS_PATH, query=query, body=body)
+    shop_id = str(connection.settings.get("shop_id", ""))
+    orders, next_token = mapping.parse_orders(envelope.data, shop_id, envelope.request_id)
+    return OrderPage(tuple(orders), next_token)
+
+
+# --- webhooks -----------------------------------------------------------------------------
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    value = headers.get(name)
+    if value is None:
+        wanted = name.lower()
+        value = next((v for k, v in headers.items() if k.lower() == wanted), None)
+    return value
+
+
+@hookimpl
+def shelfsync_verify_webhook(
+    connection: Connection, headers: Mapping[str, str], body: bytes
+) -> WebhookEvent | None:
+    """`Authorization` must be hex HMAC-SHA256(app_key + raw body, app_secret); checked in
+    constant time before the body is parsed."""
+    if not _mine(connection):
+        return None
+    credentials = connection.credentials
+    app_key = credentials.get("app_key", "")
+    app_secret = credentials.get("app_secret", "")
+    given = _header(headers, "Authorization")
+    if not app_key or not app_secret:
+        raise WebhookSignatureError("tiktok: the connection has no app key/secret to verify "
+                                    "webhooks with", platform=PLATFORM)
+    if not signatures_match(sign_webhook(app_key, app_secret, body), given):
+        reason = "missing" if not given else "wrong"
+        raise WebhookSignatureError(f"tiktok: webhook signature {reason}", platform=PLATFORM)
+    try:
+        payload = json.loads(body)
+    except ValueError as exc:
+        raise BadResponse(f"tiktok: webhook body is not JSON: {exc}", platform=PLATFORM) from exc
+    return mapping.parse_webhook(payload)

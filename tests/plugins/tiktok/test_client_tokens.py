@@ -1,0 +1,164 @@
+"""Access-token refresh against the fake's auth endpoint, and the new tokens handed back."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from shelfsync.core.errors import AuthError
+from shelfsync.core.testing.server import RunningServer, serving
+from shelfsync.core.types import Connection
+from shelfsync.plugins.tiktok import plugin
+from shelfsync.plugins.tiktok.auth import TokenSet, TokenStore
+from shelfsync.plugins.tiktok.client import TikTokClient
+from shelfsync.plugins.tiktok.fake import TikTokFake
+
+REFRESH = "/api/v2/token/refresh"
+SHOPS = "/authorization/202309/shops"
+
+
+@pytest.fixture
+def server() -> Iterator[RunningServer]:
+    with serving(TikTokFake(shops=2, products=3, variants=1)) as running:
+        yield running
+
+
+class Recorder:
+    """A TokenStore that remembers what it was given."""
+
+    def __init__(self) -> None:
+        self.saved: list[tuple[Connection, TokenSet]] = []
+
+    def save_tokens(self, connection: Connection, tokens: TokenSet) -> None:
+        self.saved.append((connection, tokens))
+
+
+def connect(server: RunningServer, index: int = 0,
+            credentials: dict[str, str] | None = None, **settings: Any) -> Connection:
+    shop = server.app.connections()[index]
+    options = {"retry_backoff": 0.01, "retry_max_backoff": 0.05,
+               "auth_base_url": server.base_url, "shop_id": shop["id"]}
+    options.update(settings)
+    return Connection("tiktok", server.base_url, dict(shop["credentials"], **(credentials or {})),
+                      options, timeout=2.0)
+
+
+def control(server: RunningServer, name: str, body: dict[str, Any]) -> Any:
+    response = httpx.post(f"{server.base_url}/_fake/{name}", json=body)
+    response.raise_for_status()
+    return response.json()
+
+
+def counts(server: RunningServer) -> dict[str, int]:
+    return httpx.get(server.base_url + "/_fake/requests").json()["by_path"]
+
+
+def test_an_expired_token_is_refreshed_once_and_reported(server: RunningServer) -> None:
+    store = Recorder()
+    connection = connect(server, token_store=store)
+    old = connection.credentials["access_token"]
+    control(server, "tokens/expire", {"shop_id": 0})
+
+    shops = plugin.shelfsync_fetch_authorized_shops(connection=connection)
+
+    assert [shop.id for shop in shops] == [server.app.connections()[0]["id"]]
+    assert len(store.saved) == 1
+    reported_for, tokens = store.saved[0]
+    assert reported_for is connection
+    current = server.app.connections()[0]["credentials"]
+    assert tokens.access_token == current["access_token"] != old
+    assert tokens.refresh_token == current["refresh_token"]
+    assert tokens.access_token_expires_at and tokens.access_token_expires_at > time.time()
+    assert "access_token" not in repr(tokens).replace("access_token_expires_at", "")
+    assert counts(server) == {SHOPS: 2, REFRESH: 1}
+
+
+def test_a_refreshed_client_keeps_its_new_token(server: RunningServer) -> None:
+    seen: list[TokenSet] = []
+    connection = connect(server, on_tokens=lambda conn, tokens: seen.append(tokens))
+    control(server, "tokens/expire", {"shop_id": 0})
+    with TikTokClient(connection) as client:
+        client.call("GET", SHOPS, shop_scoped=False)
+        client.call("GET", "/logistics/202309/warehouses")
+        assert client.refreshed == seen[0]
+    assert len(seen) == 1
+    assert counts(server)[REFRESH] == 1
+
+
+def test_only_the_expired_shop_refreshes(server: RunningServer) -> None:
+    control(server, "tokens/expire", {"shop_id": 1})
+    store = Recorder()
+    plugin.shelfsync_fetch_locations(connection=connect(server, 0, token_store=store))
+    assert store.saved == []
+    plugin.shelfsync_fetch_locations(connection=connect(server, 1, token_store=store))
+    assert len(store.saved) == 1
+
+
+def test_a_token_near_its_expiry_is_refreshed_before_the_call(server: RunningServer) -> None:
+    store = Recorder()
+    connection = connect(server, token_store=store,
+                         access_token_expires_at=int(time.time()) + 60)
+    plugin.shelfsync_fetch_locations(connection=connection)
+    assert len(store.saved) == 1
+    # Refreshed first, so no call was refused for an expired token.
+    assert counts(server) == {REFRESH: 1, "/logistics/202309/warehouses": 1}
+
+
+def test_a_token_far_from_its_expiry_is_left_alone(server: RunningServer) -> None:
+    store = Recorder()
+    connection = connect(server, token_store=store,
+                         access_token_expires_at=int(time.time()) + 86_400)
+    plugin.shelfsync_fetch_locations(connection=connection)
+    assert store.saved == []
+    assert REFRESH not in counts(server)
+
+
+def test_a_refused_refresh_is_an_auth_error(server: RunningServer) -> None:
+    control(server, "tokens/expire", {"shop_id": 0})
+    connection = connect(server, credentials={"refresh_token": "ROW_revoked"})
+    with pytest.raises(AuthError) as raised:
+        plugin.shelfsync_fetch_locations(connection=connection)
+    assert raised.value.code == "36004005"
+    assert raised.value.request_id
+
+
+def test_without_a_refresh_token_the_expiry_is_an_auth_error(server: RunningServer) -> None:
+    control(server, "tokens/expire", {"shop_id": 0})
+    with pytest.raises(AuthError) as raised:
+        plugin.shelfsync_fetch_locations(connection=connect(server,
+                                                            credentials={"refresh_token": ""}))
+    assert raised.value.code == "105002"
+    assert REFRESH not in counts(server)
+
+
+def test_the_token_store_protocol() -> None:
+    assert isinstance(Recorder(), TokenStore)
+    assert not isinstance(object(), TokenStore)
+
+
+def test_threads_sharing_a_client_refresh_once(server: RunningServer) -> None:
+    seen: list[TokenSet] = []
+    connection = connect(server, on_tokens=lambda conn, tokens: seen.append(tokens))
+    control(server, "tokens/expire", {"shop_id": 0})
+    failures: list[Exception] = []
+    with TikTokClient(connection) as client:
+
+        def worker() -> None:
+            try:
+                client.call("GET", "/logistics/202309/warehouses")
+            except Exception as exc:  # collected for the assertion below
+                failures.append(exc)
+
+        threads = [threading.Thread(target=worker) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert failures == []
+    assert len(seen) == 1
+    assert counts(server)[REFRESH] == 1

@@ -1,0 +1,121 @@
+"""TikTok JSON → core types: malformed answers are BadResponse errors naming the field."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from shelfsync.core.errors import BadResponse
+from shelfsync.core.types import InventoryUpdate
+from shelfsync.plugins.tiktok import mapping
+
+
+def product(**changes: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "id": "1729", "title": "Tee", "status": "ACTIVATE",
+        "skus": [{"id": "1730", "seller_sku": "SKU-1",
+                  "inventory": [{"warehouse_id": "W1", "quantity": 4}]}],
+    }
+    base.update(changes)
+    return base
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"products": [product(id=None)]}, "data.products[0].id is missing"),
+        ({"products": [product(skus=[{"seller_sku": "X"}])]}, "data.products[0].skus[0].id"),
+        ({"products": [product(skus=[{"id": "1", "inventory": [{"quantity": "4"}]}])]},
+         "data.products[0].skus[0].inventory[0].quantity is not an integer"),
+        ({"products": "nope"}, "data.products is not a list"),
+        ({"products": [product(skus=[{"id": True}])]}, "data.products[0].skus[0].id"),
+    ],
+)
+def test_malformed_listings_name_the_field(data: dict[str, Any], field: str) -> None:
+    with pytest.raises(BadResponse, match=field.replace("[", r"\[").replace("]", r"\]")) as raised:
+        mapping.parse_listings(data, "REQ-1")
+    assert raised.value.request_id == "REQ-1"
+
+
+def test_listings_keep_quantities_per_warehouse() -> None:
+    (listing,) = mapping.parse_listings({"products": [product()]})
+    assert (listing.product_id, listing.sku_id, listing.seller_sku) == ("1729", "1730", "SKU-1")
+    assert dict(listing.quantities) == {"W1": 4}
+
+
+def test_malformed_orders_name_the_field() -> None:
+    order = {"id": "5", "status": "AWAITING_SHIPMENT", "line_items": [{"id": "L1"}]}
+    with pytest.raises(BadResponse, match=r"data\.orders\[0\]\.line_items\[0\]\.sku_id"):
+        mapping.parse_orders({"orders": [order]})
+    with pytest.raises(BadResponse, match=r"data\.orders\[0\]\.status is missing"):
+        mapping.parse_orders({"orders": [{"id": "5", "line_items": []}]})
+
+
+def test_line_items_of_one_sku_are_counted_into_one_line() -> None:
+    items = [
+        {"id": "L1", "sku_id": "S1", "seller_sku": "A", "sale_price": "5.00"},
+        {"id": "L2", "sku_id": "S2", "seller_sku": "B", "sale_price": "7.00"},
+        {"id": "L3", "sku_id": "S1", "seller_sku": "A", "sale_price": "5.00"},
+        {"id": "L4", "sku_id": "S1", "seller_sku": "A", "sale_price": "4.00"},  # discounted
+    ]
+    orders, cursor = mapping.parse_orders({"orders": [{
+        "id": "5", "status": "AWAITING_SHIPMENT", "line_items": items,
+        "payment": {"currency": "GBP", "total_amount": "21.00"}}], "next_page_token": ""})
+    assert cursor is None
+    lines = orders[0].lines
+    assert [(x.line_id, x.sku_id, x.quantity) for x in lines] == [
+        ("L1", "S1", 2), ("L2", "S2", 1), ("L4", "S1", 1)
+    ]
+    assert lines[0].unit_price and lines[0].unit_price.currency == "GBP"
+    assert orders[0].total and orders[0].total.amount == "21.00"
+
+
+def test_inventory_errors_by_sku_and_warehouse() -> None:
+    data = {"errors": [
+        {"code": 12052901, "message": "not live", "detail": {"sku_id": "S1"}},
+        {"code": 12052990, "message": "check failed", "detail": {
+            "sku_id": "S2", "extra_errors": [
+                {"warehouse_id": "W2", "code": 12052055, "message": "out of range"}]}},
+    ]}
+    assert mapping.parse_inventory_errors(data) == {
+        ("S1", None): ("12052901", "not live"),
+        ("S2", "W2"): ("12052055", "out of range"),
+    }
+    with pytest.raises(BadResponse, match="detail"):
+        mapping.parse_inventory_errors({"errors": [{"code": 1, "message": "?"}]})
+
+
+def test_inventory_body_groups_warehouses_per_sku() -> None:
+    body = mapping.inventory_body([
+        InventoryUpdate("P", "S1", 3, "W1"),
+        InventoryUpdate("P", "S1", 4, "W2"),
+        InventoryUpdate("P", "S2", 0),
+    ])
+    assert body == {"skus": [
+        {"id": "S1", "inventory": [{"warehouse_id": "W1", "quantity": 3},
+                                   {"warehouse_id": "W2", "quantity": 4}]},
+        {"id": "S2", "inventory": [{"quantity": 0}]},
+    ]}
+
+
+def test_warehouses_skip_return_ones_and_flag_disabled() -> None:
+    locations = mapping.parse_warehouses({"warehouses": [
+        {"id": "W1", "name": "Main", "type": "SALES_WAREHOUSE", "effect_status": "ENABLED",
+         "is_default": True},
+        {"id": "W2", "name": "Old", "type": "SALES_WAREHOUSE", "effect_status": "DISABLED"},
+        {"id": "W3", "name": "Returns", "type": "RETURN_WAREHOUSE", "effect_status": "ENABLED"},
+    ]})
+    assert [(x.id, x.active, x.is_default) for x in locations] == [
+        ("W1", True, True), ("W2", False, False)
+    ]
+    with pytest.raises(BadResponse, match=r"data\.warehouses\[0\]\.is_default"):
+        mapping.parse_warehouses({"warehouses": [{"id": "W", "is_default": "yes"}]})
+
+
+def test_webhook_topics() -> None:
+    event = mapping.parse_webhook({"type": 5, "tts_notification_id": "N", "shop_id": "S",
+                                   "timestamp": 1, "data": {"product_id": "P"}})
+    assert (event.topic, event.shop_id, event.order_id) == ("PRODUCT_STATUS_CHANGE", "S", "")
+    assert mapping.parse_webhook({"type": 99, "tts_notification_id": "N",
+                                  "shop_id": "S"}).topic == "TYPE_99"

@@ -1,0 +1,181 @@
+"""Inventory pushes: one call per product, per-SKU results, validation, shops kept apart."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from shelfsync.core.errors import AuthError
+from shelfsync.core.testing.server import RunningServer, serving
+from shelfsync.core.types import Connection, InventoryUpdate, Listing
+from shelfsync.plugins.tiktok import plugin
+from shelfsync.plugins.tiktok.fake import TikTokFake
+
+INVENTORY = "/product/202309/products/{}/inventory/update"
+
+
+@pytest.fixture
+def server() -> Iterator[RunningServer]:
+    with serving(TikTokFake(shops=2, products=20, variants=3, seed=0)) as running:
+        yield running
+
+
+def connect(server: RunningServer, index: int = 0,
+            credentials: dict[str, str] | None = None, **settings: Any) -> Connection:
+    shop = server.app.connections()[index]
+    options = {"retry_backoff": 0.01, "retry_max_backoff": 0.05,
+               "auth_base_url": server.base_url, "shop_id": shop["id"]}
+    options.update(settings)
+    return Connection("tiktok", server.base_url, dict(shop["credentials"], **(credentials or {})),
+                      options, timeout=2.0)
+
+
+def listings(server: RunningServer, index: int = 0) -> list[Listing]:
+    return plugin.shelfsync_fetch_listings(connection=connect(server, index))
+
+
+def updates_for(items: list[Listing], quantity: int) -> list[InventoryUpdate]:
+    """One update per SKU and warehouse (warehouse named only where the SKU has several)."""
+    return [
+        InventoryUpdate(item.product_id, item.sku_id, quantity,
+                        warehouse if len(item.quantities) > 1 else None, item.seller_sku)
+        for item in items
+        for warehouse in item.quantities
+    ]
+
+
+def by_path(server: RunningServer) -> dict[str, int]:
+    return httpx.get(server.base_url + "/_fake/requests").json()["by_path"]
+
+
+def reset_counts(server: RunningServer) -> None:
+    httpx.delete(server.base_url + "/_fake/requests").raise_for_status()
+
+
+def test_one_call_per_product_and_quantities_applied(server: RunningServer) -> None:
+    before = listings(server)
+    live = [item for item in before if item.status == "ACTIVATE"]
+    updates = updates_for(live, 42)
+    reset_counts(server)
+
+    results = plugin.shelfsync_push_inventory(connection=connect(server), updates=updates)
+
+    assert [r.sku_id for r in results] == [u.sku_id for u in updates]
+    assert all(r.ok and r.quantity == 42 and r.request_id for r in results)
+    products = {item.product_id for item in live}
+    assert by_path(server) == {INVENTORY.format(p): 1 for p in products}
+    after = {item.sku_id: item for item in listings(server)}
+    for item in live:
+        assert set(after[item.sku_id].quantities.values()) == {42}
+
+
+def test_a_rejected_sku_fails_alone(server: RunningServer) -> None:
+    items = listings(server)
+    inactive = [item for item in items if item.status != "ACTIVATE"]
+    live = [item for item in items if item.status == "ACTIVATE"][:4]
+    results = plugin.shelfsync_push_inventory(
+        connection=connect(server), updates=updates_for(inactive + live, 7)
+    )
+    failed = [r for r in results if not r.ok]
+    assert {r.sku_id for r in failed} == {item.sku_id for item in inactive}
+    assert all(r.error_code == "12052901" and r.error_message and r.request_id for r in failed)
+    after = {item.sku_id: item for item in listings(server)}
+    assert all(set(after[item.sku_id].quantities.values()) == {7} for item in live)
+
+
+def test_an_unknown_sku_and_a_missing_warehouse_fail_per_sku(server: RunningServer) -> None:
+    items = listings(server)
+    multi = next(item for item in items if len(item.quantities) > 1)
+    sibling = next(item for item in items
+                   if item.product_id == multi.product_id and item.sku_id != multi.sku_id)
+    updates = [
+        InventoryUpdate(multi.product_id, multi.sku_id, 5),  # two warehouses, none named
+        InventoryUpdate(multi.product_id, "1700000000000000000", 5),  # not in this product
+        *updates_for([sibling], 9),
+    ]
+    results = plugin.shelfsync_push_inventory(connection=connect(server), updates=updates)
+    assert [(r.ok, r.error_code) for r in results] == [
+        (False, "12019028"), (False, "12052557"), (True, None), (True, None)
+    ]
+    assert len({r.request_id for r in results}) == 1  # one call for the whole product
+
+
+def test_invalid_quantities_fail_without_a_call(server: RunningServer) -> None:
+    item = next(item for item in listings(server) if item.status == "ACTIVATE")
+    reset_counts(server)
+    updates = [
+        InventoryUpdate(item.product_id, item.sku_id, -1),
+        InventoryUpdate(item.product_id, item.sku_id, 100_000),
+        InventoryUpdate(item.product_id, item.sku_id, True),  # type: ignore[arg-type]
+        InventoryUpdate("../../orders", item.sku_id, 1),
+    ]
+    results = plugin.shelfsync_push_inventory(connection=connect(server), updates=updates)
+    assert [r.ok for r in results] == [False] * 4
+    assert [r.error_code for r in results] == ["invalid_quantity"] * 3 + ["invalid_update"]
+    assert "99999" in (results[1].error_message or "")
+    assert by_path(server) == {}
+
+
+def test_the_maximum_is_accepted(server: RunningServer) -> None:
+    item = next(item for item in listings(server)
+                if item.status == "ACTIVATE" and len(item.quantities) == 1)
+    results = plugin.shelfsync_push_inventory(
+        connection=connect(server),
+        updates=[InventoryUpdate(item.product_id, item.sku_id, 99_999)],
+    )
+    assert results[0].ok
+
+
+def test_a_later_update_of_the_same_sku_wins(server: RunningServer) -> None:
+    item = next(item for item in listings(server)
+                if item.status == "ACTIVATE" and len(item.quantities) == 1)
+    updates = [InventoryUpdate(item.product_id, item.sku_id, q) for q in (1, 2)]
+    results = plugin.shelfsync_push_inventory(connection=connect(server), updates=updates)
+    assert [(r.ok, r.error_code) for r in results] == [(False, "superseded"), (True, None)]
+    after = {x.sku_id: x for x in listings(server)}
+    assert list(after[item.sku_id].quantities.values()) == [2]
+
+
+def test_a_failing_product_does_not_stop_the_others(server: RunningServer) -> None:
+    live = [item for item in listings(server)
+            if item.status == "ACTIVATE" and len(item.quantities) == 1]
+    first, other = live[0], next(x for x in live if x.product_id != live[0].product_id)
+    httpx.post(server.base_url + "/_fake/faults", json={
+        "kind": "500", "count": 10, "path": INVENTORY.format(first.product_id)})
+    unknown = InventoryUpdate("1799999999999999999", "1799999999999999998", 3)
+    updates = [*updates_for([first], 3), unknown, *updates_for([other], 3)]
+    results = plugin.shelfsync_push_inventory(connection=connect(server, retry_attempts=2),
+                                              updates=updates)
+    assert [(r.ok, r.error_code) for r in results] == [
+        (False, "36009003"), (False, "12019150"), (True, None)
+    ]
+    assert results[0].request_id and results[1].request_id
+
+
+def test_refused_credentials_stop_the_push(server: RunningServer) -> None:
+    item = listings(server)[0]
+    with pytest.raises(AuthError):
+        plugin.shelfsync_push_inventory(
+            connection=connect(server, credentials={"app_secret": "wrong"}),
+            updates=[InventoryUpdate(item.product_id, item.sku_id, 1)],
+        )
+
+
+def test_pushing_to_one_shop_never_changes_another(server: RunningServer) -> None:
+    other_before = listings(server, 1)
+    mine = [item for item in listings(server, 0) if item.status == "ACTIVATE"]
+    results = plugin.shelfsync_push_inventory(connection=connect(server, 0),
+                                              updates=updates_for(mine, 11))
+    assert all(r.ok for r in results)
+    assert listings(server, 1) == other_before
+    # Shop A's token cannot write shop B's products, whatever cipher it sends.
+    theirs = next(item for item in other_before if item.status == "ACTIVATE")
+    results = plugin.shelfsync_push_inventory(
+        connection=connect(server, 0),
+        updates=[InventoryUpdate(theirs.product_id, theirs.sku_id, 0)],
+    )
+    assert not results[0].ok and results[0].error_code == "12052048"
+    assert listings(server, 1) == other_before

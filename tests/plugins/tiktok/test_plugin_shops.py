@@ -1,0 +1,140 @@
+"""Platform info, connection checks, authorized shops, warehouses and listings."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+import httpx
+import pytest
+
+from shelfsync.core.errors import AuthError
+from shelfsync.core.plugins import get_plugin_manager
+from shelfsync.core.testing.catalog import seed_catalog
+from shelfsync.core.testing.server import RunningServer, serving
+from shelfsync.core.types import Connection, Role
+from shelfsync.plugins.tiktok import plugin
+from shelfsync.plugins.tiktok.fake import TikTokFake
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[RunningServer]:
+    with serving(TikTokFake(shops=2, products=20, variants=3, seed=0)) as running:
+        yield running
+
+
+def connect(server: RunningServer, index: int = 0,
+            credentials: dict[str, str] | None = None, **settings: Any) -> Connection:
+    shop = server.app.connections()[index]
+    options = {"retry_backoff": 0.01, "retry_max_backoff": 0.05,
+               "auth_base_url": server.base_url, "shop_id": shop["id"]}
+    options.update(settings)
+    return Connection("tiktok", server.base_url, dict(shop["credentials"], **(credentials or {})),
+                      options, timeout=2.0)
+
+
+def test_platform_info() -> None:
+    info = get_plugin_manager().platform("tiktok")
+    assert info.role is Role.CHANNEL
+    assert info.capabilities.max_quantity == 99_999
+    assert info.capabilities.multi_shop and info.capabilities.has_locations
+    assert info.credential_fields == (
+        "app_key", "app_secret", "access_token", "refresh_token", "shop_cipher"
+    )
+
+
+def test_fake_factory_and_command_are_registered(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SHELFSYNC_PLUGINS", "tiktok")  # other plugins' fakes are not ours
+    pm = get_plugin_manager()
+    assert dict(pm.hook.shelfsync_fake_factory())["tiktok"] is TikTokFake
+    group = click.Group("shelfsync", commands=[click.Group("fake")])
+    plugin.shelfsync_register_commands(cli=group)
+    assert group.commands["fake"].commands  # type: ignore[attr-defined]
+
+
+def test_other_platforms_get_none(server: RunningServer) -> None:
+    other = Connection("shopify", server.base_url, {}, {})
+    assert plugin.shelfsync_check_connection(connection=other) is None
+    assert plugin.shelfsync_fetch_authorized_shops(connection=other) is None
+    assert plugin.shelfsync_fetch_locations(connection=other) is None
+    assert plugin.shelfsync_fetch_listings(connection=other) is None
+    assert plugin.shelfsync_push_inventory(connection=other, updates=[]) is None
+    assert plugin.shelfsync_fetch_orders(connection=other, updated_since=None,
+                                         cursor=None) is None
+    assert plugin.shelfsync_verify_webhook(connection=other, headers={}, body=b"{}") is None
+
+
+def test_check_connection(server: RunningServer) -> None:
+    assert plugin.shelfsync_check_connection(connection=connect(server)).name == "tiktok"
+
+
+def test_check_connection_refuses_another_shops_cipher(server: RunningServer) -> None:
+    other_cipher = server.app.connections()[1]["credentials"]["shop_cipher"]
+    with pytest.raises(AuthError, match="cipher"):
+        plugin.shelfsync_check_connection(
+            connection=connect(server, credentials={"shop_cipher": other_cipher})
+        )
+
+
+def test_authorized_shops_carry_their_ciphers(server: RunningServer) -> None:
+    for index, entry in enumerate(server.app.connections()):
+        shops = plugin.shelfsync_fetch_authorized_shops(connection=connect(server, index))
+        assert [(s.id, s.cipher) for s in shops] == [
+            (entry["id"], entry["credentials"]["shop_cipher"])
+        ]
+        assert shops[0].region
+
+
+def test_locations_are_sales_warehouses(server: RunningServer) -> None:
+    locations = plugin.shelfsync_fetch_locations(connection=connect(server))
+    assert [(loc.name, loc.active, loc.is_default) for loc in locations] == [
+        ("Main warehouse 1", True, True),
+        ("Second warehouse 1", True, False),
+    ]
+
+
+def test_listings_cover_every_listed_sku(server: RunningServer) -> None:
+    listings = plugin.shelfsync_fetch_listings(connection=connect(server))
+    catalog = {v.sku for p in seed_catalog(0, 20, 3) for v in p.variants}
+    seller_skus = [listing.seller_sku for listing in listings]
+    # The fake leaves one variant out of each shop on purpose.
+    assert len(seller_skus) == len(set(seller_skus)) == 59
+    assert set(seller_skus) < catalog
+    assert {listing.status for listing in listings} == {"ACTIVATE", "SELLER_DEACTIVATED"}
+    warehouses = {loc.id for loc in plugin.shelfsync_fetch_locations(connection=connect(server))}
+    for listing in listings:
+        assert listing.product_id and listing.sku_id and listing.title
+        assert set(listing.quantities) <= warehouses
+        assert all(q >= 0 for q in listing.quantities.values())
+    assert any(len(listing.quantities) == 2 for listing in listings)
+
+
+def test_listings_follow_every_page(server: RunningServer) -> None:
+    httpx.delete(server.base_url + "/_fake/requests")
+    listings = plugin.shelfsync_fetch_listings(connection=connect(server, page_size=7))
+    assert len(listings) == 59
+    assert len({listing.sku_id for listing in listings}) == 59
+    by_path = httpx.get(server.base_url + "/_fake/requests").json()["by_path"]
+    assert by_path == {"/product/202312/products/search": 3}  # 20 products, 7 a page
+
+
+def test_listings_from_the_202309_search(server: RunningServer) -> None:
+    old = plugin.shelfsync_fetch_listings(
+        connection=connect(server, product_search_version="202309"))
+    new = plugin.shelfsync_fetch_listings(connection=connect(server))
+    assert old == new
+
+
+def test_shops_list_their_own_products(server: RunningServer) -> None:
+    first = plugin.shelfsync_fetch_listings(connection=connect(server, 0))
+    second = plugin.shelfsync_fetch_listings(connection=connect(server, 1))
+    assert not {x.sku_id for x in first} & {x.sku_id for x in second}
+
+
+def test_no_orders_yet(server: RunningServer) -> None:
+    page = plugin.shelfsync_fetch_orders(connection=connect(server),
+                                         updated_since=datetime(2020, 1, 1, tzinfo=UTC),
+                                         cursor=None)
+    assert page.orders == () and page.next_cursor is None
