@@ -305,9 +305,11 @@ class TikTokClient:
         try:
             return call_with_retries(attempt, self.policy, platform=PLATFORM)
         except AuthError as exc:
-            # Another thread refreshed while this call was in flight: the token it was sent
-            # with may be gone already, so try once more with the new one.
-            replaced = used != self._access_token
+            # Another thread may have refreshed, or be refreshing, while this call was in
+            # flight: the token it was sent with may be gone already (TikTok then answers
+            # "invalid", not "expired"). Wait for any refresh under way, then look.
+            with self._token_lock:
+                replaced = used != self._access_token
             expired = exc.code in {str(c) for c in TOKEN_CODES} and bool(self._refresh_token)
             if not (replaced or expired):
                 raise
