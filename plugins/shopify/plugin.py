@@ -1,0 +1,393 @@
+"""The Shopify plugin's hook implementations (store role).
+
+Each operation hook answers only for `connection.platform == "shopify"` and returns `None`
+otherwise, so pluggy's firstresult call reaches the right plugin. The fake and its CLI
+command are imported inside their hooks, so loading the plugin stays cheap.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+import click
+
+from shelfsync.core.errors import (
+    BadResponse,
+    ConfigurationError,
+    NotFound,
+    PluginError,
+    WebhookSignatureError,
+)
+from shelfsync.core.hookspecs import hookimpl
+from shelfsync.core.types import (
+    BackorderPolicy,
+    Capabilities,
+    CatalogItem,
+    ChannelOrder,
+    Connection,
+    ContinueSelling,
+    Location,
+    PlatformInfo,
+    Role,
+    StockLevel,
+    StoreOrderRef,
+    StoreOrderStatus,
+    WebhookEvent,
+)
+from shelfsync.plugins.shopify import mapping, queries
+from shelfsync.plugins.shopify.client import PLATFORM, ShopifyClient
+from shelfsync.plugins.shopify.queries import MAX_PAGE_SIZE
+
+#: SKUs per `productVariants(query:)` search: keeps the search string short.
+SKU_CHUNK = 50
+ORDER_TAG_PREFIX = "tiktok-order:"
+ORDER_ATTRIBUTE = "tiktok_order_id"
+
+INFO = PlatformInfo(
+    name=PLATFORM,
+    title="Shopify",
+    role=Role.STORE,
+    capabilities=Capabilities(has_locations=True, continue_selling=ContinueSelling.FLAG),
+    credential_fields=("access_token", "client_secret"),
+    version="1",
+)
+
+
+def _mine(connection: Connection) -> bool:
+    return connection.platform == PLATFORM
+
+
+# --- registration ---------------------------------------------------------------------------
+
+
+@hookimpl
+def shelfsync_platform_info() -> PlatformInfo:
+    """Shopify is a store with locations and a per-variant continue-selling flag."""
+    return INFO
+
+
+@hookimpl
+def shelfsync_fake_factory() -> tuple[str, Callable[..., Any]]:
+    """The local fake of the Admin GraphQL API."""
+    from shelfsync.plugins.shopify.fake import ShopifyFake
+
+    return PLATFORM, ShopifyFake
+
+
+@hookimpl
+def shelfsync_register_commands(cli: click.Group) -> None:
+    """Add `shelfsync fake shopify` under the core `fake` group."""
+    group = cli.commands.get("fake")
+    if not isinstance(group, click.Group):
+        return
+    from shelfsync.plugins.shopify.commands import fake_command
+
+    group.add_command(fake_command, name=PLATFORM)
+
+
+# --- reads ----------------------------------------------------------------------------------
+
+
+@hookimpl
+def shelfsync_check_connection(connection: Connection) -> PlatformInfo | None:
+    """Read the shop: the cheapest call that proves the token works."""
+    if not _mine(connection):
+        return None
+    with ShopifyClient(connection) as client:
+        mapping.shop_currency(client.query(queries.SHOP))
+    return INFO
+
+
+def _locations(client: ShopifyClient) -> list[Location]:
+    found = [
+        mapping.to_location(node)
+        for page in client.paginate(queries.LOCATIONS, {}, "locations")
+        for node in page
+    ]
+    return sorted(found, key=lambda location: (not location.active, location.name, location.id))
+
+
+@hookimpl
+def shelfsync_fetch_locations(connection: Connection) -> list[Location] | None:
+    """Every location, inactive ones included with `active=False`, active ones first."""
+    if not _mine(connection):
+        return None
+    with ShopifyClient(connection) as client:
+        return _locations(client)
+
+
+def _sku_search(skus: Sequence[str]) -> str:
+    quoted = (sku.replace("\\", "\\\\").replace('"', '\\"') for sku in skus)
+    return " OR ".join(f'sku:"{sku}"' for sku in quoted)
+
+
+def _variants(
+    client: ShopifyClient,
+    document: str,
+    variables: Mapping[str, Any],
+    skus: Sequence[str] | None,
+    page_size: int | None,
+) -> Iterator[mapping.VariantStock]:
+    """Every variant, or those whose SKU is exactly one of `skus` (searched in chunks)."""
+    if skus is None:
+        for page in client.paginate(document, {**variables, "query": None}, "productVariants",
+                                    page_size=page_size):
+            yield from (mapping.to_variant_stock(node) for node in page)
+        return
+    wanted = list(dict.fromkeys(sku for sku in skus if sku))
+    for start in range(0, len(wanted), SKU_CHUNK):
+        chunk = wanted[start:start + SKU_CHUNK]
+        search = {**variables, "query": _sku_search(chunk)}
+        for page in client.paginate(document, search, "productVariants", page_size=page_size):
+            for node in page:
+                variant = mapping.to_variant_stock(node)
+                # Shopify's search matches loosely; only an exact SKU is ours.
+                if variant.sku in chunk:
+                    yield variant
+
+
+def _page_size(connection: Connection) -> int | None:
+    value = connection.settings.get("page_size")
+    return max(1, min(MAX_PAGE_SIZE, int(value))) if value else None
+
+
+def _rest_of_levels(client: ShopifyClient, variant: mapping.VariantStock,
+                    per_page: int) -> mapping.VariantStock:
+    """Follow an item's inventoryLevels past the first page (more locations than we asked)."""
+    levels, after = list(variant.levels), variant.more_levels_after
+    while after:
+        data = client.query(queries.MORE_LEVELS,
+                            {"id": variant.inventory_item_id, "levels": per_page, "after": after})
+        item = mapping.obj(data.get("inventoryItem"), "inventoryItem")
+        more, after = mapping.to_levels(item.get("inventoryLevels"), "inventoryItem")
+        levels.extend(more)
+    return replace(variant, levels=levels, more_levels_after=None)
+
+
+def read_stock_levels(
+    client: ShopifyClient,
+    skus: Sequence[str] | None,
+    page_size: int | None = None,
+    levels_per_item: int | None = None,
+) -> list[StockLevel]:
+    """Available stock per tracked SKU at each active location, read with `client`.
+
+    By default each variant asks for as many levels as the shop has locations, so one page
+    carries everything; `levels_per_item` caps that for shops with very many locations (the
+    few items stocked beyond it are completed with follow-up queries).
+    """
+    locations = _locations(client)
+    active = {location.id for location in locations if location.active}
+    per_item = max(1, min(MAX_PAGE_SIZE, len(locations), levels_per_item or MAX_PAGE_SIZE))
+    levels: list[StockLevel] = []
+    for variant in _variants(client, queries.STOCK_LEVELS, {"levels": per_item}, skus,
+                             page_size):
+        if variant.more_levels_after:
+            variant = _rest_of_levels(client, variant, per_item)
+        levels.extend(mapping.stock_levels(variant, active))
+    return levels
+
+
+@hookimpl
+def shelfsync_fetch_stock_levels(
+    connection: Connection, skus: Sequence[str] | None
+) -> list[StockLevel] | None:
+    """Available stock per tracked SKU at each active location."""
+    if not _mine(connection):
+        return None
+    with ShopifyClient(connection) as client:
+        cap = connection.settings.get("levels_per_item")
+        return read_stock_levels(client, skus, _page_size(connection), int(cap) if cap else None)
+
+
+@hookimpl
+def shelfsync_fetch_backorder_policies(
+    connection: Connection, skus: Sequence[str] | None
+) -> list[BackorderPolicy] | None:
+    """CONTINUE, or an untracked item, means the variant keeps selling when out of stock."""
+    if not _mine(connection):
+        return None
+    with ShopifyClient(connection) as client:
+        return [
+            mapping.backorder_policy(variant)
+            for variant in _variants(client, queries.BACKORDER_POLICIES, {}, skus,
+                                     _page_size(connection))
+            if variant.sku
+        ]
+
+
+@hookimpl
+def shelfsync_fetch_catalog(connection: Connection) -> list[CatalogItem] | None:
+    """Every variant with its product, SKU, price and the shop's currency."""
+    if not _mine(connection):
+        return None
+    with ShopifyClient(connection) as client:
+        currency = mapping.shop_currency(client.query(queries.SHOP))
+        return [
+            mapping.to_catalog_item(node, currency)
+            for page in client.paginate(queries.CATALOG, {"query": None}, "productVariants",
+                                        page_size=_page_size(connection))
+            for node in page
+        ]
+
+
+# --- orders ---------------------------------------------------------------------------------
+
+
+def _existing_order(client: ShopifyClient, order_id: str) -> StoreOrderRef | None:
+    tag = f"{ORDER_TAG_PREFIX}{order_id}"
+    data = client.query(queries.ORDERS_BY_TAG, {"query": f'tag:"{tag}"'})
+    page = mapping.obj(data.get("orders"), "orders")
+    nodes = [mapping.obj(n, "orders.nodes[]") for n in mapping.items(page.get("nodes"),
+                                                                       "orders.nodes")]
+    return mapping.find_tagged_order(nodes, tag, ORDER_ATTRIBUTE, order_id)
+
+
+@hookimpl
+def shelfsync_create_order(connection: Connection, order: ChannelOrder) -> StoreOrderRef | None:
+    """Create the order once: look for the channel order's tag before every attempt."""
+    if not _mine(connection):
+        return None
+    with ShopifyClient(connection) as client:
+        existing = _existing_order(client, order.id)
+        if existing is not None:
+            return existing
+        skus = [line.seller_sku for line in order.lines]
+        variants = {v.sku: v.variant_id
+                    for v in _variants(client, queries.BACKORDER_POLICIES, {}, skus, None)}
+        missing = sorted({sku for sku in skus if sku not in variants})
+        if missing:
+            raise NotFound(f"shopify: no variant with SKU {', '.join(map(repr, missing))}",
+                           platform=PLATFORM)
+        variables = {
+            "order": mapping.order_input(order, variants, f"{ORDER_TAG_PREFIX}{order.id}",
+                                         ORDER_ATTRIBUTE),
+            # TikTok already sold the units: take them off stock even past zero.
+            "options": {"inventoryBehaviour": "DECREMENT_IGNORING_POLICY", "sendReceipt": False},
+        }
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return mapping.created_order(
+                    client.mutate(queries.ORDER_CREATE, variables, "orderCreate")
+                )
+            except PluginError as exc:
+                if not exc.retryable or attempt >= client.policy.attempts:
+                    raise
+                client.sleep(client.policy.delay(attempt, getattr(exc, "retry_after", None)))
+            # The failed attempt may have landed (a lost response): never create twice.
+            existing = _existing_order(client, order.id)
+            if existing is not None:
+                return existing
+
+
+@hookimpl
+def shelfsync_fetch_order_status(
+    connection: Connection, order_ref: StoreOrderRef
+) -> StoreOrderStatus | None:
+    """Fulfilment, cancellation and refund state of a store order."""
+    if not _mine(connection):
+        return None
+    with ShopifyClient(connection) as client:
+        data = client.query(queries.ORDER_STATUS, {"id": order_ref.id})
+        status = mapping.to_order_status(data, order_ref.id)
+        if not mapping.has_shipped(data):
+            return status
+        number, carrier = mapping.tracking(client.query(queries.ORDER_TRACKING,
+                                                        {"id": order_ref.id}))
+        return replace(status, tracking_number=number, carrier=carrier)
+
+
+# --- webhooks -------------------------------------------------------------------------------
+
+
+def _gid(kind: str, value: Any) -> str | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int) and value > 0:
+        return f"{mapping.GID_PREFIX}{kind}/{value}"
+    if isinstance(value, str) and value.startswith(f"{mapping.GID_PREFIX}{kind}/"):
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return f"{mapping.GID_PREFIX}{kind}/{value}"
+    return None
+
+
+def _changed(topic: str, payload: Mapping[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(SKUs, inventory item gids) a webhook payload names."""
+    skus: list[str] = []
+    item_ids: list[str] = []
+    if topic == "inventory_levels/update":
+        item_ids.append(_gid("InventoryItem", payload.get("inventory_item_id")) or "")
+    elif topic == "inventory_items/update":
+        item_ids.append(_gid("InventoryItem", payload.get("id")) or "")
+        skus.append(str(payload.get("sku") or ""))
+    elif topic == "products/update":
+        for variant in payload.get("variants") or []:
+            if isinstance(variant, dict):
+                item_ids.append(_gid("InventoryItem", variant.get("inventory_item_id")) or "")
+                skus.append(str(variant.get("sku") or ""))
+    return (tuple(dict.fromkeys(s.strip() for s in skus if s.strip())),
+            tuple(dict.fromkeys(i for i in item_ids if i)))
+
+
+def _occurred_at(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+@hookimpl
+def shelfsync_verify_webhook(
+    connection: Connection, headers: Mapping[str, str], body: bytes
+) -> WebhookEvent | None:
+    """Check X-Shopify-Hmac-Sha256 over the raw body before reading anything of it."""
+    if not _mine(connection):
+        return None
+    lowered = {str(key).lower(): str(value) for key, value in headers.items()}
+    secret = connection.credentials.get("client_secret", "")
+    if not secret:
+        raise ConfigurationError("shopify: no client secret configured to verify webhooks",
+                                 platform=PLATFORM)
+    signature = lowered.get("x-shopify-hmac-sha256", "").strip()
+    if not signature:
+        raise WebhookSignatureError("shopify: webhook has no X-Shopify-Hmac-Sha256 header",
+                                    platform=PLATFORM)
+    expected = base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest())
+    if not hmac.compare_digest(expected, signature.encode("utf-8", "replace")):
+        raise WebhookSignatureError("shopify: webhook signature does not match",
+                                    platform=PLATFORM)
+    topic = lowered.get("x-shopify-topic", "")
+    webhook_id = lowered.get("x-shopify-webhook-id", "")
+    if not topic or not webhook_id:
+        raise BadResponse("shopify: webhook lacks X-Shopify-Topic or X-Shopify-Webhook-Id",
+                          platform=PLATFORM)
+    try:
+        payload = json.loads(body)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise BadResponse(f"shopify: webhook body is not JSON: {exc}", platform=PLATFORM) from exc
+    if not isinstance(payload, dict):
+        raise BadResponse("shopify: webhook body is not a JSON object", platform=PLATFORM)
+    skus, item_ids = _changed(topic, payload)
+    return WebhookEvent(
+        platform=PLATFORM,
+        topic=topic,
+        dedup_key=webhook_id,
+        payload=payload,
+        occurred_at=_occurred_at(lowered.get("x-shopify-triggered-at")
+                                 or payload.get("updated_at")),
+        shop_id=lowered.get("x-shopify-shop-domain", ""),
+        skus=skus,
+        inventory_item_ids=item_ids,
+    )

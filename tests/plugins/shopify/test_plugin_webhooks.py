@@ -1,0 +1,141 @@
+"""Webhook verification and parsing, on samples and on deliveries the fake really sends."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from werkzeug.wrappers import Request, Response
+
+from shelfsync.core.errors import BadResponse, ConfigurationError, WebhookSignatureError
+from shelfsync.core.plugins import ShelfsyncPluginManager
+from shelfsync.core.testing.kit import RunningFake
+from shelfsync.core.testing.server import serving
+from shelfsync.core.types import Connection, WebhookEvent
+
+
+@pytest.fixture
+def shop(run_fake: Callable[..., RunningFake]) -> RunningFake:
+    return run_fake("shopify", products=4, variants=2)
+
+
+@pytest.fixture
+def verify(shop: RunningFake, plugin_manager: ShelfsyncPluginManager
+           ) -> Callable[[dict[str, str], bytes], WebhookEvent]:
+    def run(headers: dict[str, str], body: bytes) -> WebhookEvent:
+        return plugin_manager.hook.shelfsync_verify_webhook(connection=shop.connection,
+                                                            headers=headers, body=body)
+    return run
+
+
+def _sign(secret: str, body: bytes) -> str:
+    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+
+
+def test_inventory_level_update_is_parsed(shop: RunningFake,
+                                          verify: Callable[..., WebhookEvent]) -> None:
+    variant = shop.fake.store.variants[1]
+    headers, body = shop.webhook_sample({"sku": variant.sku, "available": 4})
+    event = verify(headers, body)
+    assert event.topic == "inventory_levels/update"
+    assert event.inventory_item_ids == (f"gid://shopify/InventoryItem/{variant.item.num}",)
+    assert event.dedup_key == headers["X-Shopify-Webhook-Id"]
+    assert event.shop_id == shop.fake.shop and event.payload["available"] == 4
+    assert event.occurred_at is not None
+
+
+def test_replayed_delivery_has_the_same_dedup_key(shop: RunningFake,
+                                                  verify: Callable[..., WebhookEvent]) -> None:
+    headers, body = shop.webhook_sample()
+    first, replay = verify(headers, body), verify(dict(headers), body)
+    assert first.dedup_key == replay.dedup_key
+    other_headers, other_body = shop.webhook_sample()
+    assert verify(other_headers, other_body).dedup_key != first.dedup_key
+
+
+def test_headers_are_case_insensitive(shop: RunningFake,
+                                      verify: Callable[..., WebhookEvent]) -> None:
+    headers, body = shop.webhook_sample()
+    upper = {k.upper(): v for k, v in headers.items()}
+    assert verify(upper, body) == verify(headers, body)
+
+
+@pytest.mark.parametrize("spoil", ["body", "drop", "other-secret", "empty"])
+def test_bad_signatures_are_refused(shop: RunningFake, verify: Callable[..., WebhookEvent],
+                                    spoil: str) -> None:
+    headers, body = shop.webhook_sample()
+    if spoil == "body":
+        body = body.replace(b'"available":', b'"available":1')
+    elif spoil == "drop":
+        headers.pop("X-Shopify-Hmac-Sha256")
+    elif spoil == "other-secret":
+        headers, body = shop.webhook_sample({"secret": "shpss_someone_else"})
+    else:
+        headers["X-Shopify-Hmac-Sha256"] = ""
+    with pytest.raises(WebhookSignatureError):
+        verify(headers, body)
+
+
+def test_signed_garbage_is_a_bad_response(shop: RunningFake,
+                                          verify: Callable[..., WebhookEvent]) -> None:
+    body = b"not json at all"
+    headers = {"X-Shopify-Hmac-Sha256": _sign(shop.fake.client_secret, body),
+               "X-Shopify-Topic": "products/update", "X-Shopify-Webhook-Id": "w-1"}
+    with pytest.raises(BadResponse, match="not JSON"):
+        verify(headers, body)
+
+
+def test_no_client_secret_is_a_configuration_error(shop: RunningFake,
+                                                   plugin_manager: ShelfsyncPluginManager
+                                                   ) -> None:
+    headers, body = shop.webhook_sample()
+    no_secret = Connection(platform="shopify", base_url=shop.base_url,
+                           credentials={"access_token": "x"})
+    with pytest.raises(ConfigurationError):
+        plugin_manager.hook.shelfsync_verify_webhook(connection=no_secret, headers=headers,
+                                                     body=body)
+
+
+@pytest.fixture
+def inbox() -> Iterator[tuple[str, list[tuple[dict[str, str], bytes]]]]:
+    """A receiver the fake delivers real webhooks to."""
+    received: list[tuple[dict[str, str], bytes]] = []
+
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        request = Request(environ)
+        received.append((dict(request.headers), request.get_data()))
+        return Response("ok")(environ, start_response)
+
+    with serving(app) as running:
+        yield running.base_url + "/hooks/shopify", received
+
+
+def _wait_for(received: list[Any], count: int) -> None:
+    deadline = time.monotonic() + 5
+    while len(received) < count and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
+def test_delivered_product_and_item_updates_name_skus_and_items(
+    shop: RunningFake, verify: Callable[..., WebhookEvent],
+    inbox: tuple[str, list[tuple[dict[str, str], bytes]]],
+) -> None:
+    url, received = inbox
+    shop.control("POST", "webhooks", {"url": url})
+    variant = next(v for v in shop.fake.store.variants if v.item.tracked)
+    shop.control("POST", "variant", {"sku": variant.sku, "tracked": False})
+    _wait_for(received, 2)
+    events = {e.topic: e for e in (verify(h, b) for h, b in received)}
+    item_gid = f"gid://shopify/InventoryItem/{variant.item.num}"
+    product = events["products/update"]
+    assert variant.sku in product.skus and item_gid in product.inventory_item_ids
+    assert set(product.skus) == {v.sku for v in variant.product.variants}
+    items = events["inventory_items/update"]
+    assert items.skus == (variant.sku,) and items.inventory_item_ids == (item_gid,)
+    assert json.loads(received[0][1]) == dict(verify(*received[0]).payload)
