@@ -129,3 +129,23 @@ def test_order_status_of_a_new_order(shop: RunningFake,
     with pytest.raises(NotFound):
         plugin_manager.hook.shelfsync_fetch_order_status(
             connection=shop.connection, order_ref=StoreOrderRef(id="gid://shopify/Order/1"))
+
+
+def test_order_status_carries_tracking_once_fulfilled(
+    shop: RunningFake, plugin_manager: ShelfsyncPluginManager
+) -> None:
+    sku = shop.fake.store.variants[1].sku
+    ref = plugin_manager.hook.shelfsync_create_order(
+        connection=shop.connection, order=_order("5770006", sku)
+    )
+    answer = httpx.post(
+        f"{shop.base_url}/_fake/fulfill",
+        json={"order_id": ref.id, "tracking_number": "1Z999AA10123456784", "company": "UPS"},
+    )
+    assert answer.status_code == 200, answer.text
+    status = plugin_manager.hook.shelfsync_fetch_order_status(
+        connection=shop.connection, order_ref=ref
+    )
+    assert status.fulfilled is True
+    assert (status.tracking_number, status.carrier) == ("1Z999AA10123456784", "UPS")
+    assert not status.cancelled
