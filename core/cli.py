@@ -14,6 +14,8 @@ from shelfsync.core.commands.db import db_group
 from shelfsync.core.commands.output import ShelfsyncGroup
 from shelfsync.core.commands.plugins import plugins_command
 from shelfsync.core.commands.rules import rules_group
+from shelfsync.core.commands.run import demo_command, run_command, worker_command
+from shelfsync.core.commands.sync import status_command, sync_group
 from shelfsync.core.plugins import ShelfsyncPluginManager, get_plugin_manager
 
 
@@ -34,6 +36,11 @@ cli.add_command(connect_group)
 cli.add_command(channel_group)
 cli.add_command(plugins_command)
 cli.add_command(rules_group)
+cli.add_command(worker_command)
+cli.add_command(run_command)
+cli.add_command(demo_command)
+cli.add_command(sync_group)
+cli.add_command(status_command)
 
 
 def build_cli(pm: ShelfsyncPluginManager | None = None) -> click.Group:

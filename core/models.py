@@ -44,6 +44,7 @@ from shelfsync.core.models_org import (
     StoreConnection,
     User,
 )
+from shelfsync.core.models_pending import ChannelSkuState, ChannelWarehouse, PendingSku
 from shelfsync.core.models_sync import (
     AuditIsAppendOnly,
     InventoryAudit,
@@ -61,6 +62,8 @@ __all__ = [
     "ChannelConnection",
     "ChannelListing",
     "ChannelSettings",
+    "ChannelSkuState",
+    "ChannelWarehouse",
     "ConnectionStatus",
     "InventoryAudit",
     "LinkKind",
@@ -71,6 +74,7 @@ __all__ = [
     "OrderBinding",
     "OrderStatus",
     "Organization",
+    "PendingSku",
     "PushedQuantity",
     "RunStatus",
     "ShelfsyncModel",

@@ -163,6 +163,9 @@ class PushResult:
     error_code: str | None = None
     error_message: str | None = None
     request_id: str | None = None
+    #: A failure that may pass (throttled, 5xx, timeout): the engine tries the SKU again soon
+    #: instead of quarantining it.
+    retryable: bool = False
 
 
 @dataclass(frozen=True)

@@ -181,9 +181,9 @@ def _invalid(update: InventoryUpdate) -> str | None:
 
 
 def _failed(update: InventoryUpdate, code: str, message: str,
-            request_id: str | None = None) -> PushResult:
+            request_id: str | None = None, retryable: bool = False) -> PushResult:
     return PushResult(update.sku_id, ok=False, quantity=update.quantity, error_code=code,
-                      error_message=message, request_id=request_id)
+                      error_message=message, request_id=request_id, retryable=retryable)
 
 
 @hookimpl
@@ -232,7 +232,7 @@ def _push_product(client: TikTokClient, product_id: str, updates: list[Inventory
     except PluginError as exc:
         code = exc.code or type(exc).__name__
         for index, update in zip(indexes, updates, strict=True):
-            results[index] = _failed(update, code, exc.message, exc.request_id)
+            results[index] = _failed(update, code, exc.message, exc.request_id, exc.retryable)
         return
     for index, update in zip(indexes, updates, strict=True):
         failure = failures.get((update.sku_id, update.warehouse_id or None))

@@ -153,6 +153,8 @@ def test_a_failing_product_does_not_stop_the_others(server: RunningServer) -> No
         (False, "36009003"), (False, "12019150"), (True, None)
     ]
     assert results[0].request_id and results[1].request_id
+    # A 5xx may pass, an unknown product will not: the engine retries only the first.
+    assert [r.retryable for r in results] == [True, False, False]
 
 
 def test_refused_credentials_stop_the_push(server: RunningServer) -> None:

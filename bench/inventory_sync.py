@@ -1,0 +1,195 @@
+"""Benchmark: full inventory reconciliation of N SKUs × 3 TikTok shops on the fakes.
+
+One organization: a Shopify store (the fake meters GraphQL cost at the Standard plan's 100
+points/s) and three TikTok shops (the fake enforces a per-shop QPS), all over real HTTP, with
+the engine on a SQLite file. It runs `reconcile_organization` twice and prints:
+
+- API calls made vs the minimum needed. The minimum is, per shop, the listing pages
+  (100 products a page) + 1 warehouse read + one update per product with a changed SKU; for
+  the store, the pages the reads need at the page size the plugin chose (the calls the fake
+  answered with data, i.e. without THROTTLED answers or retries). Goal: 1.00.
+- That the second reconcile (nothing changed) makes zero update calls.
+- Wall time vs the bound the fakes' rate limits set for this sequential pass:
+  max(0, Shopify points − bucket) / 100 points/s + Σ shop calls / QPS. "Rate used" is that
+  bound over the wall time (goal ≥ 90 %).
+- Peak traced Python memory (tracemalloc) of the first reconcile.
+
+    .venv/bin/python bench/inventory_sync.py --skus 10000
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import os
+import tempfile
+import threading
+import time
+import tracemalloc
+from pathlib import Path
+from typing import Any
+
+import httpx
+from cryptography.fernet import Fernet
+from sqlmodel import Session
+
+RESTORE_RATE = 100.0
+
+
+class MeteredBucket:
+    """Counts the points the Shopify fake's bucket charged and the queries it throttled."""
+
+    def __init__(self, bucket: Any) -> None:
+        self.bucket = bucket
+        self.points = 0.0
+        self.throttled = 0
+        self.lock = threading.Lock()
+        take, refund = bucket.try_take, bucket.refund
+
+        def try_take(cost: int) -> bool:
+            ok = take(cost)
+            with self.lock:
+                if ok:
+                    self.points += cost
+                else:
+                    self.throttled += 1
+            return ok
+
+        def give_back(points: int) -> None:
+            refund(points)
+            with self.lock:
+                self.points -= max(0, points)
+
+        bucket.try_take, bucket.refund = try_take, give_back
+
+
+def _requests(base_url: str) -> dict[str, int]:
+    return httpx.get(f"{base_url}/_fake/requests", timeout=30).json()["by_path"]
+
+
+def _reset(*base_urls: str) -> None:
+    for url in base_urls:
+        httpx.delete(f"{url}/_fake/requests", timeout=30).raise_for_status()
+
+
+def _setup(session: Session, shopify: Any, tiktok: Any, shopify_url: str, tiktok_url: str,
+           qps: float) -> int:
+    from shelfsync.core.models import (
+        ChannelConnection,
+        ChannelSettings,
+        Organization,
+        add_store_connection,
+    )
+
+    org = Organization(name="Bench")
+    session.add(org)
+    session.flush()
+    assert org.id is not None
+    entry = shopify.connections()[0]
+    add_store_connection(session, organization_id=org.id, platform="shopify",
+                         base_url=shopify_url, credentials=entry["credentials"],
+                         settings={"retry_backoff": 0.5, "timeout": 60})
+    rules = [(100, 0), (50, 3), (90, 5)]
+    for index, shop in enumerate(tiktok.connections()):
+        channel = ChannelConnection(
+            organization_id=org.id, platform="tiktok", base_url=tiktok_url, shop_id=shop["id"],
+            shop_name=shop["name"], credentials_token="",
+            settings={"shop_id": shop["id"], "auth_base_url": tiktok_url, "qps": qps,
+                      "timeout": 60, "retry_backoff": 0.2})
+        channel.set_credentials(shop["credentials"])
+        session.add(channel)
+        session.flush()
+        percent, threshold = rules[index % len(rules)]
+        session.add(ChannelSettings(channel_id=channel.id, percent=percent, threshold=threshold))
+    session.commit()
+    return org.id
+
+
+def main() -> None:
+    """Run the benchmark once and print its figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--skus", type=int, default=10_000)
+    parser.add_argument("--variants", type=int, default=5)
+    parser.add_argument("--shops", type=int, default=3)
+    parser.add_argument("--qps", type=float, default=50.0, help="TikTok per-shop QPS limit")
+    parser.add_argument("--no-memory", action="store_true", help="skip tracemalloc")
+    args = parser.parse_args()
+    os.environ.setdefault("SHELFSYNC_ALLOW_PRIVATE_URLS", "1")
+    os.environ.setdefault("SHELFSYNC_SECRET_KEY", Fernet.generate_key().decode())
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+    from shelfsync.core.db import make_engine, upgrade
+    from shelfsync.core.plugins import get_plugin_manager
+    from shelfsync.core.sync.inventory import reconcile_organization
+    from shelfsync.core.testing.server import serving
+    from shelfsync.plugins.shopify.fake import ShopifyFake
+    from shelfsync.plugins.tiktok.fake import TikTokFake
+
+    products = math.ceil(args.skus / args.variants)
+    shopify = ShopifyFake(products=products, variants=args.variants, locations=3, seed=0,
+                          restore_rate=RESTORE_RATE)
+    tiktok = TikTokFake(shops=args.shops, products=products, variants=args.variants, seed=0,
+                        qps=args.qps)
+    meter = MeteredBucket(shopify.bucket)
+    bucket = float(shopify.bucket.size)
+    pm = get_plugin_manager()
+    with tempfile.TemporaryDirectory() as tmp, serving(shopify) as s_srv, \
+            serving(tiktok) as t_srv:
+        url = f"sqlite:///{Path(tmp) / 'bench.db'}"
+        upgrade(url)
+        engine = make_engine(url)
+        with Session(engine, expire_on_commit=False) as session:
+            org_id = _setup(session, shopify, tiktok, s_srv.base_url, t_srv.base_url, args.qps)
+            _reset(s_srv.base_url, t_srv.base_url)
+            if not args.no_memory:
+                tracemalloc.start()
+            started = time.perf_counter()
+            first = reconcile_organization(session, pm, org_id)
+            session.commit()
+            seconds = time.perf_counter() - started
+            peak = tracemalloc.get_traced_memory()[1] if not args.no_memory else 0
+            tracemalloc.stop()
+            store_calls = sum(_requests(s_srv.base_url).values())
+            shop_paths = _requests(t_srv.base_url)
+            points, throttled = meter.points, meter.throttled
+            _reset(s_srv.base_url, t_srv.base_url)
+            again = time.perf_counter()
+            second = reconcile_organization(session, pm, org_id)
+            session.commit()
+            second_seconds = time.perf_counter() - again
+            second_updates = sum(n for p, n in _requests(t_srv.base_url).items()
+                                 if p.endswith("/inventory/update"))
+        engine.dispose()
+
+    updates = sum(n for p, n in shop_paths.items() if p.endswith("/inventory/update"))
+    shop_calls = sum(shop_paths.values())
+    changed_products = len({(i.channel_id, i.product_id) for i in first.items
+                            if i.outcome in ("pushed", "failed")})
+    listing_pages = args.shops * math.ceil(products / 100)
+    tiktok_minimum = listing_pages + args.shops + changed_products
+    store_minimum = store_calls - throttled
+    made, minimum = store_calls + shop_calls, store_minimum + tiktok_minimum
+    shopify_bound = max(0.0, points - bucket) / RESTORE_RATE
+    tiktok_bound = shop_calls / args.qps
+    bound = shopify_bound + tiktok_bound
+    print(f"SKUs × shops               {args.skus} × {args.shops} ({products} products)")
+    print(f"first reconcile            {first.counts()}")
+    print(f"TikTok calls               {shop_calls} (minimum {tiktok_minimum}: {listing_pages} "
+          f"listing pages + {args.shops} warehouse reads + {changed_products} changed products)"
+          f"; updates {updates}")
+    print(f"Shopify calls              {store_calls} ({throttled} THROTTLED answers)")
+    print(f"API calls / minimum        {made} / {minimum} = {made / minimum:.3f} (goal 1.00)")
+    print(f"second reconcile           {second.counts()}; update calls {second_updates} "
+          f"(goal 0); {second_seconds:.1f} s")
+    print(f"Shopify points spent       {points:.0f} (bucket {bucket:.0f}, {RESTORE_RATE:.0f}/s)")
+    print(f"wall time                  {seconds:.1f} s")
+    print(f"rate-limit bound           {bound:.1f} s = Shopify {shopify_bound:.1f} s + TikTok "
+          f"{shop_calls} calls / {args.qps:g} QPS {tiktok_bound:.1f} s")
+    print(f"rate used                  {100 * bound / seconds:.1f} % (goal ≥ 90 %)")
+    if peak:
+        print(f"peak traced memory         {peak / 2**20:.1f} MiB")
+
+
+if __name__ == "__main__":
+    main()

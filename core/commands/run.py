@@ -1,0 +1,262 @@
+"""`shelfsync worker`, `shelfsync run` and `shelfsync demo`.
+
+- `worker` runs the `dramatiq` CLI on Shelfsync's broker and actors: the fleet's workers, on
+  Redis or RabbitMQ. The embedded broker lives inside one process, so `worker` refuses it.
+- `run` is the laptop deployment: the web app, a Dramatiq worker thread and the scheduler in
+  one process, on the embedded broker and SQLite unless configured otherwise.
+- `demo` builds a whole world on local fakes (see `shelfsync.core.demo`) and runs it as `run`
+  does, printing each push as it happens.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from types import FrameType
+from typing import Any
+
+import click
+import dramatiq
+from werkzeug.serving import make_server
+
+from shelfsync.core.broker import BrokerSettings
+from shelfsync.core.commands.output import fail, plugin_manager
+from shelfsync.core.crypto import SECRET_KEY_ENV, generate_key
+from shelfsync.core.db import (
+    DATABASE_URL_ENV,
+    current_revision,
+    database_url,
+    get_engine,
+    head_revision,
+    redact,
+    session_scope,
+    upgrade,
+)
+from shelfsync.core.errors import ConfigurationError
+from shelfsync.core.http import ALLOW_PRIVATE_ENV
+
+log = logging.getLogger(__name__)
+
+
+def _stop_on_sigterm() -> None:
+    """SIGTERM ends `run`/`demo` like Ctrl-C does: through the same clean shutdown."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+@contextmanager
+def serving_everything(host: str, port: int, *, threads: int,
+                       reconcile_now: bool = False) -> Iterator[str]:
+    """The web app, a worker thread on the process's broker and the scheduler; yields the URL.
+
+    Everything stops, in reverse order, when the block ends.
+    """
+    from shelfsync.core import tasks
+    from shelfsync.core.scheduler import default_scheduler
+    from shelfsync.web.app import create_app
+
+    app = create_app()
+    server = make_server(host, port, app, threaded=True)
+    server.daemon_threads = True  # type: ignore[attr-defined]
+    with ExitStack() as stack:
+        thread = threading.Thread(target=server.serve_forever, name="shelfsync-web", daemon=True)
+        thread.start()
+        stack.callback(server.server_close)
+        stack.callback(server.shutdown)
+        broker = tasks.sync_pending.broker
+        worker = dramatiq.Worker(broker, worker_threads=threads, worker_timeout=100)
+        worker.start()
+        stack.callback(worker.stop)
+        scheduler = default_scheduler(get_engine(), reconcile_now=reconcile_now)
+        scheduler.start()
+        stack.callback(scheduler.shutdown, wait=False)
+        yield f"http://{host}:{server.server_port}"
+
+
+def _require_migrated() -> None:
+    url = database_url()
+    try:
+        current = current_revision(url)
+        head = head_revision()
+    except Exception as exc:  # unreachable database, bad URL: one clear line
+        fail(f"cannot read the database at {redact(url)}: {exc}")
+    if current != head:
+        fail(f"the database at {redact(url)} is at revision {current or 'none'}, not {head}: "
+             "run `shelfsync db upgrade` first")
+
+
+def _broker_settings() -> BrokerSettings:
+    try:
+        settings = BrokerSettings.from_env()
+        settings.kind  # noqa: B018 - validates the URL's scheme
+    except ConfigurationError as exc:
+        fail(str(exc))
+    return settings
+
+
+@click.command("worker")
+@click.option("--processes", "-p", type=click.IntRange(min=1), default=None,
+              help="Worker processes (default: one per CPU).")
+@click.option("--threads", "-t", type=click.IntRange(min=1), default=None,
+              help="Threads per process (default: 8).")
+@click.option("--queues", "-Q", multiple=True, help="Only these queues (repeatable).")
+@click.option("--scheduler", is_flag=True,
+              help="Also run the periodic jobs (run exactly one scheduler per deployment).")
+def worker_command(processes: int | None, threads: int | None, queues: tuple[str, ...],
+                   scheduler: bool) -> None:
+    """Run Dramatiq workers for Shelfsync's jobs on SHELFSYNC_BROKER_URL."""
+    settings = _broker_settings()
+    if settings.kind == "embedded":
+        fail("`shelfsync worker` needs a shared broker: set SHELFSYNC_BROKER_URL to redis://… "
+             "or amqp://…. Without one, jobs run inside `shelfsync run`, which has its own "
+             "worker thread.")
+    argv = [sys.executable, "-m", "dramatiq", "shelfsync.core.broker:broker",
+            "shelfsync.core.tasks"]
+    if processes:
+        argv += ["--processes", str(processes)]
+    if threads:
+        argv += ["--threads", str(threads)]
+    if queues:
+        argv += ["--queues", *queues]
+    # An idle Redis consumer polls with a backoff up to this many ms (Dramatiq's default,
+    # 1000, adds up to a second per hop to a webhook's latency).
+    env = {**os.environ}
+    env.setdefault("dramatiq_worker_timeout", "100")
+    if not scheduler:
+        sys.stdout.flush()
+        os.execve(sys.executable, argv, env)  # dramatiq owns the process and its signals now
+    from shelfsync.core.scheduler import default_scheduler
+
+    child = subprocess.Popen(argv, env=env)
+    # Ctrl-C reaches the child from the terminal itself; SIGTERM is passed on.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, lambda signum, frame: child.send_signal(signum))
+    periodic = default_scheduler(get_engine())
+    periodic.start()
+    try:
+        code = child.wait()
+    finally:
+        periodic.shutdown(wait=False)
+    sys.exit(code)
+
+
+@click.command("run")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.option("--threads", type=click.IntRange(min=1), default=4, show_default=True,
+              help="Worker threads.")
+def run_command(host: str, port: int, threads: int) -> None:
+    """Run the web app, a worker and the scheduler in one process (the embedded default)."""
+    settings = _broker_settings()
+    _require_migrated()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: "
+                        "%(message)s")
+    _stop_on_sigterm()
+    try:
+        with serving_everything(host, port, threads=threads) as url:
+            click.echo(f"Shelfsync on {url} (broker: {settings.kind}, database: "
+                       f"{redact(database_url())}); Ctrl-C stops it")
+            while True:
+                time.sleep(3600)
+    except KeyboardInterrupt:
+        click.echo("stopped")
+
+
+def _demo_environment(directory: str) -> None:
+    """A fresh SQLite database (unless one is configured), a key, loopback fakes allowed."""
+    if not os.environ.get(DATABASE_URL_ENV, "").strip():
+        os.environ[DATABASE_URL_ENV] = f"sqlite:///{os.path.join(directory, 'demo.db')}"
+    os.environ[SECRET_KEY_ENV] = generate_key()
+    os.environ[ALLOW_PRIVATE_ENV] = "1"
+
+
+@click.command("demo")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              help="Port of the local webhook receiver (0: any free port).")
+@click.option("--products", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option("--variants", type=click.IntRange(min=1), default=2, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--interval", type=click.FloatRange(min=0.05), default=3.0, show_default=True,
+              help="Seconds between stock changes in the store.")
+@click.option("--duration", type=click.FloatRange(min=0), default=None,
+              help="Stop after this many seconds (default: run until Ctrl-C).")
+def demo_command(port: int, products: int, variants: int, seed: int, interval: float,
+                 duration: float | None) -> None:
+    """Sync a fake Shopify store to two fake TikTok shops and print every push."""
+    from shelfsync.core import demo
+
+    settings = _broker_settings()
+    pm = plugin_manager()
+    _stop_on_sigterm()
+    logging.basicConfig(level=logging.WARNING)
+    # The pushes are the show: not every HTTP request to the fakes and the receiver.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+    def say(line: str) -> None:
+        click.echo(line)
+        sys.stdout.flush()
+
+    with tempfile.TemporaryDirectory(prefix="shelfsync-demo-") as directory, ExitStack() as stack:
+        _demo_environment(directory)
+        upgrade()
+        fakes = stack.enter_context(demo.running_fakes(pm, products=products,
+                                                       variants=variants, seed=seed))
+        with session_scope() as session:
+            world = demo.connect_organization(session, fakes,
+                                              name=f"Demo {time.strftime('%Y-%m-%d %H:%M:%S')}")
+        _refresh(pm, world, say)
+        try:
+            url = stack.enter_context(serving_everything("127.0.0.1", port, threads=4,
+                                                         reconcile_now=True))
+        except OSError as exc:
+            fail(f"cannot listen on 127.0.0.1:{port}: {exc}")
+        demo.subscribe_store_webhooks(fakes, f"{url}/webhooks/shopify/{world.store_id}")
+        demo.subscribe_channel_webhooks(fakes, f"{url}/webhooks/tiktok/{world.channel_ids[0]}")
+        say(f"demo: receiver {url}, broker {settings.kind}, database {redact(database_url())}")
+        say(f"demo: store {fakes.store_server.base_url}, TikTok {fakes.channel_server.base_url}")
+        stop = threading.Event()
+        printer = demo.PushPrinter(get_engine(), world, say)
+        printer_thread = threading.Thread(target=printer.run, args=(stop,), daemon=True)
+        printer_thread.start()
+        with session_scope() as session:
+            targets = demo.stock_targets(session, world)
+        ticker = demo.StockTicker(fakes, targets, seed=seed, interval=interval, announce=say)
+        ticker_thread = threading.Thread(target=ticker.run, args=(stop,), daemon=True)
+        ticker_thread.start()
+        try:
+            if duration is None:
+                while True:
+                    time.sleep(3600)
+            time.sleep(duration)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            stop.set()
+            ticker_thread.join(timeout=10)
+            printer_thread.join(timeout=10)
+            say("demo: stopped")
+
+
+def _refresh(pm: Any, world: Any, say: Any) -> None:
+    """Read the catalog, listings and links before anything runs, and say what was found."""
+    from shelfsync.core.sync import inventory
+
+    with session_scope() as session:
+        catalog = inventory.refresh_catalog(session, pm, world.store_id, with_stock=True)
+    say(f"demo: store catalog {catalog.variants} variants at {catalog.locations} locations")
+    for channel_id in world.channel_ids:
+        with session_scope() as session:
+            links = inventory.refresh_listings(session, pm, channel_id)
+        say(f"demo: channel {channel_id}: {links.linked} SKUs linked, "
+            f"{len(links.problems)} link problems")

@@ -1,0 +1,135 @@
+"""`shelfsync sync inventory` and `shelfsync status`: the engine run in the foreground."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+from sqlmodel import Session, select
+
+from shelfsync.core.commands.output import EXIT_BAD_INPUT, emit, fail, plugin_manager
+from shelfsync.core.db import make_engine, session_scope
+from shelfsync.core.models import ChannelConnection, Organization
+from shelfsync.core.sync.inventory import (
+    SyncAuthError,
+    SyncReport,
+    channel_status,
+    mark_needs_reauth,
+    recompute_channel,
+    reconcile_channel,
+    reconcile_organization,
+)
+
+
+def _counts_line(report: SyncReport) -> str:
+    counts = report.counts()
+    calls = sum(report.api_calls.values())
+    return ("pushed {pushed}, unchanged {unchanged}, failed {failed}, skipped {skipped}, "
+            "dry run {dry_run}, drift {drift}").format(**counts) + f"; {calls} hook calls"
+
+
+def _human(report: SyncReport, dry_run: bool) -> str:
+    lines = [_counts_line(report)]
+    for item in report.items:
+        if item.outcome == "unchanged" and not dry_run:
+            continue
+        before = "-" if item.from_quantity is None else str(item.from_quantity)
+        after = "-" if item.to_quantity is None else str(item.to_quantity)
+        line = (f"  channel {item.channel_id} {item.sku}: {before} -> {after} "
+                f"[{item.outcome}] {item.explanation or item.reason}")
+        if item.error_code:
+            line += f" (error {item.error_code}: {item.error_message})"
+        lines.append(line)
+    for channel_id, message in sorted(report.errors.items()):
+        lines.append(f"  channel {channel_id}: could not sync: {message}")
+    return "\n".join(lines)
+
+
+def _run(session: Session, channel: int | None, org: int | None, dry_run: bool) -> SyncReport:
+    pm = plugin_manager()
+    if channel is not None:
+        if session.get(ChannelConnection, channel) is None:
+            fail(f"no channel with id {channel}", EXIT_BAD_INPUT)
+        if dry_run:
+            return recompute_channel(session, pm, channel, dry_run=True)
+        return reconcile_channel(session, pm, channel)
+    assert org is not None
+    if session.get(Organization, org) is None:
+        fail(f"no organization with id {org}", EXIT_BAD_INPUT)
+    if not dry_run:
+        return reconcile_organization(session, pm, org)
+    report = SyncReport()
+    for row in session.exec(select(ChannelConnection.id).where(
+            ChannelConnection.organization_id == org)):
+        report.merge(recompute_channel(session, pm, int(row), dry_run=True))
+    return report
+
+
+@click.group("sync")
+def sync_group() -> None:
+    """Run a sync now, in the foreground (whatever broker is configured)."""
+
+
+@sync_group.command("inventory")
+@click.option("--channel", type=int, help="Reconcile this channel (its id).")
+@click.option("--org", type=int, help="Reconcile every channel of this organization (its id).")
+@click.option("--dry-run", is_flag=True, help="Report per SKU from -> to and why; push nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON, per SKU.")
+def sync_inventory(channel: int | None, org: int | None, dry_run: bool, as_json: bool) -> None:
+    """Reconcile inventory for one channel or every channel of an organization."""
+    if (channel is None) == (org is None):
+        fail("give exactly one of --channel or --org", EXIT_BAD_INPUT)
+    engine = make_engine()
+    try:
+        with session_scope(engine) as session:
+            try:
+                report = _run(session, channel, org, dry_run)
+            except SyncAuthError as exc:
+                for kind, ident, message in exc.failures:
+                    mark_needs_reauth(session, kind, ident, message)
+                report = exc.report
+                session.commit()
+                emit(report.to_dict() if as_json else report, as_json,
+                     lambda r: _human(r, dry_run))
+                fail(f"{exc.message}; marked as needing re-authorization")
+    finally:
+        engine.dispose()
+    data: Any = report.to_dict() if as_json else report
+    emit(data, as_json, lambda r: _human(r, dry_run))
+    if report.failed or report.errors:
+        raise SystemExit(1)
+
+
+def _status_lines(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return "no channels connected"
+    lines = []
+    for row in rows:
+        flags = []
+        if row["needs_reauth"]:
+            flags.append("NEEDS RE-AUTH")
+        if row["store_needs_reauth"]:
+            flags.append("STORE NEEDS RE-AUTH")
+        if not row["inventory_sync"]:
+            flags.append("inventory sync off")
+        lines.append(
+            f"channel {row['channel_id']} ({row['platform']} {row['shop_name'] or row['shop_id']})"
+            f": last sync {row['last_sync_at'] or 'never'}, pushes {row['pushes_24h']}, errors "
+            f"{row['errors_24h']} (24 h), drift {row['drift'] if row['drift'] is not None else '-'}"
+            f", link problems {row['link_problems']}, pending {row['pending_skus']}"
+            + (f" [{', '.join(flags)}]" if flags else ""))
+    return "\n".join(lines)
+
+
+@click.command("status")
+@click.option("--org", type=int, help="Only this organization's channels.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def status_command(org: int | None, as_json: bool) -> None:
+    """Per channel: last sync, pushes, errors, drift, link problems, re-auth needed."""
+    engine = make_engine()
+    try:
+        with session_scope(engine) as session:
+            rows = channel_status(session, org)
+    finally:
+        engine.dispose()
+    emit(rows, as_json, _status_lines)

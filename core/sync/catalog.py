@@ -1,0 +1,208 @@
+"""Reading the store: catalog, backorder flags, locations and stock, into the database."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, func
+from sqlmodel import Session, select
+
+from shelfsync.core.errors import BadResponse, InvalidInput
+from shelfsync.core.models import (
+    CatalogVariant,
+    Location,
+    StockLevel,
+    StoreConnection,
+    record_stock,
+    utcnow,
+)
+from shelfsync.core.plugins import ShelfsyncPluginManager
+from shelfsync.core.rules import LocationStock
+from shelfsync.core.sync.context import chunks, store_connection
+from shelfsync.core.sync.inventory_types import Budget, CatalogReport
+from shelfsync.core.types import BackorderPolicy, CatalogItem, Connection
+from shelfsync.core.types import Location as LocationInfo
+from shelfsync.core.types import StockLevel as StockInfo
+
+
+def _answer(value: object, hook: str, platform: str) -> list:  # type: ignore[type-arg]
+    """A hook's list answer; None means no plugin served the platform."""
+    if value is None:
+        raise BadResponse(f"no plugin answered {hook} for platform {platform!r}",
+                          platform=platform, code="no_answer")
+    if not isinstance(value, list):
+        raise BadResponse(f"{platform}: {hook} returned {type(value).__name__}, not a list",
+                          platform=platform)
+    return value
+
+
+def fetch_stock(pm: ShelfsyncPluginManager, connection: Connection,
+                skus: Sequence[str] | None, budget: Budget | None) -> list[StockInfo]:
+    """Stock levels for `skus` (None = all) in one hook call."""
+    if budget is not None:
+        budget.acquire(f"store:{connection.id}")
+    return _answer(pm.hook.shelfsync_fetch_stock_levels(connection=connection, skus=skus),
+                   "shelfsync_fetch_stock_levels", connection.platform)
+
+
+def fetch_policies(pm: ShelfsyncPluginManager, connection: Connection,
+                   skus: Sequence[str] | None, budget: Budget | None) -> list[BackorderPolicy]:
+    """Backorder flags for `skus` (None = all) in one hook call."""
+    if budget is not None:
+        budget.acquire(f"store:{connection.id}")
+    return _answer(pm.hook.shelfsync_fetch_backorder_policies(connection=connection, skus=skus),
+                   "shelfsync_fetch_backorder_policies", connection.platform)
+
+
+def record_levels(session: Session, store_id: int, levels: Sequence[StockInfo],
+                  observed_at: datetime) -> int:
+    """Record each level with `record_stock` (newer wins); returns how many were written."""
+    written = 0
+    for level in levels:
+        when = level.observed_at or observed_at
+        written += record_stock(session, store_connection_id=store_id, sku=level.sku,
+                                location_id=level.location_id, available=level.available,
+                                observed_at=when)
+    return written
+
+
+def continue_selling(policy: BackorderPolicy) -> bool:
+    """An untracked variant can always be sold, whatever its flag says."""
+    return bool(policy.continue_selling or not policy.tracked)
+
+
+def apply_policies(session: Session, store_id: int, policies: Sequence[BackorderPolicy]) -> None:
+    """Store the fetched flags on the catalog variants that carry those SKUs."""
+    flags = {p.sku: (continue_selling(p), bool(p.tracked)) for p in policies if p.sku}
+    for part in chunks(sorted(flags)):
+        rows = session.exec(select(CatalogVariant).where(
+            CatalogVariant.store_connection_id == store_id, CatalogVariant.sku.in_(part)))
+        for row in rows:
+            selling, tracked = flags[row.sku]
+            if (row.continue_selling, row.tracked) != (selling, tracked):
+                row.continue_selling, row.tracked = selling, tracked
+                session.add(row)
+
+
+def _store_locations(session: Session, store_id: int, found: Sequence[LocationInfo]) -> None:
+    existing = {row.location_id: row for row in session.exec(
+        select(Location).where(Location.store_connection_id == store_id))}
+    for info in found:
+        row = existing.pop(info.id, None) or Location(store_connection_id=store_id,
+                                                     location_id=info.id)
+        row.name, row.active = info.name, bool(info.active)
+        session.add(row)
+    for gone in existing.values():  # a location the store no longer has counts for nothing
+        gone.active = False
+        session.add(gone)
+
+
+def _store_variants(session: Session, store_id: int, items: Sequence[CatalogItem],
+                    flags: dict[str, tuple[bool, bool]]) -> int:
+    existing = {row.variant_id: row for row in session.exec(
+        select(CatalogVariant).where(CatalogVariant.store_connection_id == store_id))}
+    now = utcnow()
+    for item in items:
+        row = existing.pop(item.variant_id, None) or CatalogVariant(
+            store_connection_id=store_id, product_id=item.product_id,
+            variant_id=item.variant_id, sku=item.sku)
+        row.product_id, row.sku, row.title = item.product_id, item.sku.strip(), item.title
+        row.price, row.currency = item.price, item.currency
+        row.inventory_item_id = item.inventory_item_id
+        selling, tracked = flags.get(row.sku, (row.continue_selling, row.tracked))
+        row.continue_selling, row.tracked = selling, tracked
+        row.updated_at = now
+        session.add(row)
+    if existing:
+        ids = [row.id for row in existing.values()]
+        for part in chunks(ids):
+            session.execute(delete(CatalogVariant).where(CatalogVariant.id.in_(part)))
+    return len(existing)
+
+
+def refresh_catalog(session: Session, pm: ShelfsyncPluginManager, store_id: int, *,
+                    with_stock: bool = False, budget: Budget | None = None) -> CatalogReport:
+    """Read the store's catalog, backorder flags and locations (and stock) into the database.
+
+    Variants the store no longer has are removed; a location it no longer lists is kept but
+    inactive, so old stock rows there never count.
+    """
+    store = session.get(StoreConnection, store_id)
+    if store is None:
+        raise InvalidInput("store_id", f"no store connection {store_id}")
+    connection = store_connection(store)
+    report = CatalogReport(store_id=store_id)
+    if budget is not None:
+        budget.acquire(f"store:{store_id}")
+    items = _answer(pm.hook.shelfsync_fetch_catalog(connection=connection),
+                    "shelfsync_fetch_catalog", connection.platform)
+    policies = fetch_policies(pm, connection, None, budget)
+    if budget is not None:
+        budget.acquire(f"store:{store_id}")
+    locations = _answer(pm.hook.shelfsync_fetch_locations(connection=connection),
+                        "shelfsync_fetch_locations", connection.platform)
+    flags = {p.sku: (continue_selling(p), bool(p.tracked)) for p in policies if p.sku}
+    report.variants, report.policies, report.locations = len(items), len(policies), len(locations)
+    report.removed = _store_variants(session, store_id, items, flags)
+    _store_locations(session, store_id, locations)
+    if with_stock:
+        started = utcnow()
+        levels = fetch_stock(pm, connection, None, budget)
+        report.stock_levels = len(levels)
+        report.stock_written = record_levels(session, store_id, levels, started)
+    session.flush()
+    return report
+
+
+#: How old the stored catalog may be before a reconcile reads it again.
+CATALOG_TTL = timedelta(hours=24)
+
+
+def catalog_stale(session: Session, store_id: int) -> bool:
+    """Whether the stored catalog is missing or older than `CATALOG_TTL`."""
+    newest = session.exec(select(func.max(CatalogVariant.updated_at)).where(
+        CatalogVariant.store_connection_id == store_id)).one()
+    if newest is None:
+        return True
+    if newest.tzinfo is None:  # SQLite hands aggregates back without the column's type
+        newest = newest.replace(tzinfo=UTC)
+    return utcnow() - newest > CATALOG_TTL
+
+
+@dataclass
+class StoreState:
+    """The stored stock, flags and location states the rules read for a set of SKUs."""
+
+    stock: dict[str, list[LocationStock]] = field(default_factory=dict)
+    flags: dict[str, bool] = field(default_factory=dict)
+    known: set[str] = field(default_factory=set)
+
+
+def load_store_state(session: Session, store_id: int, skus: Collection[str] | None,
+                     fetched: Sequence[BackorderPolicy] = ()) -> StoreState:
+    """Stock per SKU from the database (the newest observation won there), each level marked
+    active or not from the stored locations; flags from this pass's fetch, else the catalog."""
+    active = {row.location_id: row.active for row in session.exec(
+        select(Location).where(Location.store_connection_id == store_id))}
+    state = StoreState()
+    wanted = None if skus is None else sorted(set(skus))
+    parts = [None] if wanted is None else list(chunks(wanted))
+    for part in parts:
+        levels = select(StockLevel).where(StockLevel.store_connection_id == store_id)
+        variants = select(CatalogVariant).where(CatalogVariant.store_connection_id == store_id)
+        if part is not None:
+            levels = levels.where(StockLevel.sku.in_(part))
+            variants = variants.where(CatalogVariant.sku.in_(part))
+        for level in session.exec(levels):
+            state.stock.setdefault(level.sku, []).append(LocationStock(
+                level.location_id, level.available, active.get(level.location_id, True)))
+            state.known.add(level.sku)
+        for variant in session.exec(variants):
+            state.flags[variant.sku] = bool(variant.continue_selling or not variant.tracked)
+            state.known.add(variant.sku)
+    for policy in fetched:
+        state.flags[policy.sku] = continue_selling(policy)
+        state.known.add(policy.sku)
+    return state

@@ -1,0 +1,148 @@
+"""Plumbing the engine's modules share: connections for hooks, settings, upserts, re-auth."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, select
+
+from shelfsync.core.errors import ConfigurationError, InvalidInput
+from shelfsync.core.models import (
+    ChannelConnection,
+    ChannelSettings,
+    ConnectionStatus,
+    StoreConnection,
+)
+from shelfsync.core.plugins import ShelfsyncPluginManager
+from shelfsync.core.types import CHANNEL_MAXIMUM, Capabilities, Connection
+
+T = TypeVar("T")
+
+#: Rows per `IN (…)` list: well under SQLite's and PostgreSQL's parameter limits.
+CHUNK = 500
+DEFAULT_TIMEOUT = 30.0
+
+
+def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
+    """`items` in slices of at most `size`."""
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def insert_for(session: Session, model: type[Any]) -> Any:
+    """The dialect's INSERT with ON CONFLICT support (PostgreSQL and SQLite)."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(model)
+    if dialect == "sqlite":
+        return sqlite.insert(model)
+    raise ConfigurationError(f"unsupported database dialect {dialect!r}: use PostgreSQL or SQLite")
+
+
+def upsert(session: Session, model: type[Any], values: Mapping[str, Any],
+           keys: Sequence[str], update: Iterable[str]) -> None:
+    """INSERT … ON CONFLICT (keys) DO UPDATE: one statement, so racing workers cannot both
+    insert; the last writer's values stand."""
+    insert = insert_for(session, model).values(**values)
+    columns = {name: insert.excluded[name] for name in update}
+    session.execute(insert.on_conflict_do_update(index_elements=list(keys), set_=columns))
+
+
+class _TokenSaver:
+    """Stores tokens a channel plugin refreshed, encrypted, in the caller's transaction."""
+
+    def __init__(self, channel: ChannelConnection) -> None:
+        self.channel = channel
+
+    def save_tokens(self, connection: Connection, tokens: Any) -> None:
+        """Merge the new access/refresh tokens into the channel's stored credentials."""
+        credentials = self.channel.credentials()
+        if getattr(tokens, "access_token", ""):
+            credentials["access_token"] = tokens.access_token
+        if getattr(tokens, "refresh_token", ""):
+            credentials["refresh_token"] = tokens.refresh_token
+        expires = getattr(tokens, "access_token_expires_at", None)
+        if expires:
+            credentials["access_token_expire_in"] = str(expires)
+        self.channel.set_credentials(credentials)
+
+
+def timeout_of(row: StoreConnection | ChannelConnection) -> float:
+    """The per-request timeout a connection's settings ask for (default 30 s)."""
+    raw = (row.settings or {}).get("timeout")
+    return float(raw) if raw else DEFAULT_TIMEOUT
+
+
+def store_connection(row: StoreConnection) -> Connection:
+    """The plain connection store hooks receive (credentials decrypted)."""
+    return row.as_connection(timeout=timeout_of(row))
+
+
+def channel_connection(row: ChannelConnection) -> Connection:
+    """The plain connection channel hooks receive, with a token store for refreshed tokens."""
+    base = row.as_connection(timeout=timeout_of(row))
+    settings = {"token_store": _TokenSaver(row), **base.settings}
+    return Connection(base.platform, base.base_url, base.credentials, settings, base.id,
+                      base.timeout)
+
+
+def store_of(session: Session, organization_id: int) -> StoreConnection:
+    """The organization's store; ConfigurationError when none is connected."""
+    store = session.exec(
+        select(StoreConnection).where(StoreConnection.organization_id == organization_id)
+    ).first()
+    if store is None:
+        raise ConfigurationError(
+            f"organization {organization_id} has no store connected: connect one first",
+            code="no_store",
+        )
+    return store
+
+
+def channel_row(session: Session, channel_id: int) -> ChannelConnection:
+    """A channel by id; InvalidInput when there is none."""
+    channel = session.get(ChannelConnection, channel_id)
+    if channel is None:
+        raise InvalidInput("channel", f"no channel with id {channel_id}")
+    return channel
+
+
+def settings_of(session: Session, channel_id: int) -> ChannelSettings:
+    """The channel's settings, or the defaults when the merchant never saved any."""
+    return session.get(ChannelSettings, channel_id) or ChannelSettings(channel_id=channel_id)
+
+
+def capabilities_of(pm: ShelfsyncPluginManager, platform: str) -> Capabilities:
+    """A platform's declared capabilities; ConfigurationError when no plugin serves it."""
+    try:
+        return pm.platform(platform).capabilities
+    except KeyError as exc:
+        raise ConfigurationError(str(exc.args[0]), platform=platform,
+                                 code="plugin_missing") from None
+
+
+def channel_maximum(pm: ShelfsyncPluginManager, platform: str) -> int:
+    """The highest quantity the channel accepts (its capability, else 99,999)."""
+    return capabilities_of(pm, platform).max_quantity or CHANNEL_MAXIMUM
+
+
+def mark_needs_reauth(session: Session, connection_kind: str, connection_id: int,
+                      message: str) -> None:
+    """Flag a store ("store") or channel ("channel") connection as needing re-authorization."""
+    model: type[StoreConnection] | type[ChannelConnection]
+    if connection_kind == "store":
+        model = StoreConnection
+    elif connection_kind == "channel":
+        model = ChannelConnection
+    else:
+        raise InvalidInput("connection_kind", f"must be 'store' or 'channel', not "
+                           f"{connection_kind!r}")
+    row = session.get(model, connection_id)
+    if row is None:
+        raise InvalidInput("connection_id", f"no {connection_kind} connection {connection_id}")
+    row.status = ConnectionStatus.NEEDS_REAUTH.value
+    row.status_message = message[:2000]
+    session.add(row)
+    session.flush()

@@ -1,0 +1,115 @@
+"""From stored stock to the quantity each linked channel SKU should show, and why."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlmodel import Session, select
+
+from shelfsync.core.errors import InvalidInput
+from shelfsync.core.models import ChannelSettings, LocationMode, SkuLink
+from shelfsync.core.plugins import ShelfsyncPluginManager
+from shelfsync.core.rules import Decision, decide
+from shelfsync.core.sync.catalog import StoreState
+from shelfsync.core.sync.context import chunks
+from shelfsync.core.types import Capabilities, Connection
+
+UNKNOWN_STORE_SKU = "unknown_store_sku"
+INVALID_INPUT = "invalid_input"
+INVALID_DECISION = "invalid_decision"
+
+
+@dataclass
+class Planned:
+    """One linked SKU's decision (or why none could be made), before comparing and pushing."""
+
+    sku: str
+    sku_id: str
+    product_id: str
+    quantity: int | None
+    reason: str
+    explanation: str
+    inputs: dict[str, Any] = field(default_factory=dict)
+    error_code: str | None = None
+
+
+def linked(session: Session, channel_id: int, skus: Collection[str] | None) -> list[SkuLink]:
+    """The channel's links, those of `skus` only when given."""
+    base = select(SkuLink).where(SkuLink.channel_id == channel_id)
+    if skus is None:
+        return list(session.exec(base.order_by(SkuLink.store_sku, SkuLink.sku_id)))
+    found: list[SkuLink] = []
+    for part in chunks(sorted(set(skus))):
+        found.extend(session.exec(base.where(SkuLink.store_sku.in_(part))))
+    return sorted(found, key=lambda link: (link.store_sku, link.sku_id))
+
+
+def _inputs(state: StoreState, sku: str, settings: ChannelSettings,
+            use_locations: list[str] | None, maximum: int) -> dict[str, Any]:
+    return {
+        "stock": [{"location_id": s.location_id, "quantity": s.quantity, "active": s.active}
+                  for s in state.stock.get(sku, [])],
+        "continue_selling": state.flags.get(sku, False),
+        "percent": settings.percent,
+        "threshold": settings.threshold,
+        "honor_continue_selling": settings.honor_continue_selling,
+        "locations": use_locations,
+        "maximum": maximum,
+    }
+
+
+def plan(pm: ShelfsyncPluginManager, channel: Connection, links: list[SkuLink],
+         state: StoreState, settings: ChannelSettings, store_caps: Capabilities,
+         maximum: int) -> list[Planned]:
+    """Decide each link's quantity with the rules, then let plugins adjust it.
+
+    A SKU the store does not know at all is not decided (nothing to go on); bad stock data or
+    a plugin's invalid replacement fails that SKU alone.
+    """
+    use_locations: list[str] | None = None
+    if settings.location_mode == LocationMode.SPECIFIC.value:
+        use_locations = [str(location) for location in settings.location_ids or []]
+    planned = []
+    for link in links:
+        item = Planned(link.store_sku, link.sku_id, link.product_id, None, "", "")
+        item.inputs = _inputs(state, link.store_sku, settings, use_locations, maximum)
+        planned.append(item)
+        if link.store_sku not in state.known:
+            item.reason, item.error_code = UNKNOWN_STORE_SKU, UNKNOWN_STORE_SKU
+            item.explanation = f"the store reports nothing for SKU {link.store_sku!r}"
+            continue
+        try:
+            decision = decide(
+                stock=state.stock.get(link.store_sku, []),
+                use_locations=use_locations,
+                percent=settings.percent,
+                threshold=settings.threshold,
+                continue_selling=state.flags.get(link.store_sku, False),
+                honor_continue_selling=settings.honor_continue_selling,
+                capabilities=store_caps,
+                maximum=maximum,
+            )
+        except InvalidInput as exc:
+            item.reason, item.error_code, item.explanation = INVALID_INPUT, INVALID_INPUT, str(exc)
+            continue
+        adjusted = pm.hook.shelfsync_adjust_decision(
+            channel=channel, sku=link.store_sku, decision=decision, inputs=item.inputs)
+        if adjusted is not None:
+            if not _valid(adjusted, maximum):
+                item.reason, item.error_code = INVALID_DECISION, INVALID_DECISION
+                item.explanation = (f"a plugin replaced the decision with {adjusted!r}: not a "
+                                    f"Decision with a quantity from 0 to {maximum}")
+                continue
+            item.inputs["adjusted_from"] = decision.quantity
+            decision = adjusted
+        item.quantity = decision.quantity
+        item.reason, item.explanation = str(decision.reason), decision.explanation
+    return planned
+
+
+def _valid(decision: object, maximum: int) -> bool:
+    quantity = getattr(decision, "quantity", None)
+    return (isinstance(decision, Decision) and isinstance(quantity, int)
+            and not isinstance(quantity, bool) and 0 <= quantity <= maximum)

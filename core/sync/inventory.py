@@ -1,0 +1,304 @@
+"""The inventory sync engine: plain functions over a session and the plugin manager.
+
+Workers, the CLI and the web app call these; nothing here knows about Dramatiq or Flask, and
+nothing commits: every write lands in the caller's transaction.
+
+- `sync_skus`: a webhook (or the pending queue) named SKUs → fetch their stock and flags
+  once → every channel with inventory sync on: rules → compare with the last push → push only
+  changes, one call per channel product → one audit row per SKU pushed, failed or skipped.
+- `reconcile_channel` / `reconcile_organization`: the full catalog, compared with what the
+  channel shows, repairing what a lost webhook missed and counting that drift.
+- `recompute_channel`: after a settings change, the channel recomputed from fresh stock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Sequence
+
+from sqlmodel import Session, select
+
+from shelfsync.core.errors import AuthError, PluginError
+from shelfsync.core.models import (
+    ChannelConnection,
+    RunStatus,
+    StoreConnection,
+    SyncRun,
+    utcnow,
+)
+from shelfsync.core.plugins import ShelfsyncPluginManager
+from shelfsync.core.sync.catalog import (
+    StoreState,
+    apply_policies,
+    catalog_stale,
+    fetch_policies,
+    fetch_stock,
+    load_store_state,
+    record_levels,
+    refresh_catalog,
+)
+from shelfsync.core.sync.context import (
+    capabilities_of,
+    channel_connection,
+    channel_maximum,
+    channel_row,
+    mark_needs_reauth,
+    settings_of,
+    store_connection,
+    store_of,
+)
+from shelfsync.core.sync.decisions import linked, plan
+from shelfsync.core.sync.inventory_types import (
+    Budget,
+    CatalogReport,
+    LinkReport,
+    SkuOutcome,
+    SyncAuthError,
+    SyncReport,
+)
+from shelfsync.core.sync.linking import (
+    auto_link,
+    fetch_listings,
+    refresh_listings,
+    skus_for_event,
+    store_listings,
+)
+from shelfsync.core.sync.pending import mark_pending, take_pending
+from shelfsync.core.sync.pushing import Pass, settle
+from shelfsync.core.sync.status import channel_status
+
+__all__ = [
+    "Budget",
+    "CatalogReport",
+    "LinkReport",
+    "SkuOutcome",
+    "SyncAuthError",
+    "SyncReport",
+    "auto_link",
+    "channel_status",
+    "mark_needs_reauth",
+    "mark_pending",
+    "recompute_channel",
+    "reconcile_channel",
+    "reconcile_organization",
+    "refresh_catalog",
+    "refresh_listings",
+    "skus_for_event",
+    "sync_skus",
+    "take_pending",
+]
+
+Failures = list[tuple[str, int, str]]
+
+
+def _channels(session: Session, organization_id: int,
+              channel_ids: Iterable[int] | None) -> list[ChannelConnection]:
+    query = select(ChannelConnection).where(ChannelConnection.organization_id == organization_id)
+    if channel_ids is not None:
+        query = query.where(ChannelConnection.id.in_(list(channel_ids)))  # type: ignore[union-attr]
+    return list(session.exec(query.order_by(ChannelConnection.id)))
+
+
+def _raise_auth(failures: Failures, report: SyncReport) -> None:
+    if failures:
+        kind, ident, message = failures[0]
+        raise SyncAuthError(f"{kind} {ident} refused our credentials: {message}",
+                            failures=failures, report=report, code="needs_reauth")
+
+
+def _store_auth(store: StoreConnection, exc: AuthError, report: SyncReport) -> SyncAuthError:
+    assert store.id is not None
+    return SyncAuthError(f"store {store.id} refused our credentials: {exc.message}",
+                         failures=[("store", store.id, exc.message)], report=report,
+                         platform=exc.platform, request_id=exc.request_id, code="needs_reauth")
+
+
+def _channel_pass(session: Session, pm: ShelfsyncPluginManager, store: StoreConnection,
+                  channel: ChannelConnection, state: StoreState, skus: Collection[str] | None,
+                  report: SyncReport, *, dry_run: bool, budget: Budget | None,
+                  shown: dict[str, int] | None = None) -> AuthError | None:
+    """Decide, compare and push one channel's linked SKUs (of `skus`, or all)."""
+    assert channel.id is not None
+    settings = settings_of(session, channel.id)
+    connection = channel_connection(channel)
+    planned = plan(pm, connection, linked(session, channel.id, skus), state, settings,
+                   capabilities_of(pm, store.platform), channel_maximum(pm, channel.platform))
+    run = Pass(session, pm, channel, connection, report, dry_run, budget, shown)
+    error = settle(run, planned)
+    session.flush()
+    return error
+
+
+def _syncable(session: Session, channel: ChannelConnection) -> bool:
+    assert channel.id is not None
+    return bool(settings_of(session, channel.id).inventory_sync)
+
+
+def sync_skus(session: Session, pm: ShelfsyncPluginManager, organization_id: int,
+              skus: Collection[str], *, dry_run: bool = False,
+              channel_ids: Iterable[int] | None = None,
+              budget: Budget | None = None) -> SyncReport:
+    """Sync exactly these store SKUs to every channel of the organization with inventory sync.
+
+    Stock and flags are fetched once for all of them and recorded newer-wins (observed when
+    the fetch started); decisions read the STORED stock, so when two workers race the newest
+    observation decides for both. A store that cannot be read raises (nothing was done; the
+    caller retries). A channel that refuses our credentials stops that channel only:
+    `SyncAuthError` is raised at the end, after every other channel was handled.
+    """
+    report = SyncReport()
+    wanted = sorted({sku.strip() for sku in skus if sku and sku.strip()})
+    if not wanted:
+        return report
+    store = store_of(session, organization_id)
+    assert store.id is not None
+    connection = store_connection(store)
+    started = utcnow()
+    try:
+        levels = fetch_stock(pm, connection, wanted, budget)
+        report.count("fetch_stock_levels")
+        policies = fetch_policies(pm, connection, wanted, budget)
+        report.count("fetch_backorder_policies")
+    except AuthError as exc:
+        raise _store_auth(store, exc, report) from exc
+    record_levels(session, store.id, levels, started)
+    apply_policies(session, store.id, policies)
+    session.flush()
+    state = load_store_state(session, store.id, wanted, policies)
+    failures: Failures = []
+    for channel in _channels(session, organization_id, channel_ids):
+        if not _syncable(session, channel):
+            continue
+        error = _channel_pass(session, pm, store, channel, state, wanted, report,
+                              dry_run=dry_run, budget=budget)
+        if error is not None:
+            failures.append(("channel", channel.id or 0, error.message))
+    _raise_auth(failures, report)
+    return report
+
+
+def _finish_run(session: Session, run: SyncRun | None, report: SyncReport,
+                error: str | None = None) -> None:
+    if run is None:
+        return
+    run.finished_at = utcnow()
+    run.counts = {**report.counts(), "api_calls": sum(report.api_calls.values())}
+    run.error = error
+    if error is not None and not report.items:
+        run.status = RunStatus.ERROR.value
+    elif error is not None or report.failed:
+        run.status = RunStatus.PARTIAL.value
+    else:
+        run.status = RunStatus.OK.value
+    session.add(run)
+    session.flush()
+
+
+def _start_run(session: Session, channel: ChannelConnection, kind: str,
+               dry_run: bool) -> SyncRun | None:
+    if dry_run:
+        return None
+    run = SyncRun(organization_id=channel.organization_id, channel_id=channel.id, kind=kind)
+    session.add(run)
+    session.flush()
+    return run
+
+
+def reconcile_organization(session: Session, pm: ShelfsyncPluginManager, organization_id: int,
+                           *, dry_run: bool = False, channel_ids: Iterable[int] | None = None,
+                           budget: Budget | None = None,
+                           refresh_store_catalog: bool | None = None) -> SyncReport:
+    """Reconcile every channel of the organization (or `channel_ids`), reading the store once.
+
+    The store's stock and flags are read whole; its catalog (for linking) only when
+    `refresh_store_catalog` says so, by default when it was never read or is a day old.
+
+    Per channel: listings and links refreshed, every linked SKU decided from the stored stock
+    (fresh from this pass), compared with what the channel SHOWS, the differences pushed and
+    counted as drift, one `SyncRun` (kind "reconcile") recorded. A channel whose listings
+    cannot be read is recorded as an error run and the others go on.
+    """
+    report = SyncReport()
+    store = store_of(session, organization_id)
+    assert store.id is not None
+    if refresh_store_catalog is None:
+        refresh_store_catalog = catalog_stale(session, store.id)
+    started = utcnow()
+    try:
+        if refresh_store_catalog:
+            report.catalog = refresh_catalog(session, pm, store.id, budget=budget)
+            for hook in ("fetch_catalog", "fetch_locations"):
+                report.count(hook)
+        connection = store_connection(store)
+        levels = fetch_stock(pm, connection, None, budget)
+        report.count("fetch_stock_levels")
+        policies = fetch_policies(pm, connection, None, budget)
+        report.count("fetch_backorder_policies")
+    except AuthError as exc:
+        raise _store_auth(store, exc, report) from exc
+    record_levels(session, store.id, levels, started)
+    apply_policies(session, store.id, policies)
+    session.flush()
+    state = load_store_state(session, store.id, None, policies)
+    failures: Failures = []
+    for channel in _channels(session, organization_id, channel_ids):
+        if not _syncable(session, channel):
+            continue
+        assert channel.id is not None
+        run = _start_run(session, channel, "reconcile", dry_run)
+        channel_report = SyncReport()
+        try:
+            listings = fetch_listings(session, pm, channel.id, budget)
+            channel_report.count("fetch_listings")
+            store_listings(session, channel.id, listings)
+            auto_link(session, channel.id)
+        except PluginError as exc:
+            if isinstance(exc, AuthError):
+                failures.append(("channel", channel.id, exc.message))
+            channel_report.errors[channel.id] = exc.message
+            _finish_run(session, run, channel_report, exc.message)
+            report.merge(channel_report)
+            continue
+        shown = {listing.sku_id: sum(listing.quantities.values()) for listing in listings}
+        error = _channel_pass(session, pm, store, channel, state, None, channel_report,
+                              dry_run=dry_run, budget=budget, shown=shown)
+        if error is not None:
+            failures.append(("channel", channel.id, error.message))
+        _finish_run(session, run, channel_report, error.message if error else None)
+        report.merge(channel_report)
+    _raise_auth(failures, report)
+    return report
+
+
+def reconcile_channel(session: Session, pm: ShelfsyncPluginManager, channel_id: int, *,
+                      dry_run: bool = False, budget: Budget | None = None) -> SyncReport:
+    """Reconcile one channel against the whole store (see `reconcile_organization`).
+
+    A second reconcile with nothing changed makes no update call: what the channel shows
+    already equals every decision.
+    """
+    channel = channel_row(session, channel_id)
+    return reconcile_organization(session, pm, channel.organization_id, dry_run=dry_run,
+                                  channel_ids=[channel_id], budget=budget)
+
+
+def recompute_channel(session: Session, pm: ShelfsyncPluginManager, channel_id: int, *,
+                      dry_run: bool = False, budget: Budget | None = None) -> SyncReport:
+    """Recompute one channel at once from fresh stock of its linked SKUs (settings changed).
+
+    With `dry_run`, each SKU's from → to and reason are reported; nothing is pushed and no
+    pushed quantity, audit row or run is written.
+    """
+    channel = channel_row(session, channel_id)
+    skus: Sequence[str] = sorted({link.store_sku for link in linked(session, channel_id, None)})
+    run = _start_run(session, channel, "recompute", dry_run)
+    try:
+        report = sync_skus(session, pm, channel.organization_id, skus, dry_run=dry_run,
+                           channel_ids=[channel_id], budget=budget)
+    except SyncAuthError as exc:
+        _finish_run(session, run, exc.report, exc.message)
+        raise
+    except PluginError as exc:
+        _finish_run(session, run, SyncReport(), exc.message)
+        raise
+    _finish_run(session, run, report)
+    return report

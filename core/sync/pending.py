@@ -1,0 +1,63 @@
+"""The coalescing queue: SKUs named by webhooks, waiting for one job to sync them.
+
+A burst of webhooks for the same SKUs collapses into one row per SKU; a job claims the rows
+in its own transaction, so they disappear only when that job commits. A worker killed mid-job
+rolls back, and the redelivered message finds them still pending.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlmodel import Session
+
+from shelfsync.core.errors import InvalidInput
+from shelfsync.core.models import PendingSku
+from shelfsync.core.sync.context import insert_for
+
+
+def mark_pending(session: Session, organization_id: int, skus: Iterable[str],
+                 observed_at: datetime) -> int:
+    """Queue `skus` for the organization; returns how many rows were added or moved forward.
+
+    One INSERT … ON CONFLICT DO UPDATE … WHERE per SKU: an existing row only takes a newer
+    `observed_at`, so a late, older webhook changes nothing.
+    """
+    if observed_at.tzinfo is None:
+        raise InvalidInput("observed_at", "must be timezone-aware (UTC)")
+    table = PendingSku.__table__  # type: ignore[attr-defined]
+    changed = 0
+    for sku in dict.fromkeys(s.strip() for s in skus if s and s.strip()):
+        insert = insert_for(session, PendingSku).values(
+            organization_id=organization_id, sku=sku, observed_at=observed_at)
+        statement = insert.on_conflict_do_update(
+            index_elements=["organization_id", "sku"],
+            set_={"observed_at": insert.excluded.observed_at},
+            where=table.c.observed_at < insert.excluded.observed_at,
+        ).returning(table.c.id)
+        changed += session.execute(statement).scalar_one_or_none() is not None
+    return changed
+
+
+def take_pending(session: Session, organization_id: int, *, limit: int | None = None) -> list[str]:
+    """Claim and remove the organization's pending SKUs inside the caller's transaction.
+
+    One DELETE … RETURNING: on PostgreSQL the rows are chosen with SELECT … FOR UPDATE SKIP
+    LOCKED, so a second worker skips the rows a first one holds instead of waiting for them
+    or taking them twice; on SQLite the statement holds the database's write lock. Nothing
+    is gone until the caller commits.
+    """
+    table = PendingSku.__table__  # type: ignore[attr-defined]
+    chosen = select(table.c.id).where(table.c.organization_id == organization_id)
+    chosen = chosen.order_by(table.c.observed_at, table.c.id)
+    if limit is not None:
+        if limit < 1:
+            raise InvalidInput("limit", "must be at least 1")
+        chosen = chosen.limit(limit)
+    if session.get_bind().dialect.name == "postgresql":
+        chosen = chosen.with_for_update(skip_locked=True)
+    statement = delete(table).where(table.c.id.in_(chosen.scalar_subquery())).returning(
+        table.c.sku)
+    return sorted(session.execute(statement).scalars())

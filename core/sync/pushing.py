@@ -1,0 +1,263 @@
+"""Compare decisions with what the channel has, push only the changes, record every outcome.
+
+All changed SKUs of one channel product go in one `shelfsync_push_inventory` call, at the
+channel's default sales warehouse; any other warehouse the SKU holds stock in is set to 0, so
+the channel's total is exactly the decided quantity. A SKU the channel refuses is quarantined
+(never blocking the others); a product whose whole call failed is marked failed and the next
+product goes on; an AuthError stops this channel only, and is handed back to the caller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlmodel import Session, select
+
+from shelfsync.core.errors import AuthError, PluginError
+from shelfsync.core.models import (
+    AuditOutcome,
+    ChannelConnection,
+    ChannelSkuState,
+    ChannelWarehouse,
+    InventoryAudit,
+    PushedQuantity,
+    utcnow,
+)
+from shelfsync.core.plugins import ShelfsyncPluginManager
+from shelfsync.core.sync.context import chunks, upsert
+from shelfsync.core.sync.decisions import UNKNOWN_STORE_SKU, Planned
+from shelfsync.core.sync.inventory_types import (
+    DRY_RUN,
+    FAILED,
+    PUSHED,
+    SKIPPED,
+    UNCHANGED,
+    Budget,
+    SkuOutcome,
+    SyncReport,
+)
+from shelfsync.core.types import Connection, InventoryUpdate, PushResult
+
+#: How long a refused SKU waits before it is tried again with unchanged inputs.
+QUARANTINE = timedelta(hours=6)
+#: How long a channel's default warehouse is trusted before it is read again.
+WAREHOUSE_TTL = timedelta(hours=24)
+#: Typed-error names a plugin reports as the code of a whole-call failure.
+NOT_LISTED = "not_listed"
+QUARANTINED = "quarantined"
+AUDIT_OUTCOME = {PUSHED: AuditOutcome.OK, FAILED: AuditOutcome.ERROR,
+                 SKIPPED: AuditOutcome.SKIPPED}
+
+
+def retryable(result: PushResult) -> bool:
+    """Whether a failed SKU failed for a passing reason (throttled, 5xx, timeout), as the
+    plugin says: it is tried again soon instead of being quarantined."""
+    return result.retryable
+
+
+@dataclass
+class Pass:
+    """One channel's pass: where to push, how, and the report it adds to."""
+
+    session: Session
+    pm: ShelfsyncPluginManager
+    channel: ChannelConnection
+    connection: Connection
+    report: SyncReport
+    dry_run: bool = False
+    budget: Budget | None = None
+    #: sku_id -> total the channel shows (reconcile); None: compare with the last push.
+    shown: dict[str, int] | None = None
+
+    @property
+    def channel_id(self) -> int:
+        assert self.channel.id is not None
+        return self.channel.id
+
+
+def default_warehouse(run: Pass) -> str | None:
+    """The channel's default sales warehouse, cached in ChannelWarehouse for a day."""
+    cached = run.session.get(ChannelWarehouse, run.channel_id)
+    if cached is not None and utcnow() - cached.fetched_at < WAREHOUSE_TTL:
+        return cached.warehouse_id
+    if run.budget is not None:
+        run.budget.acquire(f"channel:{run.channel_id}")
+    run.report.count("fetch_locations")
+    found = run.pm.hook.shelfsync_fetch_locations(connection=run.connection) or []
+    active = [location for location in found if location.active]
+    chosen = next((loc for loc in active if loc.is_default), active[0] if active else None)
+    if chosen is None:
+        return None
+    upsert(run.session, ChannelWarehouse,
+           {"channel_id": run.channel_id, "warehouse_id": chosen.id, "name": chosen.name,
+            "fetched_at": utcnow()}, ["channel_id"], ["warehouse_id", "name", "fetched_at"])
+    return chosen.id
+
+
+def _load(session: Session, model: type, channel_id: int, sku_ids: Sequence[str]) -> dict:
+    found = {}
+    for part in chunks(sorted(set(sku_ids))):
+        rows = session.exec(select(model).where(model.channel_id == channel_id,  # type: ignore[attr-defined]
+                                                model.sku_id.in_(part)))  # type: ignore[attr-defined]
+        found.update({row.sku_id: row for row in rows})
+    return found
+
+
+def _outcome(run: Pass, item: Planned, outcome: str, from_quantity: int | None, *,
+             code: str | None = None, message: str | None = None,
+             request_id: str | None = None, audit: bool = True) -> SkuOutcome:
+    result = SkuOutcome(run.channel_id, item.sku, item.sku_id, item.product_id, from_quantity,
+                        item.quantity, item.reason, item.explanation, outcome, code, message,
+                        request_id)
+    run.report.items.append(result)
+    if audit and not run.dry_run and outcome in AUDIT_OUTCOME:
+        run.session.add(InventoryAudit(
+            channel_id=run.channel_id, sku=item.sku, sku_id=item.sku_id,
+            inputs={**item.inputs, "from_quantity": from_quantity}, quantity=item.quantity,
+            reason=item.reason, explanation=item.explanation,
+            outcome=AUDIT_OUTCOME[outcome].value, error_code=code, error_message=message,
+            request_id=request_id))
+    return result
+
+
+def _record_pushed(run: Pass, sku_id: str, quantity: int) -> None:
+    upsert(run.session, PushedQuantity,
+           {"channel_id": run.channel_id, "sku_id": sku_id, "quantity": quantity,
+            "pushed_at": utcnow()}, ["channel_id", "sku_id"], ["quantity", "pushed_at"])
+
+
+def settle(run: Pass, planned: list[Planned]) -> AuthError | None:
+    """Compare, push what changed, and record outcomes; returns an AuthError that stopped it."""
+    sku_ids = [item.sku_id for item in planned]
+    pushed = {k: row.quantity for k, row in
+              _load(run.session, PushedQuantity, run.channel_id, sku_ids).items()}
+    states: dict[str, ChannelSkuState] = _load(run.session, ChannelSkuState, run.channel_id,
+                                               sku_ids)
+    now = utcnow()
+    changed: dict[str, list[tuple[Planned, int | None]]] = {}
+    for item in planned:
+        last = pushed.get(item.sku_id)
+        if item.error_code is not None:
+            outcome = SKIPPED if item.error_code == UNKNOWN_STORE_SKU else FAILED
+            _outcome(run, item, outcome, last, code=item.error_code, message=item.explanation)
+            continue
+        if run.shown is not None and item.sku_id not in run.shown:
+            item.reason = NOT_LISTED
+            item.explanation = f"the channel does not list SKU id {item.sku_id}"
+            _outcome(run, item, SKIPPED, last, code=NOT_LISTED)
+            continue
+        current = run.shown[item.sku_id] if run.shown is not None else last
+        if current == item.quantity:
+            if run.shown is not None and last != item.quantity and not run.dry_run:
+                _record_pushed(run, item.sku_id, item.quantity)  # the channel shows it already
+            _outcome(run, item, UNCHANGED, current, audit=False)
+            continue
+        if run.shown is not None:
+            run.report.drift += 1
+        state = states.get(item.sku_id)
+        if (state is not None and state.quarantine_quantity == item.quantity
+                and state.quarantined_at is not None and now - state.quarantined_at < QUARANTINE):
+            _outcome(run, item, SKIPPED, current, code=state.quarantine_code,
+                     message=f"{QUARANTINED}: {state.quarantine_message}", audit=False)
+            continue
+        if run.dry_run:
+            _outcome(run, item, DRY_RUN, current)
+            continue
+        changed.setdefault(item.product_id, []).append((item, current))
+    if not changed:
+        return None
+    products = list(changed.items())
+    try:
+        warehouse = default_warehouse(run)
+    except PluginError as exc:  # without the warehouse nothing of this channel can go
+        _fail_all(run, products, exc)
+        return exc if isinstance(exc, AuthError) else None
+    for index, (product_id, items) in enumerate(products):
+        try:
+            _push_product(run, product_id, items, states, warehouse)
+        except AuthError as exc:  # every later call would be refused the same way
+            _fail_all(run, products[index:], exc)
+            return exc
+    run.channel.last_sync_at = utcnow()
+    run.session.add(run.channel)
+    return None
+
+
+def _fail_all(run: Pass, products: Sequence[tuple[str, list[tuple[Planned, int | None]]]],
+              exc: PluginError) -> None:
+    for _, items in products:
+        for item, current in items:
+            _outcome(run, item, FAILED, current, code=exc.code or type(exc).__name__,
+                     message=exc.message, request_id=exc.request_id)
+            if exc.retryable:
+                run.report.retry_skus.add(item.sku)
+
+
+def _state(run: Pass, states: dict[str, ChannelSkuState], item: Planned) -> ChannelSkuState:
+    """The SKU's channel state, made when the channel's listings were never read."""
+    state = states.get(item.sku_id)
+    if state is None:
+        state = ChannelSkuState(channel_id=run.channel_id, sku_id=item.sku_id,
+                                product_id=item.product_id, quantities={})
+        states[item.sku_id] = state
+    return state
+
+
+def _updates(item: Planned, warehouse: str | None,
+             state: ChannelSkuState | None) -> list[InventoryUpdate]:
+    assert item.quantity is not None
+    main = InventoryUpdate(item.product_id, item.sku_id, item.quantity, warehouse, item.sku)
+    if warehouse is None or state is None:
+        return [main]
+    others = [w for w in (state.quantities or {}) if w and w != warehouse]
+    return [main] + [InventoryUpdate(item.product_id, item.sku_id, 0, w, item.sku)
+                     for w in sorted(others)]
+
+
+def _push_product(run: Pass, product_id: str, items: list[tuple[Planned, int | None]],
+                  states: dict[str, ChannelSkuState], warehouse: str | None) -> None:
+    updates = [u for item, _ in items for u in _updates(item, warehouse, states.get(item.sku_id))]
+    if run.budget is not None:
+        run.budget.acquire(f"channel:{run.channel_id}")
+    run.report.count("push_inventory")
+    try:
+        results = run.pm.hook.shelfsync_push_inventory(connection=run.connection,
+                                                       updates=updates)
+    except AuthError:
+        raise
+    except PluginError as exc:
+        _fail_all(run, [(product_id, items)], exc)
+        return
+    by_sku: dict[str, list[PushResult]] = {}
+    for result in results or []:
+        by_sku.setdefault(result.sku_id, []).append(result)
+    now = utcnow()
+    for item, current in items:
+        mine = by_sku.get(item.sku_id) or [PushResult(item.sku_id, ok=False,
+                                                      error_code="no_result",
+                                                      error_message="the plugin returned no "
+                                                      "result for this SKU")]
+        failure = next((r for r in mine if not r.ok), None)
+        if failure is None:
+            assert item.quantity is not None
+            _record_pushed(run, item.sku_id, item.quantity)
+            state = _state(run, states, item)
+            others = {w: 0 for w in (state.quantities or {}) if w and w != warehouse}
+            state.quantities = {**others, (warehouse or ""): item.quantity}
+            state.quarantine_quantity = state.quarantine_code = None
+            state.quarantine_message = state.quarantined_at = None
+            state.observed_at = now
+            run.session.add(state)
+            _outcome(run, item, PUSHED, current, request_id=mine[0].request_id)
+            continue
+        _outcome(run, item, FAILED, current, code=failure.error_code,
+                 message=failure.error_message, request_id=failure.request_id)
+        if retryable(failure):
+            run.report.retry_skus.add(item.sku)
+        else:
+            state = _state(run, states, item)
+            state.quarantine_quantity, state.quarantine_code = item.quantity, failure.error_code
+            state.quarantine_message, state.quarantined_at = failure.error_message, now
+            run.session.add(state)

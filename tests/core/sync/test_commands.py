@@ -1,0 +1,50 @@
+"""`shelfsync sync inventory` and `shelfsync status` against the fakes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from shelfsync.core.commands.sync import status_command, sync_group
+
+from .conftest import World
+
+
+@pytest.fixture
+def runner(world: World, migrated_url: str, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.setenv("SHELFSYNC_DATABASE_URL", migrated_url)
+    return CliRunner()
+
+
+def test_dry_run_prints_from_to_and_reason_and_pushes_nothing(
+        runner: CliRunner, world: World) -> None:
+    runner.invoke(sync_group, ["inventory", "--channel", str(world.channel_ids[1])],
+                  obj=world.pm)
+    world.bump(world.plain_sku(), 11)
+    world.reset_counts()
+    result = runner.invoke(sync_group, ["inventory", "--channel", str(world.channel_ids[1]),
+                                        "--dry-run"], obj=world.pm)
+    assert result.exit_code == 0, result.output
+    assert f"{world.plain_sku()}: " in result.output and "[dry_run]" in result.output
+    assert world.update_calls() == 0
+
+
+def test_org_reconcile_as_json_then_status(runner: CliRunner, world: World) -> None:
+    result = runner.invoke(sync_group, ["inventory", "--org", str(world.org_id), "--json"],
+                           obj=world.pm)
+    data = json.loads(result.output[:result.output.rindex("}") + 1])
+    assert data["counts"]["pushed"] > 0
+    assert {"from_quantity", "to_quantity", "reason", "outcome"} <= set(data["items"][0])
+    assert result.exit_code == 1  # the fake's not-live SKUs failed, and say so
+
+    status = runner.invoke(status_command, ["--json"], obj=world.pm)
+    rows = json.loads(status.output)
+    assert [row["channel_id"] for row in rows] == world.channel_ids
+    assert all(row["drift"] and row["last_sync_at"] for row in rows)
+
+
+def test_exactly_one_target_is_required(runner: CliRunner, world: World) -> None:
+    result = runner.invoke(sync_group, ["inventory"], obj=world.pm)
+    assert result.exit_code != 0

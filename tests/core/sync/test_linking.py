@@ -1,0 +1,85 @@
+"""Links by SKU: exact matches only; duplicates and gaps listed; manual links untouched."""
+
+from __future__ import annotations
+
+import httpx
+from sqlmodel import select
+
+from shelfsync.core.models import (
+    CatalogVariant,
+    ChannelSettings,
+    LinkProblem,
+    SkuLink,
+    StoreConnection,
+)
+from shelfsync.core.sync.context import store_connection
+from shelfsync.core.sync.inventory import auto_link, refresh_listings, skus_for_event
+
+from .conftest import World
+
+
+def _problems(world: World, channel: int) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for row in world.session.exec(select(LinkProblem).where(LinkProblem.channel_id == channel)):
+        found.setdefault(row.kind, set()).add(row.sku)
+    return found
+
+
+def test_the_fakes_gaps_are_listed_never_guessed(world: World) -> None:
+    report = refresh_listings(world.session, world.pm, world.channel_ids[0])
+
+    # Shop 1 leaves out the last variant of product index 2 (see the TikTok fake).
+    assert _problems(world, world.channel_ids[0]) == {"missing_on_channel": {"SKU-0-00003-03"}}
+    assert report.linked == 59 and report.added == 59 and report.listings == 59
+    links = world.session.exec(select(SkuLink).where(SkuLink.channel_id == world.channel_ids[0]))
+    assert all(link.kind == "auto" for link in links)
+
+
+def test_duplicates_unlink_and_manual_links_stay(world: World) -> None:
+    channel = world.channel_ids[1]
+    refresh_listings(world.session, world.pm, channel)
+    duplicate = world.session.exec(select(CatalogVariant).where(
+        CatalogVariant.sku == "SKU-0-00001-01")).one()
+    world.session.add(CatalogVariant(store_connection_id=world.store_id, product_id="p-x",
+                                     variant_id="v-dup", sku=duplicate.sku))
+    manual = world.session.exec(select(SkuLink).where(
+        SkuLink.channel_id == channel, SkuLink.store_sku == "SKU-0-00002-01")).one()
+    manual.kind, manual.store_sku = "manual", "SKU-0-00002-02"
+    world.session.add(manual)
+    world.session.flush()
+
+    report = auto_link(world.session, channel)
+
+    problems = _problems(world, channel)
+    assert problems["duplicate_store_sku"] == {"SKU-0-00001-01"}
+    links = {link.sku_id: link for link in world.session.exec(
+        select(SkuLink).where(SkuLink.channel_id == channel))}
+    assert "SKU-0-00001-01" not in {link.store_sku for link in links.values()}
+    assert links[manual.sku_id].kind == "manual"
+    assert links[manual.sku_id].store_sku == "SKU-0-00002-02"
+    assert report.manual == 1 and report.removed == 1
+    assert len(world.session.exec(select(LinkProblem).where(
+        LinkProblem.channel_id == channel)).all()) == len(report.problems)
+
+
+def test_auto_link_off_changes_nothing(world: World) -> None:
+    channel = world.channel_ids[0]
+    settings = world.session.get(ChannelSettings, channel)
+    assert settings is not None
+    settings.auto_link = False
+    world.session.flush()
+    report = refresh_listings(world.session, world.pm, channel)
+    assert report.skipped and report.listings == 59
+    assert world.session.exec(select(SkuLink)).all() == []
+
+
+def test_a_stock_webhook_names_its_skus(world: World) -> None:
+    sample = httpx.post(f"{world.shopify.base_url}/_fake/webhook-sample",
+                        json={"sku": "SKU-0-00004-02"}).json()
+    store = world.session.get(StoreConnection, world.store_id)
+    assert store is not None
+    event = world.pm.hook.shelfsync_verify_webhook(
+        connection=store_connection(store), headers=sample["headers"],
+        body=sample["body"].encode())
+
+    assert skus_for_event(world.session, world.store_id, event) == ["SKU-0-00004-02"]
