@@ -52,8 +52,6 @@ from graphql import (
     execute_sync,
     get_operation_ast,
     parse,
-    print_ast,
-    validate,
 )
 from graphql.execution.values import get_variable_values
 from werkzeug.wrappers import Request, Response
@@ -69,6 +67,7 @@ from shelfsync.plugins.shopify.fake_cost import (
     QueryCost,
     max_cost_error,
 )
+from shelfsync.plugins.shopify.fake_errors import parse_error, validation_errors, variable_errors
 from shelfsync.plugins.shopify.fake_mutations import MUTATIONS
 from shelfsync.plugins.shopify.fake_resolvers import Context, build_fake_schema
 from shelfsync.plugins.shopify.fake_store import ShopStore
@@ -224,7 +223,7 @@ class ShopifyFake(FakePlatform):
         """Run one GraphQL request through cost, throttle and execution; the response body."""
         document, errors = self._document(query)
         if document is None:
-            return {"errors": errors, "extensions": self._cost(0, 0)}
+            return {"errors": errors}
         operation = get_operation_ast(document, operation_name)
         if operation is None:
             message = (
@@ -232,12 +231,13 @@ class ShopifyFake(FakePlatform):
                 if operation_name
                 else "An operation name is required"
             )
-            return {"errors": [{"message": message}], "extensions": self._cost(0, 0)}
+            return {"errors": [{"message": message}]}
         definitions = operation.variable_definitions or ()
+        errors = variable_errors(self.schema, definitions, variables)
         coerced = get_variable_values(self.schema, definitions, variables)
-        if isinstance(coerced, list):
-            errors = [_variable_error(e, definitions, variables) for e in coerced]
-            return {"errors": errors, "extensions": self._cost(0, 0)}
+        if errors or isinstance(coerced, list):
+            # Nothing ran: Shopify answers variable problems without data or cost.
+            return {"errors": errors or [dict(e.formatted) for e in coerced]}
         fragments = {
             d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
         }
@@ -293,11 +293,11 @@ class ShopifyFake(FakePlatform):
         try:
             document: DocumentNode | None = parse(query)
         except GraphQLError as exc:
-            entry: tuple[DocumentNode | None, list[dict[str, Any]]] = (None, [dict(exc.formatted)])
+            entry: tuple[DocumentNode | None, list[dict[str, Any]]] = (None, [parse_error(exc)])
         else:
             assert document is not None
-            problems = validate(self.schema, document)
-            entry = (None, [_shopify_error(e) for e in problems]) if problems else (document, [])
+            problems = validation_errors(self.schema, document)
+            entry = (None, problems) if problems else (document, [])
         with self._lock:
             self._documents[query] = entry
             if len(self._documents) > _DOCUMENT_CACHE_SIZE:
@@ -329,67 +329,3 @@ class ShopifyFake(FakePlatform):
                 event_id=event_id,
             )
             self.webhooks.send(url, headers, body)
-
-
-_UNDEFINED_FIELD = re.compile(r"^Cannot query field '([^']+)' on type '([^']+)'\.")
-_UNDEFINED_INPUT = re.compile(
-    r"Expected value of type '(?P<type>[^']+)' not to include unknown field '(?P<field>[^']+)'"
-)
-_BAD_VARIABLE = re.compile(r"^Variable '\$([^']+)' (?:got|has) invalid value")
-_UNKNOWN_ARGUMENT = re.compile(r"^Unknown argument '([^']+)' on field '([^'.]+)\.([^']+)'\.")
-
-
-def _shopify_error(error: GraphQLError) -> dict[str, Any]:
-    """graphql-core's validation error, worded the way Shopify's graphql-ruby words it."""
-    formatted = dict(error.formatted)
-    if match := _UNDEFINED_FIELD.match(error.message):
-        field, type_name = match.groups()
-        formatted["message"] = f"Field '{field}' doesn't exist on type '{type_name}'"
-        formatted["extensions"] = {
-            "code": "undefinedField",
-            "typeName": type_name,
-            "fieldName": field,
-        }
-    elif match := _UNDEFINED_INPUT.match(error.message):
-        field, type_name = match.group("field"), match.group("type")
-        formatted["message"] = f"InputObject '{type_name}' doesn't accept argument '{field}'"
-        formatted["extensions"] = {
-            "code": "argumentNotAccepted",
-            "name": type_name,
-            "typeName": "InputObject",
-            "argumentName": field,
-        }
-    elif match := _UNKNOWN_ARGUMENT.match(error.message):
-        argument, type_name, field = match.groups()
-        formatted["message"] = f"Field '{field}' doesn't accept argument '{argument}'"
-        formatted["extensions"] = {
-            "code": "argumentNotAccepted",
-            "name": field,
-            "typeName": "Field",
-            "argumentName": argument,
-        }
-    return formatted
-
-
-def _variable_error(
-    error: GraphQLError, definitions: Any, variables: dict[str, Any]
-) -> dict[str, Any]:
-    """A variable that does not fit its type, reported in Shopify's INVALID_VARIABLE shape."""
-    formatted = dict(error.formatted)
-    match = _BAD_VARIABLE.match(error.message)
-    if match is None:
-        return formatted
-    name = match.group(1)
-    type_name = next(
-        (print_ast(d.type) for d in definitions if d.variable.name.value == name), "unknown"
-    )
-    explanation = error.message.split(": ", 1)[-1].rstrip(".")
-    if field := _UNDEFINED_INPUT.search(error.message):
-        explanation = f"Field is not defined on {field.group('type')}"
-    formatted["message"] = f"Variable ${name} of type {type_name} was provided invalid value"
-    formatted["extensions"] = {
-        "code": "INVALID_VARIABLE",
-        "value": variables.get(name),
-        "problems": [{"path": list(error.path or []), "explanation": explanation}],
-    }
-    return formatted
