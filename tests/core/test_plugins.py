@@ -92,5 +92,5 @@ def test_misspelled_hook_fails_at_start_up(third_party: Path) -> None:
 
 def test_unknown_platform_names_the_installed_ones(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(ALLOW_LIST_ENV, raising=False)
-    with pytest.raises(KeyError, match="installed: .*shopify"):
+    with pytest.raises(KeyError, match=r"installed: .*shopify"):
         get_plugin_manager().platform("nope")
