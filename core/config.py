@@ -203,12 +203,20 @@ def connect_channel(
     if checked.info.capabilities.multi_shop:
         shops = pm.hook.shelfsync_fetch_authorized_shops(connection=checked.connection) or []
         cipher = credentials.get("shop_cipher", "")
+        # Both must name the same shop: the id routes its webhooks here, the cipher sends
+        # this channel's calls; a mismatch would push one shop's stock to another.
         matches = [
-            shop for shop in shops if (shop.id == shop_id if shop_id else shop.cipher == cipher)
+            shop
+            for shop in shops
+            if (not shop_id or shop.id == shop_id) and (not cipher or shop.cipher == cipher)
         ]
-        if not matches:
+        if not matches or (not shop_id and not cipher):
             known = ", ".join(f"{s.id} ({s.name})" for s in shops) or "none"
-            raise InvalidInput("--shop-id", f"no authorized shop matches; authorized: {known}")
+            raise InvalidInput(
+                "--shop-id",
+                "no authorized shop has this id and the credentials' shop_cipher; "
+                f"authorized: {known}",
+            )
         shop_id, shop_name = matches[0].id, matches[0].name
     assert organization.id is not None
     if (
@@ -260,31 +268,68 @@ def known_location_ids(session: Session, organization_id: int) -> set[str] | Non
     return {row.location_id for row in rows} if rows else None
 
 
+#: Channel settings that are on/off switches.
+SWITCHES = frozenset({
+    "inventory_sync", "honor_continue_selling", "auto_link", "product_sync", "order_sync",
+    "fulfillment_sync", "cancellation_sync", "refund_sync",
+})
+#: Whole-number settings and their ranges.
+RANGES = {
+    "percent": (0, 100),
+    "threshold": (0, 1_000_000),
+    "reconcile_interval_minutes": (1, 7 * 24 * 60),
+}
+
+
+def _option(field: str) -> str:
+    return "--" + field.replace("_", "-")
+
+
+def _checked_change(
+    session: Session, channel: ChannelConnection, field: str, value: Any
+) -> dict[str, Any]:
+    """The column values one requested change sets; `InvalidInput` naming a bad one."""
+    if field in SWITCHES:
+        if not isinstance(value, bool):
+            raise InvalidInput(_option(field), f"must be on or off, got {value!r}")
+        return {field: value}
+    if field in RANGES:
+        low, high = RANGES[field]
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise InvalidInput(_option(field), f"must be {low} to {high}, got {value!r}")
+        return {field: value}
+    if field == "locations":
+        if not isinstance(value, str):
+            raise InvalidInput("--locations", "give all, or location ids separated by commas")
+        if value == "all":
+            return {"location_mode": LocationMode.ALL.value, "location_ids": []}
+        ids = [part.strip() for part in value.split(",") if part.strip()]
+        if not ids:
+            raise InvalidInput("--locations", "give all, or location ids separated by commas")
+        known = known_location_ids(session, channel.organization_id)
+        unknown = sorted(set(ids) - known) if known is not None else []
+        if unknown:
+            raise InvalidInput("--locations", f"unknown location ids: {', '.join(unknown)}")
+        return {"location_mode": LocationMode.SPECIFIC.value, "location_ids": ids}
+    raise InvalidInput(field, "is not a channel setting that can be changed here")
+
+
 def update_channel_settings(
     session: Session, channel: ChannelConnection, changes: Mapping[str, Any]
 ) -> ChannelSettings:
-    """Apply validated changes; `InvalidInput` naming the first bad field."""
+    """Apply validated changes, all or none; `InvalidInput` naming the first bad field.
+
+    Every change is checked before any is applied, so a refused request leaves the settings
+    as they were (a half-applied object in the session would be committed by the caller's
+    next flush). Only the merchant's settings can be changed: never the row's keys.
+    """
     assert channel.id is not None
-    settings = channel_settings(session, channel.id)
+    columns: dict[str, Any] = {}
     for field, value in changes.items():
-        if field == "percent" and not 0 <= value <= 100:
-            raise InvalidInput("--percent", f"must be 0 to 100, got {value}")
-        if field == "threshold" and not 0 <= value <= 1_000_000:
-            raise InvalidInput("--threshold", f"must be 0 to 1000000, got {value}")
-        if field == "locations":
-            if value == "all":
-                settings.location_mode, settings.location_ids = LocationMode.ALL.value, []
-                continue
-            ids = [part.strip() for part in value.split(",") if part.strip()]
-            if not ids:
-                raise InvalidInput("--locations", "give all, or location ids separated by commas")
-            known = known_location_ids(session, channel.organization_id)
-            unknown = sorted(set(ids) - known) if known is not None else []
-            if unknown:
-                raise InvalidInput("--locations", f"unknown location ids: {', '.join(unknown)}")
-            settings.location_mode, settings.location_ids = LocationMode.SPECIFIC.value, ids
-            continue
-        setattr(settings, field, value)
+        columns.update(_checked_change(session, channel, field, value))
+    settings = channel_settings(session, channel.id)
+    for column, value in columns.items():
+        setattr(settings, column, value)
     session.add(settings)
     session.flush()
     return settings

@@ -77,7 +77,12 @@ def decrypt_credentials(token: str, secret_key: str | None = None) -> dict[str, 
             "one until every token is rotated), or the stored token is corrupt",
             code="credentials_undecryptable",
         ) from None
-    value = json.loads(plaintext)
+    try:
+        value = json.loads(plaintext)
+    except ValueError:  # decrypts, so the key is right, but another program wrote it
+        raise ConfigurationError(
+            "stored credentials decrypt but are not a JSON mapping", code="credentials_bad"
+        ) from None
     if not isinstance(value, dict):
         raise ConfigurationError("stored credentials are not a mapping", code="credentials_bad")
     return value

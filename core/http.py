@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import math
 import os
 import random
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TypeVar
-from urllib.parse import urlsplit
+from typing import Any, TypeVar
 
 import httpx
 
@@ -40,6 +40,74 @@ T = TypeVar("T")
 
 ALLOW_PRIVATE_ENV = "SHELFSYNC_ALLOW_PRIVATE_URLS"
 USER_AGENT = "shelfsync/0.1 (+https://github.com/shelfsync/shelfsync)"
+#: Query parameters whose values never reach a log line (some APIs, TikTok's token refresh
+#: among them, take secrets in the query string).
+SENSITIVE_QUERY_KEYS = frozenset({
+    "access_token", "app_secret", "auth_code", "client_secret", "password", "refresh_token",
+    "shop_cipher", "sign", "token",
+})
+REDACTED = "REDACTED"
+#: NAT64's well-known prefix: on a NAT64 network these reach the IPv4 address they embed.
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+def redact_url(url: object) -> str:
+    """`url` as text with its sensitive query values and any password replaced."""
+    try:
+        parsed = httpx.URL(str(url))
+    except (httpx.InvalidURL, TypeError, ValueError):
+        return "<unparseable URL>"
+    if parsed.password:
+        parsed = parsed.copy_with(username=parsed.username, password=REDACTED)
+    if parsed.query:
+        params = [
+            (key, REDACTED if key.lower() in SENSITIVE_QUERY_KEYS else value)
+            for key, value in parsed.params.multi_items()
+        ]
+        parsed = parsed.copy_with(params=params)
+    return str(parsed)
+
+
+class RedactingFilter(logging.Filter):
+    """Rewrites the URLs httpx logs ("HTTP Request: GET <url> …") through `redact_url`."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and any(
+            isinstance(arg, httpx.URL) for arg in record.args
+        ):
+            record.args = tuple(
+                redact_url(arg) if isinstance(arg, httpx.URL) else arg for arg in record.args
+            )
+        return True
+
+
+_REDACTING_FILTER = RedactingFilter()
+
+
+def install_log_redaction() -> None:
+    """Make httpx's request log lines safe (idempotent): it logs full URLs at INFO."""
+    logging.getLogger("httpx").addFilter(_REDACTING_FILTER)
+
+
+def number_setting(settings: Mapping[str, Any], name: str, default: float, kind: type,
+             low: float) -> Any:
+    """A numeric setting of `kind` (int or float), finite and >= `low`, else ConfigurationError.
+
+    Settings typed on the command line arrive as text, so "5" is read as 5.
+    """
+    raw = settings.get(name, default)
+    try:
+        if isinstance(raw, bool):
+            raise ValueError(raw)
+        value = kind(raw)
+        if not math.isfinite(value) or value < low:
+            raise ValueError(raw)
+    except (TypeError, ValueError):
+        raise ConfigurationError(
+            f"setting {name} must be a number of at least {low}, got {raw!r}",
+            code="invalid_setting",
+        ) from None
+    return value
 
 
 @dataclass(frozen=True)
@@ -52,12 +120,13 @@ class RetryPolicy:
 
     @classmethod
     def for_connection(cls, connection: Connection) -> RetryPolicy:
-        """Read `retry_attempts` / `retry_backoff` from the connection's settings."""
+        """Read `retry_attempts` / `retry_backoff` / `retry_max_backoff` from the settings;
+        a value that is not a usable number is a `ConfigurationError` naming it."""
         settings = connection.settings
         return cls(
-            attempts=int(settings.get("retry_attempts", cls.attempts)),
-            backoff=float(settings.get("retry_backoff", cls.backoff)),
-            max_backoff=float(settings.get("retry_max_backoff", cls.max_backoff)),
+            attempts=number_setting(settings, "retry_attempts", cls.attempts, int, 1),
+            backoff=number_setting(settings, "retry_backoff", cls.backoff, float, 0.0),
+            max_backoff=number_setting(settings, "retry_max_backoff", cls.max_backoff, float, 0.0),
         )
 
     def delay(self, attempt: int, hint: float | None = None) -> float:
@@ -70,7 +139,11 @@ class RetryPolicy:
 
 
 def make_client(connection: Connection, **kwargs: object) -> httpx.Client:
-    """An httpx client for a connection: its base URL, its timeout, our user agent."""
+    """An httpx client for a connection: its base URL, its timeout, our user agent.
+
+    Also installs the log redaction, since httpx logs every request's full URL at INFO.
+    """
+    install_log_redaction()
     headers = {"User-Agent": USER_AGENT}
     headers.update(kwargs.pop("headers", {}) or {})  # type: ignore[arg-type]
     return httpx.Client(
@@ -161,25 +234,50 @@ def private_urls_allowed() -> bool:
     return os.environ.get(ALLOW_PRIVATE_ENV, "") in {"1", "true", "yes"}
 
 
+def is_public_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Whether an address is globally routable, looking inside IPv6 forms that carry an IPv4
+    address (mapped, 6to4, NAT64), so `::ffff:10.0.0.1` and `64:ff9b::a00:1` count as private."""
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded = address.ipv4_mapped or address.sixtofour
+        if embedded is None and address in _NAT64:
+            embedded = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+        if embedded is not None and not embedded.is_global:
+            return False
+    return address.is_global
+
+
 def check_public_url(url: str) -> str:
     """Refuse a user-given base URL that is not http(s) or resolves to a private address.
 
-    Returns the URL without a trailing slash. Raises `ConfigurationError` with the reason.
+    The URL is parsed with httpx, the parser that later sends the requests, so the host
+    checked is the host contacted. A URL carrying a user name or password is refused: it
+    would sit in plain text in the database and in logs. Returns the URL without a trailing
+    slash. Raises `ConfigurationError` with the reason.
     """
-    parts = urlsplit(url)
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
+    try:
+        parts = httpx.URL(url)
+        port = parts.port
+    except (httpx.InvalidURL, TypeError, ValueError):
+        raise ConfigurationError(f"not an http(s) URL: {url!r}") from None
+    if parts.scheme not in {"http", "https"} or not parts.host:
         raise ConfigurationError(f"not an http(s) URL: {url!r}")
+    if parts.userinfo:
+        raise ConfigurationError("the URL must not carry a user name or password; "
+                                 "give credentials as credential fields")
+    if port is not None and not 0 < port < 65536:
+        raise ConfigurationError(f"not an http(s) URL: port {port} is out of range")
     if private_urls_allowed():
         return url.rstrip("/")
+    default_port = 443 if parts.scheme == "https" else 80
     try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
-    except socket.gaierror as exc:
-        raise ConfigurationError(f"cannot resolve {parts.hostname!r}: {exc}") from exc
+        infos = socket.getaddrinfo(parts.host, port or default_port, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise ConfigurationError(f"cannot resolve {parts.host!r}: {exc}") from exc
     for info in infos:
         address = ipaddress.ip_address(info[4][0])
-        if not address.is_global:
+        if not is_public_address(address):
             raise ConfigurationError(
-                f"{parts.hostname!r} resolves to the non-public address {address}; "
+                f"{parts.host!r} resolves to the non-public address {address}; "
                 f"set {ALLOW_PRIVATE_ENV}=1 to allow private and loopback URLs"
             )
     return url.rstrip("/")

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import click
+from sqlmodel import Session
 
 from shelfsync.core import config
-from shelfsync.core.commands.output import emit, plugin_manager
+from shelfsync.core.commands.output import emit, fail, plugin_manager
 from shelfsync.core.commands.rules import parse_int
 from shelfsync.core.db import session_scope
-from shelfsync.core.errors import InvalidInput
-from shelfsync.core.models import ChannelSettings
+from shelfsync.core.errors import InvalidInput, ShelfsyncError
+from shelfsync.core.models import ChannelSettings, Organization
+from shelfsync.core.plugins import ShelfsyncPluginManager
+from shelfsync.core.sync.inventory import recompute_channel
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 credential_option = click.option(
@@ -54,6 +58,32 @@ def connect_group() -> None:
     """Connect the organization's store or one of its sales-channel shops."""
 
 
+T = TypeVar("T")
+#: What `connect store` / `connect channel` run inside the transaction.
+Connector = Callable[
+    [Session, ShelfsyncPluginManager, Organization, dict[str, str], dict[str, str]], T
+]
+
+
+def _connect(
+    org_ref: str, credentials: tuple[str, ...], settings: tuple[str, ...], connect: Connector[T]
+) -> T:
+    """Parse the KEY=VALUE pairs, find the organization and connect, in one transaction.
+
+    The rows stay readable after the commit (`session_scope` does not expire them).
+    """
+    pm = plugin_manager()
+    with session_scope() as session:
+        organization = config.find_organization(session, org_ref)
+        return connect(
+            session,
+            pm,
+            organization,
+            config.parse_credentials(credentials),
+            config.parse_settings(settings),
+        )
+
+
 @connect_group.command("store")
 @click.argument("platform")
 @click.option("--org", "org_ref", required=True, help="Organization id or name.")
@@ -70,19 +100,15 @@ def connect_store_command(
     as_json: bool,
 ) -> None:
     """Connect the store; its credentials are checked with a live call before they are saved."""
-    pm = plugin_manager()
-    with session_scope() as session:
-        organization = config.find_organization(session, org_ref)
-        store = config.connect_store(
-            session,
-            pm,
-            organization,
-            platform,
-            config.parse_credentials(credentials),
-            api_base_url,
-            config.parse_settings(settings),
-        )
-        data = {"id": store.id, "platform": store.platform, "base_url": store.base_url}
+    store = _connect(
+        org_ref,
+        credentials,
+        settings,
+        lambda session, pm, organization, creds, options: config.connect_store(
+            session, pm, organization, platform, creds, api_base_url, options
+        ),
+    )
+    data = {"id": store.id, "platform": store.platform, "base_url": store.base_url}
     emit(data, as_json, lambda d: f"store {d['id']}: {d['platform']} at {d['base_url']}")
 
 
@@ -104,26 +130,21 @@ def connect_channel_command(
     as_json: bool,
 ) -> None:
     """Connect a sales-channel shop; credentials are checked live before they are saved."""
-    pm = plugin_manager()
-    with session_scope() as session:
-        organization = config.find_organization(session, org_ref)
-        channel = config.connect_channel(
-            session,
-            pm,
-            organization,
-            platform,
-            config.parse_credentials(credentials),
-            api_base_url,
-            shop_id,
-            config.parse_settings(settings),
-        )
-        data = {
-            "id": channel.id,
-            "platform": channel.platform,
-            "base_url": channel.base_url,
-            "shop_id": channel.shop_id,
-            "shop_name": channel.shop_name,
-        }
+    channel = _connect(
+        org_ref,
+        credentials,
+        settings,
+        lambda session, pm, organization, creds, options: config.connect_channel(
+            session, pm, organization, platform, creds, api_base_url, shop_id, options
+        ),
+    )
+    data = {
+        "id": channel.id,
+        "platform": channel.platform,
+        "base_url": channel.base_url,
+        "shop_id": channel.shop_id,
+        "shop_name": channel.shop_name,
+    }
     emit(data, as_json, lambda d: f"channel {d['id']}: {d['platform']} shop {d['shop_name']}")
 
 
@@ -168,6 +189,12 @@ def channel_group() -> None:
 )
 @click.option("--locations", help="all, or store location ids separated by commas.")
 @click.option("--auto-link", help="on or off: link SKUs to seller SKUs automatically.")
+@click.option(
+    "--recompute/--no-recompute",
+    default=True,
+    show_default=True,
+    help="After a change, recompute the channel's quantities at once and push what changed.",
+)
 @json_option
 def channel_settings_command(
     channel: str,
@@ -177,9 +204,14 @@ def channel_settings_command(
     honor_continue_selling: bool | None,
     locations: str | None,
     auto_link: str | None,
+    recompute: bool,
     as_json: bool,
 ) -> None:
-    """Show a channel's settings, or change them (any option given)."""
+    """Show a channel's settings, or change them (any option given).
+
+    A change is saved first; then, unless --no-recompute, the channel is recomputed at once
+    from fresh store stock and what changed is pushed (in this process, whatever the broker).
+    """
     changes: dict[str, Any] = {}
     if inventory_sync is not None:
         changes["inventory_sync"] = _on_off("--inventory-sync", inventory_sync)
@@ -200,4 +232,16 @@ def channel_settings_command(
         else:
             settings = config.channel_settings(session, found.id or 0)
         data = _settings_dict(settings)
+    if changes and recompute and data["inventory_sync"]:
+        data["recompute"] = _recompute(int(data["channel_id"]))
     emit(data, as_json, lambda d: "\n".join(f"{k}: {v}" for k, v in d.items()))
+
+
+def _recompute(channel_id: int) -> dict[str, Any]:
+    """Recompute the channel now; the settings are saved whatever happens here."""
+    try:
+        with session_scope() as session:
+            report = recompute_channel(session, plugin_manager(), channel_id)
+            return {"ok": True, **report.counts()}
+    except ShelfsyncError as exc:
+        fail(f"settings saved, but the recompute failed: {exc}")

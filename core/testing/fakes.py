@@ -42,6 +42,8 @@ from werkzeug.wrappers import Request, Response
 log = logging.getLogger(__name__)
 
 FAULT_KINDS = ("429", "500", "502", "503", "timeout", "malformed")
+#: An injected timeout or latency longer than this is a mistake, not a test.
+MAX_FAULT_SECONDS = 600.0
 
 
 @dataclass
@@ -72,13 +74,16 @@ class WebhookSender:
     def __init__(self) -> None:
         self._queue: queue.Queue[tuple[str, dict[str, str], bytes] | None] = queue.Queue()
         self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
         self.delivered: list[tuple[str, int]] = []
 
     def send(self, url: str, headers: dict[str, str], body: bytes) -> None:
-        """Queue one delivery."""
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="fake-webhooks", daemon=True)
-            self._thread.start()
+        """Queue one delivery (one sender thread, started by the first, keeps them in order)."""
+        with self._start_lock:
+            if self._thread is None:
+                thread = threading.Thread(target=self._run, name="fake-webhooks", daemon=True)
+                thread.start()
+                self._thread = thread
         self._queue.put((url, headers, body))
 
     def wait_idle(self, timeout: float = 10.0) -> None:
@@ -155,9 +160,17 @@ class FakePlatform:
             self.webhooks.send(url, headers, body)
 
     def inject_fault(self, kind: str, count: int = 1, path: str = "", seconds: float = 5.0) -> None:
-        """Make the next `count` API requests (matching `path`) fail with `kind`."""
+        """Make the next `count` API requests (matching `path`) fail with `kind`.
+
+        A count below 1 or a negative or endless `seconds` is a ValueError here, not a fault
+        that never fires or a sleep that fails at request time.
+        """
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; expected one of {FAULT_KINDS}")
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise ValueError(f"count must be a whole number of at least 1, got {count!r}")
+        if not 0 <= seconds < MAX_FAULT_SECONDS:
+            raise ValueError(f"seconds must be 0 to {MAX_FAULT_SECONDS}, got {seconds!r}")
         with self._lock:
             self._faults.append(Fault(kind, count, path, seconds))
 
@@ -192,6 +205,8 @@ class FakePlatform:
     def _control(self, request: Request) -> Response:
         name = request.path.removeprefix("/_fake/").strip("/")
         body = request.get_json(silent=True) or {}
+        if not isinstance(body, dict):
+            return json_response({"error": "the body must be a JSON object"}, 400)
         if name == "faults" and request.method == "POST":
             try:
                 self.inject_fault(
@@ -208,7 +223,14 @@ class FakePlatform:
                 self._faults.clear()
             return json_response({"ok": True})
         if name == "latency" and request.method == "POST":
-            self.latency = max(0.0, float(body.get("seconds", 0.0)))
+            try:
+                seconds = float(body.get("seconds", 0.0))
+            except (TypeError, ValueError):
+                seconds = -1.0
+            if not 0 <= seconds < MAX_FAULT_SECONDS:
+                return json_response(
+                    {"error": f"seconds must be a number from 0 to {MAX_FAULT_SECONDS}"}, 400)
+            self.latency = seconds
             return json_response({"ok": True})
         if name == "requests":
             if request.method == "DELETE":
@@ -223,7 +245,8 @@ class FakePlatform:
             url = str(body.get("url", ""))
             if not url.startswith(("http://", "https://")):
                 return json_response({"error": "url must be http(s)"}, 400)
-            self.webhook_urls.append(url)
+            with self._lock:
+                self.webhook_urls.append(url)
             return json_response({"ok": True})
         if name == "webhook-sample":
             try:

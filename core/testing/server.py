@@ -11,6 +11,22 @@ from typing import Any
 from werkzeug.serving import BaseWSGIServer, make_server
 
 
+class SwappableApp:
+    """A WSGI app that forwards to whatever `app` is mounted now.
+
+    Stopping a server costs up to a poll interval, so a test module can serve one of these
+    for all its tests and mount a fresh fake in each.
+    """
+
+    def __init__(self, app: Any = None) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if self.app is None:
+            raise RuntimeError("no app is mounted")
+        return self.app(environ, start_response)
+
+
 @dataclass
 class RunningServer:
     """A server running in a background thread."""

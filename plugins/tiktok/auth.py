@@ -24,7 +24,12 @@ from typing import Any, Protocol, runtime_checkable
 import httpx
 
 from shelfsync.core.errors import AuthError, BadResponse
-from shelfsync.core.http import USER_AGENT, raise_for_status
+from shelfsync.core.http import (
+    USER_AGENT,
+    check_public_url,
+    install_log_redaction,
+    raise_for_status,
+)
 from shelfsync.core.types import Connection
 
 log = logging.getLogger(__name__)
@@ -79,8 +84,17 @@ def report_tokens(connection: Connection, tokens: TokenSet) -> bool:
 
 
 def auth_base_url(connection: Connection) -> str:
-    """The auth host: `settings["auth_base_url"]` (a fake serves it itself) or TikTok's."""
-    return str(connection.settings.get("auth_base_url") or DEFAULT_AUTH_BASE).rstrip("/")
+    """The auth host: `settings["auth_base_url"]` (a fake serves it itself) or TikTok's.
+
+    The refresh call carries the app secret and the refresh token, and a setting is not
+    checked when a connection is made, so a configured URL goes through the SSRF guard here:
+    a private or loopback host is a `ConfigurationError` unless private URLs are allowed.
+    TikTok's own host is not resolved in advance (a passing DNS failure stays retryable).
+    """
+    configured = connection.settings.get("auth_base_url")
+    if not configured:
+        return DEFAULT_AUTH_BASE
+    return check_public_url(str(configured))
 
 
 def _int_or_none(data: Mapping[str, Any], name: str) -> int | None:
@@ -130,13 +144,19 @@ def parse_token_response(payload: Any, request_id: str | None = None) -> TokenSe
 
 
 def request_refresh(connection: Connection, http: httpx.Client, refresh_token: str) -> TokenSet:
-    """One refresh call (no retries: the caller runs it through `call_with_retries`)."""
+    """One refresh call (no retries: the caller runs it through `call_with_retries`).
+
+    TikTok takes the app secret and refresh token in the query string, so httpx's request
+    log line is redacted before the call is made.
+    """
     credentials = connection.credentials
     if not refresh_token:
         raise AuthError("tiktok: no refresh token stored; authorize the shop again",
                         platform=PLATFORM)
+    url = auth_base_url(connection) + REFRESH_PATH
+    install_log_redaction()
     response = http.get(
-        auth_base_url(connection) + REFRESH_PATH,
+        url,
         params={
             "app_key": credentials.get("app_key", ""),
             "app_secret": credentials.get("app_secret", ""),

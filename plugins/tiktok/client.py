@@ -12,6 +12,7 @@ and a client-side pacer keeps a long push under the shop's QPS instead of being 
 from __future__ import annotations
 
 import json
+import math
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -30,7 +31,13 @@ from shelfsync.core.errors import (
     RateLimited,
     TransientError,
 )
-from shelfsync.core.http import RetryPolicy, call_with_retries, make_client, parse_retry_after
+from shelfsync.core.http import (
+    RetryPolicy,
+    call_with_retries,
+    make_client,
+    number_setting,
+    parse_retry_after,
+)
 from shelfsync.core.types import Connection
 from shelfsync.plugins.tiktok.auth import TokenSet, report_tokens, request_refresh
 from shelfsync.plugins.tiktok.signing import sign_request
@@ -98,11 +105,15 @@ _pacers_lock = threading.Lock()
 
 
 def pacer_for(connection: Connection, base_url: str) -> Pacer | None:
-    """The shared pacer of the connection's shop, when `settings["qps"]` sets a limit."""
-    raw = connection.settings.get("qps")
-    if raw in (None, "", 0):
+    """The shared pacer of the connection's shop, when `settings["qps"]` sets a limit.
+
+    A `qps` or `qps_headroom` that is not a positive number is a `ConfigurationError`.
+    """
+    settings = connection.settings
+    if settings.get("qps") in (None, "", 0):
         return None
-    qps = float(raw) * float(connection.settings.get("qps_headroom", DEFAULT_QPS_HEADROOM))
+    qps = number_setting(settings, "qps", 0.0, float, 0.0) * number_setting(
+        settings, "qps_headroom", DEFAULT_QPS_HEADROOM, float, 0.0)
     if qps <= 0:
         return None
     key = (
@@ -207,6 +218,16 @@ def parse_envelope(response: httpx.Response, *, partial_ok: bool = False) -> Env
 # --- client -------------------------------------------------------------------------------
 
 
+def _expiry(raw: Any) -> float | None:
+    """A stored token expiry (Unix seconds); unreadable means unknown, so the token is then
+    refreshed when TikTok calls it expired rather than ahead of time."""
+    try:
+        value = float(raw) if raw not in (None, "") and not isinstance(raw, bool) else None
+    except (TypeError, ValueError):
+        return None
+    return value if value is not None and math.isfinite(value) else None
+
+
 class TikTokClient:
     """A signed, paced, retrying client for one connection (one shop of one app)."""
 
@@ -220,12 +241,10 @@ class TikTokClient:
         self.shop_cipher = str(creds.get("shop_cipher", ""))
         self._access_token = str(creds.get("access_token", ""))
         self._refresh_token = str(creds.get("refresh_token", ""))
-        expires = creds.get("access_token_expire_in") or connection.settings.get(
-            "access_token_expires_at"
-        )
-        self._expires_at = float(expires) if expires else None
-        self._margin = float(connection.settings.get("token_refresh_margin",
-                                                     DEFAULT_REFRESH_MARGIN))
+        self._expires_at = _expiry(creds.get("access_token_expire_in")
+                                   or connection.settings.get("access_token_expires_at"))
+        self._margin = number_setting(connection.settings, "token_refresh_margin",
+                                      DEFAULT_REFRESH_MARGIN, float, 0.0)
         self._token_lock = threading.Lock()
         #: The tokens of the last refresh made by this client (None when none was needed).
         self.refreshed: TokenSet | None = None

@@ -78,12 +78,19 @@ def _create_order(fake: TikTokFake, body: dict[str, Any]) -> Response:
         return json_response(fake_orders.order_to_api(shop, order), 201)
 
 
+def _owner(fake: TikTokFake, owners: dict[str, str], kind: str, key: str) -> Shop | Response:
+    """The shop holding order or product `key`, or the 404 answer (under the state lock)."""
+    shop_id = owners.get(key)
+    if shop_id is None:
+        return _error(f"no {kind} {key}", 404)
+    return fake.find_shop(shop_id)
+
+
 def _order_status(fake: TikTokFake, order_id: str, body: dict[str, Any]) -> Response:
     with fake.state_lock:
-        shop_id = fake.order_owner.get(order_id)
-        if shop_id is None:
-            return _error(f"no order {order_id}", 404)
-        shop = fake.find_shop(shop_id)
+        shop = _owner(fake, fake.order_owner, "order", order_id)
+        if isinstance(shop, Response):
+            return shop
         order = shop.orders[order_id]
         try:
             fake_orders.change_status(order, str(body.get("status", "")), int(fake.clock()))
@@ -98,10 +105,9 @@ def _product_status(fake: TikTokFake, product_id: str, body: dict[str, Any]) -> 
     if status not in PRODUCT_STATUSES:
         return _error(f"status must be one of {PRODUCT_STATUSES}")
     with fake.state_lock:
-        shop_id = fake.product_owner.get(product_id)
-        if shop_id is None:
-            return _error(f"no product {product_id}", 404)
-        shop = fake.find_shop(shop_id)
+        shop = _owner(fake, fake.product_owner, "product", product_id)
+        if isinstance(shop, Response):
+            return shop
         product = shop.products[product_id]
         if product.status != status:
             product.status = status

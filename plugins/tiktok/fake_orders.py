@@ -23,6 +23,7 @@ from shelfsync.plugins.tiktok.fake_products import (
     encode_token,
     fingerprint,
     page_size,
+    time_bound,
 )
 from shelfsync.plugins.tiktok.fake_state import LIVE_STATUS, Order, OrderLine, Shop, numeric_id
 
@@ -237,15 +238,6 @@ def _line_to_api(shop: Shop, order: Order, line: OrderLine) -> dict[str, Any]:
     }
 
 
-def _bound(body: Mapping[str, Any], name: str) -> int | None:
-    value = body.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise invalid_param(f"Invalid param. `{name}` must be a Unix timestamp.")
-    return value
-
-
 def search_orders(shop: Shop, query: Mapping[str, str], body: Mapping[str, Any]) -> dict:
     """Get Order List: filters, sorting, keyset pagination on (sort value, id)."""
     size = page_size(query)
@@ -258,7 +250,7 @@ def search_orders(shop: Shop, query: Mapping[str, str], body: Mapping[str, Any])
     status = body.get("order_status")
     if status is not None and status not in ORDER_STATUSES:
         raise invalid_param("Invalid param. `order_status` is invalid.")
-    bounds = {n: _bound(body, n) for n in
+    bounds = {n: time_bound(body, n) for n in
               ("create_time_ge", "create_time_lt", "update_time_ge", "update_time_lt")}
 
     def matches(order: Order) -> bool:

@@ -78,7 +78,8 @@ def fingerprint(*parts: Any) -> str:
     return hashlib.sha1(json.dumps(parts, sort_keys=True).encode("utf-8")).hexdigest()[:12]
 
 
-def _time_filter(body: Mapping[str, Any], name: str) -> int | None:
+def time_bound(body: Mapping[str, Any], name: str) -> int | None:
+    """A search body's Unix-time filter (`create_time_ge` …), refused unless a whole number >= 0."""
     value = body.get(name)
     if value is None:
         return None
@@ -141,7 +142,7 @@ def search_products(shop: Shop, query: Mapping[str, str], body: Mapping[str, Any
         if len(seller_skus) > MAX_SELLER_SKUS:
             raise ApiError(TOO_MANY_SELLER_SKUS,
                            "The maximum count of “seller_skus” in the search filter is 10.")
-    bounds = {n: _time_filter(body, n) for n in
+    bounds = {n: time_bound(body, n) for n in
               ("create_time_ge", "create_time_le", "update_time_ge", "update_time_le")}
     wanted = set(seller_skus) if seller_skus else None
     fp = fingerprint(status, sorted(wanted or ()), bounds)

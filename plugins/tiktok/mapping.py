@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from shelfsync.core.errors import BadResponse
@@ -24,6 +25,8 @@ from shelfsync.core.types import (
 )
 
 PLATFORM = "tiktok"
+#: More units than this on one order line is not an order but corrupt data.
+MAX_LINE_QUANTITY = 99_999
 
 #: Webhook `type` numbers. 1 is from TikTok's page; the others from third-party code.
 WEBHOOK_TOPICS = {
@@ -48,7 +51,8 @@ class Reader:
         self.where = where
         self.request_id = request_id
 
-    def _fail(self, name: str, what: str) -> BadResponse:
+    def fail(self, name: str, what: str) -> BadResponse:
+        """The error for field `name` of this object: `{where}.{name} {what}`."""
         return BadResponse(f"tiktok: {self.where}.{name} {what}", platform=PLATFORM,
                            request_id=self.request_id)
 
@@ -57,10 +61,10 @@ class Reader:
         value = self.obj.get(name)
         if value is None:
             if required:
-                raise self._fail(name, "is missing")
+                raise self.fail(name, "is missing")
             return ""
         if isinstance(value, bool) or not isinstance(value, str | int):
-            raise self._fail(name, "is not a string")
+            raise self.fail(name, "is not a string")
         return str(value)
 
     def integer(self, name: str, *, required: bool = True) -> int | None:
@@ -68,17 +72,42 @@ class Reader:
         value = self.obj.get(name)
         if value is None:
             if required:
-                raise self._fail(name, "is missing")
+                raise self.fail(name, "is missing")
             return None
         if isinstance(value, bool) or not isinstance(value, int):
-            raise self._fail(name, "is not an integer")
+            raise self.fail(name, "is not an integer")
+        return value
+
+    def moment(self, name: str) -> datetime | None:
+        """Unix seconds → aware UTC datetime (None when absent); out-of-range is refused."""
+        value = self.integer(name, required=False)
+        if value is None:
+            return None
+        try:
+            if value < 0:
+                raise ValueError(value)
+            return datetime.fromtimestamp(value, tz=UTC)
+        except (OverflowError, OSError, ValueError):
+            raise self.fail(name, f"is not a Unix time: {value}") from None
+
+    def amount(self, name: str, *, required: bool = True) -> str:
+        """A decimal amount as TikTok sends it (a string), checked to be a finite number."""
+        value = self.text(name, required=required)
+        if not value:
+            return value
+        try:
+            valid = Decimal(value).is_finite()
+        except InvalidOperation:
+            valid = False
+        if not valid:
+            raise self.fail(name, f"is not a decimal amount: {value[:40]!r}")
         return value
 
     def flag(self, name: str) -> bool:
         """A boolean, False when absent."""
         value = self.obj.get(name, False)
         if not isinstance(value, bool):
-            raise self._fail(name, "is not a boolean")
+            raise self.fail(name, "is not a boolean")
         return value
 
     def array(self, name: str, *, required: bool = True) -> list[Any]:
@@ -86,10 +115,10 @@ class Reader:
         value = self.obj.get(name)
         if value is None:
             if required:
-                raise self._fail(name, "is missing")
+                raise self.fail(name, "is missing")
             return []
         if not isinstance(value, list):
-            raise self._fail(name, "is not a list")
+            raise self.fail(name, "is not a list")
         return value
 
     def items(self, name: str, *, required: bool = True) -> Iterable[Reader]:
@@ -102,14 +131,9 @@ class Reader:
         value = self.obj.get(name)
         if value is None:
             if required:
-                raise self._fail(name, "is missing")
+                raise self.fail(name, "is missing")
             return None
         return Reader(value, f"{self.where}.{name}", self.request_id)
-
-
-def timestamp(value: int | None) -> datetime | None:
-    """Unix seconds → aware UTC datetime."""
-    return None if value is None else datetime.fromtimestamp(value, tz=UTC)
 
 
 # --- shops and warehouses -----------------------------------------------------------------
@@ -257,8 +281,12 @@ def _lines(order: Reader, currency: str) -> tuple[OrderLine, ...]:
     grouped: dict[tuple[str, str], dict[str, Any]] = {}
     for item in order.items("line_items"):
         sku_id = item.text("sku_id")
-        price = item.text("sale_price", required=False)
-        units = item.integer("quantity", required=False) or 1  # honoured if TikTok ever sends it
+        price = item.amount("sale_price", required=False)
+        units = item.integer("quantity", required=False)  # honoured if TikTok ever sends it
+        if units is None:
+            units = 1
+        elif not 1 <= units <= MAX_LINE_QUANTITY:
+            raise item.fail("quantity", f"is not a unit count: {units}")
         key = (sku_id, price)
         if key in grouped:
             grouped[key]["quantity"] += units
@@ -281,8 +309,8 @@ def parse_order(order: Reader, shop_id: str = "") -> ChannelOrder:
     payment = order.child("payment", required=False)
     currency = payment.text("currency", required=False) if payment else ""
     total = None
-    if payment is not None and payment.text("total_amount", required=False):
-        total = Money(payment.text("total_amount"), currency)
+    if payment is not None and payment.amount("total_amount", required=False):
+        total = Money(payment.amount("total_amount"), currency)
     return ChannelOrder(
         id=order.text("id"),
         status=order.text("status"),
@@ -290,8 +318,8 @@ def parse_order(order: Reader, shop_id: str = "") -> ChannelOrder:
         total=total,
         recipient=_address(order.child("recipient_address", required=False)),
         buyer_email=order.text("buyer_email", required=False),
-        created_at=timestamp(order.integer("create_time", required=False)),
-        updated_at=timestamp(order.integer("update_time", required=False)),
+        created_at=order.moment("create_time"),
+        updated_at=order.moment("update_time"),
         shop_id=shop_id,
     )
 
@@ -319,7 +347,7 @@ def parse_webhook(payload: Any) -> WebhookEvent:
         topic=WEBHOOK_TOPICS.get(kind or 0, f"TYPE_{kind}"),
         dedup_key=reader.text("tts_notification_id"),
         payload=payload,
-        occurred_at=timestamp(reader.integer("timestamp", required=False)),
+        occurred_at=reader.moment("timestamp"),
         shop_id=reader.text("shop_id"),
         order_id=order_id,
     )

@@ -17,6 +17,7 @@ import click
 
 from shelfsync.core.errors import AuthError, BadResponse, PluginError, WebhookSignatureError
 from shelfsync.core.hookspecs import hookimpl
+from shelfsync.core.http import number_setting
 from shelfsync.core.types import (
     CHANNEL_MAXIMUM,
     AuthorizedShop,
@@ -158,10 +159,10 @@ def shelfsync_fetch_listings(connection: Connection) -> list[Listing] | None:
 
 
 def _page_size(connection: Connection, name: str, default: int) -> int:
-    """A page size setting (`page_size` applies to every listing), clamped to TikTok's 1–100."""
-    settings = connection.settings
-    raw = settings.get(name, settings.get("page_size", default))
-    return max(1, min(int(raw), 100))
+    """A page size setting (`page_size` applies to every listing), at most TikTok's 100; one
+    that is not a whole number of at least 1 is a `ConfigurationError` naming it."""
+    fallback = number_setting(connection.settings, "page_size", default, int, 1)
+    return min(number_setting(connection.settings, name, fallback, int, 1), 100)
 
 
 def _invalid(update: InventoryUpdate) -> str | None:

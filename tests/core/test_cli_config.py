@@ -14,11 +14,16 @@ import pytest
 from click.testing import CliRunner, Result
 from sqlmodel import Session, select
 
+from shelfsync.core import config
 from shelfsync.core.cli import build_cli
 from shelfsync.core.crypto import generate_key
 from shelfsync.core.db import make_engine
+from shelfsync.core.errors import InvalidInput
+from shelfsync.core.hookspecs import hookimpl
 from shelfsync.core.models import ChannelConnection, ChannelSettings, StoreConnection
+from shelfsync.core.plugins import ShelfsyncPluginManager, get_plugin_manager
 from shelfsync.core.testing.server import RunningServer, serving
+from shelfsync.core.types import AuthorizedShop, Capabilities, Connection, PlatformInfo, Role
 from shelfsync.plugins.shopify.fake import ShopifyFake
 from shelfsync.plugins.tiktok.fake import TikTokFake
 
@@ -200,3 +205,142 @@ def test_unknown_org_and_platform(env: str) -> None:
     assert result.exit_code == 2 and "tiktok is a channel platform" in result.stderr
     duplicate = run("org", "create", "Someone")
     assert duplicate.exit_code == 2 and "already exists" in duplicate.stderr
+
+
+# --- config functions: a multi-shop channel, settings changes all-or-nothing ------------------
+
+
+TWO_SHOPS = PlatformInfo(
+    name="twoshops",
+    title="Two shops",
+    role=Role.CHANNEL,
+    capabilities=Capabilities(multi_shop=True),
+    credential_fields=("token", "shop_cipher"),
+)
+
+
+class TwoShopsPlugin:
+    """A channel whose one token is authorized for two shops (as a TikTok seller can be)."""
+
+    @hookimpl
+    def shelfsync_platform_info(self) -> PlatformInfo:
+        return TWO_SHOPS
+
+    @hookimpl
+    def shelfsync_check_connection(self, connection: Connection) -> PlatformInfo | None:
+        return TWO_SHOPS if connection.platform == "twoshops" else None
+
+    @hookimpl
+    def shelfsync_fetch_authorized_shops(
+        self, connection: Connection
+    ) -> list[AuthorizedShop] | None:
+        if connection.platform != "twoshops":
+            return None
+        return [
+            AuthorizedShop("A", "Shop A", cipher="CIPHER-A"),
+            AuthorizedShop("B", "Shop B", cipher="CIPHER-B"),
+        ]
+
+
+@pytest.fixture
+def two_shops(monkeypatch: pytest.MonkeyPatch) -> ShelfsyncPluginManager:
+    monkeypatch.setenv("SHELFSYNC_ALLOW_PRIVATE_URLS", "1")
+    monkeypatch.setenv("SHELFSYNC_SECRET_KEY", generate_key())
+    pm = get_plugin_manager(load_entry_points=False)
+    pm.register(TwoShopsPlugin(), name="twoshops")
+    return pm
+
+
+def _connect(
+    session: Session, pm: ShelfsyncPluginManager, shop_id: str | None, cipher: str
+) -> ChannelConnection:
+    org = config.create_organization(session, f"Org {shop_id}-{cipher}")
+    return config.connect_channel(
+        session,
+        pm,
+        org,
+        "twoshops",
+        {"token": "t", "shop_cipher": cipher},
+        "https://shops.example",
+        shop_id=shop_id,
+    )
+
+
+def test_shop_id_and_cipher_of_different_shops_are_refused(
+    session: Session, two_shops: ShelfsyncPluginManager
+) -> None:
+    """Shop B's webhooks must not be routed to a channel whose calls go to shop A."""
+    with pytest.raises(InvalidInput, match="shop_cipher"):
+        _connect(session, two_shops, "B", "CIPHER-A")
+    assert _connect(session, two_shops, "B", "CIPHER-B").shop_id == "B"
+    assert _connect(session, two_shops, None, "CIPHER-A").shop_name == "Shop A"
+
+
+@pytest.fixture
+def channel(session: Session, two_shops: ShelfsyncPluginManager) -> ChannelConnection:
+    return _connect(session, two_shops, "A", "CIPHER-A")
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"percent": 50, "threshold": -1},
+        {"percent": 50, "channel_id": 999},
+        {"inventory_sync": False, "percent": True},
+        {"threshold": 3, "auto_link": "no"},
+        {"percent": 50, "locations": ""},
+    ],
+)
+def test_a_refused_settings_change_applies_nothing(
+    session: Session, channel: ChannelConnection, changes: dict[str, Any]
+) -> None:
+    assert channel.id is not None
+    with pytest.raises(InvalidInput):
+        config.update_channel_settings(session, channel, changes)
+    settings = config.channel_settings(session, channel.id)
+    assert (settings.channel_id, settings.percent, settings.threshold) == (channel.id, 100, 0)
+    assert settings.inventory_sync is True and settings.auto_link is True
+
+
+def test_settings_changes_are_applied_together(
+    session: Session, channel: ChannelConnection
+) -> None:
+    changed = config.update_channel_settings(
+        session, channel, {"percent": 80, "threshold": 4, "order_sync": False, "locations": "all"}
+    )
+    assert (changed.percent, changed.threshold, changed.order_sync) == (80, 4, False)
+    assert changed.location_mode == "all"
+
+
+def test_a_settings_change_is_recomputed_at_once(env: str) -> None:
+    # Fakes of its own: the shared ones may already show what this test pushes.
+    with (
+        serving(ShopifyFake(products=3, variants=2, seed=7)) as shopify,
+        serving(TikTokFake(shops=1, products=3, variants=2, seed=7)) as tiktok,
+    ):
+        _settings_change_is_recomputed(shopify, tiktok)
+
+
+def _settings_change_is_recomputed(shopify: RunningServer, tiktok: RunningServer) -> None:
+    org = run_json("org", "create", "Recompute")
+    run_json(
+        "connect", "store", "shopify", "--org", "Recompute",
+        *credential_args(shopify.app.connections()[0]["credentials"]),
+        "--api-base-url", shopify.base_url, "--setting", "retry_backoff=0.01",
+    )  # fmt: skip
+    shop = tiktok.app.connections()[0]
+    channel = run_json(
+        "connect", "channel", "tiktok", "--org", "Recompute", *credential_args(shop["credentials"]),
+        "--api-base-url", tiktok.base_url, "--setting", f"auth_base_url={tiktok.base_url}",
+        "--setting", f"shop_id={shop['id']}",
+    )  # fmt: skip
+    first = run_json("sync", "inventory", "--org", str(org["id"]))
+    assert first["counts"]["pushed"] > 0, first
+
+    changed = run_json("channel", "settings", str(channel["id"]), "--percent", "50")
+    assert changed["recompute"]["ok"] is True
+    assert changed["recompute"]["pushed"] > 0
+    again = run_json("channel", "settings", str(channel["id"]), "--percent", "50")
+    assert again["recompute"]["pushed"] == 0
+    quiet = run_json("channel", "settings", str(channel["id"]), "--percent", "40", "--no-recompute")
+    assert "recompute" not in quiet

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from cryptography.fernet import Fernet
 
 from shelfsync.core.crypto import (
     SECRET_KEY_ENV,
@@ -104,3 +105,13 @@ def test_non_mapping_or_unserializable_credentials_are_refused() -> None:
         encrypt_credentials(["token"], key)  # type: ignore[arg-type]
     with pytest.raises(InvalidInput, match="JSON"):
         encrypt_credentials({"token": object()}, key)
+
+
+@pytest.mark.parametrize("plaintext", [b"not json", b"\xff\xfe", b""])
+def test_a_token_that_decrypts_to_something_else_is_a_clear_error(plaintext: bytes) -> None:
+    """Right key, wrong content (another program's token): a typed error, not a ValueError."""
+    key = generate_key()
+    token = Fernet(key).encrypt(plaintext).decode("ascii")
+    with pytest.raises(ConfigurationError, match="not a JSON mapping") as raised:
+        decrypt_credentials(token, key)
+    assert raised.value.code == "credentials_bad"

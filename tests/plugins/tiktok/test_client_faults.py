@@ -25,6 +25,7 @@ from shelfsync.core.types import Connection
 from shelfsync.plugins.tiktok import plugin
 from shelfsync.plugins.tiktok.client import TikTokClient
 from shelfsync.plugins.tiktok.fake import TikTokFake
+from shelfsync.plugins.tiktok.fake_client import connection_for as connect
 
 WAREHOUSES = "/logistics/202309/warehouses"
 
@@ -42,16 +43,6 @@ def server(fake_server: RunningServer) -> RunningServer:
     httpx.delete(fake_server.base_url + "/_fake/faults").raise_for_status()
     httpx.delete(fake_server.base_url + "/_fake/requests").raise_for_status()
     return fake_server
-
-
-def connect(server: RunningServer, index: int = 0, timeout: float = 2.0,
-            credentials: dict[str, str] | None = None, **settings: Any) -> Connection:
-    shop = server.app.connections()[index]
-    options = {"retry_backoff": 0.01, "retry_max_backoff": 0.05,
-               "auth_base_url": server.base_url, "shop_id": shop["id"]}
-    options.update(settings)
-    creds = dict(shop["credentials"], **(credentials or {}))
-    return Connection("tiktok", server.base_url, creds, options, timeout=timeout)
 
 
 def inject(server: RunningServer, kind: str, count: int, **extra: Any) -> None:

@@ -15,6 +15,7 @@ from shelfsync.core.testing.server import RunningServer, serving
 from shelfsync.core.types import Connection
 from shelfsync.plugins.tiktok.client import Pacer, TikTokClient, pacer_for
 from shelfsync.plugins.tiktok.fake import TikTokFake
+from shelfsync.plugins.tiktok.fake_client import connection_for
 
 QPS = 20
 WAREHOUSES = "/logistics/202309/warehouses"
@@ -27,10 +28,8 @@ def server() -> Iterator[RunningServer]:
 
 
 def connect(server: RunningServer, index: int = 0, **settings: Any) -> Connection:
-    shop = server.app.connections()[index]
-    options = {"retry_backoff": 0.01, "retry_max_backoff": 0.05, "retry_attempts": 1}
-    options.update(settings)
-    return Connection("tiktok", server.base_url, shop["credentials"], options, timeout=2.0)
+    """A connection that does not retry: a throttled call fails the test at once."""
+    return connection_for(server, index, **{"retry_attempts": 1, **settings})
 
 
 def reset(server: RunningServer) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -10,13 +11,15 @@ from typing import Any
 import httpx
 import pytest
 
-from shelfsync.core.errors import AuthError
+from shelfsync.core.errors import AuthError, ConfigurationError
+from shelfsync.core.http import ALLOW_PRIVATE_ENV
 from shelfsync.core.testing.server import RunningServer, serving
 from shelfsync.core.types import Connection
 from shelfsync.plugins.tiktok import plugin
 from shelfsync.plugins.tiktok.auth import TokenSet, TokenStore
 from shelfsync.plugins.tiktok.client import TikTokClient
 from shelfsync.plugins.tiktok.fake import TikTokFake
+from shelfsync.plugins.tiktok.fake_client import connection_for as connect
 
 REFRESH = "/api/v2/token/refresh"
 SHOPS = "/authorization/202309/shops"
@@ -36,16 +39,6 @@ class Recorder:
 
     def save_tokens(self, connection: Connection, tokens: TokenSet) -> None:
         self.saved.append((connection, tokens))
-
-
-def connect(server: RunningServer, index: int = 0,
-            credentials: dict[str, str] | None = None, **settings: Any) -> Connection:
-    shop = server.app.connections()[index]
-    options = {"retry_backoff": 0.01, "retry_max_backoff": 0.05,
-               "auth_base_url": server.base_url, "shop_id": shop["id"]}
-    options.update(settings)
-    return Connection("tiktok", server.base_url, dict(shop["credentials"], **(credentials or {})),
-                      options, timeout=2.0)
 
 
 def control(server: RunningServer, name: str, body: dict[str, Any]) -> Any:
@@ -162,3 +155,30 @@ def test_threads_sharing_a_client_refresh_once(server: RunningServer) -> None:
     assert failures == []
     assert len(seen) == 1
     assert counts(server)[REFRESH] == 1
+
+
+def test_refresh_keeps_the_app_secret_and_tokens_out_of_the_log(
+    server: RunningServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """TikTok takes the app secret and refresh token in the query string; httpx logs URLs."""
+    caplog.set_level(logging.INFO, logger="httpx")
+    connection = connect(server)
+    control(server, "tokens/expire", {"shop_id": 0})
+    plugin.shelfsync_fetch_authorized_shops(connection=connection)
+    logged = "\n".join(r.getMessage() for r in caplog.records if r.name == "httpx")
+    assert REFRESH in logged
+    old = connection.credentials
+    for secret in (old["app_secret"], old["refresh_token"], old["shop_cipher"]):
+        assert secret not in logged
+
+
+def test_a_private_auth_host_is_refused_before_the_secret_is_sent(
+    server: RunningServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`auth_base_url` is a plain setting: the SSRF guard must still see it."""
+    monkeypatch.delenv(ALLOW_PRIVATE_ENV, raising=False)
+    connection = connect(server)
+    control(server, "tokens/expire", {"shop_id": 0})
+    with pytest.raises(ConfigurationError, match="non-public"):
+        plugin.shelfsync_fetch_authorized_shops(connection=connection)
+    assert REFRESH not in counts(server)

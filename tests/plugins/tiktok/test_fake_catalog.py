@@ -4,58 +4,32 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
 from shelfsync.core.testing.catalog import seed_catalog
-from shelfsync.core.testing.server import serving
+from shelfsync.core.testing.server import SwappableApp
 from shelfsync.plugins.tiktok.fake import TikTokFake
+from shelfsync.plugins.tiktok.fake_client import signed_call
 from shelfsync.plugins.tiktok.signing import sign_request
 
 
-class Swappable:
-    """One server for the module; each test mounts a fresh fake behind it."""
-
-    def __init__(self) -> None:
-        self.app: Any = None
-
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        return self.app(environ, start_response)
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[tuple[Swappable, str]]:
-    mount = Swappable()
-    with serving(mount) as running:
-        yield mount, running.base_url
-
-
 @pytest.fixture
-def fake(server: tuple[Swappable, str]) -> TikTokFake:
+def fake(server: tuple[SwappableApp, str]) -> TikTokFake:
     server[0].app = TikTokFake(shops=2, products=20, variants=3, seed=7)
     return server[0].app
 
 
 @pytest.fixture
-def api(fake: TikTokFake, server: tuple[Swappable, str]) -> Any:
+def api(fake: TikTokFake, server: tuple[SwappableApp, str]) -> Any:
     """`api(method, path, query=None, body=None, shop=0)` → the parsed envelope."""
 
     def send(method: str, path: str, query: dict[str, str] | None = None, body: Any = None,
              shop: int = 0) -> dict[str, Any]:
-        creds = fake.connections()[shop]["credentials"]
-        params = {"app_key": creds["app_key"], "timestamp": str(int(time.time())),
-                  "shop_cipher": creds["shop_cipher"], **(query or {})}
-        content = b"" if body is None else json.dumps(body).encode()
-        headers = {"x-tts-access-token": creds["access_token"]}
-        if content:
-            headers["Content-Type"] = "application/json"
-        params["sign"] = sign_request(creds["app_secret"], path, params, content,
-                                      headers.get("Content-Type"))
-        response = httpx.request(method, server[1] + path, params=params, content=content,
-                                 headers=headers)
+        response = signed_call(server[1], fake.connections()[shop]["credentials"], method,
+                               path, query=query, body=body)
         return response.json() | {"http_status": response.status_code}
 
     return send

@@ -4,71 +4,25 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
-from typing import Any
 
 import httpx
 import pytest
 
-from shelfsync.core.testing.server import serving
+from shelfsync.core.testing.server import SwappableApp
 from shelfsync.plugins.tiktok.fake import TikTokFake
+from shelfsync.plugins.tiktok.fake_client import signed_call as call
 from shelfsync.plugins.tiktok.signing import sign_request
 
 
-class Swappable:
-    """One server for the module; each test mounts a fresh fake behind it."""
-
-    def __init__(self) -> None:
-        self.app: Any = None
-
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        return self.app(environ, start_response)
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[tuple[Swappable, str]]:
-    mount = Swappable()
-    with serving(mount) as running:
-        yield mount, running.base_url
-
-
 @pytest.fixture
-def fake(server: tuple[Swappable, str]) -> TikTokFake:
+def fake(server: tuple[SwappableApp, str]) -> TikTokFake:
     server[0].app = TikTokFake(shops=2, products=6, variants=2, seed=3)
     return server[0].app
 
 
 @pytest.fixture
-def base(server: tuple[Swappable, str]) -> str:
+def base(server: tuple[SwappableApp, str]) -> str:
     return server[1]
-
-
-def call(
-    base: str,
-    creds: dict[str, str],
-    method: str,
-    path: str,
-    *,
-    query: dict[str, str] | None = None,
-    body: Any = None,
-    raw: bytes | None = None,
-    cipher: str | bool = True,
-    token: str | None = None,
-    timestamp: str | None = None,
-    secret: str | None = None,
-) -> httpx.Response:
-    """A request signed the way TikTok's guide says, with plain httpx."""
-    params = {"app_key": creds["app_key"], "timestamp": timestamp or str(int(time.time()))}
-    if cipher:
-        params["shop_cipher"] = creds["shop_cipher"] if cipher is True else str(cipher)
-    params.update(query or {})
-    content = raw if raw is not None else (b"" if body is None else json.dumps(body).encode())
-    headers = {"x-tts-access-token": creds["access_token"] if token is None else token}
-    if content:
-        headers["Content-Type"] = "application/json"
-    params["sign"] = sign_request(secret or creds["app_secret"], path, params, content,
-                                  headers.get("Content-Type"))
-    return httpx.request(method, base + path, params=params, content=content, headers=headers)
 
 
 def creds_of(fake: TikTokFake, index: int = 0) -> dict[str, str]:

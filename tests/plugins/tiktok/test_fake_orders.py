@@ -11,19 +11,10 @@ import httpx
 import pytest
 from werkzeug.wrappers import Request, Response
 
-from shelfsync.core.testing.server import serving
+from shelfsync.core.testing.server import SwappableApp, serving
 from shelfsync.plugins.tiktok.fake import TikTokFake
-from shelfsync.plugins.tiktok.signing import sign_request, sign_webhook, signatures_match
-
-
-class Swappable:
-    """One server for the module; each test mounts a fresh fake behind it."""
-
-    def __init__(self) -> None:
-        self.app: Any = None
-
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        return self.app(environ, start_response)
+from shelfsync.plugins.tiktok.fake_client import signed_call
+from shelfsync.plugins.tiktok.signing import sign_webhook, signatures_match
 
 
 class Receiver:
@@ -39,26 +30,26 @@ class Receiver:
 
 
 @pytest.fixture(scope="module")
-def servers() -> Iterator[tuple[Swappable, str, Receiver, str]]:
-    mount, receiver = Swappable(), Receiver()
+def servers() -> Iterator[tuple[SwappableApp, str, Receiver, str]]:
+    mount, receiver = SwappableApp(), Receiver()
     with serving(mount) as api_server, serving(receiver) as hook_server:
         yield mount, api_server.base_url, receiver, hook_server.base_url
 
 
 @pytest.fixture
-def fake(servers: tuple[Swappable, str, Receiver, str]) -> TikTokFake:
+def fake(servers: tuple[SwappableApp, str, Receiver, str]) -> TikTokFake:
     servers[0].app = TikTokFake(shops=2, products=10, variants=2, seed=5)
     servers[2].received.clear()
     return servers[0].app
 
 
 @pytest.fixture
-def base(servers: tuple[Swappable, str, Receiver, str]) -> str:
+def base(servers: tuple[SwappableApp, str, Receiver, str]) -> str:
     return servers[1]
 
 
 @pytest.fixture
-def hooks(fake: TikTokFake, servers: tuple[Swappable, str, Receiver, str]) -> Receiver:
+def hooks(fake: TikTokFake, servers: tuple[SwappableApp, str, Receiver, str]) -> Receiver:
     """The receiver, registered through the shared `/_fake/webhooks` control endpoint."""
     httpx.post(servers[1] + "/_fake/webhooks", json={"url": servers[3] + "/tiktok"})
     return servers[2]
@@ -66,17 +57,8 @@ def hooks(fake: TikTokFake, servers: tuple[Swappable, str, Receiver, str]) -> Re
 
 def api(fake: TikTokFake, base: str, method: str, path: str, query: dict[str, str] | None = None,
         body: Any = None, shop: int = 0) -> dict[str, Any]:
-    creds = fake.connections()[shop]["credentials"]
-    params = {"app_key": creds["app_key"], "timestamp": str(int(time.time())),
-              "shop_cipher": creds["shop_cipher"], **(query or {})}
-    content = b"" if body is None else json.dumps(body).encode()
-    headers = {"x-tts-access-token": creds["access_token"]}
-    if content:
-        headers["Content-Type"] = "application/json"
-    params["sign"] = sign_request(creds["app_secret"], path, params, content,
-                                  headers.get("Content-Type"))
-    return httpx.request(method, base + path, params=params, content=content,
-                         headers=headers).json()
+    return signed_call(base, fake.connections()[shop]["credentials"], method, path,
+                       query=query, body=body).json()
 
 
 def place(base: str, sku: str, quantity: int = 1, status: str = "AWAITING_SHIPMENT",
@@ -220,7 +202,7 @@ def test_product_status_change_pushes_type_5(
 
 
 def test_shop_subscription_receives_only_that_shops_pushes(
-        fake: TikTokFake, base: str, servers: tuple[Swappable, str, Receiver, str]) -> None:
+        fake: TikTokFake, base: str, servers: tuple[SwappableApp, str, Receiver, str]) -> None:
     address = servers[3] + "/subscribed"
     put = api(fake, base, "PUT", "/event/202309/webhooks",
               body={"address": address, "event_type": "ORDER_STATUS_CHANGE"}, shop=1)

@@ -119,3 +119,50 @@ def test_webhook_topics() -> None:
     assert (event.topic, event.shop_id, event.order_id) == ("PRODUCT_STATUS_CHANGE", "S", "")
     assert mapping.parse_webhook({"type": 99, "tts_notification_id": "N",
                                   "shop_id": "S"}).topic == "TYPE_99"
+
+
+def order(**changes: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "id": "5761", "status": "AWAITING_SHIPMENT", "create_time": 1_700_000_000,
+        "update_time": 1_700_000_100, "payment": {"currency": "GBP", "total_amount": "12.50"},
+        "line_items": [{"id": "L1", "sku_id": "1730", "seller_sku": "SKU-1",
+                        "sale_price": "9.51"}],
+    }
+    base.update(changes)
+    return base
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"update_time": 10**15}, "data.orders[0].update_time is not a Unix time"),
+        ({"create_time": -5}, "data.orders[0].create_time is not a Unix time"),
+        ({"line_items": [{"id": "L1", "sku_id": "1730", "quantity": -3}]},
+         "data.orders[0].line_items[0].quantity is not a unit count: -3"),
+        ({"line_items": [{"id": "L1", "sku_id": "1730", "quantity": 0}]},
+         "data.orders[0].line_items[0].quantity is not a unit count: 0"),
+        ({"line_items": [{"id": "L1", "sku_id": "1730", "quantity": 10**9}]},
+         "data.orders[0].line_items[0].quantity is not a unit count"),
+        ({"line_items": [{"id": "L1", "sku_id": "1730", "sale_price": "ten"}]},
+         "data.orders[0].line_items[0].sale_price is not a decimal amount"),
+        ({"payment": {"currency": "GBP", "total_amount": "NaN"}},
+         "data.orders[0].payment.total_amount is not a decimal amount"),
+    ],
+)
+def test_absurd_order_values_are_bad_responses(changes: dict[str, Any], field: str) -> None:
+    """Negative units or an unreadable price must never reach the store as an order."""
+    with pytest.raises(BadResponse, match=field.replace("[", r"\[").replace("]", r"\]")):
+        mapping.parse_orders({"orders": [order(**changes)]}, "shop", "REQ-2")
+
+
+def test_a_sane_order_still_parses() -> None:
+    orders, _ = mapping.parse_orders({"orders": [order()]}, "shop")
+    assert orders[0].lines[0].quantity == 1 and orders[0].total is not None
+    assert orders[0].total.amount == "12.50"
+    assert orders[0].updated_at is not None and orders[0].updated_at.year == 2023
+
+
+def test_webhook_with_an_out_of_range_timestamp_is_a_bad_response() -> None:
+    with pytest.raises(BadResponse, match=r"webhook\.timestamp is not a Unix time"):
+        mapping.parse_webhook({"type": 1, "tts_notification_id": "1", "shop_id": "7",
+                               "timestamp": 10**17, "data": {}})

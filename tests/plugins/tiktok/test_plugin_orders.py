@@ -13,6 +13,7 @@ from shelfsync.core.testing.server import RunningServer, serving
 from shelfsync.core.types import ChannelOrder, Connection, OrderPage
 from shelfsync.plugins.tiktok import plugin
 from shelfsync.plugins.tiktok.fake import TikTokFake
+from shelfsync.plugins.tiktok.fake_client import connection_for as connect
 
 SKU_A = "SKU-0-00001-01"
 SKU_B = "SKU-0-00002-02"
@@ -22,14 +23,6 @@ SKU_B = "SKU-0-00002-02"
 def server() -> Iterator[RunningServer]:
     with serving(TikTokFake(shops=2, products=6, variants=2, seed=0)) as running:
         yield running
-
-
-def connect(server: RunningServer, index: int = 0, **settings: Any) -> Connection:
-    shop = server.app.connections()[index]
-    options = {"retry_backoff": 0.01, "retry_max_backoff": 0.05,
-               "auth_base_url": server.base_url, "shop_id": shop["id"]}
-    options.update(settings)
-    return Connection("tiktok", server.base_url, shop["credentials"], options, timeout=2.0)
 
 
 def place(server: RunningServer, items: list[tuple[str, int]], shop: int = 0,

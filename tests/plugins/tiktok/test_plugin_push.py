@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import httpx
 import pytest
 
 from shelfsync.core.errors import AuthError
 from shelfsync.core.testing.server import RunningServer, serving
-from shelfsync.core.types import Connection, InventoryUpdate, Listing
+from shelfsync.core.types import InventoryUpdate, Listing
 from shelfsync.plugins.tiktok import plugin
 from shelfsync.plugins.tiktok.fake import TikTokFake
+from shelfsync.plugins.tiktok.fake_client import connection_for as connect
 
 INVENTORY = "/product/202309/products/{}/inventory/update"
 
@@ -21,16 +21,6 @@ INVENTORY = "/product/202309/products/{}/inventory/update"
 def server() -> Iterator[RunningServer]:
     with serving(TikTokFake(shops=2, products=20, variants=3, seed=0)) as running:
         yield running
-
-
-def connect(server: RunningServer, index: int = 0,
-            credentials: dict[str, str] | None = None, **settings: Any) -> Connection:
-    shop = server.app.connections()[index]
-    options = {"retry_backoff": 0.01, "retry_max_backoff": 0.05,
-               "auth_base_url": server.base_url, "shop_id": shop["id"]}
-    options.update(settings)
-    return Connection("tiktok", server.base_url, dict(shop["credentials"], **(credentials or {})),
-                      options, timeout=2.0)
 
 
 def listings(server: RunningServer, index: int = 0) -> list[Listing]:

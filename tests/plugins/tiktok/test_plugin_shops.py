@@ -10,29 +10,20 @@ import click
 import httpx
 import pytest
 
-from shelfsync.core.errors import AuthError
+from shelfsync.core.errors import AuthError, ConfigurationError
 from shelfsync.core.plugins import get_plugin_manager
 from shelfsync.core.testing.catalog import seed_catalog
 from shelfsync.core.testing.server import RunningServer, serving
 from shelfsync.core.types import Connection, Role
 from shelfsync.plugins.tiktok import plugin
 from shelfsync.plugins.tiktok.fake import TikTokFake
+from shelfsync.plugins.tiktok.fake_client import connection_for as connect
 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[RunningServer]:
     with serving(TikTokFake(shops=2, products=20, variants=3, seed=0)) as running:
         yield running
-
-
-def connect(server: RunningServer, index: int = 0,
-            credentials: dict[str, str] | None = None, **settings: Any) -> Connection:
-    shop = server.app.connections()[index]
-    options = {"retry_backoff": 0.01, "retry_max_backoff": 0.05,
-               "auth_base_url": server.base_url, "shop_id": shop["id"]}
-    options.update(settings)
-    return Connection("tiktok", server.base_url, dict(shop["credentials"], **(credentials or {})),
-                      options, timeout=2.0)
 
 
 def test_platform_info() -> None:
@@ -138,3 +129,27 @@ def test_no_orders_yet(server: RunningServer) -> None:
                                          updated_since=datetime(2020, 1, 1, tzinfo=UTC),
                                          cursor=None)
     assert page.orders == () and page.next_cursor is None
+
+
+@pytest.mark.parametrize("settings", [
+    {"page_size": "lots"}, {"page_size": 0}, {"qps": "fast"}, {"qps": "nan"},
+    {"qps": 5, "qps_headroom": "-1"}, {"retry_attempts": "x"}, {"token_refresh_margin": "1h"},
+])
+def test_unusable_settings_are_a_configuration_error_naming_them(
+    server: RunningServer, settings: dict[str, Any]
+) -> None:
+    """Settings typed on the command line arrive as text; a typo must not be a ValueError."""
+    name = next(iter(settings)) if len(settings) == 1 else "qps_headroom"
+    with pytest.raises(ConfigurationError, match=f"setting {name} "):
+        plugin.shelfsync_fetch_listings(connection=connect(server, **settings))
+
+
+def test_settings_given_as_text_are_read(server: RunningServer) -> None:
+    listings = plugin.shelfsync_fetch_listings(
+        connection=connect(server, page_size="7", retry_attempts="2", qps="50"))
+    assert len(listings) == len({item.sku_id for item in listings}) > 7
+
+
+def test_an_unreadable_stored_token_expiry_counts_as_unknown(server: RunningServer) -> None:
+    connection = connect(server, credentials={"access_token_expire_in": "next week"})
+    assert plugin.shelfsync_fetch_locations(connection=connection)

@@ -1,0 +1,102 @@
+"""core/http.py: secrets kept out of httpx's log lines, the SSRF guard, retry settings."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+from werkzeug.wrappers import Response
+
+from shelfsync.core.errors import ConfigurationError
+from shelfsync.core.http import (
+    ALLOW_PRIVATE_ENV,
+    RetryPolicy,
+    check_public_url,
+    make_client,
+    redact_url,
+)
+from shelfsync.core.testing.server import serving
+from shelfsync.core.types import Connection
+
+
+def _ok(environ: dict[str, Any], start_response: Any) -> Any:
+    return Response("{}", mimetype="application/json")(environ, start_response)
+
+
+def test_httpx_request_log_line_hides_secret_query_values(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="httpx")
+    with serving(_ok) as running, make_client(Connection("x", running.base_url, {})) as client:
+        client.get("/api/v2/token/refresh", params={
+            "app_key": "key-1", "app_secret": "S3CRET-value", "refresh_token": "RT-value",
+            "grant_type": "refresh_token",
+        })
+    logged = "\n".join(r.getMessage() for r in caplog.records if r.name == "httpx")
+    assert "HTTP Request" in logged and "grant_type=refresh_token" in logged
+    assert "S3CRET-value" not in logged and "RT-value" not in logged
+    assert "app_secret=REDACTED" in logged
+
+
+def test_redact_url_hides_password_and_keeps_the_rest() -> None:
+    text = redact_url("https://user:pw123@example.com/p?sign=abc&page=2")
+    assert "pw123" not in text and "abc" not in text
+    assert text.startswith("https://user:REDACTED@example.com/p?") and "page=2" in text
+
+
+@pytest.fixture
+def guarded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(ALLOW_PRIVATE_ENV, raising=False)
+
+
+@pytest.mark.parametrize("url", [
+    "http://127.0.0.1:8080/",
+    "http://[::ffff:127.0.0.1]/",
+    "http://[64:ff9b::a00:1]/",  # NAT64 form of 10.0.0.1
+    "http://[2002:a00:1::]/",  # 6to4 form of 10.0.0.1
+])
+def test_private_addresses_are_refused(guarded: None, url: str) -> None:
+    with pytest.raises(ConfigurationError, match="non-public"):
+        check_public_url(url)
+
+
+@pytest.mark.parametrize("url", [
+    "http://example.com:99999/",
+    "http://example.com:abc/",
+    "ftp://example.com/",
+    "http:///path-only",
+    "not a url",
+])
+def test_malformed_urls_are_a_configuration_error(guarded: None, url: str) -> None:
+    with pytest.raises(ConfigurationError, match="not an http"):
+        check_public_url(url)
+
+
+def test_url_with_credentials_is_refused_even_when_private_urls_are_allowed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(ALLOW_PRIVATE_ENV, "1")
+    with pytest.raises(ConfigurationError, match="user name or password") as caught:
+        check_public_url("http://admin:hunter2@127.0.0.1:8080")
+    assert "hunter2" not in str(caught.value)
+    assert check_public_url("http://127.0.0.1:8080/") == "http://127.0.0.1:8080"
+
+
+@pytest.mark.parametrize("settings", [
+    {"retry_attempts": "many"},
+    {"retry_attempts": 0},
+    {"retry_backoff": "nan"},
+    {"retry_backoff": -1},
+    {"retry_max_backoff": "inf"},
+    {"retry_attempts": True},
+])
+def test_unusable_retry_settings_are_a_configuration_error(settings: dict[str, Any]) -> None:
+    with pytest.raises(ConfigurationError, match="setting retry_"):
+        RetryPolicy.for_connection(Connection("x", "http://h", {}, settings))
+
+
+def test_retry_settings_given_as_text_are_read() -> None:
+    policy = RetryPolicy.for_connection(Connection("x", "http://h", {}, {
+        "retry_attempts": "3", "retry_backoff": "0.01", "retry_max_backoff": "2"}))
+    assert policy == RetryPolicy(attempts=3, backoff=0.01, max_backoff=2.0)

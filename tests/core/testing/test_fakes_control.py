@@ -1,0 +1,90 @@
+"""The shared `/_fake/` control API refuses bad input with a 400, and webhooks keep order."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from werkzeug.wrappers import Request, Response
+
+from shelfsync.core.testing.fakes import FakePlatform, WebhookSender, json_response
+from shelfsync.core.testing.server import RunningServer, serving
+
+
+class EchoFake(FakePlatform):
+    """The smallest fake: every API request answers `{"ok": true}`."""
+
+    platform = "echo"
+
+    def handle_api(self, request: Request) -> Response:
+        return json_response({"ok": True})
+
+    def connections(self) -> list[dict[str, Any]]:
+        return [{"name": "echo", "credentials": {}}]
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[RunningServer]:
+    with serving(EchoFake()) as running:
+        yield running
+
+
+@pytest.mark.parametrize("body", [
+    {"kind": "timeout", "seconds": -1},
+    {"kind": "timeout", "seconds": "forever"},
+    {"kind": "timeout", "seconds": 1e9},
+    {"kind": "500", "count": 0},
+    {"kind": "500", "count": -3},
+    {"kind": "teapot"},
+])
+def test_a_fault_that_cannot_work_is_refused_when_injected(
+    server: RunningServer, body: dict[str, Any]
+) -> None:
+    response = httpx.post(server.base_url + "/_fake/faults", json=body)
+    assert response.status_code == 400, response.text
+    assert httpx.get(server.base_url + "/api").json() == {"ok": True}
+
+
+@pytest.mark.parametrize(("name", "body"), [
+    ("latency", {"seconds": "soon"}),
+    ("latency", {"seconds": -2}),
+    ("faults", [1, 2]),
+    ("webhooks", ["http://x"]),
+])
+def test_malformed_control_bodies_are_a_400(server: RunningServer, name: str, body: Any) -> None:
+    response = httpx.post(f"{server.base_url}/_fake/{name}", json=body)
+    assert response.status_code == 400, response.text
+    assert "error" in response.json()
+
+
+def test_concurrent_first_sends_start_one_sender_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two sender threads would deliver out of order; a slow thread set-up widens the race."""
+    started: list[str] = []
+    original = threading.Thread.__init__
+
+    def slow_init(thread: threading.Thread, *args: Any, **kwargs: Any) -> None:
+        if kwargs.get("name") == "fake-webhooks":
+            started.append(kwargs["name"])
+            time.sleep(0.05)
+        original(thread, *args, **kwargs)
+
+    monkeypatch.setattr(threading.Thread, "__init__", slow_init)
+    sender = WebhookSender()
+    barrier = threading.Barrier(4)
+
+    def send() -> None:
+        barrier.wait()
+        sender.send("http://127.0.0.1:9/unreachable", {}, b"{}")
+
+    callers = [threading.Thread(target=send) for _ in range(4)]
+    for caller in callers:
+        caller.start()
+    for caller in callers:
+        caller.join()
+    sender.wait_idle(timeout=10)
+    assert started == ["fake-webhooks"]
+    assert len(sender.delivered) == 4
