@@ -20,6 +20,7 @@ from shelfsync.core.errors import ConfigurationError, InvalidInput
 from shelfsync.core.models_catalog import StockLevel
 from shelfsync.core.models_org import ChannelConnection, StoreConnection
 from shelfsync.core.models_sync import WebhookReceipt
+from shelfsync.core.rules import ABSURD_QUANTITY
 
 
 class StoreAlreadyConnected(ConfigurationError):
@@ -102,7 +103,9 @@ def record_stock(
     """
     if not isinstance(available, int) or isinstance(available, bool):
         raise InvalidInput("available", f"must be an integer, got {available!r}")
-    if observed_at.tzinfo is None:
+    if abs(available) > ABSURD_QUANTITY:
+        raise InvalidInput("available", f"{available} is not a stock count (corrupt data?)")
+    if observed_at.tzinfo is None or observed_at.utcoffset() is None:
         raise InvalidInput("observed_at", "must be timezone-aware (UTC)")
     insert: Insert = _insert_for(session, StockLevel).values(
         store_connection_id=store_connection_id,

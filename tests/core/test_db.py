@@ -311,3 +311,13 @@ def test_db_rotate_credentials_re_encrypts_with_the_new_key(
     assert code == 1 and "cannot be rotated" in err
     code, _, err = _invoke(["db", "rotate-credentials"], migrated_url, None)
     assert code == 1 and "SHELFSYNC_SECRET_KEY is not set" in err
+
+
+@pytest.mark.parametrize("available", [2_000_000_000, -2_000_000_000, 1.5, True])
+def test_record_stock_refuses_what_is_not_a_stock_count(engine: Engine, available: object) -> None:
+    store_id = _store(engine)
+    with session_scope(engine) as session, pytest.raises(InvalidInput) as raised:
+        _record(session, store_id, available, T0)  # type: ignore[arg-type]
+    assert raised.value.field == "available"
+    with Session(engine) as session:
+        assert session.exec(select(StockLevel)).all() == []
