@@ -9,12 +9,14 @@ retries them like a 429.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import logging
 import math
 import os
 import random
 import socket
+import ssl
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -146,12 +148,23 @@ def make_client(connection: Connection, **kwargs: object) -> httpx.Client:
     install_log_redaction()
     headers = {"User-Agent": USER_AGENT}
     headers.update(kwargs.pop("headers", {}) or {})  # type: ignore[arg-type]
+    kwargs.setdefault("verify", shared_ssl_context())
     return httpx.Client(
         base_url=connection.base_url,
         timeout=httpx.Timeout(connection.timeout),
         headers=headers,
         **kwargs,  # type: ignore[arg-type]
     )
+
+
+@functools.cache
+def shared_ssl_context() -> ssl.SSLContext:
+    """One verifying TLS context for every client of the process.
+
+    httpx builds a new context (loading the CA bundle) for each client unless given one: about
+    35 ms, more than the API call itself, for a hook that opens a client per call.
+    """
+    return httpx.create_ssl_context()
 
 
 def raise_for_status(

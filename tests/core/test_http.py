@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import ssl
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from shelfsync.core.http import (
     check_public_url,
     make_client,
     redact_url,
+    shared_ssl_context,
 )
 from shelfsync.core.testing.server import serving
 from shelfsync.core.types import Connection
@@ -100,3 +102,9 @@ def test_retry_settings_given_as_text_are_read() -> None:
     policy = RetryPolicy.for_connection(Connection("x", "http://h", {}, {
         "retry_attempts": "3", "retry_backoff": "0.01", "retry_max_backoff": "2"}))
     assert policy == RetryPolicy(attempts=3, backoff=0.01, max_backoff=2.0)
+
+
+def test_clients_share_one_verifying_tls_context() -> None:
+    context = shared_ssl_context()
+    assert context is shared_ssl_context()
+    assert context.verify_mode is ssl.CERT_REQUIRED and context.check_hostname
