@@ -82,9 +82,11 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--products", type=int, default=60)
     parser.add_argument("--variants", type=int, default=2)
+    parser.add_argument("--coalesce-ms", type=int, default=None,
+                        help="SHELFSYNC_COALESCE_MS for the workers (default: the code's)")
     parser.add_argument("--budget", type=int, default=None,
                         help="api_calls_per_second for every connection (default: the "
-                             "defaults, 10/s per store and 20/s per shop)")
+                             "defaults of core/budget.py)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
@@ -95,6 +97,8 @@ def main() -> None:
     env = {**os.environ, "SHELFSYNC_DATABASE_URL": db_url, "SHELFSYNC_SECRET_KEY": generate_key(),
            "SHELFSYNC_ALLOW_PRIVATE_URLS": "1", "SHELFSYNC_BROKER_URL": REDIS_URL,
            "SHELFSYNC_BROKER_NAMESPACE": f"shelfsync-bench-{secrets.token_hex(4)}"}
+    if args.coalesce_ms is not None:
+        env["SHELFSYNC_COALESCE_MS"] = str(args.coalesce_ms)
     os.environ.update({k: env[k] for k in ("SHELFSYNC_DATABASE_URL", "SHELFSYNC_SECRET_KEY",
                                            "SHELFSYNC_ALLOW_PRIVATE_URLS",
                                            "SHELFSYNC_BROKER_URL",
@@ -144,6 +148,8 @@ def main() -> None:
                  str(args.threads)], env=env, start_new_session=True,
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             time.sleep(3.0)  # workers import and connect
+            for server in (fakes.store_server, fakes.channel_server):
+                httpx.delete(f"{server.base_url}/_fake/requests", timeout=10)
             sent: list[tuple[str, int, float]] = []
             count = int(args.rate * args.seconds)
             started = time.monotonic()
@@ -159,6 +165,9 @@ def main() -> None:
                     sent.append((live[sku], max(0, total), at))
             elapsed = time.monotonic() - started
             time.sleep(5.0)  # let the tail arrive
+            calls = {name: httpx.get(f"{server.base_url}/_fake/requests", timeout=10).json()
+                     for name, server in (("store", fakes.store_server),
+                                          ("channel", fakes.channel_server))}
         latencies, missing = [], 0
         newest: dict[str, int] = defaultdict(int)
         for sku_id, total, _ in sent:
@@ -171,6 +180,7 @@ def main() -> None:
             else:
                 missing += 1
         _report(args, count, elapsed, latencies, missing)
+        _report_calls(count, calls)
     finally:
         if workers is not None:
             os.killpg(workers.pid, signal.SIGTERM)
@@ -189,9 +199,15 @@ def get_engine_dispose() -> None:
     get_engine().dispose()
 
 
+def _defaults() -> str:
+    from shelfsync.core.budget import DEFAULT_CALLS_PER_SECOND
+
+    return ", ".join(f"{n}/s per {k}" for k, n in DEFAULT_CALLS_PER_SECOND.items())
+
+
 def _report(args: argparse.Namespace, count: int, elapsed: float, latencies: list[float],
             missing: int) -> None:
-    budget = f"{args.budget}/s per connection" if args.budget else "default (10/s store, 20/s shop)"
+    budget = f"{args.budget}/s per connection" if args.budget else f"default {_defaults()}"
     print(f"stock changes: {count} in {elapsed:.1f} s ({count / elapsed:.1f}/s), "
           f"{args.processes} worker processes × {args.threads} threads, Redis broker, "
           f"PostgreSQL, API budget {budget}")
@@ -208,6 +224,17 @@ def _report(args: argparse.Namespace, count: int, elapsed: float, latencies: lis
           f"{statistics.mean(ordered) * 1000:.0f}")
     print(f"arrived {len(latencies)}, never arrived {missing}; goal p99 < 1000 ms: "
           f"{'met' if pct(99) < 1000 and not missing else 'NOT met'}")
+
+
+def _report_calls(count: int, calls: dict[str, Any]) -> None:
+    """API calls the fakes answered during the run, per stock change."""
+    channel = calls["channel"]["by_path"]
+    updates = sum(n for path, n in channel.items() if path.endswith("/inventory/update"))
+    warehouses = sum(n for path, n in channel.items() if "warehouses" in path)
+    store = calls["store"]["count"]
+    print(f"API calls per change: Shopify queries {store / count:.2f} ({store}), TikTok "
+          f"inventory updates {updates / count:.2f} ({updates}, 2 shops), warehouse reads "
+          f"{warehouses}, all TikTok calls {calls['channel']['count']}")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ Dramatiq's rate limiters on a Redis backend when the broker is Redis, or an in-p
 `StubBackend` otherwise (the embedded default has one process anyway). With RabbitMQ the budget
 is per process: point `SHELFSYNC_BUDGET_REDIS_URL` at a Redis to share it.
 
-The engine calls `acquire(f"store:{id}")` before each store fetch and `acquire(f"channel:{id}")`
+The engine calls `acquire(f"store:{id}")` before each store read and `acquire(f"channel:{id}")`
 before each channel push; `acquire` blocks until the call fits. This paces us ahead of time;
 each client still obeys its platform's own throttle feedback (Shopify's cost bucket, TikTok's
 429s) when the budget was set too generously.
@@ -29,11 +29,17 @@ from sqlmodel import Session, select
 from shelfsync.core.errors import InvalidInput
 from shelfsync.core.models import ChannelConnection, StoreConnection
 
-#: Calls a second when a connection's settings do not say. Shopify's GraphQL Admin API is
-#: metered by query cost (100 points/s restored on a standard plan), so ~10 ordinary queries a
-#: second is its real pace, not the REST API's 2 calls/s; TikTok Shop allows per-shop QPS in
-#: the tens for product and inventory APIs.
-DEFAULT_CALLS_PER_SECOND = {"store": 10, "channel": 20}
+#: Calls a second when a connection's settings do not say.
+#: - store: one unit per store read (stock and backorder flags of the same SKUs count as one
+#:   read: the Shopify plugin serves both from one query). Shopify's GraphQL Admin API is
+#:   metered by query cost (100 points/s restored on Standard, 1,000 on Plus); a SKU-scoped
+#:   read costs a few points per SKU, so ~20 reads a second is its pace, and the client's
+#:   own cost bucket paces the bigger ones.
+#: - channel: TikTok Shop's QPS is dynamic per app and shop (no published quota; older notes
+#:   say 50 QPS per API); the webhook path needs one inventory call per changed product, so
+#:   a budget far below that makes a busy store fall behind. 429 / 36009002 answers are still
+#:   backed off by the client.
+DEFAULT_CALLS_PER_SECOND = {"store": 20, "channel": 50}
 #: The connection setting that overrides the default.
 SETTING = "api_calls_per_second"
 BUDGET_REDIS_URL_ENV = "SHELFSYNC_BUDGET_REDIS_URL"

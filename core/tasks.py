@@ -5,9 +5,11 @@ everything it needs, so a message delivered twice, late, or after a worker was k
 finds the database as it is now and leaves the same end state:
 
 - `handle_store_webhook` marks SKUs pending (newest observation wins) and asks for a sync;
-- `sync_pending` claims whatever is pending for the organization (row locks on PostgreSQL: a
-  killed worker's claim is released with its transaction and the redelivered message claims
-  again), fetches stock once for all of it and pushes only what changed;
+- `sync_pending` runs one pass at a time per organization (an advisory lock on PostgreSQL,
+  shared by every worker process) and loops while SKUs are pending, so under load each pass
+  takes everything that arrived meanwhile: one store read, one push per changed product per
+  shop. Pending rows are deleted in the pass's transaction: a killed worker's claim (and its
+  lock) is released with the transaction and the redelivered message claims again;
 - `reconcile_channel` and `refresh_catalog` recompute from the platforms' current state.
 
 Retries are the broker middleware's business (`shelfsync.core.broker`): throttling, 5xx and
@@ -21,8 +23,10 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -46,7 +50,16 @@ T = TypeVar("T")
 #: same SKUs is served by one fetch and one push (the first `sync_pending` drains them all).
 COALESCE_MS_ENV = "SHELFSYNC_COALESCE_MS"
 DEFAULT_COALESCE_MS = 100
+#: How long one `sync_pending` message keeps looping before it hands over to a new message:
+#: far below the TimeLimit, so a steady stream of webhooks never gets a pass killed mid-push.
+DRAIN_SECONDS = 60.0
+#: SKUs one pass takes at most: bounds a pass's transaction and store read under a backlog.
+PASS_LIMIT = 1000
+#: Empty rounds (pending rows seen but none taken) before a message gives up to the next one.
+MAX_EMPTY_ROUNDS = 3
 
+_org_locks: dict[int, threading.Lock] = {}
+_org_locks_guard = threading.Lock()
 _pm_lock = threading.Lock()
 _pm: ShelfsyncPluginManager | None = None
 
@@ -166,28 +179,87 @@ def handle_store_webhook(store_id: int, skus: list[str], observed_at_iso: str) -
     sync_pending.send_with_options(args=(organization_id,), delay=coalesce_ms() or None)
 
 
-@dramatiq.actor(queue_name=_broker.SYNC_QUEUE)
-def sync_pending(organization_id: int) -> None:
-    """Sync every SKU pending for the organization: one store fetch, pushes only of changes.
+@dataclass
+class _PassResult:
+    """What one locked pass over the organization's pending SKUs did."""
 
-    SKUs whose store read or push failed transiently go back to pending and the message is
-    retried with backoff (the Retries middleware caps how often).
+    busy: bool = False
+    report: SyncReport | None = None
+    retry: list[str] = field(default_factory=list)
+
+
+def _local_lock(organization_id: int) -> threading.Lock:
+    """This process's lock for the organization: threads of one worker settle it among
+    themselves without a database round trip (and SQLite, which has no advisory lock)."""
+    with _org_locks_guard:
+        return _org_locks.setdefault(organization_id, threading.Lock())
+
+
+def _sync_pass(pm: ShelfsyncPluginManager, organization_id: int) -> _PassResult:
+    """One pass under the organization's lock: take what is pending, sync it, commit.
+
+    The pending rows are deleted in the pass's transaction, so a worker killed mid-pass rolls
+    back and loses nothing; the advisory lock goes with the same transaction.
     """
-    pm = plugin_manager()
-    with _auth_stops_here(organization_id):
+    local = _local_lock(organization_id)
+    if not local.acquire(blocking=False):
+        return _PassResult(busy=True)
+    try:
         with session_scope() as session:
-            skus = inventory.take_pending(session, organization_id)
+            if not inventory.try_lock_organization(session, organization_id):
+                return _PassResult(busy=True)
+            skus = inventory.take_pending(session, organization_id, limit=PASS_LIMIT)
             if not skus:
-                return  # an earlier message of the same burst drained them
+                return _PassResult()
             budget = budget_for(session, organization_id, sync_pending.broker)
             report = _recording_auth(session, lambda: inventory.sync_skus(
                 session, pm, organization_id, skus, budget=budget))
             retry = sorted(report.retry_skus)
             if retry:
                 inventory.mark_pending(session, organization_id, retry, utcnow())
-        _log_report("sync", organization_id, report)
-        if retry:
-            raise dramatiq.Retry(f"{len(retry)} SKUs failed transiently; they are pending again")
+        return _PassResult(report=report, retry=retry)
+    finally:
+        local.release()
+
+
+@dramatiq.actor(queue_name=_broker.SYNC_QUEUE)
+def sync_pending(organization_id: int) -> None:
+    """Sync every SKU pending for the organization, one pass at a time per organization.
+
+    A message that finds another pass running returns at once: that pass loops until nothing
+    is pending, so under load each round takes everything that arrived during the previous
+    one (one store read, one push per changed product per shop). After letting go of the lock
+    the running message looks once more, so a SKU whose message found the lock taken just as
+    the holder was finishing is never stranded. SKUs whose store read or push failed
+    transiently go back to pending and the message is retried with backoff.
+    """
+    pm = plugin_manager()
+    deadline = time.monotonic() + DRAIN_SECONDS
+    empty_rounds = 0
+    with _auth_stops_here(organization_id):
+        while True:
+            result = _sync_pass(pm, organization_id)
+            if result.busy:
+                return  # the holder re-checks after letting go: our SKUs are not stranded
+            if result.report is not None:
+                empty_rounds = 0
+                _log_report("sync", organization_id, result.report)
+                if result.retry:
+                    raise dramatiq.Retry(f"{len(result.retry)} SKUs failed transiently; they "
+                                         "are pending again")
+                if time.monotonic() > deadline:
+                    # Hand over, well before the TimeLimit could kill a pass mid-push.
+                    sync_pending.send(organization_id)
+                    return
+                continue
+            # Nothing taken and the lock is free again: look once more (lost wakeup).
+            pending = _in_session(lambda s: inventory.has_pending(s, organization_id))
+            empty_rounds += 1
+            if not pending or empty_rounds > MAX_EMPTY_ROUNDS:
+                # Rows still there after a few empty rounds are held by a webhook's open
+                # transaction, which sends its own message when it commits.
+                return
+            time.sleep(0.005 * empty_rounds)
 
 
 @dramatiq.actor(queue_name=_broker.BULK_QUEUE)

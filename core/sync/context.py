@@ -50,6 +50,16 @@ def upsert(session: Session, model: type[Any], values: Mapping[str, Any],
     session.execute(insert.on_conflict_do_update(index_elements=list(keys), set_=columns))
 
 
+def upsert_many(session: Session, model: type[Any], rows: Sequence[Mapping[str, Any]],
+                keys: Sequence[str], update: Iterable[str]) -> None:
+    """`upsert` for many rows, one statement per `CHUNK // 5` rows (parameter limits)."""
+    names = list(update)
+    for part in chunks(list(rows), CHUNK // 5):
+        insert = insert_for(session, model).values(list(part))
+        columns = {name: insert.excluded[name] for name in names}
+        session.execute(insert.on_conflict_do_update(index_elements=list(keys), set_=columns))
+
+
 class _TokenSaver:
     """Stores tokens a channel plugin refreshed, encrypted, in the caller's transaction."""
 

@@ -5,7 +5,8 @@ nothing commits: every write lands in the caller's transaction.
 
 - `sync_skus`: a webhook (or the pending queue) named SKUs → fetch their stock and flags
   once → every channel with inventory sync on: rules → compare with the last push → push only
-  changes, one call per channel product → one audit row per SKU pushed, failed or skipped.
+  changes, one call per channel product, the channels side by side (each shop has its own
+  budget) → one audit row per SKU pushed, failed or skipped.
 - `reconcile_channel` / `reconcile_organization`: the full catalog, compared with what the
   channel shows, repairing what a lost webhook missed and counting that drift.
 - `recompute_channel`: after a settings change, the channel recomputed from fresh stock.
@@ -14,6 +15,7 @@ nothing commits: every write lands in the caller's transaction.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 from sqlmodel import Session, select
 
@@ -62,8 +64,13 @@ from shelfsync.core.sync.linking import (
     skus_for_event,
     store_listings,
 )
-from shelfsync.core.sync.pending import mark_pending, take_pending
-from shelfsync.core.sync.pushing import Pass, settle
+from shelfsync.core.sync.pending import (
+    has_pending,
+    mark_pending,
+    take_pending,
+    try_lock_organization,
+)
+from shelfsync.core.sync.pushing import Pass, Prepared, make_calls, prepare, record
 from shelfsync.core.sync.status import channel_status
 
 __all__ = [
@@ -75,6 +82,7 @@ __all__ = [
     "SyncReport",
     "auto_link",
     "channel_status",
+    "has_pending",
     "mark_needs_reauth",
     "mark_pending",
     "recompute_channel",
@@ -85,9 +93,12 @@ __all__ = [
     "skus_for_event",
     "sync_skus",
     "take_pending",
+    "try_lock_organization",
 ]
 
 Failures = list[tuple[str, int, str]]
+#: Shops of one organization pushed at the same time at most (one thread per shop).
+MAX_PUSH_THREADS = 8
 
 
 def _channels(session: Session, organization_id: int,
@@ -112,20 +123,46 @@ def _store_auth(store: StoreConnection, exc: AuthError, report: SyncReport) -> S
                          platform=exc.platform, request_id=exc.request_id, code="needs_reauth")
 
 
-def _channel_pass(session: Session, pm: ShelfsyncPluginManager, store: StoreConnection,
-                  channel: ChannelConnection, state: StoreState, skus: Collection[str] | None,
-                  report: SyncReport, *, dry_run: bool, budget: Budget | None,
-                  shown: dict[str, int] | None = None) -> AuthError | None:
-    """Decide, compare and push one channel's linked SKUs (of `skus`, or all)."""
+def _prepare_channel(session: Session, pm: ShelfsyncPluginManager, store: StoreConnection,
+                     channel: ChannelConnection, state: StoreState,
+                     skus: Collection[str] | None, report: SyncReport, *, dry_run: bool,
+                     budget: Budget | None, shown: dict[str, int] | None = None) -> Prepared:
+    """Decide and compare one channel's linked SKUs (of `skus`, or all): the calls to make."""
     assert channel.id is not None
     settings = settings_of(session, channel.id)
     connection = channel_connection(channel)
     planned = plan(pm, connection, linked(session, channel.id, skus), state, settings,
                    capabilities_of(pm, store.platform), channel_maximum(pm, channel.platform))
     run = Pass(session, pm, channel, connection, report, dry_run, budget, shown)
-    error = settle(run, planned)
+    return prepare(run, planned)
+
+
+def _channel_pass(session: Session, pm: ShelfsyncPluginManager, store: StoreConnection,
+                  channel: ChannelConnection, state: StoreState, skus: Collection[str] | None,
+                  report: SyncReport, *, dry_run: bool, budget: Budget | None,
+                  shown: dict[str, int] | None = None) -> AuthError | None:
+    """Decide, compare and push one channel's linked SKUs (of `skus`, or all)."""
+    prepared = _prepare_channel(session, pm, store, channel, state, skus, report,
+                                dry_run=dry_run, budget=budget, shown=shown)
+    make_calls(prepared)
+    error = record(prepared)
     session.flush()
     return error
+
+
+def _make_all_calls(prepared: Sequence[Prepared]) -> None:
+    """Every channel's calls, the channels side by side: each shop has its own budget and
+    throttle, so one shop's calls need not wait behind another's. Threads touch only the
+    network; the session stays with the caller's thread."""
+    busy = [p for p in prepared if p.calls]
+    if len(busy) <= 1:
+        for one in busy:
+            make_calls(one)
+        return
+    with ThreadPoolExecutor(max_workers=min(len(busy), MAX_PUSH_THREADS),
+                            thread_name_prefix="shelfsync-push") as pool:
+        for future in [pool.submit(make_calls, one) for one in busy]:
+            future.result()
 
 
 def _syncable(session: Session, channel: ChannelConnection) -> bool:
@@ -156,7 +193,10 @@ def sync_skus(session: Session, pm: ShelfsyncPluginManager, organization_id: int
     try:
         levels = fetch_stock(pm, connection, wanted, budget)
         report.count("fetch_stock_levels")
-        policies = fetch_policies(pm, connection, wanted, budget)
+        # One store read (stock and flags of the same SKUs) is one unit of the store's budget:
+        # a plugin that can serve the flags from the stock read's answer (Shopify's does)
+        # makes no second call, and one that cannot is still paced by its own client.
+        policies = fetch_policies(pm, connection, wanted, None)
         report.count("fetch_backorder_policies")
     except AuthError as exc:
         raise _store_auth(store, exc, report) from exc
@@ -164,14 +204,17 @@ def sync_skus(session: Session, pm: ShelfsyncPluginManager, organization_id: int
     apply_policies(session, store.id, policies)
     session.flush()
     state = load_store_state(session, store.id, wanted, policies)
+    prepared = [_prepare_channel(session, pm, store, channel, state, wanted, report,
+                                 dry_run=dry_run, budget=budget)
+                for channel in _channels(session, organization_id, channel_ids)
+                if _syncable(session, channel)]
+    _make_all_calls(prepared)
     failures: Failures = []
-    for channel in _channels(session, organization_id, channel_ids):
-        if not _syncable(session, channel):
-            continue
-        error = _channel_pass(session, pm, store, channel, state, wanted, report,
-                              dry_run=dry_run, budget=budget)
+    for one in prepared:
+        error = record(one)
         if error is not None:
-            failures.append(("channel", channel.id or 0, error.message))
+            failures.append(("channel", one.run.channel_id, error.message))
+    session.flush()
     _raise_auth(failures, report)
     return report
 

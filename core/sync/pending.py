@@ -3,6 +3,11 @@
 A burst of webhooks for the same SKUs collapses into one row per SKU; a job claims the rows
 in its own transaction, so they disappear only when that job commits. A worker killed mid-job
 rolls back, and the redelivered message finds them still pending.
+
+Only one pass per organization runs at a time (`try_lock_organization`): a job that finds
+the lock taken leaves its SKUs to the running pass, which takes everything that arrived
+meanwhile on its next round, so under load each store read and each push covers more SKUs
+instead of more jobs fighting for the same per-store and per-shop budgets.
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlmodel import Session
 
 from shelfsync.core.errors import InvalidInput
@@ -61,3 +66,29 @@ def take_pending(session: Session, organization_id: int, *, limit: int | None = 
     statement = delete(table).where(table.c.id.in_(chosen.scalar_subquery())).returning(
         table.c.sku)
     return sorted(session.execute(statement).scalars())
+
+
+#: The first key of the organization's advisory lock ("SS" for Shelfsync sync): the second is
+#: the organization id, so the lock never collides with another feature's advisory locks.
+LOCK_NAMESPACE = 0x5353
+
+
+def try_lock_organization(session: Session, organization_id: int) -> bool:
+    """Take the organization's sync lock for the caller's transaction, if nobody holds it.
+
+    PostgreSQL: a transaction-level advisory lock shared by every worker process; it goes with
+    the transaction (commit, rollback, or the connection dropping when a worker is SIGKILLed),
+    so it can never be left behind. SQLite has no such lock and needs none: the embedded
+    deployment is one process (callers add a process-local lock) and SQLite serializes writers.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    statement = select(func.pg_try_advisory_xact_lock(LOCK_NAMESPACE, organization_id))
+    return bool(session.execute(statement).scalar_one())
+
+
+def has_pending(session: Session, organization_id: int) -> bool:
+    """Whether any SKU waits for the organization (committed rows, no lock taken)."""
+    table = PendingSku.__table__  # type: ignore[attr-defined]
+    statement = select(table.c.id).where(table.c.organization_id == organization_id).limit(1)
+    return session.execute(statement).first() is not None

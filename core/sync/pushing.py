@@ -1,18 +1,24 @@
 """Compare decisions with what the channel has, push only the changes, record every outcome.
 
-All changed SKUs of one channel product go in one `shelfsync_push_inventory` call, at the
-channel's default sales warehouse; any other warehouse the SKU holds stock in is set to 0, so
-the channel's total is exactly the decided quantity. A SKU the channel refuses is quarantined
-(never blocking the others); a product whose whole call failed is marked failed and the next
-product goes on; an AuthError stops this channel only, and is handed back to the caller.
+All changed SKUs of one channel product go in one request, at the channel's default sales
+warehouse (cached in ChannelWarehouse, read again when missing, a day old, or refused by a
+push); any other warehouse the SKU holds stock in is set to 0, so the channel's total is
+exactly the decided quantity. A SKU the channel refuses is quarantined (never blocking the
+others); a product whose whole call failed is marked failed and the next product goes on; an
+AuthError stops this channel only, and is handed back to the caller.
+
+A channel's pass has three steps: `prepare` (database: compare, build the calls), `make_calls`
+(network only, so several channels' calls can run on threads at once) and `record`
+(database: outcomes, audit rows, pushed quantities). `settle` runs the three in a row.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
+from sqlalchemy import delete
 from sqlmodel import Session, select
 
 from shelfsync.core.errors import AuthError, PluginError
@@ -26,7 +32,7 @@ from shelfsync.core.models import (
     utcnow,
 )
 from shelfsync.core.plugins import ShelfsyncPluginManager
-from shelfsync.core.sync.context import chunks, upsert
+from shelfsync.core.sync.context import chunks, upsert, upsert_many
 from shelfsync.core.sync.decisions import UNKNOWN_STORE_SKU, Planned
 from shelfsync.core.sync.inventory_types import (
     DRY_RUN,
@@ -42,6 +48,8 @@ from shelfsync.core.types import Connection, InventoryUpdate, PushResult
 
 #: How long a refused SKU waits before it is tried again with unchanged inputs.
 QUARANTINE = timedelta(hours=6)
+#: Products per push hook call at most (see `make_calls`).
+PRODUCTS_PER_CALL = 10
 #: How long a channel's default warehouse is trusted before it is read again.
 WAREHOUSE_TTL = timedelta(hours=24)
 #: Typed-error names a plugin reports as the code of a whole-call failure.
@@ -77,11 +85,15 @@ class Pass:
         return self.channel.id
 
 
-def default_warehouse(run: Pass) -> str | None:
-    """The channel's default sales warehouse, cached in ChannelWarehouse for a day."""
+def default_warehouse(run: Pass) -> tuple[str | None, bool]:
+    """The channel's default sales warehouse and whether it came from the cache.
+
+    Cached in ChannelWarehouse for `WAREHOUSE_TTL`; read again only when missing, stale, or
+    dropped after a push named it as the problem (`_warehouse_refused`).
+    """
     cached = run.session.get(ChannelWarehouse, run.channel_id)
     if cached is not None and utcnow() - cached.fetched_at < WAREHOUSE_TTL:
-        return cached.warehouse_id
+        return cached.warehouse_id, True
     if run.budget is not None:
         run.budget.acquire(f"channel:{run.channel_id}")
     run.report.count("fetch_locations")
@@ -89,11 +101,11 @@ def default_warehouse(run: Pass) -> str | None:
     active = [location for location in found if location.active]
     chosen = next((loc for loc in active if loc.is_default), active[0] if active else None)
     if chosen is None:
-        return None
+        return None, False
     upsert(run.session, ChannelWarehouse,
            {"channel_id": run.channel_id, "warehouse_id": chosen.id, "name": chosen.name,
             "fetched_at": utcnow()}, ["channel_id"], ["warehouse_id", "name", "fetched_at"])
-    return chosen.id
+    return chosen.id, False
 
 
 def _load(session: Session, model: type, channel_id: int, sku_ids: Sequence[str]) -> dict:
@@ -128,15 +140,45 @@ def _record_pushed(run: Pass, sku_id: str, quantity: int) -> None:
             "pushed_at": utcnow()}, ["channel_id", "sku_id"], ["quantity", "pushed_at"])
 
 
-def settle(run: Pass, planned: list[Planned]) -> AuthError | None:
-    """Compare, push what changed, and record outcomes; returns an AuthError that stopped it."""
+Items = list[tuple[Planned, int | None]]
+
+
+@dataclass
+class Call:
+    """One push call for one channel product, and what came of it."""
+
+    product_id: str
+    items: Items
+    updates: list[InventoryUpdate]
+    results: list[PushResult] | None = None
+    error: PluginError | None = None
+    made: bool = False
+
+
+@dataclass
+class Prepared:
+    """A channel's pass between comparing (database) and recording (database): the calls in
+    between touch only the network, so several channels' calls can run at once."""
+
+    run: Pass
+    states: dict[str, ChannelSkuState] = field(default_factory=dict)
+    calls: list[Call] = field(default_factory=list)
+    warehouse: str | None = None
+    #: The warehouse came from the cache: a push refusing it makes it worth reading again.
+    cached_warehouse: bool = False
+    #: The pass stopped before any call (the warehouse read was refused).
+    stopped: AuthError | None = None
+
+
+def prepare(run: Pass, planned: list[Planned]) -> Prepared:
+    """Compare each decision with what the channel has; record the SKUs that need no call and
+    build one call per product for the rest (the warehouse is read here if not cached)."""
     sku_ids = [item.sku_id for item in planned]
     pushed = {k: row.quantity for k, row in
               _load(run.session, PushedQuantity, run.channel_id, sku_ids).items()}
-    states: dict[str, ChannelSkuState] = _load(run.session, ChannelSkuState, run.channel_id,
-                                               sku_ids)
+    prepared = Prepared(run, _load(run.session, ChannelSkuState, run.channel_id, sku_ids))
     now = utcnow()
-    changed: dict[str, list[tuple[Planned, int | None]]] = {}
+    changed: dict[str, Items] = {}
     for item in planned:
         last = pushed.get(item.sku_id)
         if item.error_code is not None:
@@ -156,7 +198,7 @@ def settle(run: Pass, planned: list[Planned]) -> AuthError | None:
             continue
         if run.shown is not None:
             run.report.drift += 1
-        state = states.get(item.sku_id)
+        state = prepared.states.get(item.sku_id)
         if (state is not None and state.quarantine_quantity == item.quantity
                 and state.quarantined_at is not None and now - state.quarantined_at < QUARANTINE):
             _outcome(run, item, SKIPPED, current, code=state.quarantine_code,
@@ -167,25 +209,102 @@ def settle(run: Pass, planned: list[Planned]) -> AuthError | None:
             continue
         changed.setdefault(item.product_id, []).append((item, current))
     if not changed:
-        return None
-    products = list(changed.items())
+        return prepared
     try:
-        warehouse = default_warehouse(run)
+        prepared.warehouse, prepared.cached_warehouse = default_warehouse(run)
     except PluginError as exc:  # without the warehouse nothing of this channel can go
-        _fail_all(run, products, exc)
-        return exc if isinstance(exc, AuthError) else None
-    for index, (product_id, items) in enumerate(products):
+        _fail_all(run, list(changed.items()), exc)
+        prepared.stopped = exc if isinstance(exc, AuthError) else None
+        return prepared
+    for product_id, items in changed.items():
+        updates = [u for item, _ in items
+                   for u in _updates(item, prepared.warehouse, prepared.states.get(item.sku_id))]
+        prepared.calls.append(Call(product_id, items, updates))
+    return prepared
+
+
+def _batch_size(run: Pass) -> int:
+    """Products per push hook call: at most a fifth of the shop's per-second budget, so a
+    batch's requests (made back to back once the budget is taken) stay a small burst."""
+    limit = getattr(run.budget, "limit", None)
+    per_second = limit(f"channel:{run.channel_id}") if callable(limit) else PRODUCTS_PER_CALL
+    return max(1, min(PRODUCTS_PER_CALL, int(per_second) // 5))
+
+
+def make_calls(prepared: Prepared) -> None:
+    """Make the channel's push calls, one request per product; no database access, so it may
+    run on a worker thread.
+
+    Several products go in one hook call (the plugin still sends one request per product,
+    but sets up its HTTP client, TLS included, once per hook call instead of once per
+    product). An AuthError stops the rest: each would be refused too.
+    """
+    run, calls = prepared.run, prepared.calls
+    size = _batch_size(run)
+    for start in range(0, len(calls), size):
+        batch = calls[start:start + size]
+        if run.budget is not None:
+            run.budget.acquire(f"channel:{run.channel_id}", len(batch))
+        owner = {update.sku_id: call for call in batch for update in call.updates}
+        for call in batch:
+            call.made, call.results = True, []
         try:
-            _push_product(run, product_id, items, states, warehouse)
-        except AuthError as exc:  # every later call would be refused the same way
-            _fail_all(run, products[index:], exc)
-            return exc
+            results = run.pm.hook.shelfsync_push_inventory(
+                connection=run.connection, updates=[u for c in batch for u in c.updates])
+        except AuthError as exc:
+            # Which of the batch's products went through is unknown: all count as refused
+            # and are pushed again (same quantity, harmless) once the channel is re-authorized.
+            for call in batch:
+                call.error = exc
+            return
+        except PluginError as exc:
+            for call in batch:
+                call.error = exc
+            continue
+        for result in results or []:
+            target = owner.get(result.sku_id)
+            if target is not None and target.results is not None:
+                target.results.append(result)
+
+
+def record(prepared: Prepared) -> AuthError | None:
+    """Record what each call did; returns the AuthError that stopped the channel, if any."""
+    run = prepared.run
+    if prepared.stopped is not None or not prepared.calls:
+        return prepared.stopped
+    pushed: dict[str, int] = {}
+    try:
+        for index, call in enumerate(prepared.calls):
+            if call.made:
+                run.report.count("push_inventory")
+            if isinstance(call.error, AuthError):
+                _fail_all(run, [(c.product_id, c.items) for c in prepared.calls[index:]],
+                          call.error)
+                return call.error
+            if call.error is not None:
+                _fail_all(run, [(call.product_id, call.items)], call.error)
+                continue
+            _record_results(prepared, call, pushed)
+    finally:
+        # One statement for the channel's pushed quantities, not one per SKU.
+        now = utcnow()
+        upsert_many(run.session, PushedQuantity,
+                    [{"channel_id": run.channel_id, "sku_id": sku_id, "quantity": quantity,
+                      "pushed_at": now} for sku_id, quantity in sorted(pushed.items())],
+                    ["channel_id", "sku_id"], ["quantity", "pushed_at"])
     run.channel.last_sync_at = utcnow()
     run.session.add(run.channel)
     return None
 
 
-def _fail_all(run: Pass, products: Sequence[tuple[str, list[tuple[Planned, int | None]]]],
+def settle(run: Pass, planned: list[Planned]) -> AuthError | None:
+    """Compare, push what changed, and record outcomes; returns an AuthError that stopped it."""
+    prepared = prepare(run, planned)
+    make_calls(prepared)
+    return record(prepared)
+
+
+def _fail_all(run: Pass, products: Sequence[tuple[str, Items]],
               exc: PluginError) -> None:
     for _, items in products:
         for item, current in items:
@@ -216,25 +335,32 @@ def _updates(item: Planned, warehouse: str | None,
                      for w in sorted(others)]
 
 
-def _push_product(run: Pass, product_id: str, items: list[tuple[Planned, int | None]],
-                  states: dict[str, ChannelSkuState], warehouse: str | None) -> None:
-    updates = [u for item, _ in items for u in _updates(item, warehouse, states.get(item.sku_id))]
-    if run.budget is not None:
-        run.budget.acquire(f"channel:{run.channel_id}")
-    run.report.count("push_inventory")
-    try:
-        results = run.pm.hook.shelfsync_push_inventory(connection=run.connection,
-                                                       updates=updates)
-    except AuthError:
-        raise
-    except PluginError as exc:
-        _fail_all(run, [(product_id, items)], exc)
-        return
+def _warehouse_refused(prepared: Prepared, failure: PushResult) -> bool:
+    """Whether a SKU failed because the cached warehouse is no longer valid.
+
+    Plugins report the platform's code and message; a failure that names a warehouse while we
+    pushed to a cached one drops the cache, so the next pass reads the warehouses again (once:
+    a freshly read warehouse that is refused quarantines the SKU as usual).
+    """
+    if not prepared.cached_warehouse or prepared.warehouse is None:
+        return False
+    text = f"{failure.error_code or ''} {failure.error_message or ''}".lower()
+    if "warehouse" not in text:
+        return False
+    run = prepared.run
+    run.session.execute(delete(ChannelWarehouse).where(
+        ChannelWarehouse.channel_id == run.channel_id))  # type: ignore[arg-type]
+    prepared.cached_warehouse = False
+    return True
+
+
+def _record_results(prepared: Prepared, call: Call, pushed: dict[str, int]) -> None:
+    run, states, warehouse = prepared.run, prepared.states, prepared.warehouse
     by_sku: dict[str, list[PushResult]] = {}
-    for result in results or []:
+    for result in call.results or []:
         by_sku.setdefault(result.sku_id, []).append(result)
     now = utcnow()
-    for item, current in items:
+    for item, current in call.items:
         mine = by_sku.get(item.sku_id) or [PushResult(item.sku_id, ok=False,
                                                       error_code="no_result",
                                                       error_message="the plugin returned no "
@@ -242,7 +368,7 @@ def _push_product(run: Pass, product_id: str, items: list[tuple[Planned, int | N
         failure = next((r for r in mine if not r.ok), None)
         if failure is None:
             assert item.quantity is not None
-            _record_pushed(run, item.sku_id, item.quantity)
+            pushed[item.sku_id] = item.quantity
             state = _state(run, states, item)
             others = {w: 0 for w in (state.quantities or {}) if w and w != warehouse}
             state.quantities = {**others, (warehouse or ""): item.quantity}
@@ -254,7 +380,7 @@ def _push_product(run: Pass, product_id: str, items: list[tuple[Planned, int | N
             continue
         _outcome(run, item, FAILED, current, code=failure.error_code,
                  message=failure.error_message, request_id=failure.request_id)
-        if retryable(failure):
+        if retryable(failure) or _warehouse_refused(prepared, failure):
             run.report.retry_skus.add(item.sku)
         else:
             state = _state(run, states, item)

@@ -11,6 +11,8 @@ import base64
 import hashlib
 import hmac
 import json
+import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -176,14 +178,17 @@ def read_stock_levels(
     skus: Sequence[str] | None,
     page_size: int | None = None,
     levels_per_item: int | None = None,
+    locations: list[Location] | None = None,
+    variants: list[mapping.VariantStock] | None = None,
 ) -> list[StockLevel]:
     """Available stock per tracked SKU at each active location, read with `client`.
 
     By default each variant asks for as many levels as the shop has locations, so one page
     carries everything; `levels_per_item` caps that for shops with very many locations (the
-    few items stocked beyond it are completed with follow-up queries).
+    few items stocked beyond it are completed with follow-up queries). `locations` (read
+    when None) and `variants` (filled with every variant read) serve `_RecentReads`.
     """
-    locations = _locations(client)
+    locations = _locations(client) if locations is None else locations
     active = {location.id for location in locations if location.active}
     per_item = max(1, min(MAX_PAGE_SIZE, len(locations), levels_per_item or MAX_PAGE_SIZE))
     levels: list[StockLevel] = []
@@ -191,8 +196,71 @@ def read_stock_levels(
                              page_size):
         if variant.more_levels_after:
             variant = _rest_of_levels(client, variant, per_item)
+        if variants is not None:
+            variants.append(variant)
         levels.extend(mapping.stock_levels(variant, active))
     return levels
+
+
+class _RecentReads:
+    """What a webhook pass's first store read learnt, lent to the reads that follow it.
+
+    The engine reads stock, then backorder flags, for the same few SKUs many times a second.
+    The StockLevels query already carries each variant's policy and `tracked`, so the flags
+    hook answers from the variants the stock read just saw (once, within `SHARED_TTL`) instead
+    of a second query; and a SKU-scoped stock read reuses the locations read within
+    `LOCATIONS_TTL` instead of listing them every time. A whole-store read (`skus=None`) never
+    uses either: reconciliation always sees the store afresh.
+    """
+
+    SHARED_TTL = 5.0
+    LOCATIONS_TTL = 60.0
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._variants: dict[tuple[Any, ...], tuple[float, list[mapping.VariantStock]]] = {}
+        self._locations: dict[tuple[Any, ...], tuple[float, list[Location]]] = {}
+
+    @staticmethod
+    def _key(connection: Connection) -> tuple[Any, ...]:
+        return connection.base_url.rstrip("/"), connection.id
+
+    def locations(self, connection: Connection) -> list[Location]:
+        """The shop's locations, read at most once per `LOCATIONS_TTL`."""
+        key, now = self._key(connection), time.monotonic()
+        with self._lock:
+            cached = self._locations.get(key)
+        if cached is not None and now - cached[0] < self.LOCATIONS_TTL:
+            return cached[1]
+        with ShopifyClient(connection) as client:
+            found = _locations(client)
+        with self._lock:
+            self._locations[key] = (now, found)
+        return found
+
+    def keep_variants(self, connection: Connection, skus: Sequence[str],
+                      read: list[mapping.VariantStock]) -> None:
+        """Lend the variants a stock read of `skus` saw to the next flags read of `skus`."""
+        key = (*self._key(connection), frozenset(skus))
+        now = time.monotonic()
+        with self._lock:
+            self._variants = {k: v for k, v in self._variants.items()
+                              if now - v[0] < self.SHARED_TTL}
+            self._variants[key] = (now, read)
+
+    def take_variants(self, connection: Connection,
+                      skus: Sequence[str] | None) -> list[mapping.VariantStock] | None:
+        """The variants a recent stock read of exactly `skus` saw (used once), else None."""
+        if skus is None:
+            return None
+        with self._lock:
+            found = self._variants.pop((*self._key(connection), frozenset(skus)), None)
+        if found is None or time.monotonic() - found[0] >= self.SHARED_TTL:
+            return None
+        return found[1]
+
+
+_recent = _RecentReads()
 
 
 @hookimpl
@@ -204,7 +272,15 @@ def shelfsync_fetch_stock_levels(
         return None
     with ShopifyClient(connection) as client:
         cap = connection.settings.get("levels_per_item")
-        return read_stock_levels(client, skus, _page_size(connection), int(cap) if cap else None)
+        if skus is None:
+            return read_stock_levels(client, skus, _page_size(connection),
+                                     int(cap) if cap else None)
+        read: list[mapping.VariantStock] = []
+        levels = read_stock_levels(client, skus, _page_size(connection),
+                                   int(cap) if cap else None, _recent.locations(connection),
+                                   read)
+        _recent.keep_variants(connection, skus, read)
+        return levels
 
 
 @hookimpl
@@ -214,6 +290,9 @@ def shelfsync_fetch_backorder_policies(
     """CONTINUE, or an untracked item, means the variant keeps selling when out of stock."""
     if not _mine(connection):
         return None
+    shared = _recent.take_variants(connection, skus)
+    if shared is not None:  # the stock read of the same SKUs a moment ago carried the flags
+        return [mapping.backorder_policy(variant) for variant in shared if variant.sku]
     with ShopifyClient(connection) as client:
         return [
             mapping.backorder_policy(variant)

@@ -9,7 +9,12 @@ from dramatiq.rate_limits.backends import StubBackend
 from sqlmodel import Session
 
 from shelfsync.core.broker import BrokerSettings, build_broker
-from shelfsync.core.budget import ApiBudget, load_limits, shared_backend
+from shelfsync.core.budget import (
+    DEFAULT_CALLS_PER_SECOND,
+    ApiBudget,
+    load_limits,
+    shared_backend,
+)
 from shelfsync.core.crypto import generate_key
 from shelfsync.core.errors import InvalidInput
 from shelfsync.core.models import ChannelConnection, Organization, add_store_connection
@@ -51,9 +56,13 @@ def test_the_call_over_the_limit_waits_for_the_next_second() -> None:
 
 def test_keys_have_separate_budgets_and_defaults_by_kind() -> None:
     budget = ApiBudget(StubBackend())
-    assert (budget.limit("store:1"), budget.limit("channel:1")) == (10, 20)
+    store_limit = DEFAULT_CALLS_PER_SECOND["store"]
+    assert (budget.limit("store:1"), budget.limit("channel:1")) == (
+        store_limit,
+        DEFAULT_CALLS_PER_SECOND["channel"],
+    )
     _wait_for_fresh_second()
-    assert all(budget.try_acquire("store:1") for _ in range(10))
+    assert all(budget.try_acquire("store:1") for _ in range(store_limit))
     assert not budget.try_acquire("store:1")
     assert budget.try_acquire("store:2")
 

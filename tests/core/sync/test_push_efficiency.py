@@ -1,0 +1,97 @@
+"""The webhook path's economy: one store read per pass, the warehouse cached until refused, and
+the shops pushed side by side."""
+
+from __future__ import annotations
+
+import time
+
+from shelfsync.core.models import ChannelWarehouse, utcnow
+from shelfsync.core.sync.inventory import reconcile_organization, sync_skus
+
+from .conftest import World
+
+
+def _siblings(sku: str) -> list[str]:
+    stem = sku.rsplit("-", 1)[0]
+    return [f"{stem}-{v:02d}" for v in (1, 2, 3)]
+
+
+def _store_requests(world: World) -> int:
+    return int(world.control(world.shopify, "GET", "requests")["count"])
+
+
+def _reconciled(world: World) -> None:
+    reconcile_organization(world.session, world.pm, world.org_id)
+    world.session.commit()
+
+
+def test_a_pass_reads_stock_and_flags_with_one_store_query(world: World) -> None:
+    _reconciled(world)
+    skus = _siblings(world.plain_sku())
+    sync_skus(world.session, world.pm, world.org_id, skus)  # the shop's locations are now known
+    world.session.commit()
+    for sku in skus:
+        world.bump(sku, 3)
+    # A flag changed at the same time is seen by the same read.
+    world.control(world.shopify, "POST", "variant", {"sku": skus[1],
+                                                     "inventory_policy": "CONTINUE"})
+    world.reset_counts()
+
+    report = sync_skus(world.session, world.pm, world.org_id, skus)
+    world.session.commit()
+
+    assert _store_requests(world) == 1
+    assert report.failed == 0, report.to_dict()
+    for shop in (0, 1):
+        shown = world.shown(shop)
+        assert {sku: shown[sku] for sku in skus} == {sku: world.expected(sku, shop)
+                                                      for sku in skus}
+    assert world.shown(0)[skus[1]] == 99_999
+
+
+def test_the_warehouse_is_read_once_and_again_only_when_a_push_refuses_it(world: World) -> None:
+    _reconciled(world)
+    sku, shop_one = world.plain_sku(), world.channel_ids[0]
+    assert world.session.get(ChannelWarehouse, shop_one) is not None  # cached by the reconcile
+    world.bump(sku, 2)
+    report = sync_skus(world.session, world.pm, world.org_id, [sku])
+    world.session.commit()
+    assert "fetch_locations" not in report.api_calls and report.pushed == 2
+
+    # The shop's default warehouse changed behind our back: the cached one no longer exists.
+    world.session.merge(ChannelWarehouse(channel_id=shop_one, warehouse_id="7499999999999999999",
+                                         name="gone", fetched_at=utcnow()))
+    world.session.commit()
+    world.bump(sku, 2)
+    refused = sync_skus(world.session, world.pm, world.org_id, [sku])
+    world.session.commit()
+    failed = [item for item in refused.items if item.outcome == "failed"]
+    assert [item.channel_id for item in failed] == [shop_one], refused.to_dict()
+    assert sku in refused.retry_skus  # tried again soon, not quarantined
+    assert world.session.get(ChannelWarehouse, shop_one) is None
+
+    again = sync_skus(world.session, world.pm, world.org_id, [sku])
+    world.session.commit()
+    assert again.api_calls.get("fetch_locations") == 1
+    assert again.failed == 0 and world.shown(0)[sku] == world.expected(sku, 0)
+    cached = world.session.get(ChannelWarehouse, shop_one)
+    assert cached is not None and cached.warehouse_id != "7499999999999999999"
+
+
+def test_the_shops_are_pushed_side_by_side(world: World) -> None:
+    _reconciled(world)
+    sku = world.plain_sku()
+    world.bump(sku, 5)
+    sync_skus(world.session, world.pm, world.org_id, [sku])  # warm every cache first
+    world.session.commit()
+    world.bump(sku, 5)
+    world.control(world.tiktok, "POST", "latency", {"seconds": 1.0})
+    try:
+        started = time.monotonic()
+        report = sync_skus(world.session, world.pm, world.org_id, [sku])
+        elapsed = time.monotonic() - started
+    finally:
+        world.control(world.tiktok, "POST", "latency", {"seconds": 0.0})
+    world.session.commit()
+    assert report.pushed == 2 and world.update_calls() >= 2
+    assert elapsed < 1.9, f"two shops one after the other would take 2 s; took {elapsed:.2f} s"
