@@ -26,7 +26,7 @@ from shelfsync.core.http import ALLOW_PRIVATE_ENV
 from shelfsync.core.plugins import get_plugin_manager
 from shelfsync.core.testing.kit_runner import start_fake
 from shelfsync.plugins.shopify.client import ShopifyClient
-from shelfsync.plugins.shopify.plugin import read_stock_levels
+from shelfsync.plugins.shopify.reads import read_stock_levels
 
 RESTORE_RATE = 100.0  # Shopify Standard plan, points per second
 

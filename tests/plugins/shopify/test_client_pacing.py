@@ -9,8 +9,8 @@ import pytest
 
 from shelfsync.core.testing.kit import RunningFake
 from shelfsync.plugins.shopify.client import ShopifyClient
-from shelfsync.plugins.shopify.plugin import read_stock_levels
 from shelfsync.plugins.shopify.queries import CATALOG, SHOP
+from shelfsync.plugins.shopify.reads import read_stock_levels
 
 
 class RecordingSleep:

@@ -1,0 +1,168 @@
+"""Reading stock, flags and locations from Shopify, for the plugin's hooks.
+
+Kept apart from the hooks: the queries and paging of a catalog read, and `RecentReads`, which
+lets a webhook pass's flags read reuse the stock read made a moment before it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+from shelfsync.core.types import Connection, Location, StockLevel
+from shelfsync.plugins.shopify import mapping, queries
+from shelfsync.plugins.shopify.client import ShopifyClient
+from shelfsync.plugins.shopify.queries import MAX_PAGE_SIZE
+
+#: SKUs per `productVariants(query:)` search: keeps the search string short.
+SKU_CHUNK = 50
+
+
+def read_locations(client: ShopifyClient) -> list[Location]:
+    found = [
+        mapping.to_location(node)
+        for page in client.paginate(queries.LOCATIONS, {}, "locations")
+        for node in page
+    ]
+    return sorted(found, key=lambda location: (not location.active, location.name, location.id))
+
+
+def _sku_search(skus: Sequence[str]) -> str:
+    quoted = (sku.replace("\\", "\\\\").replace('"', '\\"') for sku in skus)
+    return " OR ".join(f'sku:"{sku}"' for sku in quoted)
+
+
+def read_variants(
+    client: ShopifyClient,
+    document: str,
+    variables: Mapping[str, Any],
+    skus: Sequence[str] | None,
+    page_size: int | None,
+) -> Iterator[mapping.VariantStock]:
+    """Every variant, or those whose SKU is exactly one of `skus` (searched in chunks)."""
+    if skus is None:
+        for page in client.paginate(document, {**variables, "query": None}, "productVariants",
+                                    page_size=page_size):
+            yield from (mapping.to_variant_stock(node) for node in page)
+        return
+    wanted = list(dict.fromkeys(sku for sku in skus if sku))
+    for start in range(0, len(wanted), SKU_CHUNK):
+        chunk = wanted[start:start + SKU_CHUNK]
+        search = {**variables, "query": _sku_search(chunk)}
+        for page in client.paginate(document, search, "productVariants", page_size=page_size):
+            for node in page:
+                variant = mapping.to_variant_stock(node)
+                # Shopify's search matches loosely; only an exact SKU is ours.
+                if variant.sku in chunk:
+                    yield variant
+
+
+def page_size(connection: Connection) -> int | None:
+    value = connection.settings.get("page_size")
+    return max(1, min(MAX_PAGE_SIZE, int(value))) if value else None
+
+
+def _rest_of_levels(client: ShopifyClient, variant: mapping.VariantStock,
+                    per_page: int) -> mapping.VariantStock:
+    """Follow an item's inventoryLevels past the first page (more locations than we asked)."""
+    levels, after = list(variant.levels), variant.more_levels_after
+    while after:
+        data = client.query(queries.MORE_LEVELS,
+                            {"id": variant.inventory_item_id, "levels": per_page, "after": after})
+        item = mapping.obj(data.get("inventoryItem"), "inventoryItem")
+        more, after = mapping.to_levels(item.get("inventoryLevels"), "inventoryItem")
+        levels.extend(more)
+    return replace(variant, levels=levels, more_levels_after=None)
+
+
+def read_stock_levels(
+    client: ShopifyClient,
+    skus: Sequence[str] | None,
+    page_size: int | None = None,
+    levels_per_item: int | None = None,
+    locations: list[Location] | None = None,
+    variants: list[mapping.VariantStock] | None = None,
+) -> list[StockLevel]:
+    """Available stock per tracked SKU at each active location, read with `client`.
+
+    By default each variant asks for as many levels as the shop has locations, so one page
+    carries everything; `levels_per_item` caps that for shops with very many locations (the
+    few items stocked beyond it are completed with follow-up queries). `locations` (read
+    when None) and `variants` (filled with every variant read) serve `RecentReads`.
+    """
+    locations = read_locations(client) if locations is None else locations
+    active = {location.id for location in locations if location.active}
+    per_item = max(1, min(MAX_PAGE_SIZE, len(locations), levels_per_item or MAX_PAGE_SIZE))
+    levels: list[StockLevel] = []
+    for variant in read_variants(client, queries.STOCK_LEVELS, {"levels": per_item}, skus,
+                             page_size):
+        if variant.more_levels_after:
+            variant = _rest_of_levels(client, variant, per_item)
+        if variants is not None:
+            variants.append(variant)
+        levels.extend(mapping.stock_levels(variant, active))
+    return levels
+
+
+class RecentReads:
+    """What a webhook pass's first store read learnt, lent to the reads that follow it.
+
+    The engine reads stock, then backorder flags, for the same few SKUs many times a second.
+    The StockLevels query already carries each variant's policy and `tracked`, so the flags
+    hook answers from the variants the stock read just saw (once, within `SHARED_TTL`) instead
+    of a second query; and a SKU-scoped stock read reuses the locations read within
+    `LOCATIONS_TTL` instead of listing them every time. A whole-store read (`skus=None`) never
+    uses either: reconciliation always sees the store afresh.
+    """
+
+    SHARED_TTL = 5.0
+    LOCATIONS_TTL = 60.0
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._variants: dict[tuple[Any, ...], tuple[float, list[mapping.VariantStock]]] = {}
+        self._locations: dict[tuple[Any, ...], tuple[float, list[Location]]] = {}
+
+    @staticmethod
+    def _key(connection: Connection) -> tuple[Any, ...]:
+        return connection.base_url.rstrip("/"), connection.id
+
+    def locations(self, connection: Connection) -> list[Location]:
+        """The shop's locations, read at most once per `LOCATIONS_TTL`."""
+        key, now = self._key(connection), time.monotonic()
+        with self._lock:
+            cached = self._locations.get(key)
+        if cached is not None and now - cached[0] < self.LOCATIONS_TTL:
+            return cached[1]
+        with ShopifyClient(connection) as client:
+            found = read_locations(client)
+        with self._lock:
+            self._locations[key] = (now, found)
+        return found
+
+    def keep_variants(self, connection: Connection, skus: Sequence[str],
+                      read: list[mapping.VariantStock]) -> None:
+        """Lend the variants a stock read of `skus` saw to the next flags read of `skus`."""
+        key = (*self._key(connection), frozenset(skus))
+        now = time.monotonic()
+        with self._lock:
+            self._variants = {k: v for k, v in self._variants.items()
+                              if now - v[0] < self.SHARED_TTL}
+            self._variants[key] = (now, read)
+
+    def take_variants(self, connection: Connection,
+                      skus: Sequence[str] | None) -> list[mapping.VariantStock] | None:
+        """The variants a recent stock read of exactly `skus` saw (used once), else None."""
+        if skus is None:
+            return None
+        with self._lock:
+            found = self._variants.pop((*self._key(connection), frozenset(skus)), None)
+        if found is None or time.monotonic() - found[0] >= self.SHARED_TTL:
+            return None
+        return found[1]
+
+
+recent_reads = RecentReads()
