@@ -7,11 +7,13 @@ no change here. Nothing is loaded at import time: call `get_plugin_manager()`.
 
 from __future__ import annotations
 
+import importlib
 import importlib.metadata
 import logging
 import os
 from dataclasses import dataclass
 
+import click
 import pluggy
 
 from shelfsync.core import hookspecs
@@ -84,3 +86,17 @@ def get_plugin_manager(*, load_entry_points: bool = True) -> ShelfsyncPluginMana
             pm.register(plugin, name=entry_point.name)
     pm.check_pending()
     return pm
+
+
+def add_fake_command(cli: click.Group, platform: str, command_path: str) -> None:
+    """Put a plugin's fake-server command under the core `fake` group as `fake <platform>`.
+
+    `command_path` is `"module:attribute"`, imported only here, so loading a plugin never
+    loads its fake. Does nothing when the CLI has no `fake` group.
+    """
+    group = cli.commands.get("fake")
+    if not isinstance(group, click.Group):
+        return
+    module_name, _, attribute = command_path.partition(":")
+    command = getattr(importlib.import_module(module_name), attribute)
+    group.add_command(command, name=platform)

@@ -26,6 +26,7 @@ from shelfsync.core.errors import (
     WebhookSignatureError,
 )
 from shelfsync.core.hookspecs import hookimpl
+from shelfsync.core.plugins import add_fake_command
 from shelfsync.core.types import (
     BackorderPolicy,
     Capabilities,
@@ -88,12 +89,7 @@ def shelfsync_fake_factory() -> tuple[str, Callable[..., Any]]:
 @hookimpl
 def shelfsync_register_commands(cli: click.Group) -> None:
     """Add `shelfsync fake shopify` under the core `fake` group."""
-    group = cli.commands.get("fake")
-    if not isinstance(group, click.Group):
-        return
-    from shelfsync.plugins.shopify.commands import fake_command
-
-    group.add_command(fake_command, name=PLATFORM)
+    add_fake_command(cli, PLATFORM, "shelfsync.plugins.shopify.commands:fake_command")
 
 
 # --- reads ----------------------------------------------------------------------------------

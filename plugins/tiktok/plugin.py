@@ -18,6 +18,7 @@ import click
 from shelfsync.core.errors import AuthError, BadResponse, PluginError, WebhookSignatureError
 from shelfsync.core.hookspecs import hookimpl
 from shelfsync.core.http import number_setting
+from shelfsync.core.plugins import add_fake_command
 from shelfsync.core.types import (
     CHANNEL_MAXIMUM,
     AuthorizedShop,
@@ -85,12 +86,7 @@ def shelfsync_fake_factory() -> tuple[str, Callable[..., Any]]:
 @hookimpl
 def shelfsync_register_commands(cli: click.Group) -> None:
     """Add `shelfsync fake tiktok` under the core `fake` group."""
-    group = cli.commands.get("fake")
-    if not isinstance(group, click.Group):
-        return
-    from shelfsync.plugins.tiktok.commands import fake_command
-
-    group.add_command(fake_command)
+    add_fake_command(cli, PLATFORM, "shelfsync.plugins.tiktok.commands:fake_command")
 
 
 # --- connection ---------------------------------------------------------------------------
