@@ -272,8 +272,9 @@ def reconcile_channel(channel_id: int) -> None:
         return
     with _auth_stops_here(channel.organization_id, channel_id), session_scope() as session:
         budget = budget_for(session, channel.organization_id, reconcile_channel.broker)
+        # Only the counts are logged: per-SKU outcomes (but failures) need not be kept.
         report = _recording_auth(session, lambda: inventory.reconcile_channel(
-            session, pm, channel_id, budget=budget))
+            session, pm, channel_id, budget=budget, keep_items=False))
     _log_report("reconcile", channel.organization_id, report)
 
 

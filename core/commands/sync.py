@@ -28,10 +28,14 @@ def _counts_line(report: SyncReport) -> str:
             "dry run {dry_run}, drift {drift}").format(**counts) + f"; {calls} hook calls"
 
 
-def _human(report: SyncReport, dry_run: bool) -> str:
+def _human(report: SyncReport, dry_run: bool, verbose: bool = False) -> str:
+    """The counts, then the failures; every SKU not unchanged too with `verbose` (a dry run
+    shows every SKU: that is what it is for)."""
     lines = [_counts_line(report)]
     for item in report.items:
         if item.outcome == "unchanged" and not dry_run:
+            continue
+        if item.outcome != "failed" and not (verbose or dry_run):
             continue
         before = "-" if item.from_quantity is None else str(item.from_quantity)
         after = "-" if item.to_quantity is None else str(item.to_quantity)
@@ -45,19 +49,20 @@ def _human(report: SyncReport, dry_run: bool) -> str:
     return "\n".join(lines)
 
 
-def _run(session: Session, channel: int | None, org: int | None, dry_run: bool) -> SyncReport:
+def _run(session: Session, channel: int | None, org: int | None, dry_run: bool,
+         keep_items: bool) -> SyncReport:
     pm = plugin_manager()
     if channel is not None:
         if session.get(ChannelConnection, channel) is None:
             fail(f"no channel with id {channel}", EXIT_BAD_INPUT)
         if dry_run:
             return recompute_channel(session, pm, channel, dry_run=True)
-        return reconcile_channel(session, pm, channel)
+        return reconcile_channel(session, pm, channel, keep_items=keep_items)
     assert org is not None
     if session.get(Organization, org) is None:
         fail(f"no organization with id {org}", EXIT_BAD_INPUT)
     if not dry_run:
-        return reconcile_organization(session, pm, org)
+        return reconcile_organization(session, pm, org, keep_items=keep_items)
     report = SyncReport()
     for row in session.exec(select(ChannelConnection.id).where(
             ChannelConnection.organization_id == org)):
@@ -75,27 +80,36 @@ def sync_group() -> None:
 @click.option("--org", type=int, help="Reconcile every channel of this organization (its id).")
 @click.option("--dry-run", is_flag=True, help="Report per SKU from -> to and why; push nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON, per SKU.")
-def sync_inventory(channel: int | None, org: int | None, dry_run: bool, as_json: bool) -> None:
-    """Reconcile inventory for one channel or every channel of an organization."""
+@click.option("-v", "--verbose", is_flag=True,
+              help="List every SKU pushed, skipped or failed (default: counts and failures).")
+def sync_inventory(channel: int | None, org: int | None, dry_run: bool, as_json: bool,
+                   verbose: bool) -> None:
+    """Reconcile inventory for one channel or every channel of an organization.
+
+    Prints the counts and the failed SKUs; `--verbose` lists every SKU that was not unchanged,
+    `--json` every SKU's outcome. Without either, per-SKU outcomes other than failures are not
+    kept in memory at all (a large catalog has hundreds of thousands).
+    """
     if (channel is None) == (org is None):
         fail("give exactly one of --channel or --org", EXIT_BAD_INPUT)
     engine = make_engine()
     try:
         with session_scope(engine) as session:
             try:
-                report = _run(session, channel, org, dry_run)
+                report = _run(session, channel, org, dry_run,
+                              keep_items=as_json or dry_run or verbose)
             except SyncAuthError as exc:
                 for kind, ident, message in exc.failures:
                     mark_needs_reauth(session, kind, ident, message)
                 report = exc.report
                 session.commit()
                 emit(report.to_dict() if as_json else report, as_json,
-                     lambda r: _human(r, dry_run))
+                     lambda r: _human(r, dry_run, verbose))
                 fail(f"{exc.message}; marked as needing re-authorization")
     finally:
         engine.dispose()
     data: Any = report.to_dict() if as_json else report
-    emit(data, as_json, lambda r: _human(r, dry_run))
+    emit(data, as_json, lambda r: _human(r, dry_run, verbose))
     if report.failed or report.errors:
         raise SystemExit(1)
 

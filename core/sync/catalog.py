@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -20,7 +20,7 @@ from shelfsync.core.models import (
 )
 from shelfsync.core.plugins import ShelfsyncPluginManager
 from shelfsync.core.rules import LocationStock
-from shelfsync.core.sync.context import chunks, store_connection
+from shelfsync.core.sync.context import STREAM, chunks, store_connection
 from shelfsync.core.sync.inventory_types import Budget, CatalogReport
 from shelfsync.core.types import BackorderPolicy, CatalogItem, Connection
 from shelfsync.core.types import Location as LocationInfo
@@ -84,6 +84,7 @@ def apply_policies(session: Session, store_id: int, policies: Sequence[Backorder
             if (row.continue_selling, row.tracked) != (selling, tracked):
                 row.continue_selling, row.tracked = selling, tracked
                 session.add(row)
+        session.flush()  # written rows leave the session's memory (its identity map is weak)
 
 
 def _store_locations(session: Session, store_id: int, found: Sequence[LocationInfo]) -> None:
@@ -101,25 +102,33 @@ def _store_locations(session: Session, store_id: int, found: Sequence[LocationIn
 
 def _store_variants(session: Session, store_id: int, items: Sequence[CatalogItem],
                     flags: dict[str, tuple[bool, bool]]) -> int:
-    existing = {row.variant_id: row for row in session.exec(
-        select(CatalogVariant).where(CatalogVariant.store_connection_id == store_id))}
+    """Upsert the variants a slice at a time (only a slice's ORM rows in memory at once),
+    then delete those the store no longer has."""
+    ours = CatalogVariant.store_connection_id == store_id
     now = utcnow()
-    for item in items:
-        row = existing.pop(item.variant_id, None) or CatalogVariant(
-            store_connection_id=store_id, product_id=item.product_id,
-            variant_id=item.variant_id, sku=item.sku)
-        row.product_id, row.sku, row.title = item.product_id, item.sku.strip(), item.title
-        row.price, row.currency = item.price, item.currency
-        row.inventory_item_id = item.inventory_item_id
-        selling, tracked = flags.get(row.sku, (row.continue_selling, row.tracked))
-        row.continue_selling, row.tracked = selling, tracked
-        row.updated_at = now
-        session.add(row)
-    if existing:
-        ids = [row.id for row in existing.values()]
-        for part in chunks(ids):
-            session.execute(delete(CatalogVariant).where(CatalogVariant.id.in_(part)))
-    return len(existing)
+    for part in chunks(items):
+        existing = {row.variant_id: row for row in session.exec(select(CatalogVariant).where(
+            ours, CatalogVariant.variant_id.in_([item.variant_id for item in part])))}
+        for item in part:
+            row = existing.pop(item.variant_id, None) or CatalogVariant(
+                store_connection_id=store_id, product_id=item.product_id,
+                variant_id=item.variant_id, sku=item.sku)
+            row.product_id, row.sku, row.title = item.product_id, item.sku.strip(), item.title
+            row.price, row.currency = item.price, item.currency
+            row.inventory_item_id = item.inventory_item_id
+            selling, tracked = flags.get(row.sku, (row.continue_selling, row.tracked))
+            row.continue_selling, row.tracked = selling, tracked
+            row.updated_at = now
+            session.add(row)
+        session.flush()
+    current = {item.variant_id for item in items}
+    gone = [ident for ident, variant_id in session.exec(
+        select(CatalogVariant.id, CatalogVariant.variant_id).where(ours)
+        .execution_options(yield_per=STREAM))
+        if variant_id not in current]
+    for ids in chunks(gone):
+        session.execute(delete(CatalogVariant).where(CatalogVariant.id.in_(ids)))
+    return len(gone)
 
 
 def refresh_catalog(session: Session, pm: ShelfsyncPluginManager, store_id: int, *,
@@ -181,28 +190,39 @@ class StoreState:
 
 
 def load_store_state(session: Session, store_id: int, skus: Collection[str] | None,
-                     fetched: Sequence[BackorderPolicy] = ()) -> StoreState:
+                     fetched: Sequence[BackorderPolicy] = (), *,
+                     fetched_flags: Mapping[str, bool] | None = None) -> StoreState:
     """Stock per SKU from the database (the newest observation won there), each level marked
-    active or not from the stored locations; flags from this pass's fetch, else the catalog."""
+    active or not from the stored locations; flags from this pass's fetch (`fetched`, or
+    `fetched_flags`: SKU -> continue selling), else the catalog."""
     active = {row.location_id: row.active for row in session.exec(
         select(Location).where(Location.store_connection_id == store_id))}
     state = StoreState()
     wanted = None if skus is None else sorted(set(skus))
     parts = [None] if wanted is None else list(chunks(wanted))
     for part in parts:
-        levels = select(StockLevel).where(StockLevel.store_connection_id == store_id)
-        variants = select(CatalogVariant).where(CatalogVariant.store_connection_id == store_id)
+        # Plain columns, not ORM rows: a whole store's rows would be a lot of identities.
+        levels = select(StockLevel.sku, StockLevel.location_id, StockLevel.available).where(
+            StockLevel.store_connection_id == store_id)
+        variants = select(CatalogVariant.sku, CatalogVariant.continue_selling,
+                          CatalogVariant.tracked).where(
+            CatalogVariant.store_connection_id == store_id)
         if part is not None:
             levels = levels.where(StockLevel.sku.in_(part))
             variants = variants.where(CatalogVariant.sku.in_(part))
-        for level in session.exec(levels):
-            state.stock.setdefault(level.sku, []).append(LocationStock(
-                level.location_id, level.available, active.get(level.location_id, True)))
-            state.known.add(level.sku)
-        for variant in session.exec(variants):
-            state.flags[variant.sku] = bool(variant.continue_selling or not variant.tracked)
-            state.known.add(variant.sku)
+        for sku, location_id, available in session.exec(levels):
+            state.stock.setdefault(sku, []).append(LocationStock(
+                location_id, available, active.get(location_id, True)))
+            state.known.add(sku)
+        for sku, selling, tracked in session.exec(variants):
+            state.flags[sku] = bool(selling or not tracked)
+            state.known.add(sku)
     for policy in fetched:
         state.flags[policy.sku] = continue_selling(policy)
         state.known.add(policy.sku)
+    if fetched_flags is not None:
+        for sku in fetched_flags if wanted is None else wanted:
+            if sku in fetched_flags:
+                state.flags[sku] = fetched_flags[sku]
+                state.known.add(sku)
     return state

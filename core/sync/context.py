@@ -23,6 +23,9 @@ T = TypeVar("T")
 #: Rows per `IN (…)` list: well under SQLite's and PostgreSQL's parameter limits.
 CHUNK = 500
 DEFAULT_TIMEOUT = 30.0
+#: Rows fetched at a time from a query over a whole catalog (`yield_per`): the ORM would
+#: otherwise buffer every row of the result before handing back the first.
+STREAM = 2000
 
 
 def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:

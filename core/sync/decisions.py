@@ -46,6 +46,19 @@ def linked(session: Session, channel_id: int, skus: Collection[str] | None) -> l
     return sorted(found, key=lambda link: (link.store_sku, link.sku_id))
 
 
+def linked_products(session: Session, channel_id: int) -> list[str]:
+    """The channel products that have links, in order."""
+    return list(session.exec(select(SkuLink.product_id).where(SkuLink.channel_id == channel_id)
+                             .distinct().order_by(SkuLink.product_id)))
+
+
+def linked_in(session: Session, channel_id: int, products: Collection[str]) -> list[SkuLink]:
+    """The channel's links of these products (at most `CHUNK` of them), in SKU order."""
+    return list(session.exec(select(SkuLink).where(
+        SkuLink.channel_id == channel_id, SkuLink.product_id.in_(list(products)))
+        .order_by(SkuLink.store_sku, SkuLink.sku_id)))
+
+
 def _inputs(state: StoreState, sku: str, settings: ChannelSettings,
             use_locations: list[str] | None, maximum: int) -> dict[str, Any]:
     return {

@@ -14,7 +14,7 @@ nothing commits: every write lands in the caller's transaction.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from sqlmodel import Session, select
@@ -32,6 +32,7 @@ from shelfsync.core.sync.catalog import (
     StoreState,
     apply_policies,
     catalog_stale,
+    continue_selling,
     fetch_policies,
     fetch_stock,
     load_store_state,
@@ -43,12 +44,13 @@ from shelfsync.core.sync.context import (
     channel_connection,
     channel_maximum,
     channel_row,
+    chunks,
     mark_needs_reauth,
     settings_of,
     store_connection,
     store_of,
 )
-from shelfsync.core.sync.decisions import linked, plan
+from shelfsync.core.sync.decisions import linked, linked_in, linked_products, plan
 from shelfsync.core.sync.inventory_types import (
     Budget,
     CatalogReport,
@@ -70,7 +72,7 @@ from shelfsync.core.sync.pending import (
     take_pending,
     try_lock_organization,
 )
-from shelfsync.core.sync.pushing import Pass, Prepared, make_calls, prepare, record
+from shelfsync.core.sync.pushing import Pass, Prepared, make_calls, prepare, record, settle
 from shelfsync.core.sync.status import channel_status
 
 __all__ = [
@@ -99,6 +101,9 @@ __all__ = [
 Failures = list[tuple[str, int, str]]
 #: Shops of one organization pushed at the same time at most (one thread per shop).
 MAX_PUSH_THREADS = 8
+#: Channel products a reconcile decides and pushes per part (a few thousand SKUs): bounds
+#: the memory a pass holds, whatever the size of the catalog.
+PRODUCTS_PER_PART = 500
 
 
 def _channels(session: Session, organization_id: int,
@@ -137,19 +142,6 @@ def _prepare_channel(session: Session, pm: ShelfsyncPluginManager, store: StoreC
     return prepare(run, planned)
 
 
-def _channel_pass(session: Session, pm: ShelfsyncPluginManager, store: StoreConnection,
-                  channel: ChannelConnection, state: StoreState, skus: Collection[str] | None,
-                  report: SyncReport, *, dry_run: bool, budget: Budget | None,
-                  shown: dict[str, int] | None = None) -> AuthError | None:
-    """Decide, compare and push one channel's linked SKUs (of `skus`, or all)."""
-    prepared = _prepare_channel(session, pm, store, channel, state, skus, report,
-                                dry_run=dry_run, budget=budget, shown=shown)
-    make_calls(prepared)
-    error = record(prepared)
-    session.flush()
-    return error
-
-
 def _make_all_calls(prepared: Sequence[Prepared]) -> None:
     """Every channel's calls, the channels side by side: each shop has its own budget and
     throttle, so one shop's calls need not wait behind another's. Threads touch only the
@@ -173,16 +165,17 @@ def _syncable(session: Session, channel: ChannelConnection) -> bool:
 def sync_skus(session: Session, pm: ShelfsyncPluginManager, organization_id: int,
               skus: Collection[str], *, dry_run: bool = False,
               channel_ids: Iterable[int] | None = None,
-              budget: Budget | None = None) -> SyncReport:
+              budget: Budget | None = None, keep_items: bool = True) -> SyncReport:
     """Sync exactly these store SKUs to every channel of the organization with inventory sync.
 
     Stock and flags are fetched once for all of them and recorded newer-wins (observed when
     the fetch started); decisions read the STORED stock, so when two workers race the newest
     observation decides for both. A store that cannot be read raises (nothing was done; the
     caller retries). A channel that refuses our credentials stops that channel only:
-    `SyncAuthError` is raised at the end, after every other channel was handled.
+    `SyncAuthError` is raised at the end, after every other channel was handled. Without
+    `keep_items` the report counts every SKU but keeps only the failed ones' outcomes.
     """
-    report = SyncReport()
+    report = SyncReport(keep_items=keep_items)
     wanted = sorted({sku.strip() for sku in skus if sku and sku.strip()})
     if not wanted:
         return report
@@ -226,7 +219,7 @@ def _finish_run(session: Session, run: SyncRun | None, report: SyncReport,
     run.finished_at = utcnow()
     run.counts = {**report.counts(), "api_calls": sum(report.api_calls.values())}
     run.error = error
-    if error is not None and not report.items:
+    if error is not None and not report.total:
         run.status = RunStatus.ERROR.value
     elif error is not None or report.failed:
         run.status = RunStatus.PARTIAL.value
@@ -246,25 +239,13 @@ def _start_run(session: Session, channel: ChannelConnection, kind: str,
     return run
 
 
-def reconcile_organization(session: Session, pm: ShelfsyncPluginManager, organization_id: int,
-                           *, dry_run: bool = False, channel_ids: Iterable[int] | None = None,
-                           budget: Budget | None = None,
-                           refresh_store_catalog: bool | None = None) -> SyncReport:
-    """Reconcile every channel of the organization (or `channel_ids`), reading the store once.
-
-    The store's stock and flags are read whole; its catalog (for linking) only when
-    `refresh_store_catalog` says so, by default when it was never read or is a day old.
-
-    Per channel: listings and links refreshed, every linked SKU decided from the stored stock
-    (fresh from this pass), compared with what the channel SHOWS, the differences pushed and
-    counted as drift, one `SyncRun` (kind "reconcile") recorded. A channel whose listings
-    cannot be read is recorded as an error run and the others go on.
-    """
-    report = SyncReport()
-    store = store_of(session, organization_id)
+def _read_store(session: Session, pm: ShelfsyncPluginManager, store: StoreConnection,
+                report: SyncReport, budget: Budget | None,
+                refresh_store_catalog: bool) -> dict[str, bool]:
+    """Read the store's catalog (when asked), stock and flags into the database; returns the
+    fetched flags (SKU -> continue selling). The fetched lists go out of scope here, so a
+    large store's levels and policies are not held while the channels are pushed."""
     assert store.id is not None
-    if refresh_store_catalog is None:
-        refresh_store_catalog = catalog_stale(session, store.id)
     started = utcnow()
     try:
         if refresh_store_catalog:
@@ -279,21 +260,82 @@ def reconcile_organization(session: Session, pm: ShelfsyncPluginManager, organiz
     except AuthError as exc:
         raise _store_auth(store, exc, report) from exc
     record_levels(session, store.id, levels, started)
+    del levels
     apply_policies(session, store.id, policies)
     session.flush()
-    state = load_store_state(session, store.id, None, policies)
+    return {policy.sku: continue_selling(policy) for policy in policies}
+
+
+def _read_listings(session: Session, pm: ShelfsyncPluginManager, channel_id: int,
+                   report: SyncReport, budget: Budget | None) -> dict[str, int]:
+    """Read, store and link the channel's listings; returns what each SKU id shows in total
+    (the listings themselves are dropped here)."""
+    listings = fetch_listings(session, pm, channel_id, budget)
+    report.count("fetch_listings")
+    store_listings(session, channel_id, listings)
+    shown = {listing.sku_id: sum(listing.quantities.values()) for listing in listings}
+    del listings  # linking reads the stored rows: the channel's listings may go first
+    auto_link(session, channel_id)
+    return shown
+
+
+def _reconcile_pass(session: Session, pm: ShelfsyncPluginManager, store: StoreConnection,
+                    channel: ChannelConnection, flags: Mapping[str, bool],
+                    report: SyncReport, *, dry_run: bool, budget: Budget | None,
+                    shown: dict[str, int]) -> AuthError | None:
+    """Decide, compare and push the channel's whole catalog, `PRODUCTS_PER_PART` products at a
+    time: only one part's links, stock, decisions and rows are in memory at once. A product
+    is never split between parts, so the calls made are those of one whole pass."""
+    assert channel.id is not None and store.id is not None
+    settings = settings_of(session, channel.id)
+    connection = channel_connection(channel)
+    store_caps = capabilities_of(pm, store.platform)
+    maximum = channel_maximum(pm, channel.platform)
+    run = Pass(session, pm, channel, connection, report, dry_run, budget, shown)
+    first_error: AuthError | None = None
+    for products in chunks(linked_products(session, channel.id), PRODUCTS_PER_PART):
+        links = linked_in(session, channel.id, products)
+        state = load_store_state(session, store.id, {link.store_sku for link in links},
+                                 fetched_flags=flags)
+        planned = plan(pm, connection, links, state, settings, store_caps, maximum)
+        del links, state
+        error = settle(run, planned)
+        first_error = first_error or error
+        session.flush()
+    return first_error
+
+
+def reconcile_organization(session: Session, pm: ShelfsyncPluginManager, organization_id: int,
+                           *, dry_run: bool = False, channel_ids: Iterable[int] | None = None,
+                           budget: Budget | None = None,
+                           refresh_store_catalog: bool | None = None,
+                           keep_items: bool = True) -> SyncReport:
+    """Reconcile every channel of the organization (or `channel_ids`), reading the store once.
+
+    The store's stock and flags are read whole; its catalog (for linking) only when
+    `refresh_store_catalog` says so, by default when it was never read or is a day old.
+
+    Per channel: listings and links refreshed, every linked SKU decided from the stored stock
+    (fresh from this pass), compared with what the channel SHOWS, the differences pushed and
+    counted as drift, one `SyncRun` (kind "reconcile") recorded. A channel whose listings
+    cannot be read is recorded as an error run and the others go on. Without `keep_items`
+    the report counts every SKU but keeps only the failed ones' outcomes.
+    """
+    report = SyncReport(keep_items=keep_items)
+    store = store_of(session, organization_id)
+    assert store.id is not None
+    if refresh_store_catalog is None:
+        refresh_store_catalog = catalog_stale(session, store.id)
+    flags = _read_store(session, pm, store, report, budget, refresh_store_catalog)
     failures: Failures = []
     for channel in _channels(session, organization_id, channel_ids):
         if not _syncable(session, channel):
             continue
         assert channel.id is not None
         run = _start_run(session, channel, "reconcile", dry_run)
-        channel_report = SyncReport()
+        channel_report = SyncReport(keep_items=keep_items)
         try:
-            listings = fetch_listings(session, pm, channel.id, budget)
-            channel_report.count("fetch_listings")
-            store_listings(session, channel.id, listings)
-            auto_link(session, channel.id)
+            shown = _read_listings(session, pm, channel.id, channel_report, budget)
         except PluginError as exc:
             if isinstance(exc, AuthError):
                 failures.append(("channel", channel.id, exc.message))
@@ -301,9 +343,9 @@ def reconcile_organization(session: Session, pm: ShelfsyncPluginManager, organiz
             _finish_run(session, run, channel_report, exc.message)
             report.merge(channel_report)
             continue
-        shown = {listing.sku_id: sum(listing.quantities.values()) for listing in listings}
-        error = _channel_pass(session, pm, store, channel, state, None, channel_report,
-                              dry_run=dry_run, budget=budget, shown=shown)
+        error = _reconcile_pass(session, pm, store, channel, flags, channel_report,
+                                dry_run=dry_run, budget=budget, shown=shown)
+        del shown
         if error is not None:
             failures.append(("channel", channel.id, error.message))
         _finish_run(session, run, channel_report, error.message if error else None)
@@ -313,7 +355,8 @@ def reconcile_organization(session: Session, pm: ShelfsyncPluginManager, organiz
 
 
 def reconcile_channel(session: Session, pm: ShelfsyncPluginManager, channel_id: int, *,
-                      dry_run: bool = False, budget: Budget | None = None) -> SyncReport:
+                      dry_run: bool = False, budget: Budget | None = None,
+                      keep_items: bool = True) -> SyncReport:
     """Reconcile one channel against the whole store (see `reconcile_organization`).
 
     A second reconcile with nothing changed makes no update call: what the channel shows
@@ -321,11 +364,13 @@ def reconcile_channel(session: Session, pm: ShelfsyncPluginManager, channel_id: 
     """
     channel = channel_row(session, channel_id)
     return reconcile_organization(session, pm, channel.organization_id, dry_run=dry_run,
-                                  channel_ids=[channel_id], budget=budget)
+                                  channel_ids=[channel_id], budget=budget,
+                                  keep_items=keep_items)
 
 
 def recompute_channel(session: Session, pm: ShelfsyncPluginManager, channel_id: int, *,
-                      dry_run: bool = False, budget: Budget | None = None) -> SyncReport:
+                      dry_run: bool = False, budget: Budget | None = None,
+                      keep_items: bool = True) -> SyncReport:
     """Recompute one channel at once from fresh stock of its linked SKUs (settings changed).
 
     With `dry_run`, each SKU's from → to and reason are reported; nothing is pushed and no
@@ -336,12 +381,12 @@ def recompute_channel(session: Session, pm: ShelfsyncPluginManager, channel_id: 
     run = _start_run(session, channel, "recompute", dry_run)
     try:
         report = sync_skus(session, pm, channel.organization_id, skus, dry_run=dry_run,
-                           channel_ids=[channel_id], budget=budget)
+                           channel_ids=[channel_id], budget=budget, keep_items=keep_items)
     except SyncAuthError as exc:
         _finish_run(session, run, exc.report, exc.message)
         raise
     except PluginError as exc:
-        _finish_run(session, run, SyncReport(), exc.message)
+        _finish_run(session, run, SyncReport(keep_items=keep_items), exc.message)
         raise
     _finish_run(session, run, report)
     return report

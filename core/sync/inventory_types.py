@@ -46,7 +46,13 @@ class SkuOutcome:
 
 @dataclass
 class SyncReport:
-    """The outcomes of one engine pass, its drift and the hook calls it made."""
+    """The outcomes of one engine pass, its drift and the hook calls it made.
+
+    The counters always cover every SKU. `items` holds every SKU's outcome only while
+    `keep_items` is set (the default; the CLI's --json/--dry-run/--verbose and tests want
+    them); without it only failures are kept, so a pass over a 100,000-SKU catalog need not
+    hold 100,000 outcomes per shop in memory.
+    """
 
     items: list[SkuOutcome] = field(default_factory=list)
     drift: int = 0
@@ -57,34 +63,45 @@ class SyncReport:
     errors: dict[int, str] = field(default_factory=dict)
     #: What the store read of a reconcile found (None for other passes).
     catalog: CatalogReport | None = None
+    keep_items: bool = True
+    #: outcome -> SKUs with it, kept whether or not `items` are.
+    tally: Counter[str] = field(default_factory=Counter)
 
-    def _count(self, outcome: str) -> int:
-        return sum(1 for item in self.items if item.outcome == outcome)
+    def add(self, item: SkuOutcome) -> None:
+        """Count one SKU's outcome (and keep it when items are kept, or when it failed)."""
+        self.tally[item.outcome] += 1
+        if self.keep_items or item.outcome == FAILED:
+            self.items.append(item)
+
+    @property
+    def total(self) -> int:
+        """SKU outcomes counted, whatever their kind."""
+        return sum(self.tally.values())
 
     @property
     def pushed(self) -> int:
         """SKUs whose new quantity the channel accepted."""
-        return self._count(PUSHED)
+        return self.tally[PUSHED]
 
     @property
     def unchanged(self) -> int:
         """SKUs already showing the decided quantity: no call made."""
-        return self._count(UNCHANGED)
+        return self.tally[UNCHANGED]
 
     @property
     def failed(self) -> int:
         """SKUs that could not be pushed (see their error codes)."""
-        return self._count(FAILED)
+        return self.tally[FAILED]
 
     @property
     def skipped(self) -> int:
         """SKUs left alone on purpose (quarantined, not listed, unknown to the store)."""
-        return self._count(SKIPPED)
+        return self.tally[SKIPPED]
 
     @property
     def dry_run(self) -> int:
         """SKUs a dry run would have pushed."""
-        return self._count(DRY_RUN)
+        return self.tally[DRY_RUN]
 
     def count(self, name: str, amount: int = 1) -> None:
         """Add to the hook-call counter `name`."""
@@ -93,6 +110,7 @@ class SyncReport:
     def merge(self, other: SyncReport) -> None:
         """Fold another report (e.g. one channel's) into this one."""
         self.items.extend(other.items)
+        self.tally.update(other.tally)
         self.drift += other.drift
         self.retry_skus |= other.retry_skus
         self.errors.update(other.errors)
@@ -101,18 +119,17 @@ class SyncReport:
 
     def counts(self) -> dict[str, int]:
         """The counters, by outcome, plus drift."""
-        by_outcome = Counter(item.outcome for item in self.items)
         return {
-            "pushed": by_outcome[PUSHED],
-            "unchanged": by_outcome[UNCHANGED],
-            "failed": by_outcome[FAILED],
-            "skipped": by_outcome[SKIPPED],
-            "dry_run": by_outcome[DRY_RUN],
+            "pushed": self.tally[PUSHED],
+            "unchanged": self.tally[UNCHANGED],
+            "failed": self.tally[FAILED],
+            "skipped": self.tally[SKIPPED],
+            "dry_run": self.tally[DRY_RUN],
             "drift": self.drift,
         }
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready form: counts, hook calls and every SKU's outcome."""
+        """A JSON-ready form: counts, hook calls and the SKU outcomes kept (see `keep_items`)."""
         return {
             "counts": self.counts(),
             "api_calls": dict(self.api_calls),

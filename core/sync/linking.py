@@ -8,10 +8,11 @@ links are never touched.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, NamedTuple
 
-from sqlalchemy import delete
+from sqlalchemy import delete, insert, update
 from sqlmodel import Session, select
 
 from shelfsync.core.errors import BadResponse
@@ -27,6 +28,8 @@ from shelfsync.core.models import (
 )
 from shelfsync.core.plugins import ShelfsyncPluginManager
 from shelfsync.core.sync.context import (
+    CHUNK,
+    STREAM,
     channel_connection,
     channel_row,
     chunks,
@@ -52,30 +55,47 @@ def fetch_listings(session: Session, pm: ShelfsyncPluginManager, channel_id: int
 
 
 def store_listings(session: Session, channel_id: int, listings: Sequence[Listing]) -> None:
-    """Mirror the listings into ChannelListing and ChannelSkuState (only what changed)."""
+    """Mirror the listings into ChannelListing and ChannelSkuState (only what changed).
+
+    A slice of SKUs at a time, flushed as it goes: only a slice's ORM rows are in memory.
+    """
     now = utcnow()
     latest = {listing.sku_id: listing for listing in listings}
-    rows = {row.sku_id: row for row in session.exec(
-        select(ChannelListing).where(ChannelListing.channel_id == channel_id))}
-    for sku_id, listing in latest.items():
-        row = rows.pop(sku_id, None)
+    for part in chunks(list(latest)):
+        _store_listing_part(session, channel_id, [latest[sku_id] for sku_id in part], now)
+        session.flush()
+    for model in (ChannelListing, ChannelSkuState):
+        gone = [ident for ident, sku_id in session.exec(
+            select(model.id, model.sku_id).where(model.channel_id == channel_id)  # type: ignore[attr-defined]
+            .execution_options(yield_per=STREAM))
+            if sku_id not in latest]
+        _delete_ids(session, model, gone)
+    session.flush()
+
+
+def _store_listing_part(session: Session, channel_id: int, part: Sequence[Listing],
+                        now: datetime) -> None:
+    sku_ids = [listing.sku_id for listing in part]
+    rows = {row.sku_id: row for row in session.exec(select(ChannelListing).where(
+        ChannelListing.channel_id == channel_id, ChannelListing.sku_id.in_(sku_ids)))}
+    for listing in part:
+        row = rows.get(listing.sku_id)
         values = (listing.product_id, listing.seller_sku.strip(), listing.status, listing.title)
         if row is not None and (row.product_id, row.seller_sku, row.status, row.title) == values:
             continue
         row = row or ChannelListing(channel_id=channel_id, product_id=listing.product_id,
-                                    sku_id=sku_id)
+                                    sku_id=listing.sku_id)
         row.product_id, row.seller_sku, row.status, row.title = values
         row.updated_at = now
         session.add(row)
-    _delete_ids(session, ChannelListing, [row.id for row in rows.values()])
 
-    states = {row.sku_id: row for row in session.exec(
-        select(ChannelSkuState).where(ChannelSkuState.channel_id == channel_id))}
-    for sku_id, listing in latest.items():
-        state = states.pop(sku_id, None)
+    states = {row.sku_id: row for row in session.exec(select(ChannelSkuState).where(
+        ChannelSkuState.channel_id == channel_id, ChannelSkuState.sku_id.in_(sku_ids)))}
+    for listing in part:
+        state = states.get(listing.sku_id)
         quantities = {str(k): int(v) for k, v in listing.quantities.items()}
         if state is None:
-            session.add(ChannelSkuState(channel_id=channel_id, sku_id=sku_id,
+            session.add(ChannelSkuState(channel_id=channel_id, sku_id=listing.sku_id,
                                         product_id=listing.product_id, status=listing.status,
                                         quantities=quantities, observed_at=now))
             continue
@@ -87,8 +107,6 @@ def store_listings(session: Session, channel_id: int, listings: Sequence[Listing
             state.product_id, state.status = listing.product_id, listing.status
             state.quantities, state.observed_at = quantities, now
             session.add(state)
-    _delete_ids(session, ChannelSkuState, [row.id for row in states.values()])
-    session.flush()
 
 
 def _delete_ids(session: Session, model: type, ids: list[int | None]) -> None:
@@ -118,21 +136,31 @@ def auto_link(session: Session, channel_id: int) -> LinkReport:
         report.skipped = True
         return report
     store = store_of(session, channel.organization_id)
-    variants: dict[str, list[CatalogVariant]] = defaultdict(list)
-    for variant in session.exec(select(CatalogVariant).where(
-            CatalogVariant.store_connection_id == store.id)):
-        if variant.sku:
-            variants[variant.sku].append(variant)
-    listings = list(session.exec(select(ChannelListing).where(
-        ChannelListing.channel_id == channel_id)))
-    links = {link.sku_id: link for link in session.exec(
-        select(SkuLink).where(SkuLink.channel_id == channel_id))}
+    # Plain column tuples, not ORM rows, and lists only for the (rare) duplicates: a large
+    # catalog's variants, listings and links as ORM identities would be most of a worker's
+    # memory.
+    variants: dict[str, str] = {}  # sku -> its variant id
+    store_dupes: dict[str, list[str]] = {}  # sku -> every variant id, when several carry it
+    for sku, variant_id in session.exec(select(CatalogVariant.sku, CatalogVariant.variant_id)
+                                        .where(CatalogVariant.store_connection_id == store.id)
+                                        .execution_options(yield_per=STREAM)):
+        if sku and sku in variants:
+            store_dupes.setdefault(sku, [variants[sku]]).append(variant_id)
+        elif sku:
+            variants[sku] = variant_id
+    links = {row[1]: _LinkRow(*row) for row in session.exec(
+        select(SkuLink.id, SkuLink.sku_id, SkuLink.store_sku, SkuLink.product_id, SkuLink.kind)
+        .where(SkuLink.channel_id == channel_id).execution_options(yield_per=STREAM))}
     manual = {sku_id: link for sku_id, link in links.items() if link.kind == LinkKind.MANUAL}
     report.manual = len(manual)
     manual_store_skus = {link.store_sku for link in manual.values()}
 
-    by_seller: dict[str, list[ChannelListing]] = defaultdict(list)
-    for listing in listings:
+    by_seller: dict[str, _ListingRow] = {}
+    channel_dupes: dict[str, list[_ListingRow]] = {}
+    for row in session.exec(
+            select(ChannelListing.sku_id, ChannelListing.seller_sku, ChannelListing.product_id)
+            .where(ChannelListing.channel_id == channel_id).execution_options(yield_per=STREAM)):
+        listing = _ListingRow(*row)
         if listing.sku_id in manual:
             continue
         if not listing.seller_sku:
@@ -141,25 +169,43 @@ def auto_link(session: Session, channel_id: int) -> LinkReport:
                 f"channel SKU {listing.sku_id} (product {listing.product_id}) has no seller "
                 "SKU to link by"))
             continue
-        by_seller[listing.seller_sku].append(listing)
+        if listing.seller_sku in by_seller:
+            channel_dupes.setdefault(listing.seller_sku, [by_seller[listing.seller_sku]]).append(
+                listing)
+        else:
+            by_seller[listing.seller_sku] = listing
 
-    wanted: dict[str, tuple[str, str]] = {}  # sku_id -> (store sku, product id)
-    for sku, found in sorted(by_seller.items()):
-        if len(found) > 1:
+    now = utcnow()
+    added = _Inserter(session, SkuLink)
+    wanted: set[str] = set()  # channel SKU ids linked automatically
+    for sku, listing in sorted(by_seller.items()):
+        if sku in channel_dupes:
+            found = channel_dupes[sku]
             ids = ", ".join(sorted(item.sku_id for item in found))
             report.problems.append(Problem(LinkProblemKind.DUPLICATE_CHANNEL_SKU.value, sku,
                                            f"{len(found)} channel SKUs carry it: {ids}"))
         elif sku not in variants:
             report.problems.append(Problem(
                 LinkProblemKind.MISSING_IN_STORE.value, sku,
-                f"channel SKU {found[0].sku_id} (product {found[0].product_id}) has no store "
+                f"channel SKU {listing.sku_id} (product {listing.product_id}) has no store "
                 "variant with this SKU"))
-        elif len(variants[sku]) > 1:
-            ids = ", ".join(sorted(v.variant_id for v in variants[sku]))
+        elif sku in store_dupes:
+            ids = ", ".join(sorted(store_dupes[sku]))
             report.problems.append(Problem(LinkProblemKind.DUPLICATE_STORE_SKU.value, sku,
-                                           f"{len(variants[sku])} store variants carry it: {ids}"))
+                                           f"{len(store_dupes[sku])} store variants carry it: "
+                                           f"{ids}"))
         else:
-            wanted[found[0].sku_id] = (sku, found[0].product_id)
+            wanted.add(listing.sku_id)
+            link = links.get(listing.sku_id)
+            if link is None:
+                added.add({"channel_id": channel_id, "store_sku": sku,
+                           "product_id": listing.product_id, "sku_id": listing.sku_id,
+                           "kind": LinkKind.AUTO.value, "created_at": now})
+            elif (link.store_sku, link.product_id) != (sku, listing.product_id):
+                session.execute(update(SkuLink).where(SkuLink.id == link.id).values(  # type: ignore[arg-type]
+                    store_sku=sku, product_id=listing.product_id))
+                report.updated += 1
+    report.added = added.close()
     for sku in sorted(set(variants) - set(by_seller) - manual_store_skus):
         report.problems.append(Problem(LinkProblemKind.MISSING_ON_CHANNEL.value, sku,
                                        "no channel SKU carries this store SKU"))
@@ -169,23 +215,57 @@ def auto_link(session: Session, channel_id: int) -> LinkReport:
     for part in chunks([i for i in stale if i is not None]):
         session.execute(delete(SkuLink).where(SkuLink.id.in_(part)))
     report.removed = len(stale)
-    for sku_id, (sku, product_id) in wanted.items():
-        link = links.get(sku_id)
-        if link is None:
-            session.add(SkuLink(channel_id=channel_id, store_sku=sku, product_id=product_id,
-                                sku_id=sku_id, kind=LinkKind.AUTO.value))
-            report.added += 1
-        elif (link.store_sku, link.product_id) != (sku, product_id):
-            link.store_sku, link.product_id = sku, product_id
-            session.add(link)
-            report.updated += 1
     report.linked = len(wanted) + len(manual)
 
     session.execute(delete(LinkProblem).where(LinkProblem.channel_id == channel_id))
-    session.add_all(LinkProblem(channel_id=channel_id, kind=p.kind, sku=p.sku, detail=p.detail)
-                    for p in report.problems)
+    problems = _Inserter(session, LinkProblem)
+    for problem in report.problems:
+        problems.add({"channel_id": channel_id, "kind": problem.kind, "sku": problem.sku,
+                      "detail": problem.detail, "created_at": now})
+    problems.close()
     session.flush()
     return report
+
+
+class _ListingRow(NamedTuple):
+    sku_id: str
+    seller_sku: str
+    product_id: str
+
+
+class _LinkRow(NamedTuple):
+    id: int
+    sku_id: str
+    store_sku: str
+    product_id: str
+    kind: str
+
+
+class _Inserter:
+    """Rows bulk-inserted (executemany) as they come, `CHUNK * 2` at a time: neither an ORM
+    object per row nor every row's dict held at once."""
+
+    def __init__(self, session: Session, model: type) -> None:
+        self.session, self.model = session, model
+        self.rows: list[dict[str, Any]] = []
+        self.count = 0
+
+    def add(self, row: dict[str, Any]) -> None:
+        """Queue one row; a full slice is written at once."""
+        self.rows.append(row)
+        if len(self.rows) >= CHUNK * 2:
+            self._write()
+
+    def close(self) -> int:
+        """Write what is left; returns how many rows were inserted in all."""
+        self._write()
+        return self.count
+
+    def _write(self) -> None:
+        if self.rows:
+            self.session.execute(insert(self.model), self.rows)
+            self.count += len(self.rows)
+            self.rows = []
 
 
 def skus_for_event(session: Session, store_id: int, event: WebhookEvent) -> list[str]:

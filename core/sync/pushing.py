@@ -23,11 +23,9 @@ from sqlmodel import Session, select
 
 from shelfsync.core.errors import AuthError, PluginError
 from shelfsync.core.models import (
-    AuditOutcome,
     ChannelConnection,
     ChannelSkuState,
     ChannelWarehouse,
-    InventoryAudit,
     PushedQuantity,
     utcnow,
 )
@@ -44,19 +42,20 @@ from shelfsync.core.sync.inventory_types import (
     SkuOutcome,
     SyncReport,
 )
+from shelfsync.core.sync.outcomes import AUDIT_OUTCOME, AuditBuffer, outcome_of
+from shelfsync.core.sync.warehouse import WAREHOUSE_TTL, default_warehouse
+
+__all__ = ["QUARANTINE", "WAREHOUSE_TTL", "Pass", "Prepared", "default_warehouse", "make_calls",
+           "prepare", "record", "settle"]
 from shelfsync.core.types import Connection, InventoryUpdate, PushResult
 
 #: How long a refused SKU waits before it is tried again with unchanged inputs.
 QUARANTINE = timedelta(hours=6)
 #: Products per push hook call at most (see `make_calls`).
 PRODUCTS_PER_CALL = 10
-#: How long a channel's default warehouse is trusted before it is read again.
-WAREHOUSE_TTL = timedelta(hours=24)
 #: Typed-error names a plugin reports as the code of a whole-call failure.
 NOT_LISTED = "not_listed"
 QUARANTINED = "quarantined"
-AUDIT_OUTCOME = {PUSHED: AuditOutcome.OK, FAILED: AuditOutcome.ERROR,
-                 SKIPPED: AuditOutcome.SKIPPED}
 
 
 def retryable(result: PushResult) -> bool:
@@ -78,34 +77,20 @@ class Pass:
     budget: Budget | None = None
     #: sku_id -> total the channel shows (reconcile); None: compare with the last push.
     shown: dict[str, int] | None = None
+    #: A pass may run in several parts (a large catalog, a chunk of products at a time); what
+    #: the first part learnt about the warehouse, or the AuthError that stopped the channel,
+    #: holds for the rest, so the parts make the calls one pass would.
+    warehouse: str | None = None
+    cached_warehouse: bool = False
+    warehouse_read: bool = False
+    warehouse_error: PluginError | None = None
+    stopped: AuthError | None = None
+    audits: AuditBuffer = field(default_factory=AuditBuffer)
 
     @property
     def channel_id(self) -> int:
         assert self.channel.id is not None
         return self.channel.id
-
-
-def default_warehouse(run: Pass) -> tuple[str | None, bool]:
-    """The channel's default sales warehouse and whether it came from the cache.
-
-    Cached in ChannelWarehouse for `WAREHOUSE_TTL`; read again only when missing, stale, or
-    dropped after a push named it as the problem (`_warehouse_refused`).
-    """
-    cached = run.session.get(ChannelWarehouse, run.channel_id)
-    if cached is not None and utcnow() - cached.fetched_at < WAREHOUSE_TTL:
-        return cached.warehouse_id, True
-    if run.budget is not None:
-        run.budget.acquire(f"channel:{run.channel_id}")
-    run.report.count("fetch_locations")
-    found = run.pm.hook.shelfsync_fetch_locations(connection=run.connection) or []
-    active = [location for location in found if location.active]
-    chosen = next((loc for loc in active if loc.is_default), active[0] if active else None)
-    if chosen is None:
-        return None, False
-    upsert(run.session, ChannelWarehouse,
-           {"channel_id": run.channel_id, "warehouse_id": chosen.id, "name": chosen.name,
-            "fetched_at": utcnow()}, ["channel_id"], ["warehouse_id", "name", "fetched_at"])
-    return chosen.id, False
 
 
 def _load(session: Session, model: type, channel_id: int, sku_ids: Sequence[str]) -> dict:
@@ -120,17 +105,11 @@ def _load(session: Session, model: type, channel_id: int, sku_ids: Sequence[str]
 def _outcome(run: Pass, item: Planned, outcome: str, from_quantity: int | None, *,
              code: str | None = None, message: str | None = None,
              request_id: str | None = None, audit: bool = True) -> SkuOutcome:
-    result = SkuOutcome(run.channel_id, item.sku, item.sku_id, item.product_id, from_quantity,
-                        item.quantity, item.reason, item.explanation, outcome, code, message,
+    result = outcome_of(run.channel_id, item, outcome, from_quantity, code, message,
                         request_id)
-    run.report.items.append(result)
+    run.report.add(result)
     if audit and not run.dry_run and outcome in AUDIT_OUTCOME:
-        run.session.add(InventoryAudit(
-            channel_id=run.channel_id, sku=item.sku, sku_id=item.sku_id,
-            inputs={**item.inputs, "from_quantity": from_quantity}, quantity=item.quantity,
-            reason=item.reason, explanation=item.explanation,
-            outcome=AUDIT_OUTCOME[outcome].value, error_code=code, error_message=message,
-            request_id=request_id))
+        run.audits.add(run.channel_id, item, outcome, from_quantity, code, message, request_id)
     return result
 
 
@@ -163,11 +142,18 @@ class Prepared:
     run: Pass
     states: dict[str, ChannelSkuState] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
-    warehouse: str | None = None
-    #: The warehouse came from the cache: a push refusing it makes it worth reading again.
-    cached_warehouse: bool = False
-    #: The pass stopped before any call (the warehouse read was refused).
+    #: The pass stopped before any call (the warehouse read, or an earlier part, was refused).
     stopped: AuthError | None = None
+
+    @property
+    def warehouse(self) -> str | None:
+        """The channel's default sales warehouse this pass pushes to."""
+        return self.run.warehouse
+
+    @property
+    def cached_warehouse(self) -> bool:
+        """The warehouse came from the cache: a push refusing it makes it worth reading again."""
+        return self.run.cached_warehouse
 
 
 def prepare(run: Pass, planned: list[Planned]) -> Prepared:
@@ -210,11 +196,20 @@ def prepare(run: Pass, planned: list[Planned]) -> Prepared:
         changed.setdefault(item.product_id, []).append((item, current))
     if not changed:
         return prepared
-    try:
-        prepared.warehouse, prepared.cached_warehouse = default_warehouse(run)
-    except PluginError as exc:  # without the warehouse nothing of this channel can go
-        _fail_all(run, list(changed.items()), exc)
-        prepared.stopped = exc if isinstance(exc, AuthError) else None
+    if run.stopped is not None:  # an earlier part of this pass was refused: so is this one
+        _fail_all(run, list(changed.items()), run.stopped)
+        prepared.stopped = run.stopped
+        return prepared
+    if not run.warehouse_read and run.warehouse_error is None:
+        try:
+            run.warehouse, run.cached_warehouse = default_warehouse(run)
+            run.warehouse_read = True
+        except PluginError as exc:
+            run.warehouse_error = exc
+            run.stopped = exc if isinstance(exc, AuthError) else None
+    if run.warehouse_error is not None:  # without the warehouse nothing of this channel can go
+        _fail_all(run, list(changed.items()), run.warehouse_error)
+        prepared.stopped = run.stopped
         return prepared
     for product_id, items in changed.items():
         updates = [u for item, _ in items
@@ -271,6 +266,7 @@ def record(prepared: Prepared) -> AuthError | None:
     """Record what each call did; returns the AuthError that stopped the channel, if any."""
     run = prepared.run
     if prepared.stopped is not None or not prepared.calls:
+        run.audits.write(run.session)
         return prepared.stopped
     pushed: dict[str, int] = {}
     try:
@@ -280,6 +276,7 @@ def record(prepared: Prepared) -> AuthError | None:
             if isinstance(call.error, AuthError):
                 _fail_all(run, [(c.product_id, c.items) for c in prepared.calls[index:]],
                           call.error)
+                run.stopped = call.error
                 return call.error
             if call.error is not None:
                 _fail_all(run, [(call.product_id, call.items)], call.error)
@@ -292,6 +289,7 @@ def record(prepared: Prepared) -> AuthError | None:
                     [{"channel_id": run.channel_id, "sku_id": sku_id, "quantity": quantity,
                       "pushed_at": now} for sku_id, quantity in sorted(pushed.items())],
                     ["channel_id", "sku_id"], ["quantity", "pushed_at"])
+        run.audits.write(run.session)
     run.channel.last_sync_at = utcnow()
     run.session.add(run.channel)
     return None
@@ -350,7 +348,7 @@ def _warehouse_refused(prepared: Prepared, failure: PushResult) -> bool:
     run = prepared.run
     run.session.execute(delete(ChannelWarehouse).where(
         ChannelWarehouse.channel_id == run.channel_id))  # type: ignore[arg-type]
-    prepared.cached_warehouse = False
+    run.cached_warehouse = False
     return True
 
 
