@@ -27,7 +27,7 @@ class StoreAlreadyConnected(ConfigurationError):
     """The organization already has its one store connected."""
 
 
-def _insert_for(session: Session, model: type[Any]) -> Any:
+def insert_for(session: Session, model: type[Any]) -> Any:
     """The dialect's INSERT construct that supports ON CONFLICT (PostgreSQL and SQLite)."""
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
@@ -66,7 +66,7 @@ def add_store_connection(
     store.set_credentials(credentials, secret_key)
     table = StoreConnection.__table__  # type: ignore[attr-defined]
     statement = (
-        _insert_for(session, StoreConnection)
+        insert_for(session, StoreConnection)
         .values(store.model_dump(exclude={"id"}))
         .on_conflict_do_nothing(index_elements=["organization_id"])
         .returning(table.c.id)
@@ -107,7 +107,7 @@ def record_stock(
         raise InvalidInput("available", f"{available} is not a stock count (corrupt data?)")
     if observed_at.tzinfo is None or observed_at.utcoffset() is None:
         raise InvalidInput("observed_at", "must be timezone-aware (UTC)")
-    insert: Insert = _insert_for(session, StockLevel).values(
+    insert: Insert = insert_for(session, StockLevel).values(
         store_connection_id=store_connection_id,
         sku=sku,
         location_id=location_id,
@@ -130,7 +130,7 @@ def record_webhook_receipt(
     """Remember a webhook delivery; False when the same delivery was already recorded."""
     if not dedup_key:
         raise InvalidInput("dedup_key", "a webhook without a delivery id cannot be deduplicated")
-    insert = _insert_for(session, WebhookReceipt).values(
+    insert = insert_for(session, WebhookReceipt).values(
         platform=platform, connection_id=connection_id, dedup_key=dedup_key, topic=topic
     )
     table = WebhookReceipt.__table__  # type: ignore[attr-defined]

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
 from shelfsync.core.errors import ConfigurationError, InvalidInput
@@ -15,6 +14,7 @@ from shelfsync.core.models import (
     ConnectionStatus,
     StoreConnection,
 )
+from shelfsync.core.models_ops import insert_for
 from shelfsync.core.plugins import ShelfsyncPluginManager
 from shelfsync.core.types import CHANNEL_MAXIMUM, Capabilities, Connection
 
@@ -32,16 +32,6 @@ def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
     """`items` in slices of at most `size`."""
     for start in range(0, len(items), size):
         yield items[start:start + size]
-
-
-def insert_for(session: Session, model: type[Any]) -> Any:
-    """The dialect's INSERT with ON CONFLICT support (PostgreSQL and SQLite)."""
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        return postgresql.insert(model)
-    if dialect == "sqlite":
-        return sqlite.insert(model)
-    raise ConfigurationError(f"unsupported database dialect {dialect!r}: use PostgreSQL or SQLite")
 
 
 def upsert(session: Session, model: type[Any], values: Mapping[str, Any],
