@@ -35,15 +35,12 @@ from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 from shelfsync.core.db import make_engine, upgrade
+from shelfsync.core.testing.environment import unavailable
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "SHELFSYNC_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
-
-
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
 
 
 @dataclass
@@ -98,10 +95,7 @@ def postgres_server() -> Iterator[PostgresServer]:
             conn.execute("SELECT 1")
     except psycopg.Error as exc:
         where = make_url(POSTGRES_ADMIN_URL).render_as_string(hide_password=True)
-        reason = f"PostgreSQL not reachable at {where}: {str(exc).strip().splitlines()[0]}"
-        if _in_ci():
-            pytest.fail(f"CI=true and {reason}", pytrace=False)
-        pytest.skip(reason)
+        unavailable(f"PostgreSQL not reachable at {where}: {str(exc).strip().splitlines()[0]}")
     try:
         yield server
     finally:

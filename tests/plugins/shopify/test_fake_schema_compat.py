@@ -7,12 +7,10 @@ query that works against the fake is a query Shopify would accept.
 
 from __future__ import annotations
 
-import os
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
 
-import pytest
 from graphql import (
     GraphQLEnumType,
     GraphQLInputObjectType,
@@ -25,6 +23,8 @@ from graphql import (
     print_ast,
 )
 
+from shelfsync.core.testing.environment import unavailable
+
 REFERENCE = (
     Path(__file__).parents[3].parent / "shared" / "reference" / "shopify-admin-2025-04.graphqls"
 )
@@ -34,9 +34,7 @@ REFERENCE = (
 def reference_schema() -> GraphQLSchema:
     """Shopify's schema, or a skip (a failure in CI) when the reference is not checked out."""
     if not REFERENCE.exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"reference schema missing in CI: {REFERENCE}")
-        pytest.skip(f"reference schema not available outside CI: {REFERENCE}")
+        unavailable(f"reference schema not available: {REFERENCE}")
     return build_schema(REFERENCE.read_text(encoding="utf-8"), assume_valid_sdl=True)
 
 
