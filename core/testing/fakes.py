@@ -12,7 +12,8 @@ on every fake so the contract kit, benchmarks and the demo can drive any of them
 |                            | then 504) or `malformed` (a 200 with a body cut in half)        |
 | `DELETE /_fake/faults`     | clears pending faults                                          |
 | `POST /_fake/latency`      | `{"seconds"}`: added to every API request                      |
-| `GET /_fake/requests`      | `{"count", "by_path"}`: API requests answered so far            |
+| `GET /_fake/requests`      | `{"count", "by_path", "max_in_flight"}`: API requests answered  |
+|                            | so far, and the most that were ever being answered at once     |
 | `DELETE /_fake/requests`   | resets the counts                                              |
 | `GET /_fake/connections`   | `[{"name", "credentials", ...}]`: what to connect with          |
 | `POST /_fake/webhooks`     | `{"url"}`: where signed webhooks go (alongside the platform's  |
@@ -120,6 +121,8 @@ class FakePlatform:
         self._faults: list[Fault] = []
         self.latency = 0.0
         self.request_counts: Counter[str] = Counter()
+        self.in_flight = 0
+        self.max_in_flight = 0
         self.webhook_urls: list[str] = []
         self.webhooks = WebhookSender()
 
@@ -195,12 +198,18 @@ class FakePlatform:
     def _api(self, request: Request) -> Response:
         with self._lock:
             self.request_counts[request.path] += 1
-        if self.latency:
-            time.sleep(self.latency)
-        fault = self._take_fault(request.path)
-        if fault is not None:
-            return self.fault_response(fault, request)
-        return self.handle_api(request)
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            if self.latency:
+                time.sleep(self.latency)
+            fault = self._take_fault(request.path)
+            if fault is not None:
+                return self.fault_response(fault, request)
+            return self.handle_api(request)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
 
     def _control(self, request: Request) -> Response:
         name = request.path.removeprefix("/_fake/").strip("/")
@@ -236,9 +245,12 @@ class FakePlatform:
             if request.method == "DELETE":
                 with self._lock:
                     self.request_counts.clear()
+                    self.max_in_flight = self.in_flight
             with self._lock:
                 counts = dict(self.request_counts)
-            return json_response({"count": sum(counts.values()), "by_path": counts})
+                most_at_once = self.max_in_flight
+            return json_response({"count": sum(counts.values()), "by_path": counts,
+                                  "max_in_flight": most_at_once})
         if name == "connections":
             return json_response(self.connections())
         if name == "webhooks" and request.method == "POST":

@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 PLATFORM = "shopify"
 #: The stable Admin API version this plugin is written and tested against.
 DEFAULT_API_VERSION = "2025-04"
+#: Waits shorter than this are not worth a sleep (a millisecond is 0.1 to 2 points).
+MIN_WAIT = 0.001
 
 
 class QueryCostExceeded(BadRequest):
@@ -88,7 +90,9 @@ class CostBudget:
             if self.maximum is None or self.restore_rate <= 0:
                 return 0.0
             available = self._estimate(now)
-            wait = max(0.0, (min(cost, self.maximum) - available) / self.restore_rate)
+            wait = (min(cost, self.maximum) - available) / self.restore_rate
+            if wait < MIN_WAIT:  # also float residue left by an exact wait just slept
+                wait = 0.0
             self.available = available + wait * self.restore_rate - cost
             self._observed_at = now + wait
             return wait

@@ -88,3 +88,26 @@ def test_concurrent_first_sends_start_one_sender_thread(monkeypatch: pytest.Monk
     sender.wait_idle(timeout=10)
     assert started == ["fake-webhooks"]
     assert len(sender.delivered) == 4
+
+
+def test_requests_counts_the_most_answered_at_once(server: RunningServer) -> None:
+    httpx.delete(server.base_url + "/_fake/requests").raise_for_status()
+    httpx.get(server.base_url + "/api").raise_for_status()
+    httpx.get(server.base_url + "/api").raise_for_status()
+    assert httpx.get(server.base_url + "/_fake/requests").json()["max_in_flight"] == 1
+
+    httpx.post(server.base_url + "/_fake/latency", json={"seconds": 0.5}).raise_for_status()
+    try:
+        threads = [threading.Thread(target=httpx.get, args=(server.base_url + "/api",))
+                   for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        httpx.post(server.base_url + "/_fake/latency", json={"seconds": 0}).raise_for_status()
+    counted = httpx.get(server.base_url + "/_fake/requests").json()
+    assert counted["count"] == 5 and counted["max_in_flight"] >= 2
+
+    httpx.delete(server.base_url + "/_fake/requests").raise_for_status()
+    assert httpx.get(server.base_url + "/_fake/requests").json()["max_in_flight"] == 0
