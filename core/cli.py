@@ -9,7 +9,12 @@ from __future__ import annotations
 
 import click
 
-from shelfsync.core.commands.config import channel_group, connect_group, org_group
+from shelfsync.core.commands.config import (
+    channel_group,
+    connect_group,
+    org_group,
+    reconnect_group,
+)
 from shelfsync.core.commands.db import db_group
 from shelfsync.core.commands.output import ShelfsyncGroup
 from shelfsync.core.commands.plugins import plugins_command
@@ -33,6 +38,7 @@ def fake() -> None:
 cli.add_command(db_group)
 cli.add_command(org_group)
 cli.add_command(connect_group)
+cli.add_command(reconnect_group)
 cli.add_command(channel_group)
 cli.add_command(plugins_command)
 cli.add_command(rules_group)

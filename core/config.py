@@ -26,7 +26,7 @@ from shelfsync.core.models import (
     add_store_connection,
 )
 from shelfsync.core.plugins import ShelfsyncPluginManager
-from shelfsync.core.types import Connection, PlatformInfo, Role
+from shelfsync.core.types import AuthorizedShop, Connection, PlatformInfo, Role
 
 MAX_NAME_LENGTH = 200
 
@@ -160,6 +160,33 @@ def check_live(
     return CheckedConnection(info, connection)
 
 
+def pick_authorized_shop(
+    pm: ShelfsyncPluginManager, connection: Connection, shop_id: str | None
+) -> AuthorizedShop:
+    """The shop of a multi-shop app these credentials may act for: the one with `shop_id`
+    and the credentials' `shop_cipher` (either may be left out, not both).
+
+    Both must name the same shop: the id routes its webhooks here, the cipher sends this
+    channel's calls; a mismatch would push one shop's stock to another.
+    """
+    shops = pm.hook.shelfsync_fetch_authorized_shops(connection=connection) or []
+    cipher = connection.credentials.get("shop_cipher", "")
+    matches = [
+        shop
+        for shop in shops
+        if (not shop_id or shop.id == shop_id) and (not cipher or shop.cipher == cipher)
+    ]
+    if not matches or (not shop_id and not cipher):
+        known = ", ".join(f"{s.id} ({s.name})" for s in shops) or "none"
+        raise InvalidInput(
+            "--shop-id",
+            "no authorized shop has this id and the credentials' shop_cipher; "
+            f"authorized: {known}",
+        )
+    shop: AuthorizedShop = matches[0]
+    return shop
+
+
 def connect_store(
     session: Session,
     pm: ShelfsyncPluginManager,
@@ -201,23 +228,8 @@ def connect_channel(
     checked = check_live(pm, platform, Role.CHANNEL, credentials, api_base_url, settings)
     shop_name = ""
     if checked.info.capabilities.multi_shop:
-        shops = pm.hook.shelfsync_fetch_authorized_shops(connection=checked.connection) or []
-        cipher = credentials.get("shop_cipher", "")
-        # Both must name the same shop: the id routes its webhooks here, the cipher sends
-        # this channel's calls; a mismatch would push one shop's stock to another.
-        matches = [
-            shop
-            for shop in shops
-            if (not shop_id or shop.id == shop_id) and (not cipher or shop.cipher == cipher)
-        ]
-        if not matches or (not shop_id and not cipher):
-            known = ", ".join(f"{s.id} ({s.name})" for s in shops) or "none"
-            raise InvalidInput(
-                "--shop-id",
-                "no authorized shop has this id and the credentials' shop_cipher; "
-                f"authorized: {known}",
-            )
-        shop_id, shop_name = matches[0].id, matches[0].name
+        shop = pick_authorized_shop(pm, checked.connection, shop_id)
+        shop_id, shop_name = shop.id, shop.name
     assert organization.id is not None
     if (
         shop_id

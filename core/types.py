@@ -263,6 +263,9 @@ class WebhookEvent:
     `dedup_key` is the platform's delivery id (Shopify's webhook id, TikTok's notification id)
     so a replay can be recognised; `skus`/`inventory_item_ids` say what changed when the
     payload tells; `shop_id` routes a channel event sent to the app's one address.
+    `access_revoked` says the merchant withdrew the app's access (an uninstall, a
+    deauthorization): the connection is marked "needs re-auth" at once rather than at the
+    next refused call.
     """
 
     platform: str
@@ -274,3 +277,4 @@ class WebhookEvent:
     skus: tuple[str, ...] = ()
     inventory_item_ids: tuple[str, ...] = ()
     order_id: str = ""
+    access_revoked: bool = False

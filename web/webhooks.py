@@ -14,6 +14,8 @@ recognised, enqueue, answer 200. The work happens in the workers.
 - Channel (TikTok) events: an app has one webhook address for all its shops, so the event is
   routed by its `shop_id` to the channel(s) holding that shop, each verified with its own
   credentials. Order events are recorded only for now: order sync is a later issue.
+- An event saying the merchant withdrew our access (an uninstall, a deauthorization) marks
+  the connection "needs re-auth" at once; `shelfsync reconnect` restores it.
 
 Not protected by CSRF, on purpose: platforms cannot send a token, and the signature is the
 authentication. When the UI adds CSRF protection, exempt this blueprint (`csrf.exempt(bp)`).
@@ -76,10 +78,25 @@ def _verify(pm: ShelfsyncPluginManager, row: StoreConnection | ChannelConnection
     return event
 
 
+def _revoked(session: Session, row: StoreConnection | ChannelConnection,
+             event: WebhookEvent) -> None:
+    """The platform says the merchant withdrew our access: flag it now, so status and the
+    UI ask for a re-authorization before the next sync finds out the hard way."""
+    kind = "store" if isinstance(row, StoreConnection) else "channel"
+    log.warning("%s %s: access revoked by the platform (%s)", kind, row.id, event.topic)
+    inventory.mark_needs_reauth(session, kind, int(row.id or 0),
+                                f"{row.platform} says access was revoked ({event.topic}); "
+                                "reconnect with new credentials")
+
+
 def _store_event(session: Session, store: StoreConnection, event: WebhookEvent) -> Answer:
     if not record_webhook_receipt(session, platform=store.platform, connection_id=int(store.id),
                                   dedup_key=event.dedup_key, topic=event.topic):
         return {"status": "duplicate"}, 200
+    if event.access_revoked:
+        _revoked(session, store, event)
+        session.commit()
+        return {"status": "access revoked"}, 200
     skus = list(inventory.skus_for_event(session, int(store.id), event))
     if skus:
         observed_at = event.occurred_at or utcnow()
@@ -107,6 +124,8 @@ def _channel_event(session: Session, pm: ShelfsyncPluginManager, addressed: Chan
                                   connection_id=int(target.id), dedup_key=event.dedup_key,
                                   topic=event.topic):
             recorded += 1
+            if event.access_revoked:
+                _revoked(session, target, event)
     session.commit()
     if not targets:
         return {"status": "ignored", "reason": f"no channel holds shop {event.shop_id}"}, 200

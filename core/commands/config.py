@@ -8,12 +8,17 @@ from typing import Any, TypeVar
 import click
 from sqlmodel import Session
 
-from shelfsync.core import config
+from shelfsync.core import config, reconnect
 from shelfsync.core.commands.output import emit, fail, plugin_manager
 from shelfsync.core.commands.rules import parse_int
 from shelfsync.core.db import session_scope
 from shelfsync.core.errors import InvalidInput, ShelfsyncError
-from shelfsync.core.models import ChannelSettings, Organization
+from shelfsync.core.models import (
+    ChannelConnection,
+    ChannelSettings,
+    Organization,
+    StoreConnection,
+)
 from shelfsync.core.plugins import ShelfsyncPluginManager
 from shelfsync.core.sync.inventory import recompute_channel
 
@@ -148,6 +153,50 @@ def connect_channel_command(
     emit(data, as_json, lambda d: f"channel {d['id']}: {d['platform']} shop {d['shop_name']}")
 
 
+@click.group("reconnect")
+def reconnect_group() -> None:
+    """Re-authorize a store or shop marked "needs re-auth", keeping its links and history."""
+
+
+def _reconnected(row: StoreConnection | ChannelConnection, as_json: bool,
+                 recomputed: dict[str, Any] | None = None) -> None:
+    kind = "store" if isinstance(row, StoreConnection) else "channel"
+    data: dict[str, Any] = {"id": row.id, "kind": kind, "platform": row.platform,
+                            "status": row.status}
+    if recomputed is not None:
+        data["recompute"] = recomputed
+    emit(data, as_json, lambda d: f"{d['kind']} {d['id']}: {d['platform']}, {d['status']}")
+
+
+@reconnect_group.command("store")
+@click.option("--org", "org_ref", required=True, help="Organization id or name.")
+@credential_option
+@json_option
+def reconnect_store_command(org_ref: str, credentials: tuple[str, ...], as_json: bool) -> None:
+    """Give the store new credentials (only the changed fields are needed), checked live."""
+    pm = plugin_manager()
+    with session_scope() as session:
+        store = reconnect.store_of(session, config.find_organization(session, org_ref))
+        row = reconnect.reconnect(session, pm, store, config.parse_credentials(credentials))
+    _reconnected(row, as_json)
+
+
+@reconnect_group.command("channel")
+@click.argument("channel_ref", metavar="CHANNEL")
+@credential_option
+@json_option
+def reconnect_channel_command(channel_ref: str, credentials: tuple[str, ...],
+                              as_json: bool) -> None:
+    """Give a shop new credentials (e.g. new tokens), checked live, then recompute it."""
+    pm = plugin_manager()
+    with session_scope() as session:
+        channel = config.find_channel(session, channel_ref)
+        row = reconnect.reconnect(session, pm, channel, config.parse_credentials(credentials))
+    # What the shop shows may have drifted while we could not push: put it right now.
+    recomputed = _recompute(int(row.id or 0), saved="credentials saved")
+    _reconnected(row, as_json, recomputed)
+
+
 def _settings_dict(settings: ChannelSettings) -> dict[str, Any]:
     return {
         "channel_id": settings.channel_id,
@@ -237,11 +286,11 @@ def channel_settings_command(
     emit(data, as_json, lambda d: "\n".join(f"{k}: {v}" for k, v in d.items()))
 
 
-def _recompute(channel_id: int) -> dict[str, Any]:
-    """Recompute the channel now; the settings are saved whatever happens here."""
+def _recompute(channel_id: int, saved: str = "settings saved") -> dict[str, Any]:
+    """Recompute the channel now; what was `saved` stays saved whatever happens here."""
     try:
         with session_scope() as session:
             report = recompute_channel(session, plugin_manager(), channel_id)
             return {"ok": True, **report.counts()}
     except ShelfsyncError as exc:
-        fail(f"settings saved, but the recompute failed: {exc}")
+        fail(f"{saved}, but the recompute failed: {exc}")

@@ -54,6 +54,8 @@ from shelfsync.plugins.shopify.reads import (
 
 ORDER_TAG_PREFIX = "tiktok-order:"
 ORDER_ATTRIBUTE = "tiktok_order_id"
+#: Sent when the merchant uninstalls the app: its access token stops working at once.
+APP_UNINSTALLED = "app/uninstalled"
 
 INFO = PlatformInfo(
     name=PLATFORM,
@@ -320,4 +322,5 @@ def shelfsync_verify_webhook(
         shop_id=lowered.get("x-shopify-shop-domain", ""),
         skus=skus,
         inventory_item_ids=item_ids,
+        access_revoked=topic == APP_UNINSTALLED,
     )

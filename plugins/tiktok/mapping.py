@@ -38,6 +38,8 @@ WEBHOOK_TOPICS = {
     6: "SELLER_DEAUTHORIZATION",
     7: "UPCOMING_AUTHORIZATION_EXPIRATION",
 }
+#: The seller removed the app's authorization for the shop: its tokens no longer work.
+SELLER_DEAUTHORIZATION = 6
 
 
 class Reader:
@@ -350,4 +352,5 @@ def parse_webhook(payload: Any) -> WebhookEvent:
         occurred_at=reader.moment("timestamp"),
         shop_id=reader.text("shop_id"),
         order_id=order_id,
+        access_revoked=kind == SELLER_DEAUTHORIZATION,
     )

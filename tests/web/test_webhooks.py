@@ -3,6 +3,8 @@ so every message it sends stays visible in the queue)."""
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -20,9 +22,16 @@ from shelfsync.core.broker import SYNC_QUEUE, BrokerSettings, middleware
 from shelfsync.core.crypto import generate_key
 from shelfsync.core.db import get_engine, session_scope
 from shelfsync.core.demo import DemoOrganization, Fakes, connect_organization, running_fakes
-from shelfsync.core.models import CatalogVariant, WebhookReceipt
+from shelfsync.core.models import (
+    CatalogVariant,
+    ChannelConnection,
+    StoreConnection,
+    WebhookReceipt,
+)
 from shelfsync.core.plugins import get_plugin_manager
 from shelfsync.core.sync import inventory
+from shelfsync.plugins.shopify.fake_webhooks import headers as shopify_webhook_headers
+from shelfsync.plugins.tiktok.fake_webhooks import signed_push as tiktok_signed_push
 from shelfsync.web.app import create_app
 
 
@@ -163,3 +172,44 @@ def test_store_webhook_for_an_unknown_item_enqueues_nothing(receiver: Receiver) 
     response = receiver.client.post(f"/webhooks/shopify/{receiver.org.store_id}",
                                     headers=headers, data=body)
     assert response.json == {"status": "accepted", "skus": 0} and receiver.enqueued() == []
+
+
+def connection_status(model: type[StoreConnection] | type[ChannelConnection],
+                      ident: int) -> str:
+    with Session(get_engine()) as session:
+        row = session.get(model, ident)
+        assert row is not None
+        return row.status
+
+
+def test_app_uninstalled_marks_the_store_needs_reauth(receiver: Receiver) -> None:
+    store = receiver.fakes.store
+    body = json.dumps({"id": 1, "domain": "fake.myshopify.com"}).encode()
+    headers = shopify_webhook_headers(topic="app/uninstalled", body=body,
+                                      shop="fake.myshopify.com", api_version="2025-04",
+                                      secret=store.client_secret, event_id="1")
+    path = f"/webhooks/shopify/{receiver.org.store_id}"
+    response = receiver.client.post(path, headers=headers, data=body)
+    assert response.status_code == 200 and response.json == {"status": "access revoked"}
+    assert connection_status(StoreConnection, receiver.org.store_id) == "needs_reauth"
+    assert receiver.enqueued() == []
+    # A forged uninstall (wrong secret) changes nothing.
+    forged = dict(headers, **{"X-Shopify-Hmac-Sha256": "AAAA" + headers[
+        "X-Shopify-Hmac-Sha256"][4:]})
+    assert receiver.client.post(path, headers=forged, data=body).status_code == 401
+
+
+def test_seller_deauthorization_marks_only_that_shop_needs_reauth(receiver: Receiver) -> None:
+    first, second = receiver.org.channel_ids
+    channel = receiver.fakes.channel
+    shop = channel.shops[1]
+    headers, body = tiktok_signed_push(channel.creds.app_key, channel.creds.app_secret, shop,
+                                       6, "7300000000000000001", int(time.time()),
+                                       {"message": "the seller deauthorized the app"})
+    # Sent to the app's one address (here the first channel's): routed by shop_id.
+    response = receiver.client.post(f"/webhooks/tiktok/{first}", headers=headers, data=body)
+    assert response.status_code == 200 and response.json == {"status": "recorded",
+                                                             "channels": 1}
+    assert connection_status(ChannelConnection, second) == "needs_reauth"
+    assert connection_status(ChannelConnection, first) == "ok"
+    assert connection_status(StoreConnection, receiver.org.store_id) == "ok"

@@ -139,3 +139,15 @@ def test_delivered_product_and_item_updates_name_skus_and_items(
     items = events["inventory_items/update"]
     assert items.skus == (variant.sku,) and items.inventory_item_ids == (item_gid,)
     assert json.loads(received[0][1]) == dict(verify(*received[0]).payload)
+
+
+def test_app_uninstalled_says_access_was_revoked(shop: RunningFake,
+                                                 verify: Callable[..., WebhookEvent]) -> None:
+    headers, body = shop.webhook_sample()
+    assert verify(headers, body).access_revoked is False
+    body = json.dumps({"id": 1, "domain": shop.fake.shop}).encode()
+    uninstall = dict(headers, **{"X-Shopify-Topic": "app/uninstalled",
+                                 "X-Shopify-Hmac-Sha256": _sign(shop.fake.client_secret, body)})
+    event = verify(uninstall, body)
+    assert event.topic == "app/uninstalled" and event.access_revoked is True
+    assert event.skus == () and event.inventory_item_ids == ()

@@ -133,3 +133,18 @@ def test_delivered_order_and_product_events(server: RunningServer) -> None:
     assert events[0].order_id == order["id"]
     assert events[1].payload["data"]["product_id"] == product_id
     assert len({e.dedup_key for e in events}) == 2
+
+
+def test_seller_deauthorization_says_access_was_revoked(server: RunningServer) -> None:
+    connection = app_connection(server)
+    headers, body = sample(server, shop=0)
+    assert verify(connection, headers, body).access_revoked is False
+    shop_id = server.app.connections()[1]["id"]
+    body = json.dumps({"type": 6, "tts_notification_id": "7380066284010030999",
+                       "shop_id": shop_id, "timestamp": 1718305585,
+                       "data": {"message": "deauthorized"}}).encode()
+    signature = sign_webhook(connection.credentials["app_key"],
+                             connection.credentials["app_secret"], body)
+    event = verify(connection, {"Authorization": signature}, body)
+    assert event.topic == "SELLER_DEAUTHORIZATION" and event.access_revoked is True
+    assert event.shop_id == shop_id

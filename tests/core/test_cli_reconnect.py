@@ -1,0 +1,166 @@
+"""`shelfsync reconnect`: a connection marked "needs re-auth" gets new credentials, checked
+live, and keeps its id (so its links, settings and history), on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+from sqlmodel import Session
+
+from shelfsync.core.cli import build_cli
+from shelfsync.core.crypto import generate_key
+from shelfsync.core.db import make_engine
+from shelfsync.core.models import ChannelConnection, StoreConnection
+from shelfsync.core.sync.inventory import mark_needs_reauth
+from shelfsync.core.testing.server import RunningServer, serving
+from shelfsync.plugins.shopify.fake import ShopifyFake
+from shelfsync.plugins.tiktok.fake import TikTokFake
+
+
+@pytest.fixture
+def env(migrated_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("SHELFSYNC_DATABASE_URL", migrated_url)
+    monkeypatch.setenv("SHELFSYNC_SECRET_KEY", generate_key())
+    monkeypatch.setenv("SHELFSYNC_ALLOW_PRIVATE_URLS", "1")
+    return migrated_url
+
+
+@pytest.fixture(scope="module")
+def shopify() -> Iterator[RunningServer]:
+    with serving(ShopifyFake(products=3, variants=2, seed=7)) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def tiktok() -> Iterator[RunningServer]:
+    with serving(TikTokFake(shops=2, products=3, variants=2, seed=7)) as running:
+        yield running
+
+
+def run(*args: str) -> Result:
+    return CliRunner().invoke(build_cli(), list(args))
+
+
+def run_json(*args: str) -> Any:
+    result = run(*args, "--json")
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def credential_args(credentials: dict[str, str]) -> list[str]:
+    return [
+        part for key, value in credentials.items() for part in ("--credential", f"{key}={value}")
+    ]
+
+
+def flagged(url: str, model: type[StoreConnection] | type[ChannelConnection],
+            ident: int) -> tuple[str, str, dict[str, Any]]:
+    """The connection as stored: status, message, decrypted credentials."""
+    engine = make_engine(url)
+    try:
+        with Session(engine) as session:
+            row = session.get(model, ident)
+            assert row is not None
+            return row.status, row.status_message, row.credentials()
+    finally:
+        engine.dispose()
+
+
+def refuse(url: str, kind: str, ident: int) -> None:
+    """Mark the connection refused, as a sync does when the platform answers 401."""
+    engine = make_engine(url)
+    try:
+        with Session(engine) as session:
+            mark_needs_reauth(session, kind, ident, "401 Invalid API key or access token")
+            session.commit()
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def organization(env: str, shopify: RunningServer, tiktok: RunningServer) -> dict[str, Any]:
+    org = run_json("org", "create", "Reconnecting")
+    store = run_json("connect", "store", "shopify", "--org", "Reconnecting",
+                     *credential_args(shopify.app.connections()[0]["credentials"]),
+                     "--api-base-url", shopify.base_url)
+    channels = [
+        run_json("connect", "channel", "tiktok", "--org", "Reconnecting",
+                 *credential_args(shop["credentials"]), "--api-base-url", tiktok.base_url,
+                 "--setting", f"auth_base_url={tiktok.base_url}")["id"]
+        for shop in tiktok.app.connections()
+    ]
+    return {"org": org["id"], "store": store["id"], "channels": channels}
+
+
+def test_store_reconnects_with_a_new_token(env: str, shopify: RunningServer,
+                                           organization: dict[str, Any]) -> None:
+    store_id = organization["store"]
+    refuse(env, "store", store_id)
+    assert flagged(env, StoreConnection, store_id)[0] == "needs_reauth"
+
+    wrong = run("reconnect", "store", "--org", "Reconnecting",
+                "--credential", "access_token=shpat_revoked")
+    assert wrong.exit_code == 1 and "Traceback" not in wrong.output
+    status, message, credentials = flagged(env, StoreConnection, store_id)
+    assert status == "needs_reauth" and message.startswith("401")
+    assert credentials["access_token"] != "shpat_revoked"  # nothing saved
+
+    token = shopify.app.connections()[0]["credentials"]["access_token"]
+    answer = run_json("reconnect", "store", "--org", str(organization["org"]),
+                      "--credential", f"access_token={token}")
+    assert answer == {"id": store_id, "kind": "store", "platform": "shopify", "status": "ok"}
+    status, message, credentials = flagged(env, StoreConnection, store_id)
+    assert (status, message) == ("ok", "")
+    assert credentials["client_secret"]  # the field not given was kept
+
+
+def test_channel_reconnects_and_is_recomputed(env: str, tiktok: RunningServer,
+                                              organization: dict[str, Any]) -> None:
+    first, second = organization["channels"]
+    refuse(env, "channel", second)
+    shop = tiktok.app.connections()[1]["credentials"]
+    answer = run_json("reconnect", "channel", str(second),
+                      "--credential", f"access_token={shop['access_token']}",
+                      "--credential", f"refresh_token={shop['refresh_token']}")
+    assert answer["status"] == "ok" and answer["recompute"]["ok"] is True
+    assert flagged(env, ChannelConnection, second)[0] == "ok"
+    assert flagged(env, ChannelConnection, first)[0] == "ok"
+
+
+def test_channel_credentials_of_another_shop_are_refused(
+    env: str, tiktok: RunningServer, organization: dict[str, Any]
+) -> None:
+    first = organization["channels"][0]
+    refuse(env, "channel", first)
+    other = tiktok.app.connections()[1]["credentials"]
+    # Valid credentials, but for the second shop: saving them would push the first channel's
+    # stock to the other shop.
+    result = run("reconnect", "channel", str(first), *credential_args(other))
+    assert result.exit_code == 2, result.output
+    assert "--shop-id" in result.stderr and "no authorized shop" in result.stderr
+    status, _, credentials = flagged(env, ChannelConnection, first)
+    assert status == "needs_reauth" and credentials["shop_cipher"] != other["shop_cipher"]
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--credential", "password=x"], "unknown for tiktok: password"),
+    (["--credential", "access_token="], "empty value for access_token"),
+    (["--credential", "access_token"], "expected KEY=VALUE"),
+])
+def test_bad_credential_arguments_are_refused_by_name(
+    env: str, organization: dict[str, Any], args: list[str], message: str
+) -> None:
+    result = run("reconnect", "channel", str(organization["channels"][0]), *args)
+    assert result.exit_code == 2 and message in result.stderr, result.output
+
+
+def test_unknown_targets_are_refused(env: str) -> None:
+    assert "no channel with id '999'" in run("reconnect", "channel", "999").stderr
+    assert "no organization 'Nobody'" in run("reconnect", "store", "--org", "Nobody").stderr
+    run_json("org", "create", "Storeless")
+    result = run("reconnect", "store", "--org", "Storeless", "--credential", "access_token=x")
+    assert result.exit_code == 2 and "has no store connected" in result.stderr
