@@ -8,8 +8,9 @@ import click
 from sqlmodel import Session, select
 
 from shelfsync.core.commands.output import EXIT_BAD_INPUT, emit, fail, plugin_manager
+from shelfsync.core.config import find_organization
 from shelfsync.core.db import make_engine, session_scope
-from shelfsync.core.models import ChannelConnection, Organization
+from shelfsync.core.models import ChannelConnection
 from shelfsync.core.sync.inventory import (
     SyncAuthError,
     SyncReport,
@@ -49,7 +50,7 @@ def _human(report: SyncReport, dry_run: bool, verbose: bool = False) -> str:
     return "\n".join(lines)
 
 
-def _run(session: Session, channel: int | None, org: int | None, dry_run: bool,
+def _run(session: Session, channel: int | None, org: str | None, dry_run: bool,
          keep_items: bool) -> SyncReport:
     pm = plugin_manager()
     if channel is not None:
@@ -59,13 +60,13 @@ def _run(session: Session, channel: int | None, org: int | None, dry_run: bool,
             return recompute_channel(session, pm, channel, dry_run=True)
         return reconcile_channel(session, pm, channel, keep_items=keep_items)
     assert org is not None
-    if session.get(Organization, org) is None:
-        fail(f"no organization with id {org}", EXIT_BAD_INPUT)
+    organization_id = find_organization(session, org).id
+    assert organization_id is not None
     if not dry_run:
-        return reconcile_organization(session, pm, org, keep_items=keep_items)
+        return reconcile_organization(session, pm, organization_id, keep_items=keep_items)
     report = SyncReport()
     for row in session.exec(select(ChannelConnection.id).where(
-            ChannelConnection.organization_id == org)):
+            ChannelConnection.organization_id == organization_id)):
         report.merge(recompute_channel(session, pm, int(row), dry_run=True))
     return report
 
@@ -77,12 +78,12 @@ def sync_group() -> None:
 
 @sync_group.command("inventory")
 @click.option("--channel", type=int, help="Reconcile this channel (its id).")
-@click.option("--org", type=int, help="Reconcile every channel of this organization (its id).")
+@click.option("--org", help="Reconcile every channel of this organization (id or name).")
 @click.option("--dry-run", is_flag=True, help="Report per SKU from -> to and why; push nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON, per SKU.")
 @click.option("-v", "--verbose", is_flag=True,
               help="List every SKU pushed, skipped or failed (default: counts and failures).")
-def sync_inventory(channel: int | None, org: int | None, dry_run: bool, as_json: bool,
+def sync_inventory(channel: int | None, org: str | None, dry_run: bool, as_json: bool,
                    verbose: bool) -> None:
     """Reconcile inventory for one channel or every channel of an organization.
 
@@ -136,14 +137,15 @@ def _status_lines(rows: list[dict[str, Any]]) -> str:
 
 
 @click.command("status")
-@click.option("--org", type=int, help="Only this organization's channels.")
+@click.option("--org", help="Only this organization's channels (id or name).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def status_command(org: int | None, as_json: bool) -> None:
+def status_command(org: str | None, as_json: bool) -> None:
     """Per channel: last sync, pushes, errors, drift, link problems, re-auth needed."""
     engine = make_engine()
     try:
         with session_scope(engine) as session:
-            rows = channel_status(session, org)
+            organization_id = find_organization(session, org).id if org is not None else None
+            rows = channel_status(session, organization_id)
     finally:
         engine.dispose()
     emit(rows, as_json, _status_lines)

@@ -7,6 +7,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
+from shelfsync.core.cli import build_cli
 from shelfsync.core.commands.sync import status_command, sync_group
 
 from .conftest import World
@@ -48,3 +49,20 @@ def test_org_reconcile_as_json_then_status(runner: CliRunner, world: World) -> N
 def test_exactly_one_target_is_required(runner: CliRunner, world: World) -> None:
     result = runner.invoke(sync_group, ["inventory"], obj=world.pm)
     assert result.exit_code != 0
+
+
+def test_org_is_taken_by_name_too(runner: CliRunner, world: World) -> None:
+    result = runner.invoke(build_cli(), ["sync", "inventory", "--org", "Acme", "--json"],
+                           obj=world.pm)
+    data = json.loads(result.output[:result.output.rindex("}") + 1])
+    assert {item["channel_id"] for item in data["items"]} == set(world.channel_ids)
+    assert data["counts"]["pushed"] > 0
+    status = runner.invoke(build_cli(), ["status", "--org", "Acme", "--json"], obj=world.pm)
+    assert [row["channel_id"] for row in json.loads(status.output)] == world.channel_ids
+
+
+def test_unknown_org_is_one_error_line(runner: CliRunner, world: World) -> None:
+    for args in (["sync", "inventory", "--org", "Nobody"], ["status", "--org", "Nobody"]):
+        result = runner.invoke(build_cli(), args, obj=world.pm)
+        assert result.exit_code == 2, result.output
+        assert result.stderr.strip() == "error: --org: no organization 'Nobody'"
