@@ -21,6 +21,7 @@ from shelfsync.core.commands.plugins import plugins_command
 from shelfsync.core.commands.rules import rules_group
 from shelfsync.core.commands.run import demo_command, run_command, worker_command
 from shelfsync.core.commands.sync import status_command, sync_group
+from shelfsync.core.commands.webhooks import webhooks_group
 from shelfsync.core.plugins import ShelfsyncPluginManager, get_plugin_manager
 
 
@@ -39,6 +40,7 @@ cli.add_command(db_group)
 cli.add_command(org_group)
 cli.add_command(connect_group)
 cli.add_command(reconnect_group)
+cli.add_command(webhooks_group)
 cli.add_command(channel_group)
 cli.add_command(plugins_command)
 cli.add_command(rules_group)

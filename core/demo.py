@@ -178,12 +178,6 @@ def subscribe_store_webhooks(fakes: Fakes, receiver_url: str) -> None:
                                        "sub": {"callbackUrl": receiver_url, "format": "JSON"}})
 
 
-def subscribe_channel_webhooks(fakes: Fakes, receiver_url: str) -> None:
-    """Send every shop's events (orders) to the app's one receiver address."""
-    httpx.post(f"{fakes.channel_server.base_url}/_fake/webhooks", json={"url": receiver_url},
-               timeout=10.0).raise_for_status()
-
-
 @dataclass(frozen=True)
 class StockTarget:
     """One linked SKU and where its stock can be changed."""

@@ -241,6 +241,21 @@ def shelfsync_verify_webhook(
     """
 
 
+@hookspec(firstresult=True)
+def shelfsync_subscribe_webhooks(connection: Connection, address: str) -> list[str] | None:
+    """Make the platform send this connection's events to `address`.
+
+    Receives the connection and `address`, our receiver's URL for that connection
+    (`https://…/webhooks/<platform>/<connection id>`).
+
+    Idempotent: subscriptions already sending to `address` are kept, missing ones created,
+    so running it again (after a restart, a re-authorization) never duplicates deliveries.
+    Returns the platform's names of the topics now sent to `address`, or `None` when not this
+    plugin's platform. firstresult. Raises `AuthError`/`PermissionDenied` when the
+    credentials may not manage webhooks, `BadRequest` when the platform refuses the address.
+    """
+
+
 # --- cross-cutting ------------------------------------------------------------------------
 
 

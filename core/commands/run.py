@@ -42,6 +42,8 @@ from shelfsync.core.db import (
 )
 from shelfsync.core.errors import ConfigurationError
 from shelfsync.core.http import ALLOW_PRIVATE_ENV
+from shelfsync.core.models import Organization
+from shelfsync.core.webhook_setup import subscribe_organization
 
 log = logging.getLogger(__name__)
 
@@ -221,8 +223,14 @@ def demo_command(port: int, products: int, variants: int, seed: int, interval: f
                                                          reconcile_now=True))
         except OSError as exc:
             fail(f"cannot listen on 127.0.0.1:{port}: {exc}")
-        demo.subscribe_store_webhooks(fakes, f"{url}/webhooks/shopify/{world.store_id}")
-        demo.subscribe_channel_webhooks(fakes, f"{url}/webhooks/tiktok/{world.channel_ids[0]}")
+        # Through the plugins' subscribe hooks, as `shelfsync webhooks subscribe` does.
+        with session_scope() as session:
+            organization = session.get(Organization, world.organization_id)
+            assert organization is not None
+            for subscribed in subscribe_organization(session, pm, organization, url):
+                if subscribed.error:
+                    fail(f"demo: could not subscribe {subscribed.kind} "
+                         f"{subscribed.connection_id}: {subscribed.error}")
         say(f"demo: receiver {url}, broker {settings.kind}, database {redact(database_url())}")
         say(f"demo: store {fakes.store_server.base_url}, TikTok {fakes.channel_server.base_url}")
         stop = threading.Event()

@@ -42,7 +42,7 @@ from shelfsync.core.types import (
     StoreOrderStatus,
     WebhookEvent,
 )
-from shelfsync.plugins.shopify import mapping, queries
+from shelfsync.plugins.shopify import mapping, queries, subscriptions
 from shelfsync.plugins.shopify.client import PLATFORM, ShopifyClient
 from shelfsync.plugins.shopify.reads import (
     page_size,
@@ -278,6 +278,15 @@ def _occurred_at(value: str | None) -> datetime | None:
         return datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
+
+
+@hookimpl
+def shelfsync_subscribe_webhooks(connection: Connection, address: str) -> list[str] | None:
+    """Subscribe `address` to stock, item, product and uninstall events (see subscriptions)."""
+    if not _mine(connection):
+        return None
+    with ShopifyClient(connection) as client:
+        return subscriptions.subscribe(client, address)
 
 
 @hookimpl

@@ -3,10 +3,11 @@
 One app (`app_key`/`app_secret`) is authorized by `shops` shops; each shop has its own
 access token, refresh token and `shop_cipher`, warehouses, listings and orders (see
 `fake_state` for the seeded data and its deliberate gaps). Every API call is checked like
-the real gateway: `app_key`, a 10-digit `timestamp` (at most `clock_skew` seconds old, at most
-30 s ahead), `sign` over path + sorted query + exact body bytes, the `x-tts-access-token`
-header, and on shop-scoped calls the token's own shop's `shop_cipher`. A per-shop QPS limit
-(sliding one-second window, `qps=None` = off) answers HTTP 429 + 36009002.
+the real gateway: `app_key`, a `timestamp` in Unix seconds (at most `clock_skew` seconds old,
+at most 30 s ahead, not negative), `sign` over path + sorted query + exact body bytes, the
+`x-tts-access-token` header, on shop-scoped calls the token's own shop's `shop_cipher`, and a
+body of media type `application/json` (36009022 otherwise). A per-shop QPS limit (sliding
+one-second window, `qps=None` = off) answers HTTP 429 + 36009002.
 
 API served:
 
@@ -14,13 +15,14 @@ API served:
 | ---------------------------------------------------- | ----------------------------------- |
 | `GET /authorization/202309/shops`                    | the token's shop (no shop_cipher)   |
 | `GET /logistics/202309/warehouses`                   | 2 sales + 1 return warehouse        |
-| `POST /product/202309/products/search` (and 202312)  | listings, keyset page tokens        |
+| `POST /product/202309/products/search` (202312, 202502) | listings, keyset page tokens     |
 | `GET /product/202309/products/{id}`                  | product detail                      |
 | `POST /product/202309/inventory/search`              | per-warehouse available/committed   |
 | `POST /product/202309/products/{id}/inventory/update`| per-SKU errors, valid SKUs applied  |
 | `POST /order/202309/orders/search`                   | orders, sort + page tokens          |
 | `GET /order/202309/orders?ids=a,b`                   | order detail (≤ 50 ids)             |
 | `GET`/`PUT`/`DELETE /event/202309/webhooks`          | per-shop webhook subscriptions      |
+| `GET /api/v2/token/get`                              | auth host: auth code → tokens       |
 | `GET /api/v2/token/refresh`                          | auth host's token refresh           |
 
 Control endpoints, besides the shared ones of `FakePlatform` (faults, latency, requests,
@@ -36,6 +38,8 @@ connections, webhooks, webhook-sample):
 |                                      | would; 409 when a buyer could not place it               |
 | `POST /_fake/orders/<id>/status`     | `{"status"}`: moves the order, pushes the webhook        |
 | `POST /_fake/products/<id>/status`   | `{"status"}`: e.g. SELLER_DEACTIVATED; pushes type 5     |
+| `POST /_fake/auth-codes`             | `{"shop_id"?}` → 201 `{"code", "shop_id"}`: a single-use |
+|                                      | auth code for `GET /api/v2/token/get`                    |
 | `POST /_fake/tokens/expire`          | `{"shop_id"?}`: that shop's (or every) access token      |
 |                                      | expires now (105002 until refreshed)                     |
 | `POST /_fake/qps`                    | `{"qps": n or null}`: the per-shop limit                 |
@@ -49,7 +53,6 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import json
 import re
 import threading
 import time
@@ -74,12 +77,20 @@ from shelfsync.plugins.tiktok.fake_gateway import (
     check_cipher,
     check_signed_request,
     envelope_response,
-    invalid_param,
+    json_body,
     shop_for_token,
 )
-from shelfsync.plugins.tiktok.fake_state import Order, Shop, build_shops, new_tokens
+from shelfsync.plugins.tiktok.fake_state import (
+    Order,
+    Shop,
+    build_shops,
+    new_tokens,
+    opaque_token,
+)
 
 Handler = Callable[["ApiCall"], dict[str, Any]]
+AUTH_CODE_INVALID = 36004004  # "Invalid auth code." (common-errors page)
+REFRESH_TOKEN_EXPIRED = 36004001  # "rt has expired" (observed, EcomPHP PR #15)
 DEFAULT_TOKEN_TTL = 7 * 86_400
 SAMPLE_ORDER = "576653688135258178"  # the order id of TikTok's own webhook example
 
@@ -129,12 +140,15 @@ class TikTokFake(FakePlatform):
         self.product_owner = {pid: s.id for s in self.shops for pid in s.products}
         self.order_owner: dict[str, str] = {}
         self._notifications = itertools.count(1)
+        self._auth_counter = itertools.count(1)
+        self.auth_codes: dict[str, str] = {}  # unused auth code -> shop id
         self._routes: list[tuple[str, re.Pattern[str], Handler, bool]] = [
             ("GET", re.compile(r"/authorization/202309/shops"),
              lambda c: {"shops": [c.shop.to_api()]}, False),
             ("GET", re.compile(r"/logistics/202309/warehouses"), self._warehouses, True),
-            ("POST", re.compile(r"/product/(?:202309|202312)/products/search"),
-             lambda c: fake_products.search_products(c.shop, c.query, c.body), True),
+            ("POST", re.compile(r"/product/(202309|202312|202502)/products/search"),
+             lambda c: fake_products.search_products(c.shop, c.query, c.body,
+                                                     c.match.group(1)), True),
             ("POST", re.compile(r"/product/202309/inventory/search"),
              lambda c: fake_products.inventory_search(c.shop, c.body), True),
             ("POST", re.compile(r"/product/202309/products/(\d+)/inventory/update"),
@@ -157,8 +171,8 @@ class TikTokFake(FakePlatform):
     def handle_api(self, request: Request) -> Response:
         """Authenticate, rate-limit and route one Open API (or token refresh) request."""
         request_id = self.request_ids.next()
-        if request.path == "/api/v2/token/refresh":
-            return self._refresh(request, request_id)
+        if request.path in ("/api/v2/token/get", "/api/v2/token/refresh"):
+            return self._token(request, request_id)
         try:
             matched = [(m, r) for r in self._routes if (m := r[1].fullmatch(request.path))]
             if not matched:
@@ -175,7 +189,7 @@ class TikTokFake(FakePlatform):
             if not self.limiter.allow(f"{self.creds.app_key}:{shop.id}"):
                 raise ApiError(RATE_LIMITED, http_status=429)
             check_cipher(query, shop, shop_scoped)
-            body = self._json_body(request)
+            body = json_body(request)
             with self.state_lock:
                 data = handler(ApiCall(shop, query, body, match, int(now)))
         except ApiError as error:
@@ -285,40 +299,52 @@ class TikTokFake(FakePlatform):
         return fake_products.update_inventory(call.shop, product, call.body, self.max_quantity,
                                               call.now)
 
-    @staticmethod
-    def _json_body(request: Request) -> dict[str, Any]:
-        raw = request.get_data(cache=True)
-        if not raw.strip():
-            return {}
-        try:
-            body = json.loads(raw)
-        except ValueError as exc:
-            raise invalid_param("Invalid param. The request body is not valid JSON.") from exc
-        if not isinstance(body, dict):
-            raise invalid_param("Invalid param. The request body must be a JSON object.")
-        return body
+    def mint_auth_code(self, shop: Shop) -> str:
+        """A single-use auth code for `shop`, as the seller's consent redirect would carry."""
+        code = opaque_token("", self.seed, shop.index, "auth_code", next(self._auth_counter),
+                            size=64)
+        self.auth_codes[code] = shop.id
+        return code
 
-    def _refresh(self, request: Request, request_id: str) -> Response:
-        """The auth host's GET /api/v2/token/refresh (errors come with HTTP 200)."""
+    def _token(self, request: Request, request_id: str) -> Response:
+        """The auth host's `GET /api/v2/token/get` and `/refresh` (errors come with HTTP 200).
+
+        get: `app_key, app_secret, auth_code, grant_type=authorized_code`, a code minted by
+        `POST /_fake/auth-codes`, single use (36004004 "Invalid auth code." otherwise).
+        refresh: `app_key, app_secret, refresh_token, grant_type=refresh_token`; unknown is
+        36004005, expired 36004001 "rt has expired" (EcomPHP/tiktokshop-php PR #15)."""
         args = request.args
+        grant = "authorized_code" if request.path.endswith("/get") else "refresh_token"
         if request.method != "GET":
             return envelope_response(request_id, error=ApiError(INVALID_METHOD, http_status=405))
         if args.get("app_key") != self.creds.app_key or args.get(
                 "app_secret") != self.creds.app_secret:
             return envelope_response(request_id, error=ApiError(
                 36009004, "Invalid credentials. Invalid `app_key` or `app_secret`."))
-        if args.get("grant_type") != "refresh_token":
+        if args.get("grant_type") != grant:
             return envelope_response(request_id, error=ApiError(
-                36009004, "Invalid param. `grant_type` must be refresh_token."))
+                36009004, f"Invalid param. `grant_type` must be {grant}."))
         with self.state_lock:
-            shop = next((s for s in self.shops
-                         if s.tokens.refresh_token == args.get("refresh_token")), None)
-            if shop is None or shop.tokens.refresh_expires <= self.clock():
-                return envelope_response(request_id, error=ApiError(
-                    AUTH_RECORD_NOT_FOUND, "can not find related auth record"))
+            now = self.clock()
+            if grant == "authorized_code":
+                shop_id = self.auth_codes.pop(args.get("auth_code", ""), None)
+                if shop_id is None:
+                    return envelope_response(request_id, error=ApiError(
+                        AUTH_CODE_INVALID, "Invalid auth code."))
+                shop = self.find_shop(shop_id)
+            else:
+                found = next((s for s in self.shops
+                              if s.tokens.refresh_token == args.get("refresh_token")), None)
+                if found is None:
+                    return envelope_response(request_id, error=ApiError(
+                        AUTH_RECORD_NOT_FOUND, "can not find related auth record"))
+                if found.tokens.refresh_expires <= now:
+                    return envelope_response(request_id, error=ApiError(
+                        REFRESH_TOKEN_EXPIRED, "rt has expired"))
+                shop = found
             old = shop.tokens
-            shop.tokens = new_tokens(self.seed, shop.index, old.generation + 1,
-                                     int(self.clock()), self.token_ttl)
+            shop.tokens = new_tokens(self.seed, shop.index, old.generation + 1, int(now),
+                                     self.token_ttl)
             self._by_token.pop(old.access_token, None)
             self._by_token[shop.tokens.access_token] = shop
             tokens = shop.tokens

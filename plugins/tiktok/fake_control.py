@@ -34,6 +34,13 @@ def handle(fake: TikTokFake, request: Request, name: str) -> Response | None:
         return _order_status(fake, m.group(1), body)
     if (m := _PRODUCT_STATUS.fullmatch(name)) and post:
         return _product_status(fake, m.group(1), body)
+    if name == "auth-codes" and post:
+        with fake.state_lock:
+            try:
+                shop = _shop(fake, body)
+            except KeyError as exc:
+                return _error(str(exc), 404)
+            return json_response({"code": fake.mint_auth_code(shop), "shop_id": shop.id}, 201)
     if name == "tokens/expire" and post:
         return _expire_tokens(fake, body)
     if name == "qps" and post:

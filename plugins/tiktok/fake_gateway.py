@@ -2,15 +2,18 @@
 
 Error codes and messages follow TikTok's "common errors" page (as collected in the public
 `rymndcs/tiktok_shop_rb_api` fixture `test/fixtures/error_list.json`) and observed responses:
-a bad `sign` is HTTP 401 + 106001 with `"data": null`; 36009004 is TikTok's overloaded
-"invalid parameter" code (bad app_key, stale timestamp, invalid access token, unexpected
-shop_cipher …). HTTP statuses other than 401 for 106001 and 429 for 36009002 are our choice.
+a bad `sign` is HTTP 401 + 106001 with `"data": null` and the live message (a 2026 capture on
+tiktok-api.gemyno-lab.fr); 36009004 is TikTok's overloaded "invalid parameter" code (bad
+app_key, stale timestamp, invalid access token, unexpected shop_cipher, a wrongly typed body
+field: its message pattern is quoted in EcomPHP/tiktokshop-php issue #23). HTTP statuses
+other than 401 for 106001 and 429 for 36009002 are our choice.
 """
 
 from __future__ import annotations
 
 import collections
 import itertools
+import json
 import threading
 import time
 from collections.abc import Mapping
@@ -27,6 +30,7 @@ RATE_LIMITED = 36009002
 INTERNAL_ERROR = 36009003
 INVALID_PARAM = 36009004
 REQUEST_TIMEOUT = 36009007
+BAD_BODY_FORMAT = 36009022
 INVALID_PATH = 36009009
 INVALID_METHOD = 36009010
 INVALID_SIGN = 106001
@@ -41,9 +45,13 @@ MESSAGES = {
     REQUEST_TIMEOUT: "Request timeout. The request to the endpoint timed out.",
     INVALID_PATH: "Invalid path. The specified path does not match any available endpoint.",
     INVALID_METHOD: "Invalid method. The HTTP method used is not supported by this endpoint.",
-    INVALID_SIGN: "Invalid credentials. The `sign` query parameter is invalid.",
+    # The live text (2026); the common-errors page has `sign` in backticks and no link.
+    INVALID_SIGN: "Invalid credentials. The 'sign' query parameter is invalid. For more "
+    "details: https://m.tiktok.shop/s/AIu6dbFhs2XW",
     EXPIRED_TOKEN: "Expired credentials. The `access_token` or `x-tts-access-token` header "
     "has expired.",
+    BAD_BODY_FORMAT: "Invalid request format. The request body format must be "
+    "`application/json` for structured data or `multipart/form-data` for binary files.",
     MISSING_CIPHER: "Missing identifier. The `shop_cipher` query parameter is required to "
     "identify the target shop.",
 }
@@ -58,6 +66,9 @@ STALE_TIMESTAMP = (
 FUTURE_TIMESTAMP = (
     "Invalid timestamp. The value of the `timestamp` query parameter must not exceed the "
     "current time by more than 30 seconds."
+)
+NEGATIVE_TIMESTAMP = (
+    "Invalid timestamp. The value of the `timestamp` query parameter must not be lesser than 0."
 )
 BAD_TOKEN = "Invalid credentials. The `x-tts-access-token` header is invalid."
 UNEXPECTED_CIPHER = (
@@ -81,6 +92,45 @@ class ApiError(Exception):
 def invalid_param(message: str = "invalid param error") -> ApiError:
     """TikTok's generic 36009004 with HTTP 400."""
     return ApiError(INVALID_PARAM, message, 400)
+
+
+# Go-style names TikTok's type check reports for a JSON value ("actual type is:string").
+_JSON_TYPES: dict[type, str] = {str: "string", bool: "bool", int: "int64", float: "float64",
+                                list: "array", dict: "object", type(None): "null"}
+
+
+def type_error(name: str, value: Any, expected: str) -> ApiError:
+    """A body field of the wrong JSON type, refused as TikTok does (36009004).
+
+    Only the string/int64 wording is quoted from a real answer; the names of other types
+    follow the same Go pattern and are our guess."""
+    actual = _JSON_TYPES.get(type(value), type(value).__name__)
+    return invalid_param(f"param {name} type invalid,actual type is:{actual},"
+                         f"expected type is:{expected}")
+
+
+def json_body(request: Request) -> dict[str, Any]:
+    """The request's JSON object body (`{}` when empty).
+
+    A body sent under another media type is 36009022; `application/json` with parameters
+    (charset) is fine, and so is a body without a Content-Type (unconfirmed, kept lenient).
+    An empty JSON array counts as an empty object: EcomPHP/tiktokshop-php sends `[]` for
+    searches without body filters and the real API answers them."""
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        return {}
+    media = (request.headers.get("Content-Type") or "").split(";", 1)[0].strip().lower()
+    if media and media != "application/json":
+        raise ApiError(BAD_BODY_FORMAT, http_status=400)
+    try:
+        body = json.loads(raw)
+    except ValueError as exc:
+        raise invalid_param("Invalid param. The request body is not valid JSON.") from exc
+    if body == []:
+        return {}
+    if not isinstance(body, dict):
+        raise invalid_param("Invalid param. The request body must be a JSON object.")
+    return body
 
 
 class RequestIds:
@@ -154,8 +204,11 @@ def check_signed_request(request: Request, creds: Credentials, now: float) -> di
     if not query.get("sign"):
         raise invalid_param(MISSING_SIGN)
     timestamp = query.get("timestamp", "")
-    if not (timestamp.isdigit() and len(timestamp) == 10):
+    # Compared as a number: milliseconds are "too far ahead", a negative value "below 0".
+    if not timestamp.removeprefix("-").isdigit():
         raise invalid_param(STALE_TIMESTAMP)
+    if int(timestamp) < 0:
+        raise invalid_param(NEGATIVE_TIMESTAMP)
     if int(timestamp) < now - creds.clock_skew:
         raise invalid_param(STALE_TIMESTAMP)
     if int(timestamp) > now + FUTURE_SKEW:

@@ -1,6 +1,8 @@
 """Order endpoints of the TikTok Shop fake, and buyer orders placed through the control API.
 
-Field names follow `lywzx/tiktok-partner-api` `orders/GetOrderList.ts` and `GetOrderDetail.ts`.
+Field names follow `lywzx/tiktok-partner-api` `orders/GetOrderList.ts` and `GetOrderDetail.ts`;
+Get Order List honours its body filters `order_status`, `create_time_ge/lt`,
+`update_time_ge/lt`, `shipping_type`, `buyer_user_id` and `is_buyer_request_cancel`.
 Line items carry no quantity: a buyer's two units of one SKU are two line items (inferred from
 the schema, unconfirmed by TikTok prose). `recipient_address` is left out while an order is
 UNPAID or ON_HOLD, as the Get Order Detail reference says.
@@ -17,7 +19,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from shelfsync.plugins.tiktok.fake_gateway import ApiError, invalid_param
+from shelfsync.plugins.tiktok.fake_gateway import ApiError, invalid_param, type_error
 from shelfsync.plugins.tiktok.fake_products import (
     decode_token,
     encode_token,
@@ -43,6 +45,7 @@ _HOLDING = ("UNPAID", "ON_HOLD", "AWAITING_SHIPMENT", "PARTIALLY_SHIPPING")
 _SHIPPED = ("AWAITING_COLLECTION", "IN_TRANSIT", "DELIVERED", "COMPLETED")
 NOT_YOUR_ORDER = 21008111
 SHIPPING_FEE = Decimal("2.99")
+SHIPPING_TYPE = "TIKTOK"  # shipping by TikTok's logistics; SELLER is never seeded
 _FIRST = ("Alex", "Sam", "Charlie", "Jordan", "Robin", "Taylor", "Morgan", "Jamie")
 _LAST = ("Smith", "Jones", "Brown", "García", "Müller", "Martin", "Rossi", "Nowak")
 _STREETS = ("High Street", "Station Road", "Main Street", "Church Lane", "Park Avenue")
@@ -165,7 +168,7 @@ def order_to_api(shop: Shop, order: Order) -> dict[str, Any]:
         "buyer_message": "",
         "warehouse_id": order.warehouse_id,
         "fulfillment_type": "FULFILLMENT_BY_SELLER",
-        "shipping_type": "TIKTOK",
+        "shipping_type": SHIPPING_TYPE,
         "delivery_type": "HOME_DELIVERY",
         "is_cod": False,
         "is_on_hold_order": order.is_on_hold_order,
@@ -238,6 +241,22 @@ def _line_to_api(shop: Shop, order: Order, line: OrderLine) -> dict[str, Any]:
     }
 
 
+def _typed(body: Mapping[str, Any], name: str, kind: type, type_name: str) -> Any:
+    """A body filter of JSON type `kind` (None when absent); any other type is refused."""
+    value = body.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+        raise type_error(name, value, type_name)
+    return value
+
+
+def _filter_fields(order: Order) -> dict[str, Any]:
+    """The order fields Get Order List's equality filters compare (as `order_to_api` shows)."""
+    return {"shipping_type": SHIPPING_TYPE, "user_id": order.buyer["user_id"],
+            "is_buyer_request_cancel": False}
+
+
 def search_orders(shop: Shop, query: Mapping[str, str], body: Mapping[str, Any]) -> dict:
     """Get Order List: filters, sorting, keyset pagination on (sort value, id)."""
     size = page_size(query)
@@ -247,15 +266,27 @@ def search_orders(shop: Shop, query: Mapping[str, str], body: Mapping[str, Any])
         raise invalid_param("Invalid param. `sort_field` must be create_time or update_time.")
     if sort_order not in ("ASC", "DESC"):
         raise invalid_param("Invalid param. `sort_order` must be ASC or DESC.")
-    status = body.get("order_status")
+    status = _typed(body, "order_status", str, "string")
     if status is not None and status not in ORDER_STATUSES:
         raise invalid_param("Invalid param. `order_status` is invalid.")
     bounds = {n: time_bound(body, n) for n in
               ("create_time_ge", "create_time_lt", "update_time_ge", "update_time_lt")}
+    # Equality filters on an order's own fields; the fake never has SELLER shipping or a
+    # pending buyer cancellation, so those values simply match nothing.
+    equal = {
+        "shipping_type": _typed(body, "shipping_type", str, "string"),
+        "user_id": _typed(body, "buyer_user_id", str, "string"),
+        "is_buyer_request_cancel": _typed(body, "is_buyer_request_cancel", bool, "bool"),
+    }
+    equal = {k: v for k, v in equal.items() if v is not None}
 
     def matches(order: Order) -> bool:
         if status is not None and order.status != status:
             return False
+        if equal:
+            fields = _filter_fields(order)
+            if any(fields[k] != v for k, v in equal.items()):
+                return False
         for name, bound in bounds.items():
             if bound is None:
                 continue
@@ -270,7 +301,7 @@ def search_orders(shop: Shop, query: Mapping[str, str], body: Mapping[str, Any])
         ((getattr(o, sort_field), o.id) for o in shop.orders.values() if matches(o)),
         reverse=descending,
     )
-    fp = fingerprint(sort_field, sort_order, status, bounds)
+    fp = fingerprint(sort_field, sort_order, status, bounds, equal)
     if query.get("page_token"):
         position = decode_token(query["page_token"], fp)
         try:

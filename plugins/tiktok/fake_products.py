@@ -2,9 +2,10 @@
 
 Field names follow `lywzx/tiktok-partner-api` (`products/SearchProducts.ts`, `GetProduct.ts`,
 `InventorySearch.ts`, `UpdateInventory.ts`); per-SKU error codes follow the Error Code tables
-of TikTok's update-inventory, get-product and search-products pages. `/product/202309/` and
-`/product/202312/products/search` answer with the same schema here (whether they differ on the
-real API is unconfirmed).
+of TikTok's update-inventory, get-product and search-products pages. `/product/202309/`,
+`202312/` and `202502/products/search` answer with the same schema here (202502's sample adds
+fields such as `listing_quality_tier` that the fake leaves out), 202502 with its `sku_ids`
+filter.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from shelfsync.plugins.tiktok.fake_gateway import ApiError, invalid_param
+from shelfsync.plugins.tiktok.fake_gateway import ApiError, invalid_param, type_error
 from shelfsync.plugins.tiktok.fake_state import (
     LIVE_STATUS,
     PRODUCT_STATUSES,
@@ -42,9 +43,11 @@ DUPLICATE_WAREHOUSE = 12052555
 QUANTITY_OUT_OF_RANGE = 12052055
 BAD_STOCK_COUNT = 12019024
 TOO_MANY_SELLER_SKUS = 12019027
+TOO_MANY_SEARCH_SKU_IDS = 12019087
 TOO_MANY_SKU_IDS = 12019015
 TOO_MANY_PRODUCT_IDS = 12019120
 MAX_SELLER_SKUS = 10  # documented for search-products-202502; applied to every version here
+MAX_SEARCH_SKU_IDS = 10  # search-products-202502's `sku_ids` (a 202502 field)
 
 
 def page_size(query: Mapping[str, str]) -> int:
@@ -79,11 +82,14 @@ def fingerprint(*parts: Any) -> str:
 
 
 def time_bound(body: Mapping[str, Any], name: str) -> int | None:
-    """A search body's Unix-time filter (`create_time_ge` …), refused unless a whole number >= 0."""
+    """A search body's Unix-time filter (`create_time_ge` …): an int64 (else TikTok's type
+    error), and not negative."""
     value = body.get(name)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise type_error(name, value, "int64")
+    if value < 0:
         raise invalid_param(f"Invalid param. `{name}` must be a Unix timestamp.")
     return value
 
@@ -129,8 +135,11 @@ def product_to_api(shop: Shop, product: Product, detail: bool = False) -> dict[s
     return item
 
 
-def search_products(shop: Shop, query: Mapping[str, str], body: Mapping[str, Any]) -> dict:
-    """Search Products: filters, keyset pagination over product ids."""
+def search_products(shop: Shop, query: Mapping[str, str], body: Mapping[str, Any],
+                    version: str = "202309") -> dict:
+    """Search Products: filters, keyset pagination over product ids.
+
+    Version 202502 adds the `sku_ids` filter; earlier versions ignore that field."""
     size = page_size(query)
     status = body.get("status") or "ALL"
     if status != "ALL" and status not in PRODUCT_STATUSES:
@@ -142,10 +151,18 @@ def search_products(shop: Shop, query: Mapping[str, str], body: Mapping[str, Any
         if len(seller_skus) > MAX_SELLER_SKUS:
             raise ApiError(TOO_MANY_SELLER_SKUS,
                            "The maximum count of “seller_skus” in the search filter is 10.")
+    sku_ids = body.get("sku_ids") if version >= "202502" else None
+    if sku_ids is not None:
+        if not isinstance(sku_ids, list) or not all(isinstance(s, str) for s in sku_ids):
+            raise invalid_param("Invalid param. `sku_ids` must be a list of strings.")
+        if len(sku_ids) > MAX_SEARCH_SKU_IDS:
+            raise ApiError(TOO_MANY_SEARCH_SKU_IDS,
+                           "The number of SKU IDs exceeds the limit of 10")
     bounds = {n: time_bound(body, n) for n in
               ("create_time_ge", "create_time_le", "update_time_ge", "update_time_le")}
     wanted = set(seller_skus) if seller_skus else None
-    fp = fingerprint(status, sorted(wanted or ()), bounds)
+    wanted_ids = set(sku_ids) if sku_ids else None
+    fp = fingerprint(status, sorted(wanted or ()), bounds, sorted(wanted_ids or ()))
 
     def matches(product: Product) -> bool:
         if status == "ALL" and product.status == "DELETED":
@@ -153,6 +170,8 @@ def search_products(shop: Shop, query: Mapping[str, str], body: Mapping[str, Any
         if status != "ALL" and product.status != status:
             return False
         if wanted is not None and not any(s.seller_sku in wanted for s in product.skus):
+            return False
+        if wanted_ids is not None and not any(s.id in wanted_ids for s in product.skus):
             return False
         for name, bound in bounds.items():
             if bound is None:

@@ -33,7 +33,7 @@ from shelfsync.core.types import (
     Role,
     WebhookEvent,
 )
-from shelfsync.plugins.tiktok import mapping
+from shelfsync.plugins.tiktok import mapping, subscriptions
 from shelfsync.plugins.tiktok.client import DEFAULT_BASE_URL, PLATFORM, TikTokClient
 from shelfsync.plugins.tiktok.signing import sign_webhook, signatures_match
 
@@ -272,6 +272,15 @@ def shelfsync_fetch_orders(
 
 
 # --- webhooks -----------------------------------------------------------------------------
+
+
+@hookimpl
+def shelfsync_subscribe_webhooks(connection: Connection, address: str) -> list[str] | None:
+    """Point the shop's order and deauthorization events at `address` (see subscriptions)."""
+    if not _mine(connection):
+        return None
+    with TikTokClient(connection) as client:
+        return subscriptions.subscribe(client, address)
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:
