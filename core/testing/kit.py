@@ -132,6 +132,11 @@ class PluginContract:
         checks.check_webhooks(plugin_manager, contract_fake, self.signature_header,
                               self.webhook_options)
 
+    def test_webhook_subscription_idempotent(self, plugin_manager: ShelfsyncPluginManager,
+                                             contract_fake: RunningFake) -> None:
+        if not checks.check_webhook_subscription(plugin_manager, contract_fake):
+            pytest.skip(f"{self.platform} does not implement shelfsync_subscribe_webhooks")
+
     def test_create_order_idempotent(self, plugin_manager: ShelfsyncPluginManager,
                                      contract_fake: RunningFake, info: PlatformInfo) -> None:
         self._role(info, Role.STORE)

@@ -146,6 +146,7 @@ def check_ignores_other_platforms(pm: ShelfsyncPluginManager, fake: RunningFake)
         "shelfsync_push_inventory": {"updates": []},
         "shelfsync_fetch_orders": {"updated_since": None, "cursor": None},
         "shelfsync_verify_webhook": {"headers": {}, "body": b"{}"},
+        "shelfsync_subscribe_webhooks": {"address": "https://contract.example/webhooks/x/1"},
     }
     fake.reset_requests()
     for name, kwargs in calls.items():
@@ -299,6 +300,23 @@ def check_webhooks(pm: ShelfsyncPluginManager, fake: RunningFake, header: str | 
         except WebhookSignatureError:
             continue
         raise AssertionError(f"a webhook with a {label} was accepted")
+
+
+def check_webhook_subscription(pm: ShelfsyncPluginManager, fake: RunningFake) -> bool:
+    """Subscribing is idempotent: the same topics each time, as a non-empty list of names.
+
+    Returns False when the plugin does not implement the hook (then the merchant sets the
+    webhooks up by hand and reconciliation covers the rest).
+    """
+    address = f"https://contract.example/webhooks/{fake.platform}/1"
+    first = pm.hook.shelfsync_subscribe_webhooks(connection=fake.connection, address=address)
+    if first is None:
+        return False
+    assert isinstance(first, list) and first, f"subscribe answered {first!r}: no topics"
+    assert all(isinstance(topic, str) and topic for topic in first), first
+    again = pm.hook.shelfsync_subscribe_webhooks(connection=fake.connection, address=address)
+    assert again == first, f"a second subscribe answered {again!r}, the first {first!r}"
+    return True
 
 
 # --- role-specific writes ---------------------------------------------------------------------
