@@ -87,3 +87,8 @@ class Conflict(PluginError):
 
 class WebhookSignatureError(PluginError):
     """A webhook's signature is missing or wrong: nothing of it is parsed or enqueued."""
+
+
+class BlockedAddress(PluginError):
+    """An API host resolved to a private or loopback address when the request was sent (DNS
+    rebinding, or a record changed since the connection was checked): nothing was sent."""

@@ -34,6 +34,7 @@ from shelfsync.core.errors import (
     RateLimited,
     TransientError,
 )
+from shelfsync.core.http_guard import guarded_transport, proxy_configured
 from shelfsync.core.types import Connection
 
 log = logging.getLogger(__name__)
@@ -143,12 +144,19 @@ class RetryPolicy:
 def make_client(connection: Connection, **kwargs: object) -> httpx.Client:
     """An httpx client for a connection: its base URL, its timeout, our user agent.
 
-    Also installs the log redaction, since httpx logs every request's full URL at INFO.
+    Also installs the log redaction, since httpx logs every request's full URL at INFO, and,
+    unless private URLs are allowed, the guard that refuses a host resolving to a private
+    address at request time.
     """
     install_log_redaction()
     headers = {"User-Agent": USER_AGENT}
     headers.update(kwargs.pop("headers", {}) or {})  # type: ignore[arg-type]
     kwargs.setdefault("verify", shared_ssl_context())
+    if "transport" not in kwargs and not private_urls_allowed() and not proxy_configured():
+        # Checked again at every new connection: the host's DNS may have changed since the
+        # connection was saved (see core/http_guard.py).
+        verify = kwargs.pop("verify")
+        kwargs["transport"] = guarded_transport(verify, is_public_address)  # type: ignore[arg-type]
     return httpx.Client(
         base_url=connection.base_url,
         timeout=httpx.Timeout(connection.timeout),

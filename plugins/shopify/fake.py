@@ -7,7 +7,11 @@ schema with Shopify's own names. What it does like Shopify:
 - `X-Shopify-Access-Token` checked: a missing or wrong token is a 401 with Shopify's body.
 - Validation errors (unknown field, bad argument) are a 200 with `errors`, worded like
   Shopify's graphql-ruby (`Field 'x' doesn't exist on type 'Shop'`), never a 500.
-- Relay connections (edges/node and nodes), opaque base64 cursors, `first`/`last` up to 250.
+- Relay connections (edges/node and nodes), opaque base64 cursors, `first`/`last` up to 250,
+  `sortKey` with Shopify's defaults (`fake_sorting`), and a search syntax that never fails
+  and drops unknown fields with an `extensions.search` warning (`fake_search`).
+- `X-Shopify-API-Version` on every GraphQL answer, `X-Shopify-API-Deprecated-Reason` naming
+  the deprecated fields a query used.
 - Calculated query cost and a leaky bucket per shop (`fake_cost`): every executed response
   carries `extensions.cost`; a query costing more than is available is answered `Throttled`
   (HTTP 200, code THROTTLED, `actualQueryCost: null`, nothing consumed); one above 1000 points
@@ -67,7 +71,12 @@ from shelfsync.plugins.shopify.fake_cost import (
     QueryCost,
     max_cost_error,
 )
-from shelfsync.plugins.shopify.fake_errors import parse_error, validation_errors, variable_errors
+from shelfsync.plugins.shopify.fake_errors import (
+    deprecated_fields,
+    parse_error,
+    validation_errors,
+    variable_errors,
+)
 from shelfsync.plugins.shopify.fake_mutations import MUTATIONS
 from shelfsync.plugins.shopify.fake_resolvers import Context, build_fake_schema
 from shelfsync.plugins.shopify.fake_store import ShopStore
@@ -150,7 +159,8 @@ class ShopifyFake(FakePlatform):
 
     def handle_api(self, request: Request) -> Response:
         """Route, authenticate and answer one Admin API request."""
-        if not API_PATH.match(request.path):
+        route = API_PATH.match(request.path)
+        if not route:
             return json_response({"errors": "Not Found"}, 404)
         token = request.headers.get("X-Shopify-Access-Token", "")
         if not hmac.compare_digest(token.encode(), self.access_token.encode()):
@@ -172,7 +182,16 @@ class ShopifyFake(FakePlatform):
         variables = body.get("variables") or {}
         if not isinstance(variables, dict):
             return json_response({"errors": {"variables": "must be an object"}}, 400)
-        return json_response(self.graphql(query, variables, body.get("operationName")))
+        answer = self.graphql(query, variables, body.get("operationName"))
+        # Shopify names the version that served the request, and (as of 2025-04) the
+        # deprecated fields the query used (https://shopify.dev/changelog/posts/
+        # graphql-return-actual-deprecation-reasons). This fake serves its 2025-04 subset
+        # under any version, so it echoes the version asked for.
+        headers = {"X-Shopify-API-Version": route.group(1)}
+        document = self._document(query)[0]
+        if document is not None and (used := deprecated_fields(self.schema, document)):
+            headers["X-Shopify-API-Deprecated-Reason"] = ", ".join(used)
+        return json_response(answer, headers=headers)
 
     def webhook_sample(self, options: dict[str, Any]) -> tuple[dict[str, str], bytes]:
         """A signed `inventory_levels/update` for a seeded level (`sku`, `available` optional)."""
@@ -270,6 +289,8 @@ class ShopifyFake(FakePlatform):
             response["errors"] = [e.formatted for e in result.errors]
         response["data"] = result.data
         response["extensions"] = self._cost(requested, actual)
+        if context.search:
+            response["extensions"]["search"] = context.search
         for topic, payload in context.events:
             self.deliver(topic, payload)
         return response

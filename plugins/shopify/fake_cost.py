@@ -3,7 +3,8 @@
 Cost rules (https://shopify.dev/docs/apps/build/apis/graphql-admin/rate-limits): scalars and
 enums cost 0, objects 1, a connection 2 plus its page size (`first`/`last`) times the cost of
 one node, an interface or union the maximum over its possible selections, each mutation field
-10. The requested cost is computed from the query before it runs; the actual cost walks the
+10 plus whatever its payload selects below the objects it returns directly (see `_payload`).
+The requested cost is computed from the query before it runs; the actual cost walks the
 returned data, so a page shorter than `first` costs less and the difference is refunded.
 """
 
@@ -38,6 +39,10 @@ from graphql.execution.values import get_argument_values, get_directive_values
 MAX_QUERY_COST = 1000
 MAX_PAGE_SIZE = 250
 MUTATION_COST = 10
+# Objects Shopify does not charge for. Money: live orderCreate / draftOrderCreate answers that
+# select five MoneyBag { shopMoney presentmentMoney } cost no more than without them
+# (airhorns/shopify-draft-proxy money-bag-presentment-parity, connection-sort-key-coverage).
+FREE_OBJECTS = frozenset({"PageInfo", "MoneyBag", "MoneyV2"})
 DOCS_URL = "https://shopify.dev/api/usage/rate-limits"
 _BULK_HINT = (
     "To query larger amounts of data with fewer limits, bulk operations should be used instead.\n"
@@ -171,11 +176,53 @@ class QueryCost:
         if self.operation.operation == OperationType.MUTATION:
             root = self.schema.mutation_type
             assert root is not None
-            fields = self._collect([self.operation.selection_set], root)
-            return MUTATION_COST * sum(1 for key in fields if not key.startswith("__"))
+            total = 0
+            for key, nodes in self._collect([self.operation.selection_set], root).items():
+                if key.startswith("__") or nodes[0].name.value.startswith("__"):
+                    continue
+                value = data.get(key) if isinstance(data, dict) else None
+                total += MUTATION_COST + self._payload(
+                    root.fields[nodes[0].name.value], nodes, value
+                )
+            return total
         root = self.schema.query_type
         assert root is not None
         return self._selection([self.operation.selection_set], root, data, None)
+
+    def _payload(self, field: GraphQLField, nodes: list[FieldNode], data: Any) -> int:
+        """What a mutation's payload adds to its 10 points.
+
+        The payload and the objects it returns directly (the order, the adjustment group,
+        userErrors) are in the 10; anything selected below those costs as in a query. Live
+        answers show it: `inventorySetQuantities { inventoryAdjustmentGroup { reason changes
+        { item { id } location { id } } } userErrors { code } }` requests 13 and, when the
+        group comes back null, actually costs 10 (airhorns/shopify-draft-proxy captures,
+        inventorySetQuantities-name-validation; likewise `companyContactAssignRole`, 13).
+        """
+        payload = get_named_type(field.type)
+        if self._actual and not isinstance(data, dict):
+            return 0
+        sets = [n.selection_set for n in nodes if n.selection_set is not None]
+        total = 0
+        for key, children in self._collect(sets, payload).items():
+            name = children[0].name.value
+            if name.startswith("__"):
+                continue
+            child = payload.fields[name]
+            named = get_named_type(child.type)
+            if not is_composite_type(named):
+                continue
+            value = data.get(key) if isinstance(data, dict) else None
+            inner = [n.selection_set for n in children if n.selection_set is not None]
+            if named.name.endswith("Connection"):
+                total += self._field(payload, child, children, value, None, key)
+            elif self._actual and value is None:
+                continue
+            elif isinstance(value, list) and self._actual:
+                total += sum(self._selection(inner, named, item, None) for item in value)
+            else:
+                total += self._selection(inner, named, value, None)
+        return total
 
     def _selection(
         self, sets: list[SelectionSetNode], parent: Any, data: Any, size: int | None
@@ -213,7 +260,7 @@ class QueryCost:
         if named.name.endswith("Connection"):
             page = self._page_size(field, nodes[0], key)
             return 2 + self._selection(sets, named, value, page)
-        own = 0 if named.name.endswith("Edge") or named.name == "PageInfo" else 1
+        own = 0 if named.name.endswith("Edge") or named.name in FREE_OBJECTS else 1
         inner = field.type.of_type if is_non_null_type(field.type) else field.type
         if not is_list_type(inner):
             if self._actual and value is None:

@@ -370,3 +370,25 @@ def _value_problems(value: Any, type_: Any, path: list[Any], out: list[dict[str,
         return
     if type_.name == "ID" and (problem := gid_problem(value)) is not None:
         out.append({"path": path, "explanation": problem, "message": problem})
+
+
+class _Deprecated(Visitor):
+    """`Type.field` of every deprecated field a document selects."""
+
+    def __init__(self, type_info: TypeInfo) -> None:
+        super().__init__()
+        self.type_info = type_info
+        self.found: dict[str, None] = {}
+
+    def enter_field(self, node: FieldNode, *_: Any) -> None:
+        field, parent = self.type_info.get_field_def(), self.type_info.get_parent_type()
+        if field is not None and parent is not None and field.deprecation_reason:
+            self.found[f"{parent.name}.{node.name.value}"] = None
+
+
+def deprecated_fields(schema: GraphQLSchema, document: DocumentNode) -> list[str]:
+    """The deprecated fields a valid document uses, in order (Shopify's deprecation header)."""
+    type_info = TypeInfo(schema)
+    found = _Deprecated(type_info)
+    visit(document, TypeInfoVisitor(type_info, found))
+    return list(found.found)

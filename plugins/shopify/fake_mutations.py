@@ -1,4 +1,4 @@
-"""The fake's mutations: inventory set/adjust, orderCreate and webhookSubscriptionCreate.
+"""The fake's mutations: orderCreate and webhookSubscriptionCreate (inventory: fake_inventory).
 
 Each mutation validates everything first and changes nothing when there is any userError,
 as Shopify's mutations are all-or-nothing. Changes append webhook payloads to
@@ -13,18 +13,19 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from graphql import GraphQLError
-
 from shelfsync.plugins.shopify import fake_webhooks as hooks
+from shelfsync.plugins.shopify.fake_inventory import (
+    UserErrors,
+    check_array,
+    inventory_adjust_quantities,
+    inventory_set_quantities,
+    touch,
+)
 from shelfsync.plugins.shopify.fake_paging import lookup
 from shelfsync.plugins.shopify.fake_store import (
-    GROUP_BASE,
     LINE_ITEM_BASE,
-    MAX_QUANTITY,
     ORDER_BASE,
     SUBSCRIPTION_BASE,
-    UNAVAILABLE_NAMES,
-    AdjustmentGroup,
     Level,
     LineItem,
     Order,
@@ -34,197 +35,9 @@ from shelfsync.plugins.shopify.fake_store import (
     now_iso,
 )
 
-# Reasons Shopify accepts for inventory changes.
-REASONS = frozenset(
-    [
-        "correction",
-        "cycle_count_available",
-        "damaged",
-        "movement_canceled",
-        "movement_created",
-        "movement_received",
-        "movement_updated",
-        "other",
-        "promotion",
-        "quality_control",
-        "received",
-        "reservation_created",
-        "reservation_deleted",
-        "reservation_updated",
-        "restock",
-        "safety_stock",
-        "shrinkage",
-    ]
-)
-ADJUSTABLE_NAMES = ("available", "incoming", *UNAVAILABLE_NAMES)
-MAX_INPUT_ARRAY = 250
-
-
-class _Errors(list[dict[str, Any]]):
-    def add(self, typename: str, code: str | None, field: list[str], message: str) -> None:
-        error: dict[str, Any] = {"__typename": typename, "field": field, "message": message}
-        if code is not None:
-            error["code"] = code
-        self.append(error)
-
-
-def _check_array(values: list[Any]) -> None:
-    if len(values) > MAX_INPUT_ARRAY:
-        raise GraphQLError(
-            f"The input array size of {len(values)} is greater than the maximum allowed of "
-            f"{MAX_INPUT_ARRAY}."
-        )
-
-
-def _resolve_level(
-    store: ShopStore, entry: dict[str, Any], base: list[str], errors: _Errors, typename: str
-) -> Level | None:
-    item = lookup(store, entry["inventoryItemId"], "InventoryItem")
-    if item is None:
-        message = "The specified inventory item could not be found."
-        errors.add(typename, "INVALID_INVENTORY_ITEM", [*base, "inventoryItemId"], message)
-        return None
-    location = lookup(store, entry["locationId"], "Location")
-    if location is None:
-        message = "The specified location could not be found."
-        errors.add(typename, "INVALID_LOCATION", [*base, "locationId"], message)
-        return None
-    level = item.levels.get(location.num)
-    if level is None:
-        message = "The specified inventory item is not stocked at the location."
-        errors.add(typename, "ITEM_NOT_STOCKED_AT_LOCATION", [*base, "locationId"], message)
-    return level
-
-
-def _record(
-    info: Any, reason: str, uri: str | None, changes: list[dict[str, Any]]
-) -> AdjustmentGroup:
-    store: ShopStore = info.context.store
-    group = AdjustmentGroup(GROUP_BASE + store.next_id(), reason, uri, now_iso(), changes)
-    store.groups[group.num] = group
-    return group
-
-
-def _change(level: Level, name: str, delta: int) -> dict[str, Any]:
-    return {
-        "name": name,
-        "delta": delta,
-        "item": level.item,
-        "location": level.location,
-        "quantityAfterChange": level.quantity(name),
-        "ledgerDocumentUri": None,
-    }
-
-
-def _touch(info: Any, level: Level, available_changed: bool) -> None:
-    level.updated_at = level.item.updated_at = now_iso()
-    if available_changed:
-        info.context.events.append(("inventory_levels/update", hooks.level_payload(level)))
-
-
-def inventory_set_quantities(_: Any, info: Any, input: dict[str, Any]) -> dict[str, Any]:
-    """Compare-and-set of `available` or `on_hand` quantities."""
-    store: ShopStore = info.context.store
-    kind = "InventorySetQuantitiesUserError"
-    errors = _Errors()
-    name, quantities = input["name"], input["quantities"]
-    _check_array(quantities)
-    if name not in ("available", "on_hand"):
-        message = "The quantity name must be either 'available' or 'on_hand'."
-        errors.add(kind, "INVALID_NAME", ["input", "name"], message)
-    if input["reason"] not in REASONS:
-        errors.add(kind, "INVALID_REASON", ["input", "reason"], "The specified reason is invalid.")
-    seen: set[tuple[int, int]] = set()
-    targets: list[tuple[Level, int]] = []
-    for i, entry in enumerate(quantities):
-        base = ["input", "quantities", str(i)]
-        level = _resolve_level(store, entry, base, errors, kind)
-        if level is None:
-            continue
-        key = (level.item.num, level.location.num)
-        if key in seen:
-            message = "The combination of inventoryItemId and locationId must be unique."
-            errors.add(kind, "NO_DUPLICATE_INVENTORY_ITEM_ID_GROUP_ID_PAIR", base, message)
-            continue
-        seen.add(key)
-        quantity = entry["quantity"]
-        if quantity > MAX_QUANTITY:
-            message = f"The quantity can't be higher than {MAX_QUANTITY:,}."
-            errors.add(kind, "INVALID_QUANTITY_TOO_HIGH", [*base, "quantity"], message)
-        elif quantity < -MAX_QUANTITY:
-            message = f"The quantity can't be lower than -{MAX_QUANTITY:,}."
-            errors.add(kind, "INVALID_QUANTITY_TOO_LOW", [*base, "quantity"], message)
-        elif name == "on_hand" and quantity < 0:
-            message = "The quantity can't be negative."
-            errors.add(kind, "INVALID_QUANTITY_NEGATIVE", [*base, "quantity"], message)
-        elif not input.get("ignoreCompareQuantity"):
-            compare = entry.get("compareQuantity")
-            if compare is None:
-                message = (
-                    "The compareQuantity argument must be given to each quantity or ignored "
-                    "using ignoreCompareQuantity."
-                )
-                errors.add(kind, "COMPARE_QUANTITY_REQUIRED", [*base, "compareQuantity"], message)
-            elif name in ("available", "on_hand") and compare != level.quantity(name):
-                message = "The compareQuantity value does not match the current quantity."
-                errors.add(kind, "COMPARE_QUANTITY_STALE", [*base, "compareQuantity"], message)
-        targets.append((level, quantity))
-    if errors:
-        return {"inventoryAdjustmentGroup": None, "userErrors": errors}
-    changes = []
-    for level, quantity in targets:
-        delta = quantity - level.quantity(name)
-        # Setting either name moves `available`; on_hand follows by the same delta.
-        level.quantities["available"] += delta
-        changes += [_change(level, "available", delta), _change(level, "on_hand", delta)]
-        _touch(info, level, available_changed=delta != 0)
-    group = _record(info, input["reason"], input.get("referenceDocumentUri"), changes)
-    return {"inventoryAdjustmentGroup": group, "userErrors": []}
-
-
-def inventory_adjust_quantities(_: Any, info: Any, input: dict[str, Any]) -> dict[str, Any]:
-    """Relative changes (deltas) of one named quantity."""
-    store: ShopStore = info.context.store
-    kind = "InventoryAdjustQuantitiesUserError"
-    errors = _Errors()
-    name, changes_in = input["name"], input["changes"]
-    _check_array(changes_in)
-    if name not in ADJUSTABLE_NAMES:
-        message = f"The quantity name must be one of: {', '.join(ADJUSTABLE_NAMES)}."
-        errors.add(kind, "INVALID_QUANTITY_NAME", ["input", "name"], message)
-    if input["reason"] not in REASONS:
-        errors.add(kind, "INVALID_REASON", ["input", "reason"], "The specified reason is invalid.")
-    targets: list[tuple[Level, int]] = []
-    pending: dict[int, int] = {}
-    for i, entry in enumerate(changes_in):
-        base = ["input", "changes", str(i)]
-        level = _resolve_level(store, entry, base, errors, kind)
-        if level is None or name not in ADJUSTABLE_NAMES:
-            continue
-        after = level.quantity(name) + pending.get(id(level), 0) + entry["delta"]
-        pending[id(level)] = pending.get(id(level), 0) + entry["delta"]
-        if after > MAX_QUANTITY:
-            message = f"The quantity can't be higher than {MAX_QUANTITY:,}."
-            errors.add(kind, "INVALID_QUANTITY_TOO_HIGH", [*base, "delta"], message)
-        elif after < -MAX_QUANTITY:
-            message = f"The quantity can't be lower than -{MAX_QUANTITY:,}."
-            errors.add(kind, "INVALID_QUANTITY_TOO_LOW", [*base, "delta"], message)
-        targets.append((level, entry["delta"]))
-    if errors:
-        return {"inventoryAdjustmentGroup": None, "userErrors": errors}
-    changes = []
-    for level, delta in targets:
-        level.quantities[name] += delta
-        changes.append(_change(level, name, delta))
-        if name != "incoming":
-            changes.append(_change(level, "on_hand", delta))
-        _touch(info, level, available_changed=name == "available" and delta != 0)
-    group = _record(info, input["reason"], input.get("referenceDocumentUri"), changes)
-    return {"inventoryAdjustmentGroup": group, "userErrors": []}
-
 
 def _line(
-    store: ShopStore, entry: dict[str, Any], base: list[str], errors: _Errors, currency: str
+    store: ShopStore, entry: dict[str, Any], base: list[str], errors: UserErrors, currency: str
 ) -> LineItem | None:
     kind = "OrderCreateUserError"
     variant: Variant | None = None
@@ -261,7 +74,7 @@ def _line(
 
 
 def _claim_levels(
-    store: ShopStore, lines: list[LineItem], behaviour: str, errors: _Errors
+    store: ShopStore, lines: list[LineItem], behaviour: str, errors: UserErrors
 ) -> list[tuple[Level, int]]:
     """Where each decremented line takes its stock from (Shopify picks by location priority)."""
     claims: list[tuple[Level, int]] = []
@@ -286,6 +99,28 @@ def _claim_levels(
     return claims
 
 
+def _cents(amount: Any) -> int:
+    try:
+        return round(Decimal(str(amount)) * 100)
+    except InvalidOperation:
+        return 0
+
+
+def _tax_cents(order: dict[str, Any]) -> int:
+    """Tax lines given with their amounts (order, line and shipping level) add to the total
+    unless taxes are included in the prices (live: a 12.00 line with a 1.50 tax line totals
+    13.5, money-bag-presentment-parity)."""
+    if order.get("taxesIncluded"):
+        return 0
+    holders = [order, *(order.get("lineItems") or []), *(order.get("shippingLines") or [])]
+    return sum(
+        _cents(tax["priceSet"]["shopMoney"]["amount"])
+        for holder in holders
+        for tax in holder.get("taxLines") or []
+        if tax.get("priceSet")
+    )
+
+
 def _address(value: dict[str, Any] | None) -> dict[str, Any] | None:
     if not value:
         return None
@@ -307,12 +142,14 @@ def order_create(
 ) -> dict[str, Any]:
     """Create an order; stock is committed per `options.inventoryBehaviour` (default BYPASS)."""
     store: ShopStore = info.context.store
-    errors = _Errors()
+    errors = UserErrors()
     currency = order.get("currency") or store.currency
     entries = order.get("lineItems") or []
-    _check_array(entries)
+    check_array(entries)
     if not entries:
-        message = "Line items must have at least one line item."
+        # No full stop: the live message (airhorns/shopify-draft-proxy,
+        # order-create-validation-matrix).
+        message = "Line items must have at least one line item"
         errors.add("OrderCreateUserError", "INVALID", ["order", "lineItems"], message)
     lines = [
         _line(store, e, ["order", "lineItems", str(i)], errors, currency)
@@ -339,7 +176,7 @@ def order_create(
         # An unfulfilled order commits stock: available goes down, on_hand stays.
         level.quantities["available"] -= quantity
         level.quantities["committed"] += quantity
-        _touch(info, level, available_changed=True)
+        touch(info, level, available_changed=True)
     tags: list[str] = []
     for tag in order.get("tags") or []:
         if tag.strip() and tag.strip() not in tags:
@@ -361,6 +198,12 @@ def order_create(
         created_at=now_iso(),
         processed_at=str(processed_at),
         claims=claims,
+        given_name=order.get("name") or None,
+        shipping_cents=sum(
+            _cents(line["priceSet"]["shopMoney"]["amount"])
+            for line in order.get("shippingLines") or []
+        ),
+        tax_cents=_tax_cents(order),
     )
     store.orders.append(created)
     info.context.events.append(("orders/create", hooks.order_payload(created)))
@@ -372,7 +215,7 @@ def webhook_subscription_create(
 ) -> dict[str, Any]:
     """Subscribe an HTTP(S) callback URL to a topic."""
     store: ShopStore = info.context.store
-    errors = _Errors()
+    errors = UserErrors()
     url = webhookSubscription.get("callbackUrl")
     field = ["webhookSubscription", "callbackUrl"]
     if not url:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from importlib.resources import files
 from typing import Any
 
@@ -18,12 +19,24 @@ from shelfsync.plugins.shopify.fake_filters import (
     ITEM_FIELDS,
     LEVEL_FIELDS,
     LOCATION_FIELDS,
+    ORDER_FIELDS,
     PRODUCT_FIELDS,
+    VARIANT_FIELDS,
+    WEBHOOK_FIELDS,
+    expression,
     filtered,
     orders_matching,
     variants_matching,
 )
 from shelfsync.plugins.shopify.fake_paging import Connection, lookup, paginate
+from shelfsync.plugins.shopify.fake_sorting import (
+    LOCATION_KEYS,
+    ORDER_KEYS,
+    PRODUCT_KEYS,
+    VARIANT_KEYS,
+    SortKey,
+    ordered,
+)
 from shelfsync.plugins.shopify.fake_store import (
     QUANTITY_NAMES,
     AdjustmentGroup,
@@ -61,14 +74,17 @@ class Context:
 
     store: ShopStore
     events: list[tuple[str, Any]] = field(default_factory=list)
+    # `extensions.search` entries: search terms Shopify would drop with a warning.
+    search: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _levels(item_or_location: Any, store: ShopStore, args: dict[str, Any]) -> Connection:
+def _levels(item_or_location: Any, info: Any, args: dict[str, Any]) -> Connection:
     if isinstance(item_or_location, InventoryItem):
         levels = list(item_or_location.levels.values())
     else:
-        levels = store.levels_by_location[item_or_location.num]
-    levels = filtered(levels, args.get("query"), LEVEL_FIELDS, ("location_id",))
+        levels = _store(info).levels_by_location[item_or_location.num]
+    expr = expression(info, args.get("query"), LEVEL_FIELDS)
+    levels = filtered(levels, expr, LEVEL_FIELDS, ("location_id",))
     if isinstance(item_or_location, InventoryItem):
         return paginate(levels, args, num=lambda lv: lv.location.num)
     return paginate(levels, args, num=lambda lv: lv.item.num)
@@ -90,45 +106,64 @@ def _store(info: Any) -> ShopStore:
     return info.context.store
 
 
+def _page(
+    items: Any, args: dict[str, Any], keys: dict[str, SortKey], default: str = "ID"
+) -> Connection:
+    """One page of `items` in the order `sortKey` asks for (id order needs no sort)."""
+    items, by_num = ordered(items, args.get("sortKey") or default, keys)
+    return paginate(items, args, sorted_by_num=by_num)
+
+
+def _searched(info: Any, items: Any, args: dict[str, Any], fields: Any, default: Any) -> Any:
+    return filtered(items, expression(info, args.get("query"), fields), fields, default)
+
+
+def _locations(info: Any, a: dict[str, Any]) -> Connection:
+    shown = [loc for loc in _store(info).locations if loc.active or a.get("includeInactive")]
+    return _page(_searched(info, shown, a, LOCATION_FIELDS, ("name",)), a, LOCATION_KEYS, "NAME")
+
+
+def _subscriptions(info: Any, a: dict[str, Any]) -> Connection:
+    subscriptions = [
+        s
+        for s in _store(info).subscriptions
+        if (not a.get("topics") or s.topic in a["topics"])
+        and (a.get("callbackUrl") is None or s.callback_url == a["callbackUrl"])
+        and (a.get("format") is None or s.format == a["format"])
+    ]
+    return paginate(_searched(info, subscriptions, a, WEBHOOK_FIELDS, ("id",)), a)
+
+
 QUERY_ROOT: dict[str, Callable[..., Any]] = {
     "shop": lambda _, info: _store(info),
     "location": lambda _, info, id=None: (
         lookup(_store(info), id, "Location") if id else _store(info).locations[0]
     ),
-    "locations": lambda _, info, **a: paginate(
-        sorted(
-            filtered(
-                [loc for loc in _store(info).locations if loc.active or a.get("includeInactive")],
-                a.get("query"),
-                LOCATION_FIELDS,
-                ("name",),
-            ),
-            key=lambda loc: (loc.name, loc.num),
-        ),
-        a,
-        sorted_by_num=False,
-    ),
+    "locations": lambda _, info, **a: _locations(info, a),
     "product": lambda _, info, id: lookup(_store(info), id, "Product"),
-    "products": lambda _, info, **a: paginate(
-        filtered(_store(info).products, a.get("query"), PRODUCT_FIELDS, ("title",)), a
+    "products": lambda _, info, **a: _page(
+        _searched(info, _store(info).products, a, PRODUCT_FIELDS, ("title",)), a, PRODUCT_KEYS
     ),
     "productVariant": lambda _, info, id: lookup(_store(info), id, "ProductVariant"),
-    "productVariants": lambda _, info, **a: paginate(
-        variants_matching(_store(info), a.get("query")), a
+    "productVariants": lambda _, info, **a: _page(
+        variants_matching(_store(info), expression(info, a.get("query"), VARIANT_FIELDS)),
+        a,
+        VARIANT_KEYS,
     ),
     "inventoryItem": lambda _, info, id: lookup(_store(info), id, "InventoryItem"),
     "inventoryItems": lambda _, info, **a: paginate(
-        filtered(_store(info).items, a.get("query"), ITEM_FIELDS, ("sku",)), a
+        _searched(info, _store(info).items, a, ITEM_FIELDS, ("sku",)), a
     ),
     "inventoryLevel": lambda _, info, id: lookup(_store(info), id, "InventoryLevel"),
     "order": lambda _, info, id: lookup(_store(info), id, "Order"),
-    "orders": lambda _, info, **a: paginate(
-        orders_matching(_store(info).orders, a.get("query")), a
+    "orders": lambda _, info, **a: _page(
+        orders_matching(_store(info).orders, expression(info, a.get("query"), ORDER_FIELDS)),
+        a,
+        ORDER_KEYS,
+        "PROCESSED_AT",
     ),
     "webhookSubscription": lambda _, info, id: lookup(_store(info), id, "WebhookSubscription"),
-    "webhookSubscriptions": lambda _, info, **a: paginate(
-        [s for s in _store(info).subscriptions if not a.get("topics") or s.topic in a["topics"]], a
-    ),
+    "webhookSubscriptions": lambda _, info, **a: _subscriptions(info, a),
     "node": lambda _, info, id: lookup(_store(info), id),
     "nodes": lambda _, info, ids: _nodes(_store(info), ids),
 }
@@ -142,8 +177,18 @@ def _nodes(store: ShopStore, ids: list[str]) -> list[Any]:
     return [lookup(store, i) for i in ids]
 
 
+def decimal_text(amount: str) -> str:
+    """A `Decimal` as Shopify prints MoneyV2.amount: no trailing zeros, one decimal at least
+    ("13.5", "12.0", "12.77": live orderCreate answers, airhorns/shopify-draft-proxy
+    money-bag-presentment-parity)."""
+    text = f"{Decimal(amount):f}"
+    if "." in text:
+        text = text.rstrip("0")
+    return text + "0" if text.endswith(".") else (text if "." in text else text + ".0")
+
+
 def _money(amount: str, currency: str) -> dict[str, Any]:
-    money = {"amount": amount, "currencyCode": currency}
+    money = {"amount": decimal_text(amount), "currencyCode": currency}
     return {"shopMoney": money, "presentmentMoney": money}
 
 
@@ -172,7 +217,7 @@ TYPE_RESOLVERS: dict[str, dict[str, Callable[..., Any]]] = {
             if (item := lookup(_store(info), inventoryItemId, "InventoryItem"))
             else None
         ),
-        "inventoryLevels": lambda loc, info, **a: _levels(loc, _store(info), a),
+        "inventoryLevels": lambda loc, info, **a: _levels(loc, info, a),
     },
     "Product": {
         "id": lambda p, _: gid("Product", p.num),
@@ -181,7 +226,7 @@ TYPE_RESOLVERS: dict[str, dict[str, Callable[..., Any]]] = {
         "tracksInventory": lambda p, _: any(v.item.tracked for v in p.variants),
         "createdAt": lambda p, _: "2025-01-01T00:00:00Z",
         "updatedAt": lambda p, _: p.updated_at,
-        "variants": lambda p, _, **a: paginate(p.variants, a),
+        "variants": lambda p, _, **a: _page(p.variants, a, VARIANT_KEYS, "POSITION"),
     },
     "ProductVariant": {
         "id": lambda v, _: gid("ProductVariant", v.num),
@@ -205,7 +250,7 @@ TYPE_RESOLVERS: dict[str, dict[str, Callable[..., Any]]] = {
         "inventoryLevel": lambda i, info, locationId: (
             i.levels.get(loc.num) if (loc := lookup(_store(info), locationId, "Location")) else None
         ),
-        "inventoryLevels": lambda i, info, **a: _levels(i, _store(info), a),
+        "inventoryLevels": lambda i, info, **a: _levels(i, info, a),
     },
     "InventoryLevel": {
         "id": lambda lv, _: level_gid(lv),

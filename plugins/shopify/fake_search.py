@@ -5,6 +5,12 @@ or a comparator `:>`, `:>=`, `:<`, `:<=`), joined by `AND` (or plain juxtapositi
 negated by `NOT` or a leading `-`, grouped with parentheses; a term without a field searches
 the resource's default fields. Matching is case-insensitive, as Shopify's is.
 See https://shopify.dev/docs/api/usage/search-syntax.
+
+Like Shopify's, the parser never refuses a query: live captures (airhorns/shopify-draft-proxy,
+`product-invalid-search-query-syntax`) show an unbalanced `(` and a dangling `OR` answered with
+ordinary data, and `tag:(value` taken as a literal value that matches nothing. A term on a
+field the resource does not support is dropped from the query (the rest still filters) and
+reported as a warning, as Shopify's `extensions.search` does.
 """
 
 from __future__ import annotations
@@ -19,14 +25,13 @@ Fields = dict[str, Callable[[object], Iterable[object]]]
 _TOKEN = re.compile(
     r"""\s*(?:
         (?P<open>\()|(?P<close>\))|
-        (?P<term>-?(?:[A-Za-z_][A-Za-z0-9_.]*:(?:[<>]=?)?)?(?:'[^']*'|"[^"]*"|[^\s()]+))
+        (?P<term>-?(?:[A-Za-z_][A-Za-z0-9_.]*:(?:[<>]=?)?)?(?:'[^']*'|"[^"]*"|[^\s()]+))|
+        (?P<literal>-?[A-Za-z_][A-Za-z0-9_.]*:[^\s]*)|
+        (?P<other>\S)
     )""",
     re.VERBOSE,
 )
-
-
-class SearchSyntaxError(ValueError):
-    """The query string could not be parsed."""
+_OPERATORS = ("AND", "OR", "NOT")
 
 
 @dataclass(frozen=True)
@@ -51,30 +56,42 @@ Expr = Node | Term
 
 
 def parse(query: str) -> Expr | None:
-    """The expression tree of a query string; None for an empty query."""
-    tokens = _tokenize(query)
+    """The expression tree of a query string; None for an empty query (never an error)."""
+    tokens = _balanced(_tokenize(query))
     if not tokens:
         return None
     parser = _Parser(tokens)
-    expr = parser.parse_or()
-    if parser.pos != len(tokens):
-        raise SearchSyntaxError(f"unexpected {tokens[parser.pos]!r} in query")
-    return expr
+    return parser.parse_or()
 
 
 def _tokenize(query: str) -> list[str]:
-    tokens: list[str] = []
-    pos = 0
-    query = query.strip()
-    while pos < len(query):
-        match = _TOKEN.match(query, pos)
-        if not match or match.end() == pos:
-            raise SearchSyntaxError(f"cannot parse query near {query[pos:]!r}")
-        tokens.append(match.group().strip())
-        pos = match.end()
-        while pos < len(query) and query[pos].isspace():
-            pos += 1
-    return tokens
+    return [m.group().strip() for m in _TOKEN.finditer(query.strip()) if m.group().strip()]
+
+
+def _balanced(tokens: list[str]) -> list[str]:
+    """Tokens with stray `)` dropped, unclosed `(` closed, and no operator left dangling."""
+    out: list[str] = []
+    depth = 0
+    for token in tokens:
+        if token == ")":
+            if depth == 0:
+                continue
+            while out and out[-1] in _OPERATORS:
+                out.pop()
+            if out and out[-1] == "(":
+                out.pop()
+                depth -= 1
+                continue
+            depth -= 1
+        elif token == "(":
+            depth += 1
+        elif token in ("AND", "OR") and (not out or out[-1] in (*_OPERATORS, "(")):
+            continue
+        out.append(token)
+    while out and (out[-1] in _OPERATORS or out[-1] == "("):
+        if out.pop() == "(":
+            depth -= 1
+    return out + [")"] * depth
 
 
 class _Parser:
@@ -102,20 +119,15 @@ class _Parser:
 
     def parse_unary(self) -> Expr:
         token = self.peek()
-        if token is None:
-            raise SearchSyntaxError("query ends too early")
         if token == "NOT":
             self.pos += 1
             return Node("NOT", (self.parse_unary(),))
         if token == "(":
             self.pos += 1
             inner = self.parse_or()
-            if self.peek() != ")":
-                raise SearchSyntaxError("missing ')' in query")
-            self.pos += 1
+            self.pos += 1  # the `)` that _balanced guarantees
             return inner
-        if token == ")":
-            raise SearchSyntaxError("unexpected ')' in query")
+        assert token is not None and token != ")"
         self.pos += 1
         if token.startswith("-") and len(token) > 1:
             return Node("NOT", (_term(token[1:]),))
@@ -136,8 +148,34 @@ def _term(token: str) -> Term:
     return Term(field_name, op, token, prefix)
 
 
+def supported(expr: Expr | None, fields: Fields) -> tuple[Expr | None, list[str]]:
+    """The expression without terms on fields the resource lacks, and those field names.
+
+    Shopify removes such a term and answers as if it had not been written, warning
+    "Invalid search field for this query." (see the module docstring).
+    """
+    if expr is None:
+        return None, []
+    if isinstance(expr, Term):
+        if expr.field is None or expr.field in fields:
+            return expr, []
+        return None, [expr.field]
+    dropped: list[str] = []
+    kept: list[Expr] = []
+    for child in expr.children:
+        inner, lost = supported(child, fields)
+        dropped += lost
+        if inner is not None:
+            kept.append(inner)
+    if not kept:
+        return None, dropped
+    if expr.kind == "NOT":
+        return Node("NOT", (kept[0],)), dropped
+    return (kept[0] if len(kept) == 1 else Node(expr.kind, tuple(kept))), dropped
+
+
 def matches(expr: Expr | None, record: object, fields: Fields, default: tuple[str, ...]) -> bool:
-    """Whether a record satisfies the expression; unknown fields match nothing (as Shopify's)."""
+    """Whether a record satisfies the expression (prune unsupported fields first)."""
     if expr is None:
         return True
     if isinstance(expr, Node):

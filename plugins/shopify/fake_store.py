@@ -181,15 +181,20 @@ class Order:
     claims: list[tuple[Level, int]] = field(default_factory=list)
     fulfillments: list[Fulfillment] = field(default_factory=list)
     updated_at: str = ""
+    # `orderCreate(order: {name})` replaces the generated name; shipping lines add to the total.
+    given_name: str | None = None
+    shipping_cents: int = 0
+    tax_cents: int = 0
 
     @property
     def name(self) -> str:
-        """Shopify's order name, `#1001` and up."""
-        return f"#{self.number}"
+        """Shopify's order name, `#1001` and up, unless the order was created with one."""
+        return self.given_name or f"#{self.number}"
 
     def total(self) -> str:
-        """Sum of line prices × quantities, two decimals."""
+        """Lines (price × quantity) plus shipping lines and tax lines, two decimals."""
         cents = sum(round(float(li.price) * 100) * li.quantity for li in self.line_items)
+        cents += self.shipping_cents + self.tax_cents
         return f"{cents / 100:.2f}"
 
 

@@ -27,8 +27,9 @@ def _ok(environ: dict[str, Any], start_response: Any) -> Any:
 
 
 def test_httpx_request_log_line_hides_secret_query_values(
-    caplog: pytest.LogCaptureFixture,
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setenv(ALLOW_PRIVATE_ENV, "1")  # the server is on loopback
     caplog.set_level(logging.INFO, logger="httpx")
     with serving(_ok) as running, make_client(Connection("x", running.base_url, {})) as client:
         client.get("/api/v2/token/refresh", params={

@@ -22,6 +22,7 @@ from shelfsync.core.errors import (
     RateLimited,
     TransientError,
 )
+from shelfsync.core.http import ALLOW_PRIVATE_ENV
 from shelfsync.core.plugins import ShelfsyncPluginManager
 from shelfsync.core.testing.server import serving
 from shelfsync.core.types import Connection, StockLevel
@@ -56,8 +57,10 @@ def server() -> Iterator[tuple[Scripted, str]]:
 
 
 @pytest.fixture
-def app(server: tuple[Scripted, str]) -> tuple[Scripted, Connection]:
+def app(server: tuple[Scripted, str], monkeypatch: pytest.MonkeyPatch
+        ) -> tuple[Scripted, Connection]:
     scripted, base_url = server
+    monkeypatch.setenv(ALLOW_PRIVATE_ENV, "1")  # the scripted server is on loopback
     scripted.answers, scripted.requests = [], []
     # Each test starts from an unknown bucket, as a fresh process would.
     forget_budget(base_url)

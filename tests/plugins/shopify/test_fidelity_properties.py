@@ -91,6 +91,7 @@ def _scalars(fake: ShopifyFake) -> dict[str, st.SearchStrategy[graphql.ValueNode
         "Money": st.just(nodes.String("1.00")),
         "URL": st.sampled_from(["https://example.test/hooks", "nope"]).map(nodes.String),
         "UnsignedInt64": st.just(nodes.String("1")),
+        "JSON": st.just(nodes.Object([])),
     }
 
 

@@ -31,6 +31,7 @@ CUSTOM_SCALARS = {
     "Money": st.just(nodes.String("1.00")),
     "URL": st.just(nodes.String("https://example.test/hooks")),
     "UnsignedInt64": st.just(nodes.String("1")),
+    "JSON": st.just(nodes.Object([])),
 }
 SETTINGS = settings(
     max_examples=150,

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from shelfsync.core.errors import AuthError, ConfigurationError
+from shelfsync.core.errors import AuthError, BlockedAddress, ConfigurationError
 from shelfsync.core.http import ALLOW_PRIVATE_ENV
 from shelfsync.core.testing.server import RunningServer, serving
 from shelfsync.core.types import Connection
@@ -175,10 +175,11 @@ def test_refresh_keeps_the_app_secret_and_tokens_out_of_the_log(
 def test_a_private_auth_host_is_refused_before_the_secret_is_sent(
     server: RunningServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """`auth_base_url` is a plain setting: the SSRF guard must still see it."""
+    """`auth_base_url` is a plain setting: the SSRF guard must still see it (the URL check,
+    or the address guard of every connection, whichever comes first)."""
     monkeypatch.delenv(ALLOW_PRIVATE_ENV, raising=False)
     connection = connect(server)
     control(server, "tokens/expire", {"shop_id": 0})
-    with pytest.raises(ConfigurationError, match="non-public"):
+    with pytest.raises((ConfigurationError, BlockedAddress), match="non-public"):
         plugin.shelfsync_fetch_authorized_shops(connection=connection)
     assert REFRESH not in counts(server)

@@ -1,0 +1,159 @@
+"""Defects found by an adversarial review of the inventory engine, one failing test each.
+
+Each test is `xfail(strict=True)`: it documents a confirmed defect and keeps the suite green
+until the fix lands, when it starts passing and the strict marker makes that visible (drop
+the marker with the fix). Everything runs against the real Shopify and TikTok fakes over HTTP
+and the real database, like the rest of tests/core/sync.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import OperationalError
+from sqlmodel import Session
+
+from shelfsync.core.models import ChannelWarehouse, Organization, utcnow
+from shelfsync.core.sync.inventory import (
+    mark_pending,
+    reconcile_organization,
+    sync_skus,
+    take_pending,
+)
+
+from .conftest import World
+
+
+def _siblings(sku: str) -> list[str]:
+    """The three variants of `sku`'s product: one channel product, one push call."""
+    stem = sku.rsplit("-", 1)[0]
+    return [f"{stem}-{v:02d}" for v in (1, 2, 3)]
+
+
+def _reconciled(world: World) -> None:
+    reconcile_organization(world.session, world.pm, world.org_id)
+    world.session.commit()
+
+
+@pytest.mark.xfail(strict=True, reason="a refused cached warehouse retries only the first SKU "
+                   "and quarantines the product's other SKUs for 6 h")
+def test_a_refused_cached_warehouse_retries_every_sku_it_failed(world: World) -> None:
+    """pushing._warehouse_refused sets `cached_warehouse = False` on the first failure, so
+    every later SKU refused for the same stale warehouse in the same pass is quarantined
+    instead of retried: the shop keeps showing their old stock for hours."""
+    _reconciled(world)
+    skus = _siblings(world.plain_sku())
+    shop = world.channel_ids[0]
+    # The shop's default warehouse changed behind our back: the cached one no longer exists.
+    world.session.merge(ChannelWarehouse(channel_id=shop, warehouse_id="7499999999999999999",
+                                         name="gone", fetched_at=utcnow()))
+    world.session.commit()
+    for sku in skus:
+        world.bump(sku, 2)
+
+    refused = sync_skus(world.session, world.pm, world.org_id, skus, channel_ids=[shop])
+    world.session.commit()
+    # What sync_pending does next: the retry SKUs go round again, and a reconcile follows.
+    sync_skus(world.session, world.pm, world.org_id, sorted(refused.retry_skus),
+              channel_ids=[shop])
+    world.session.commit()
+    _reconciled(world)
+
+    shown = world.shown(0)
+    assert {sku: shown[sku] for sku in skus} == {sku: world.expected(sku, 0) for sku in skus}
+
+
+@pytest.mark.xfail(strict=True, reason="a push whose transaction is lost leaves last_pushed "
+                   "stale; a later change back to it is never pushed")
+def test_a_push_whose_commit_was_lost_is_not_mistaken_for_unchanged(world: World) -> None:
+    """The channel accepted the push, then the pass's transaction rolled back (commit failed,
+    worker killed before commit): PushedQuantity still holds the quantity before the push. When
+    stock returns to that quantity, the next pass compares equal and pushes nothing, so the
+    channel keeps the rolled-back quantity until a reconcile notices."""
+    _reconciled(world)
+    sku = world.plain_sku()
+    world.bump(sku, 5)
+    sync_skus(world.session, world.pm, world.org_id, [sku])
+    assert world.shown(0)[sku] == world.expected(sku, 0)  # TikTok has the new quantity
+    world.session.rollback()  # ... but the pass's commit never happened
+    world.bump(sku, -5)  # the merchant corrects the stock back; the webhook comes
+
+    sync_skus(world.session, world.pm, world.org_id, [sku])
+    world.session.commit()
+
+    assert world.shown(0)[sku] == world.expected(sku, 0)
+
+
+@pytest.mark.xfail(strict=True, reason="stock stored for a location the store no longer "
+                   "reports for a SKU is counted forever (phantom stock)")
+def test_a_level_the_store_no_longer_reports_stops_counting(world: World) -> None:
+    """The item stops being stocked at one of the shop's active locations (Shopify's
+    inventoryDeactivate; the location itself stays active). The store's answer no longer has
+    that level, but record_levels only upserts what was answered: the old StockLevel row stays,
+    its location is active, and every decision adds its units, even after a full reconcile with
+    a catalog refresh. The channel oversells those units for good."""
+    _reconciled(world)
+    sku = world.plain_sku()
+    fake = world.shopify.app
+    with fake.state_lock:
+        item = fake.store.by_sku[sku].item
+        stocked = sorted(num for num, level in item.levels.items() if level.location.active)
+        assert len(stocked) >= 2
+        dropped = item.levels.pop(stocked[-1])
+        fake.store.levels_by_location[stocked[-1]].remove(dropped)
+        assert dropped.quantities["available"] > 0
+
+    reconcile_organization(world.session, world.pm, world.org_id, refresh_store_catalog=True)
+    world.session.commit()
+
+    assert world.shown(0)[sku] == world.expected(sku, 0)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_backend", ["postgresql"])
+@pytest.mark.xfail(strict=True, raises=OperationalError, reason="a reconcile's open "
+                   "transaction locks every stock row: webhook passes wait for all of it")
+def test_a_running_reconcile_does_not_hold_up_webhook_passes(world: World,
+                                                             engine: Engine) -> None:
+    """reconcile_organization writes every StockLevel row of the store (record_levels) at the
+    start of one transaction that then reads listings and pushes every channel: the rows stay
+    locked until it commits. A webhook pass for any SKU meanwhile blocks in its own
+    record_levels (while holding the organization's sync lock, so every other pending SKU
+    waits too). lock_timeout turns that wait into an error instead of a hang."""
+    _reconciled(world)
+    sku = world.plain_sku()
+    world.bump(sku, 3)
+    # A reconcile that has read the store and pushed, and has not committed yet.
+    reconcile_organization(world.session, world.pm, world.org_id)
+    try:
+        with Session(engine) as webhook_pass:
+            webhook_pass.execute(text("SET lock_timeout = '2s'"))
+            report = sync_skus(webhook_pass, world.pm, world.org_id, [sku])
+            webhook_pass.commit()
+    finally:
+        world.session.rollback()
+    assert report.failed == 0
+
+
+@pytest.mark.xfail(strict=True, reason="the pending queue is ordered by the newest webhook, "
+                   "so a SKU that keeps changing starves behind a backlog")
+def test_a_sku_waiting_longest_is_taken_first_even_when_named_again(session: Session) -> None:
+    """take_pending takes the `limit` rows with the OLDEST observed_at, but mark_pending moves
+    a row's observed_at forward on every new webhook. Under a backlog larger than PASS_LIMIT
+    a best seller (a webhook per sale) is always the newest row, so every pass takes SKUs
+    first named after it and its stock waits until the whole backlog is drained."""
+    org = Organization(name="Backlog")
+    session.add(org)
+    session.commit()
+    assert org.id is not None
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    mark_pending(session, org.id, ["BEST-SELLER"], t0)
+    mark_pending(session, org.id, ["IMPORT-1", "IMPORT-2"], t0 + timedelta(seconds=1))
+    mark_pending(session, org.id, ["BEST-SELLER"], t0 + timedelta(seconds=2))  # sold again
+    session.commit()
+
+    taken = take_pending(session, org.id, limit=2)
+
+    assert "BEST-SELLER" in taken
