@@ -56,16 +56,58 @@ def fetch_policies(pm: ShelfsyncPluginManager, connection: Connection,
                    "shelfsync_fetch_backorder_policies", connection.platform)
 
 
+#: `record_levels(covered=NOT_A_FULL_ANSWER)`: the levels are not everything the store holds
+#: for any SKU, so nothing missing from them may be forgotten.
+NOT_A_FULL_ANSWER: tuple[str, ...] = ()
+
+
 def record_levels(session: Session, store_id: int, levels: Sequence[StockInfo],
-                  observed_at: datetime) -> int:
-    """Record each level with `record_stock` (newer wins); returns how many were written."""
+                  observed_at: datetime, *,
+                  covered: Collection[str] | None = NOT_A_FULL_ANSWER) -> int:
+    """Record each level with `record_stock` (newer wins); returns how many were written.
+
+    `covered` says which SKUs the fetch answered for in full: `None` for the whole store, or
+    the SKUs asked for. Their stored levels the answer no longer has are then forgotten
+    (`forget_unreported_levels`): a level the store stopped reporting must stop counting.
+    """
     written = 0
     for level in levels:
         when = level.observed_at or observed_at
         written += record_stock(session, store_connection_id=store_id, sku=level.sku,
                                 location_id=level.location_id, available=level.available,
                                 observed_at=when)
+    if covered is None or covered:
+        forget_unreported_levels(session, store_id, levels, observed_at, covered)
     return written
+
+
+def forget_unreported_levels(session: Session, store_id: int, levels: Sequence[StockInfo],
+                             fetched_at: datetime, covered: Collection[str] | None) -> int:
+    """Delete the stored levels of `covered` SKUs (None = all) that this fetch did not report.
+
+    An item no longer stocked at a location (Shopify's inventoryDeactivate), a variant
+    deleted, a SKU renamed: the store's answer simply lacks the level, and a row left behind
+    would be counted by every decision (phantom stock, oversold for good). Only rows observed
+    before the fetch began are candidates, so a newer observation another worker stored
+    meanwhile is never lost. Candidates are few in practice (everything answered was just
+    rewritten with the fetch's time), so the answered pairs are only collected when there
+    are some. Returns how many rows were deleted.
+    """
+    table = StockLevel.__table__  # type: ignore[attr-defined]
+    base = select(table.c.id, table.c.sku, table.c.location_id).where(
+        table.c.store_connection_id == store_id, table.c.observed_at < fetched_at)
+    parts = [None] if covered is None else list(chunks(sorted(set(covered))))
+    candidates = []
+    for part in parts:
+        query = base if part is None else base.where(table.c.sku.in_(part))
+        candidates.extend(session.execute(query).all())
+    if not candidates:
+        return 0
+    answered = {(level.sku, level.location_id) for level in levels}
+    stale = [row.id for row in candidates if (row.sku, row.location_id) not in answered]
+    for part_ids in chunks(stale):
+        session.execute(delete(table).where(table.c.id.in_(part_ids)))
+    return len(stale)
 
 
 def continue_selling(policy: BackorderPolicy) -> bool:
@@ -160,7 +202,7 @@ def refresh_catalog(session: Session, pm: ShelfsyncPluginManager, store_id: int,
         started = utcnow()
         levels = fetch_stock(pm, connection, None, budget)
         report.stock_levels = len(levels)
-        report.stock_written = record_levels(session, store_id, levels, started)
+        report.stock_written = record_levels(session, store_id, levels, started, covered=None)
     session.flush()
     return report
 

@@ -47,7 +47,8 @@ def mark_pending(session: Session, organization_id: int, skus: Iterable[str],
 
 
 def take_pending(session: Session, organization_id: int, *, limit: int | None = None) -> list[str]:
-    """Claim and remove the organization's pending SKUs inside the caller's transaction.
+    """Claim and remove the organization's pending SKUs, those queued longest first, inside
+    the caller's transaction.
 
     One DELETE … RETURNING: on PostgreSQL the rows are chosen with SELECT … FOR UPDATE SKIP
     LOCKED, so a second worker skips the rows a first one holds instead of waiting for them
@@ -56,7 +57,9 @@ def take_pending(session: Session, organization_id: int, *, limit: int | None = 
     """
     table = PendingSku.__table__  # type: ignore[attr-defined]
     chosen = select(table.c.id).where(table.c.organization_id == organization_id)
-    chosen = chosen.order_by(table.c.observed_at, table.c.id)
+    # Longest waiting first: by when the SKU was first queued, not by its newest webhook,
+    # which a best seller moves forward on every sale (it would starve behind a backlog).
+    chosen = chosen.order_by(table.c.created_at, table.c.id)
     if limit is not None:
         if limit < 1:
             raise InvalidInput("limit", "must be at least 1")
