@@ -122,9 +122,11 @@ def _status_lines(rows: list[dict[str, Any]]) -> str:
     for row in rows:
         flags = []
         if row["needs_reauth"]:
-            flags.append("NEEDS RE-AUTH")
+            flags.append(f"NEEDS RE-AUTH: {row['status_message'] or 'credentials refused'}; "
+                         f"shelfsync reconnect channel {row['channel_id']} --credential …")
         if row["store_needs_reauth"]:
-            flags.append("STORE NEEDS RE-AUTH")
+            flags.append(f"STORE NEEDS RE-AUTH: {row['store_status_message'] or 'refused'}; "
+                         "shelfsync reconnect store --org …")
         if not row["inventory_sync"]:
             flags.append("inventory sync off")
         lines.append(

@@ -78,5 +78,9 @@ def channel_status(session: Session, organization_id: int | None = None) -> list
             "needs_reauth": channel.status == ConnectionStatus.NEEDS_REAUTH.value,
             "store_needs_reauth": bool(store and store.status
                                        == ConnectionStatus.NEEDS_REAUTH.value),
+            # Why (the platform's refusal, or the revocation webhook), so the merchant knows
+            # what to re-authorize; `shelfsync reconnect` clears it.
+            "status_message": channel.status_message or None,
+            "store_status_message": (store.status_message or None) if store else None,
         })
     return result

@@ -164,3 +164,22 @@ def test_unknown_targets_are_refused(env: str) -> None:
     run_json("org", "create", "Storeless")
     result = run("reconnect", "store", "--org", "Storeless", "--credential", "access_token=x")
     assert result.exit_code == 2 and "has no store connected" in result.stderr
+
+
+def test_status_says_why_and_how_to_reconnect(env: str, tiktok: RunningServer,
+                                              organization: dict[str, Any]) -> None:
+    second = organization["channels"][1]
+    refuse(env, "channel", second)
+    rows = {row["channel_id"]: row for row in run_json("status", "--org", "Reconnecting")}
+    assert rows[second]["needs_reauth"] is True
+    assert rows[second]["status_message"] == "401 Invalid API key or access token"
+    assert rows[organization["channels"][0]]["status_message"] is None
+    text = run("status").stdout
+    assert (f"NEEDS RE-AUTH: 401 Invalid API key or access token; shelfsync reconnect channel "
+            f"{second}") in text
+
+    shop = tiktok.app.connections()[1]["credentials"]
+    run_json("reconnect", "channel", str(second), *credential_args(shop))
+    rows = {row["channel_id"]: row for row in run_json("status")}
+    assert rows[second]["needs_reauth"] is False and rows[second]["status_message"] is None
+    assert "NEEDS RE-AUTH" not in run("status").stdout
