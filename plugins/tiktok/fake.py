@@ -20,7 +20,7 @@ API served:
 | `POST /product/202309/inventory/search`              | per-warehouse available/committed   |
 | `POST /product/202309/products/{id}/inventory/update`| per-SKU errors, valid SKUs applied  |
 | `POST /order/202309/orders/search`                   | orders, sort + page tokens          |
-| `GET /order/202309/orders?ids=a,b`                   | order detail (≤ 50 ids)             |
+| `GET /order/202309/orders?ids=a,b` (and 202507)      | order detail (≤ 50 ids)             |
 | `GET`/`PUT`/`DELETE /event/202309/webhooks`          | per-shop webhook subscriptions      |
 | `GET /api/v2/token/get`                              | auth host: auth code → tokens       |
 | `GET /api/v2/token/refresh`                          | auth host's token refresh           |
@@ -156,7 +156,7 @@ class TikTokFake(FakePlatform):
             ("GET", re.compile(r"/product/202309/products/(\d+)"), self._product, True),
             ("POST", re.compile(r"/order/202309/orders/search"),
              lambda c: fake_orders.search_orders(c.shop, c.query, c.body), True),
-            ("GET", re.compile(r"/order/202309/orders"),
+            ("GET", re.compile(r"/order/(?:202309|202507)/orders"),
              lambda c: fake_orders.order_detail(c.shop, c.query, self.order_owner), True),
             ("GET", re.compile(r"/event/202309/webhooks"),
              lambda c: fake_webhooks.list_subscriptions(c.shop), True),

@@ -117,10 +117,10 @@ def _product_status(fake: TikTokFake, product_id: str, body: dict[str, Any]) -> 
             return shop
         product = shop.products[product_id]
         if product.status != status:
-            product.status = status
+            previous, product.status = product.status, status
             product.update_time = int(fake.clock())
             fake.push(shop, fake_webhooks.PRODUCT_STATUS_CHANGE,
-                      fake_webhooks.product_data(product))
+                      fake_webhooks.product_data(product, previous))
         return json_response({"id": product.id, "status": product.status,
                               "update_time": product.update_time})
 

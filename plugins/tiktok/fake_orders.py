@@ -321,7 +321,9 @@ def search_orders(shop: Shop, query: Mapping[str, str], body: Mapping[str, Any])
 
 
 def order_detail(shop: Shop, query: Mapping[str, str], owners: Mapping[str, str]) -> dict:
-    """Get Order Detail: `ids` is a comma-separated list of at most 50 order ids."""
+    """Get Order Detail (202309, and 202507 with the same fields here): `ids` is a
+    comma-separated list of at most 50 order ids (EcomPHP/tiktokshop-php and
+    david-yappeter/go-tiktok join them with commas)."""
     ids = [i for i in (query.get("ids") or "").split(",") if i]
     if not ids or len(ids) > 50:
         raise invalid_param("Invalid param. `ids` needs 1 to 50 order ids.")

@@ -128,10 +128,11 @@ def product_to_api(shop: Shop, product: Product, detail: bool = False) -> dict[s
         "create_time": product.create_time,
         "update_time": product.update_time,
         "is_not_for_sale": False,
-        "sales_regions": [shop.region],
     }
     if detail:
         item["description"] = f"<p>{product.title}</p>"
+    else:  # Search Products has `sales_regions`; Get Product's schema has no such field
+        item["sales_regions"] = [shop.region]
     return item
 
 

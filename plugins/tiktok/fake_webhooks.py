@@ -3,9 +3,15 @@
 A push is `{type, tts_notification_id, shop_id, timestamp, data}` with an `Authorization`
 header of hex HMAC-SHA256(app_secret, app_key + raw body) (TikTok's webhooks overview page).
 Type 1 ORDER_STATUS_CHANGE carries `{order_id, order_status, is_on_hold_order, update_time}`
-and spells a cancelled order `CANCEL`. Type 5 PRODUCT_STATUS_CHANGE's number comes from
-third-party code and its `data` fields `{product_id, status, suspended_reason, update_time}`
-are unconfirmed.
+and spells a cancelled order `CANCEL`. Type 5 PRODUCT_STATUS_CHANGE carries
+`{product_id, status, suspended_reason, update_time}` where `status` is an audit event, not a
+product status: `PRODUCT_FIRST_PASS_REVIEW`, `PRODUCT_STATUS_CHANGED` or
+`PRODUCT_AUDIT_FAILURE` (https://partner.tiktokshop.com/docv2/page/5-product-status-change,
+as mirrored publicly and in the tiktok-shop-api SDK's spec). That page's samples and the SDK
+type `product_id` as a JSON number; the fake still sends the id as a string (unchanged so far
+because a plugin test pins the string).
+
+The subscribable event types are the 17 of the Update Shop Webhook reference.
 
 Subscriptions (`GET`/`PUT`/`DELETE /event/202309/webhooks`) follow `event/GetShopWebhooks.ts`
 and `UpdateShopWebhook.ts`: PUT `{address, event_type}`; GET answers
@@ -35,6 +41,13 @@ EVENT_TYPES = (
     "UPCOMING_AUTHORIZATION_EXPIRATION",
     "PRODUCT_INFORMATION_CHANGE",
     "PRODUCT_CREATION",
+    "PRODUCT_CATEGORY_CHANGE",
+    "PRODUCT_AUDIT_STATUS_CHANGE",
+    "NEW_CONVERSATION",
+    "NEW_MESSAGE",
+    "NEW_MESSAGE_LISTENER",
+    "INVOICE_STATUS_CHANGE",
+    "REVERSE_STATUS_UPDATE",
 )
 _EVENT_NAMES = {ORDER_STATUS_CHANGE: "ORDER_STATUS_CHANGE",
                 PRODUCT_STATUS_CHANGE: "PRODUCT_STATUS_CHANGE"}
@@ -73,12 +86,22 @@ def order_data(order: Order) -> dict[str, Any]:
     }
 
 
-def product_data(product: Product) -> dict[str, Any]:
-    """`data` of a PRODUCT_STATUS_CHANGE push."""
+def product_data(product: Product, previous: str = "") -> dict[str, Any]:
+    """`data` of a PRODUCT_STATUS_CHANGE push for a move from `previous` to the product's
+    current status: a failed audit, a first pass of the audit, or any other change."""
+    if product.status == "FAILED":
+        event, reason = "PRODUCT_AUDIT_FAILURE", "The product failed the audit."
+    elif product.status == "ACTIVATE" and previous == "PENDING":
+        event, reason = "PRODUCT_FIRST_PASS_REVIEW", ""
+    else:
+        event = "PRODUCT_STATUS_CHANGED"
+        reason = "Frozen by the platform." if product.status == "FREEZE" else ""
     return {
-        "product_id": product.id,
-        "status": product.status,
-        "suspended_reason": "",
+        # A JSON number here, unlike the string ids of the API's own answers (TikTok's
+        # example of this push, and the SDK generated from its definitions, type it so).
+        "product_id": int(product.id),
+        "status": event,
+        "suspended_reason": reason,
         "update_time": product.update_time,
     }
 

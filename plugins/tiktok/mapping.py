@@ -28,7 +28,8 @@ PLATFORM = "tiktok"
 #: More units than this on one order line is not an order but corrupt data.
 MAX_LINE_QUANTITY = 99_999
 
-#: Webhook `type` numbers. 1 is from TikTok's page; the others from third-party code.
+#: Webhook `type` numbers, as TikTok's API definitions list them (the generated
+#: `tiktok-shop-api` SDK carries the same table); 2 is the legacy reverse-order push.
 WEBHOOK_TOPICS = {
     1: "ORDER_STATUS_CHANGE",
     2: "REVERSE_STATUS_UPDATE",
@@ -37,6 +38,16 @@ WEBHOOK_TOPICS = {
     5: "PRODUCT_STATUS_CHANGE",
     6: "SELLER_DEAUTHORIZATION",
     7: "UPCOMING_AUTHORIZATION_EXPIRATION",
+    11: "CANCELLATION_STATUS_CHANGE",
+    12: "RETURN_STATUS_CHANGE",
+    13: "NEW_CONVERSATION",
+    14: "NEW_MESSAGE",
+    15: "PRODUCT_INFORMATION_CHANGE",
+    16: "PRODUCT_CREATION",
+    18: "PRODUCT_CATEGORY_CHANGE",
+    33: "NEW_MESSAGE_LISTENER",
+    36: "INVOICE_STATUS_CHANGE",
+    37: "PRODUCT_AUDIT_STATUS_CHANGE",
 }
 #: The seller removed the app's authorization for the shop: its tokens no longer work.
 SELLER_DEAUTHORIZATION = 6

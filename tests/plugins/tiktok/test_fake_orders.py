@@ -197,8 +197,20 @@ def test_product_status_change_pushes_type_5(
     assert reply.json()["status"] == "SELLER_DEACTIVATED"
     (push,) = verified(fake, hooks)
     assert push["type"] == 5 and push["shop_id"] == fake.shops[1].id
-    assert push["data"]["product_id"] == product.id
-    assert push["data"]["status"] == "SELLER_DEACTIVATED"
+    assert push["data"]["product_id"] == int(product.id)  # a number in this push
+    # The push names the audit event, not the new product status (5-product-status-change).
+    assert push["data"]["status"] == "PRODUCT_STATUS_CHANGED"
+
+
+def test_product_status_pushes_name_the_audit_event(
+        fake: TikTokFake, base: str, hooks: Receiver) -> None:
+    product = next(iter(fake.shops[0].products.values()))
+    for status in ("PENDING", "ACTIVATE", "FAILED"):
+        httpx.post(base + f"/_fake/products/{product.id}/status", json={"status": status})
+    events = [(p["data"]["status"], bool(p["data"]["suspended_reason"]))
+              for p in verified(fake, hooks)]
+    assert events == [("PRODUCT_STATUS_CHANGED", False), ("PRODUCT_FIRST_PASS_REVIEW", False),
+                      ("PRODUCT_AUDIT_FAILURE", True)]
 
 
 def test_shop_subscription_receives_only_that_shops_pushes(
