@@ -12,13 +12,16 @@ fields and invalid variables). Three stages:
   malformed id never reaches a resolver.
 - `variable_errors`: each variable value against its declared type, as `INVALID_VARIABLE`
   with `problems` (`path`, `explanation`); nulls read "Expected value to not be null", unknown
-  input fields "Field is not defined on <InputObject>", malformed ids "Invalid global id 'x'".
+  input fields "Field is not defined on <InputObject>", wrongly typed scalars "Could not coerce
+  value "2" to Int", malformed ids "Invalid global id 'x'"; the message names every problem
+  below the top level, in graphql-ruby's order (keys as given, then required fields missing).
 - `path` on validation errors starts with the operation ("query Name", or "query" when
   anonymous) and follows field names, as Shopify's do.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -317,9 +320,14 @@ def variable_errors(
             continue
         declared = print_ast(definition.type)
         message = f"Variable ${name} of type {declared} was provided invalid value"
-        if len(problems) == 1 and problems[0]["path"]:
-            where = ".".join(str(p) for p in problems[0]["path"])
-            message += f" for {where} ({problems[0]['explanation']})"
+        # graphql-ruby names every problem below the variable's top level, in order.
+        located = [
+            f"{'.'.join(str(p) for p in problem['path'])} ({problem['explanation']})"
+            for problem in problems
+            if problem["path"]
+        ]
+        if located:
+            message += f" for {', '.join(located)}"
         errors.append(
             {
                 "message": message,
@@ -331,6 +339,7 @@ def variable_errors(
 
 
 def _value_problems(value: Any, type_: Any, path: list[Any], out: list[dict[str, Any]]) -> None:
+    """graphql-ruby's `validate_input`: problems in the order it finds them."""
     if isinstance(type_, GraphQLNonNull):
         if value is None:
             out.append({"path": path, "explanation": NOT_NULL})
@@ -339,37 +348,57 @@ def _value_problems(value: Any, type_: Any, path: list[Any], out: list[dict[str,
     if value is None:
         return
     if isinstance(type_, GraphQLList):
-        items = value if isinstance(value, list) else [value]
-        for index, item in enumerate(items):
-            where = [*path, index] if isinstance(value, list) else path
-            _value_problems(item, type_.of_type, where, out)
+        # A single value stands for a one-item list, and is reported as item 0.
+        for index, item in enumerate(value if isinstance(value, list) else [value]):
+            _value_problems(item, type_.of_type, [*path, index], out)
         return
     if isinstance(type_, GraphQLInputObjectType):
-        if not isinstance(value, dict):
-            explanation = f"Expected {value!r} to be a key-value object"
-            out.append({"path": path, "explanation": explanation})
-            return
-        for key in value:
-            if key not in type_.fields:
-                explanation = f"Field is not defined on {type_}"
-                out.append({"path": [*path, key], "explanation": explanation})
-        for name, field in type_.fields.items():
-            if name in value:
-                _value_problems(value[name], field.type, [*path, name], out)
-            elif isinstance(field.type, GraphQLNonNull) and field.default_value is Undefined:
-                out.append({"path": [*path, name], "explanation": NOT_NULL})
+        _input_object_problems(value, type_, path, out)
         return
     if isinstance(type_, GraphQLEnumType) and value not in type_.values:
         allowed = ", ".join(type_.values)
-        out.append({"path": path, "explanation": f'Expected "{value}" to be one of: {allowed}'})
+        explanation = f"Expected {ruby_serialize(value)} to be one of: {allowed}"
+        out.append({"path": path, "explanation": explanation})
         return
     try:
         type_.parse_value(value)
-    except (GraphQLError, TypeError, ValueError) as exc:
-        out.append({"path": path, "explanation": str(exc).split(": ", 1)[-1].rstrip(".")})
+    except (GraphQLError, TypeError, ValueError):
+        explanation = f"Could not coerce value {ruby_serialize(value)} to {type_.name}"
+        out.append({"path": path, "explanation": explanation})
         return
     if type_.name == "ID" and (problem := gid_problem(value)) is not None:
         out.append({"path": path, "explanation": problem, "message": problem})
+
+
+def _input_object_problems(
+    value: Any, type_: GraphQLInputObjectType, path: list[Any], out: list[dict[str, Any]]
+) -> None:
+    """The keys given, in the order given; then the required fields left out, in type order."""
+    if not isinstance(value, dict):
+        # graphql-ruby's INVALID_OBJECT_MESSAGE, with the value as JSON.
+        explanation = f"Expected {json.dumps(value, ensure_ascii=False)} to be a key-value object."
+        out.append({"path": path, "explanation": explanation})
+        return
+    for key, item in value.items():
+        field = type_.fields.get(key)
+        if field is None:
+            explanation = f"Field is not defined on {type_}"
+            out.append({"path": [*path, key], "explanation": explanation})
+        else:
+            _value_problems(item, field.type, [*path, key], out)
+    for name, field in type_.fields.items():
+        required = isinstance(field.type, GraphQLNonNull) and field.default_value is Undefined
+        if required and name not in value:
+            out.append({"path": [*path, name], "explanation": NOT_NULL})
+
+
+def ruby_serialize(value: Any) -> str:
+    """A value as graphql-ruby's `GraphQL::Language.serialize` prints it in explanations."""
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{k}:{ruby_serialize(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(ruby_serialize(v) for v in value) + "]"
+    return json.dumps(value, ensure_ascii=False)
 
 
 class _Deprecated(Visitor):
