@@ -1,7 +1,16 @@
 """The inventory sync engine: plain functions over a session and the plugin manager.
 
-Workers, the CLI and the web app call these; nothing here knows about Dramatiq or Flask, and
-nothing commits: every write lands in the caller's transaction.
+Workers, the CLI and the web app call these; nothing here knows about Dramatiq or Flask. The
+caller passes a session and commits it at the end; the engine commits only where holding the
+caller's transaction open would do harm:
+
+- before any push leaves, the SKUs it carries are put "in flight" (their pushed quantity
+  forgotten) in a transaction committed first (`context.commit_first`), so a push whose
+  recording is lost can never leave a stale quantity behind;
+- a reconcile commits its store read at once and each channel's listings and each part's
+  pushes in their own transactions: its row locks (and SQLite's write lock) are never held
+  across the store's, the listings' or the pushes' network round trips, so webhook passes
+  never queue up behind a whole-catalog pass.
 
 - `sync_skus`: a webhook (or the pending queue) named SKUs → fetch their stock and flags
   once → every channel with inventory sync on: rules → compare with the last push → push only
@@ -22,6 +31,7 @@ from sqlmodel import Session, select
 from shelfsync.core.errors import AuthError, PluginError
 from shelfsync.core.models import (
     ChannelConnection,
+    ConnectionStatus,
     RunStatus,
     StoreConnection,
     SyncRun,
@@ -45,6 +55,7 @@ from shelfsync.core.sync.context import (
     channel_maximum,
     channel_row,
     chunks,
+    commit_first,
     mark_needs_reauth,
     settings_of,
     store_connection,
@@ -72,7 +83,15 @@ from shelfsync.core.sync.pending import (
     take_pending,
     try_lock_organization,
 )
-from shelfsync.core.sync.pushing import Pass, Prepared, make_calls, prepare, record, settle
+from shelfsync.core.sync.pushing import (
+    Pass,
+    Prepared,
+    forget_pushed,
+    make_calls,
+    prepare,
+    record,
+    settle,
+)
 from shelfsync.core.sync.status import channel_status
 
 __all__ = [
@@ -162,6 +181,13 @@ def _syncable(session: Session, channel: ChannelConnection) -> bool:
     return bool(settings_of(session, channel.id).inventory_sync)
 
 
+def _awaiting_reauth(channel: ChannelConnection) -> bool:
+    """A channel marked "needs re-auth" is left out of webhook-driven syncs: every call would
+    be refused again. `shelfsync reconnect channel` recomputes it once it has new credentials
+    (and an explicit reconcile still tries it)."""
+    return channel.status == ConnectionStatus.NEEDS_REAUTH.value
+
+
 def sync_skus(session: Session, pm: ShelfsyncPluginManager, organization_id: int,
               skus: Collection[str], *, dry_run: bool = False,
               channel_ids: Iterable[int] | None = None,
@@ -174,6 +200,10 @@ def sync_skus(session: Session, pm: ShelfsyncPluginManager, organization_id: int
     caller retries). A channel that refuses our credentials stops that channel only:
     `SyncAuthError` is raised at the end, after every other channel was handled. Without
     `keep_items` the report counts every SKU but keeps only the failed ones' outcomes.
+
+    The SKUs about to be pushed are put in flight durably first (`commit_first`: its own
+    transaction on PostgreSQL, the caller's committed on SQLite); everything else, the
+    outcomes included, is left to the caller's commit.
     """
     report = SyncReport(keep_items=keep_items)
     wanted = sorted({sku.strip() for sku in skus if sku and sku.strip()})
@@ -193,14 +223,16 @@ def sync_skus(session: Session, pm: ShelfsyncPluginManager, organization_id: int
         report.count("fetch_backorder_policies")
     except AuthError as exc:
         raise _store_auth(store, exc, report) from exc
-    record_levels(session, store.id, levels, started)
+    record_levels(session, store.id, levels, started, covered=wanted)
     apply_policies(session, store.id, policies)
     session.flush()
     state = load_store_state(session, store.id, wanted, policies)
     prepared = [_prepare_channel(session, pm, store, channel, state, wanted, report,
                                  dry_run=dry_run, budget=budget)
                 for channel in _channels(session, organization_id, channel_ids)
-                if _syncable(session, channel)]
+                if _syncable(session, channel) and not _awaiting_reauth(channel)]
+    if any(one.calls for one in prepared):
+        commit_first(session, lambda durable: forget_pushed(durable, prepared))
     _make_all_calls(prepared)
     failures: Failures = []
     for one in prepared:
@@ -242,16 +274,18 @@ def _start_run(session: Session, channel: ChannelConnection, kind: str,
 def _read_store(session: Session, pm: ShelfsyncPluginManager, store: StoreConnection,
                 report: SyncReport, budget: Budget | None,
                 refresh_store_catalog: bool) -> dict[str, bool]:
-    """Read the store's catalog (when asked), stock and flags into the database; returns the
-    fetched flags (SKU -> continue selling). The fetched lists go out of scope here, so a
-    large store's levels and policies are not held while the channels are pushed."""
+    """Read the store's catalog (when asked), stock and flags into the database, each in its
+    own transaction committed at once; returns the fetched flags (SKU -> continue selling).
+    The fetched lists go out of scope here, so a large store's levels and policies are not
+    held while the channels are pushed."""
     assert store.id is not None
-    started = utcnow()
     try:
         if refresh_store_catalog:
             report.catalog = refresh_catalog(session, pm, store.id, budget=budget)
             for hook in ("fetch_catalog", "fetch_locations"):
                 report.count(hook)
+            session.commit()
+        started = utcnow()
         connection = store_connection(store)
         levels = fetch_stock(pm, connection, None, budget)
         report.count("fetch_stock_levels")
@@ -259,10 +293,10 @@ def _read_store(session: Session, pm: ShelfsyncPluginManager, store: StoreConnec
         report.count("fetch_backorder_policies")
     except AuthError as exc:
         raise _store_auth(store, exc, report) from exc
-    record_levels(session, store.id, levels, started)
+    record_levels(session, store.id, levels, started, covered=None)
     del levels
     apply_policies(session, store.id, policies)
-    session.flush()
+    session.commit()  # the store read holds no row lock while the channels are pushed
     return {policy.sku: continue_selling(policy) for policy in policies}
 
 
@@ -285,7 +319,8 @@ def _reconcile_pass(session: Session, pm: ShelfsyncPluginManager, store: StoreCo
                     shown: dict[str, int]) -> AuthError | None:
     """Decide, compare and push the channel's whole catalog, `PRODUCTS_PER_PART` products at a
     time: only one part's links, stock, decisions and rows are in memory at once. A product
-    is never split between parts, so the calls made are those of one whole pass."""
+    is never split between parts, so the calls made are those of one whole pass. Each part
+    is committed before its calls and after its recording (`settle`)."""
     assert channel.id is not None and store.id is not None
     settings = settings_of(session, channel.id)
     connection = channel_connection(channel)
@@ -301,7 +336,7 @@ def _reconcile_pass(session: Session, pm: ShelfsyncPluginManager, store: StoreCo
         del links, state
         error = settle(run, planned)
         first_error = first_error or error
-        session.flush()
+        session.commit()
     return first_error
 
 
@@ -320,6 +355,11 @@ def reconcile_organization(session: Session, pm: ShelfsyncPluginManager, organiz
     counted as drift, one `SyncRun` (kind "reconcile") recorded. A channel whose listings
     cannot be read is recorded as an error run and the others go on. Without `keep_items`
     the report counts every SKU but keeps only the failed ones' outcomes.
+
+    The pass commits the caller's session step by step (the store read, each channel's run
+    and listings, each part's pushes and their recording): what is done stays done if a
+    later step fails, and no lock is held across a network round trip. The caller's final
+    commit (after marking refused channels on `SyncAuthError`) finds little or nothing left.
     """
     report = SyncReport(keep_items=keep_items)
     store = store_of(session, organization_id)
@@ -333,6 +373,7 @@ def reconcile_organization(session: Session, pm: ShelfsyncPluginManager, organiz
             continue
         assert channel.id is not None
         run = _start_run(session, channel, "reconcile", dry_run)
+        session.commit()
         channel_report = SyncReport(keep_items=keep_items)
         try:
             shown = _read_listings(session, pm, channel.id, channel_report, budget)
@@ -341,14 +382,17 @@ def reconcile_organization(session: Session, pm: ShelfsyncPluginManager, organiz
                 failures.append(("channel", channel.id, exc.message))
             channel_report.errors[channel.id] = exc.message
             _finish_run(session, run, channel_report, exc.message)
+            session.commit()
             report.merge(channel_report)
             continue
+        session.commit()  # listings and links, before any push
         error = _reconcile_pass(session, pm, store, channel, flags, channel_report,
                                 dry_run=dry_run, budget=budget, shown=shown)
         del shown
         if error is not None:
             failures.append(("channel", channel.id, error.message))
         _finish_run(session, run, channel_report, error.message if error else None)
+        session.commit()
         report.merge(channel_report)
     _raise_auth(failures, report)
     return report

@@ -10,6 +10,12 @@ AuthError stops this channel only, and is handed back to the caller.
 A channel's pass has three steps: `prepare` (database: compare, build the calls), `make_calls`
 (network only, so several channels' calls can run on threads at once) and `record`
 (database: outcomes, audit rows, pushed quantities). `settle` runs the three in a row.
+
+Before any call leaves, the pushed quantities of the SKUs it carries must be durably forgotten
+(`forget_pushed`, in a transaction committed first): a push the channel applied but whose
+recording was lost (commit failed, worker killed, timeout or 5xx on an applied update, an
+AuthError partway through a batch) then leaves "unknown", which the next compare pushes,
+never a stale quantity that would make a real change back to it look unchanged.
 """
 
 from __future__ import annotations
@@ -45,8 +51,8 @@ from shelfsync.core.sync.inventory_types import (
 from shelfsync.core.sync.outcomes import AUDIT_OUTCOME, AuditBuffer, outcome_of
 from shelfsync.core.sync.warehouse import WAREHOUSE_TTL, default_warehouse
 
-__all__ = ["QUARANTINE", "WAREHOUSE_TTL", "Pass", "Prepared", "default_warehouse", "make_calls",
-           "prepare", "record", "settle"]
+__all__ = ["QUARANTINE", "WAREHOUSE_TTL", "Pass", "Prepared", "default_warehouse",
+           "forget_pushed", "make_calls", "prepare", "record", "settle"]
 from shelfsync.core.types import Connection, InventoryUpdate, PushResult
 
 #: How long a refused SKU waits before it is tried again with unchanged inputs.
@@ -144,16 +150,15 @@ class Prepared:
     calls: list[Call] = field(default_factory=list)
     #: The pass stopped before any call (the warehouse read, or an earlier part, was refused).
     stopped: AuthError | None = None
+    #: The warehouse these calls push to, and whether it came from the cache (a push refusing
+    #: it then makes it worth reading again). Kept here, not read from the Pass: every SKU
+    #: of these calls went to this warehouse, whatever the Pass learns while recording them.
+    warehouse: str | None = None
+    cached_warehouse: bool = False
 
-    @property
-    def warehouse(self) -> str | None:
-        """The channel's default sales warehouse this pass pushes to."""
-        return self.run.warehouse
-
-    @property
-    def cached_warehouse(self) -> bool:
-        """The warehouse came from the cache: a push refusing it makes it worth reading again."""
-        return self.run.cached_warehouse
+    def sku_ids(self) -> list[str]:
+        """The channel SKU ids these calls carry."""
+        return sorted({item.sku_id for call in self.calls for item, _ in call.items})
 
 
 def prepare(run: Pass, planned: list[Planned]) -> Prepared:
@@ -211,11 +216,27 @@ def prepare(run: Pass, planned: list[Planned]) -> Prepared:
         _fail_all(run, list(changed.items()), run.warehouse_error)
         prepared.stopped = run.stopped
         return prepared
+    prepared.warehouse, prepared.cached_warehouse = run.warehouse, run.cached_warehouse
     for product_id, items in changed.items():
         updates = [u for item, _ in items
                    for u in _updates(item, prepared.warehouse, prepared.states.get(item.sku_id))]
         prepared.calls.append(Call(product_id, items, updates))
     return prepared
+
+
+def forget_pushed(session: Session, prepared: Sequence[Prepared]) -> int:
+    """Delete the pushed quantities of every SKU the calls carry: "unknown" until `record`
+    writes what the channel accepted. The caller commits this before any call is made (see
+    `context.commit_first`); returns how many SKUs are now in flight."""
+    count = 0
+    for one in prepared:
+        sku_ids = one.sku_ids()
+        count += len(sku_ids)
+        for part in chunks(sku_ids):
+            session.execute(delete(PushedQuantity).where(
+                PushedQuantity.channel_id == one.run.channel_id,  # type: ignore[arg-type]
+                PushedQuantity.sku_id.in_(part)))  # type: ignore[attr-defined]
+    return count
 
 
 def _batch_size(run: Pass) -> int:
@@ -296,8 +317,17 @@ def record(prepared: Prepared) -> AuthError | None:
 
 
 def settle(run: Pass, planned: list[Planned]) -> AuthError | None:
-    """Compare, push what changed, and record outcomes; returns an AuthError that stopped it."""
+    """Compare, push what changed, and record outcomes; returns an AuthError that stopped it.
+
+    For a caller that owns its transactions (a reconcile): what `prepare` wrote and the SKUs
+    put in flight are committed before the calls, so no lock and no uncommitted pushed
+    quantity is held while the network is waited for; the recording is left to the caller's
+    next commit.
+    """
     prepared = prepare(run, planned)
+    if prepared.calls:
+        forget_pushed(run.session, [prepared])
+        run.session.commit()
     make_calls(prepared)
     return record(prepared)
 
@@ -337,8 +367,10 @@ def _warehouse_refused(prepared: Prepared, failure: PushResult) -> bool:
     """Whether a SKU failed because the cached warehouse is no longer valid.
 
     Plugins report the platform's code and message; a failure that names a warehouse while we
-    pushed to a cached one drops the cache, so the next pass reads the warehouses again (once:
-    a freshly read warehouse that is refused quarantines the SKU as usual).
+    pushed to a cached one drops the cache, so the next pass (or the next part of this one)
+    reads the warehouses again. Every SKU these calls pushed to that cached warehouse and that
+    was refused for it is retried, not only the first: they all went to the same stale
+    warehouse. A freshly read warehouse that is refused quarantines the SKU as usual.
     """
     if not prepared.cached_warehouse or prepared.warehouse is None:
         return False
@@ -346,9 +378,11 @@ def _warehouse_refused(prepared: Prepared, failure: PushResult) -> bool:
     if "warehouse" not in text:
         return False
     run = prepared.run
-    run.session.execute(delete(ChannelWarehouse).where(
-        ChannelWarehouse.channel_id == run.channel_id))  # type: ignore[arg-type]
-    run.cached_warehouse = False
+    if run.warehouse == prepared.warehouse and run.cached_warehouse:  # drop the cache once
+        run.session.execute(delete(ChannelWarehouse).where(
+            ChannelWarehouse.channel_id == run.channel_id))  # type: ignore[arg-type]
+        run.cached_warehouse = run.warehouse_read = False
+        run.warehouse = None
     return True
 
 

@@ -1,9 +1,8 @@
-"""Defects found by an adversarial review of the inventory engine, one failing test each.
-
-Each test is `xfail(strict=True)`: it documents a confirmed defect and keeps the suite green
-until the fix lands, when it starts passing and the strict marker makes that visible (drop
-the marker with the fix). Everything runs against the real Shopify and TikTok fakes over HTTP
-and the real database, like the rest of tests/core/sync.
+"""Defects an adversarial review of the inventory engine found, one test each, kept as
+regression tests now that they are fixed: a refused cached warehouse, a push whose commit
+was lost, a stock level the store stopped reporting, a reconcile holding up webhook passes,
+and a best seller starving in the pending queue. Everything runs against the real Shopify
+and TikTok fakes over HTTP and the real database, like the rest of tests/core/sync.
 """
 
 from __future__ import annotations
@@ -12,10 +11,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine, text
-from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
-from shelfsync.core.models import ChannelWarehouse, Organization, utcnow
+from shelfsync.core.models import ChannelConnection, ChannelWarehouse, Organization, utcnow
 from shelfsync.core.sync.inventory import (
     mark_pending,
     reconcile_organization,
@@ -37,8 +35,6 @@ def _reconciled(world: World) -> None:
     world.session.commit()
 
 
-@pytest.mark.xfail(strict=True, reason="a refused cached warehouse retries only the first SKU "
-                   "and quarantines the product's other SKUs for 6 h")
 def test_a_refused_cached_warehouse_retries_every_sku_it_failed(world: World) -> None:
     """pushing._warehouse_refused sets `cached_warehouse = False` on the first failure, so
     every later SKU refused for the same stale warehouse in the same pass is quarantined
@@ -65,8 +61,6 @@ def test_a_refused_cached_warehouse_retries_every_sku_it_failed(world: World) ->
     assert {sku: shown[sku] for sku in skus} == {sku: world.expected(sku, 0) for sku in skus}
 
 
-@pytest.mark.xfail(strict=True, reason="a push whose transaction is lost leaves last_pushed "
-                   "stale; a later change back to it is never pushed")
 def test_a_push_whose_commit_was_lost_is_not_mistaken_for_unchanged(world: World) -> None:
     """The channel accepted the push, then the pass's transaction rolled back (commit failed,
     worker killed before commit): PushedQuantity still holds the quantity before the push. When
@@ -86,8 +80,6 @@ def test_a_push_whose_commit_was_lost_is_not_mistaken_for_unchanged(world: World
     assert world.shown(0)[sku] == world.expected(sku, 0)
 
 
-@pytest.mark.xfail(strict=True, reason="stock stored for a location the store no longer "
-                   "reports for a SKU is counted forever (phantom stock)")
 def test_a_level_the_store_no_longer_reports_stops_counting(world: World) -> None:
     """The item stops being stocked at one of the shop's active locations (Shopify's
     inventoryDeactivate; the location itself stays active). The store's answer no longer has
@@ -113,8 +105,6 @@ def test_a_level_the_store_no_longer_reports_stops_counting(world: World) -> Non
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("database_backend", ["postgresql"])
-@pytest.mark.xfail(strict=True, raises=OperationalError, reason="a reconcile's open "
-                   "transaction locks every stock row: webhook passes wait for all of it")
 def test_a_running_reconcile_does_not_hold_up_webhook_passes(world: World,
                                                              engine: Engine) -> None:
     """reconcile_organization writes every StockLevel row of the store (record_levels) at the
@@ -137,8 +127,6 @@ def test_a_running_reconcile_does_not_hold_up_webhook_passes(world: World,
     assert report.failed == 0
 
 
-@pytest.mark.xfail(strict=True, reason="the pending queue is ordered by the newest webhook, "
-                   "so a SKU that keeps changing starves behind a backlog")
 def test_a_sku_waiting_longest_is_taken_first_even_when_named_again(session: Session) -> None:
     """take_pending takes the `limit` rows with the OLDEST observed_at, but mark_pending moves
     a row's observed_at forward on every new webhook. Under a backlog larger than PASS_LIMIT
@@ -157,3 +145,22 @@ def test_a_sku_waiting_longest_is_taken_first_even_when_named_again(session: Ses
     taken = take_pending(session, org.id, limit=2)
 
     assert "BEST-SELLER" in taken
+
+
+def test_a_channel_awaiting_reauth_is_left_out_of_webhook_syncs(world: World) -> None:
+    """Every call to a shop whose access was revoked would be refused again: the webhook
+    path skips it (no call at all) and still pushes the other shops."""
+    _reconciled(world)
+    sku = world.plain_sku()
+    revoked, other = world.channel_ids
+    channel = world.session.get(ChannelConnection, revoked)
+    assert channel is not None
+    channel.status = "needs_reauth"
+    world.session.commit()
+    world.bump(sku, 4)
+    world.reset_counts()
+    report = sync_skus(world.session, world.pm, world.org_id, [sku])
+    world.session.commit()
+    assert {item.channel_id for item in report.items} == {other}
+    assert world.shown(1)[sku] == world.expected(sku, 1)
+    assert world.update_calls() == 1
