@@ -161,7 +161,8 @@ def check_live(
 
 
 def pick_authorized_shop(
-    pm: ShelfsyncPluginManager, connection: Connection, shop_id: str | None
+    pm: ShelfsyncPluginManager, connection: Connection, shop_id: str | None,
+    *, field: str = "--shop-id",
 ) -> AuthorizedShop:
     """The shop of a multi-shop app these credentials may act for: the one with `shop_id`
     and the credentials' `shop_cipher` (either may be left out, not both).
@@ -179,7 +180,7 @@ def pick_authorized_shop(
     if not matches or (not shop_id and not cipher):
         known = ", ".join(f"{s.id} ({s.name})" for s in shops) or "none"
         raise InvalidInput(
-            "--shop-id",
+            field,
             "no authorized shop has this id and the credentials' shop_cipher; "
             f"authorized: {known}",
         )

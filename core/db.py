@@ -87,6 +87,10 @@ def make_engine(url: str | URL | None = None, **kwargs: Any) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
+    # A sync pass may hold two connections at once (its own, and a short side transaction
+    # that makes pushes in flight durable first): room for two per worker thread and more.
+    kwargs.setdefault("pool_size", 10)
+    kwargs.setdefault("max_overflow", 20)
     return create_engine(parsed, **kwargs)
 
 

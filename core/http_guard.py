@@ -28,24 +28,27 @@ from shelfsync.core.errors import BlockedAddress
 PROXY_ENV = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 
 
-def public_address(host: str, port: int,
-                   is_public: typing.Callable[[typing.Any], bool]) -> str:
-    """The first address of `host`, if every address it resolves to is public.
+def public_addresses(host: str, port: int,
+                     is_public: typing.Callable[[typing.Any], bool]) -> list[str]:
+    """The addresses of `host`, in the resolver's order, if every one of them is public.
 
-    All of them are checked (not just the first): a resolver may rotate them between calls.
+    All of them are checked, not just the one dialled first: a resolver may rotate them
+    between calls, and a dual-stack host is tried address by address.
     """
     try:
         infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
     except (socket.gaierror, UnicodeError) as exc:
         raise httpcore.ConnectError(f"cannot resolve {host!r}: {exc}") from exc
     addresses = [str(info[4][0]) for info in infos]
+    if not addresses:
+        raise httpcore.ConnectError(f"{host!r} resolves to no address")
     for address in addresses:
         if not is_public(ipaddress.ip_address(address)):
             raise BlockedAddress(
                 f"{host!r} resolves to the non-public address {address}: request refused "
                 "(set SHELFSYNC_ALLOW_PRIVATE_URLS=1 only for fakes and staging hosts)"
             )
-    return addresses[0]
+    return list(dict.fromkeys(addresses))
 
 
 class PublicOnlyBackend(httpcore.NetworkBackend):
@@ -64,8 +67,15 @@ class PublicOnlyBackend(httpcore.NetworkBackend):
         local_address: str | None = None,
         socket_options: typing.Iterable[typing.Any] | None = None,
     ) -> httpcore.NetworkStream:
-        address = public_address(host, port, self._is_public)
-        return self._inner.connect_tcp(address, port, timeout, local_address, socket_options)
+        failure: Exception | None = None
+        for address in public_addresses(host, port, self._is_public):
+            try:
+                return self._inner.connect_tcp(address, port, timeout, local_address,
+                                               socket_options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                failure = exc  # e.g. an IPv6 address on a host without IPv6: try the next
+        assert failure is not None
+        raise failure
 
     def connect_unix_socket(
         self,

@@ -52,14 +52,21 @@ def reconnect(
     nothing is saved then, and the connection keeps its `needs_reauth` flag.
     """
     role = Role.STORE if isinstance(row, StoreConnection) else Role.CHANNEL
-    unknown = sorted(set(credentials) - set(pm.platform(row.platform).credential_fields))
+    declared = set(pm.platform(row.platform).credential_fields)
+    unknown = sorted(set(credentials) - declared)
     if unknown:
         # Checked before merging, so the message names what was typed, not what was stored.
         raise InvalidInput("--credential", f"unknown for {row.platform}: {', '.join(unknown)}")
     merged = merged_credentials(row.credentials(), credentials)
-    checked = check_live(pm, row.platform, role, merged, row.base_url, row.settings)
+    if "access_token" in credentials:
+        # What a plugin stored beside the old token (its expiry) does not describe the new one.
+        merged.pop("access_token_expire_in", None)
+    # The live check sees the declared fields; what the plugin keeps beside them is saved.
+    fields = {key: value for key, value in merged.items() if key in declared}
+    checked = check_live(pm, row.platform, role, fields, row.base_url, row.settings)
     if isinstance(row, ChannelConnection) and checked.info.capabilities.multi_shop:
-        shop = pick_authorized_shop(pm, checked.connection, row.shop_id or None)
+        shop = pick_authorized_shop(pm, checked.connection, row.shop_id or None,
+                                    field="--credential")
         row.shop_name = shop.name or row.shop_name
     row.set_credentials(merged)
     row.status = ConnectionStatus.OK.value

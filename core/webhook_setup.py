@@ -9,6 +9,7 @@ are still subscribed.
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -16,9 +17,10 @@ import httpx
 from sqlmodel import Session, select
 
 from shelfsync.core.errors import InvalidInput, PluginError
-from shelfsync.core.http import private_urls_allowed
+from shelfsync.core.http import is_public_address, private_urls_allowed
 from shelfsync.core.models import ChannelConnection, Organization, StoreConnection
 from shelfsync.core.plugins import ShelfsyncPluginManager
+from shelfsync.core.sync.context import channel_connection, store_connection
 
 
 @dataclass(frozen=True)
@@ -37,22 +39,37 @@ class Subscribed:
 
 
 def check_receiver_url(url: str) -> str:
-    """Our receiver's public base URL, without a trailing slash.
+    """Our receiver's public base URL, normalised, without a trailing slash.
 
-    Platforms only call https addresses; plain http (and a loopback host) is accepted only
-    where private URLs are allowed (the demo, tests). `InvalidInput` names `--public-url`.
+    Platforms only call public https addresses; plain http and a private or loopback address
+    given as an IP are accepted only where private URLs are allowed (the demo, tests). A host
+    name is not resolved here: it is ours, and the platform is the one to reach it.
+    `InvalidInput` names `--public-url`.
     """
     try:
-        parts = httpx.URL(url)
+        parts = httpx.URL(url.strip())
+        port = parts.port
     except (httpx.InvalidURL, TypeError, ValueError):
         raise InvalidInput("--public-url", f"not a URL: {url!r}") from None
-    allowed = {"https", "http"} if private_urls_allowed() else {"https"}
+    private_ok = private_urls_allowed()
+    allowed = {"https", "http"} if private_ok else {"https"}
     if parts.scheme not in allowed or not parts.host:
         raise InvalidInput("--public-url", f"must be an https:// URL, not {url!r}")
     if parts.userinfo or parts.query or parts.fragment:
         raise InvalidInput("--public-url", "must carry no user name, password, query or "
                                            "fragment")
-    return url.rstrip("/")
+    if port is not None and not 0 < port < 65536:
+        raise InvalidInput("--public-url", f"port {port} is out of range")
+    try:
+        literal = ipaddress.ip_address(parts.host)
+    except ValueError:
+        literal = None
+    if literal is not None and not private_ok and not is_public_address(literal):
+        raise InvalidInput("--public-url", f"{parts.host} is not a public address: the "
+                                           "platforms could not reach it")
+    if port == {"https": 443, "http": 80}[parts.scheme]:
+        parts = parts.copy_with(port=None)
+    return str(parts).rstrip("/")
 
 
 def receiver_address(public_url: str, platform: str, connection_id: int) -> str:
@@ -67,8 +84,11 @@ def _subscribe_one(pm: ShelfsyncPluginManager, row: StoreConnection | ChannelCon
     result = {"kind": kind, "connection_id": int(row.id or 0), "platform": row.platform,
               "address": address}
     try:
-        topics = pm.hook.shelfsync_subscribe_webhooks(connection=row.as_connection(),
-                                                      address=address)
+        # The engine's connections: the connection's own timeout, and for a channel a token
+        # store, so a token refreshed during the calls is saved (the caller commits).
+        connection = (store_connection(row) if isinstance(row, StoreConnection)
+                      else channel_connection(row))
+        topics = pm.hook.shelfsync_subscribe_webhooks(connection=connection, address=address)
     except PluginError as exc:
         return Subscribed(**result, error=str(exc))
     if topics is None:

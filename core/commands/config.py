@@ -165,7 +165,11 @@ def _reconnected(row: StoreConnection | ChannelConnection, as_json: bool,
                             "status": row.status}
     if recomputed is not None:
         data["recompute"] = recomputed
-    emit(data, as_json, lambda d: f"{d['kind']} {d['id']}: {d['platform']}, {d['status']}")
+    # Uninstalling an app (or deauthorizing it) removes its webhook subscriptions.
+    data["next"] = ("if the app was reinstalled or re-authorized, run `shelfsync webhooks "
+                    "subscribe --org ORG --public-url URL` again")
+    emit(data, as_json,
+         lambda d: f"{d['kind']} {d['id']}: {d['platform']}, {d['status']}\n{d['next']}")
 
 
 @reconnect_group.command("store")

@@ -105,9 +105,15 @@ def forget_unreported_levels(session: Session, store_id: int, levels: Sequence[S
         return 0
     answered = {(level.sku, level.location_id) for level in levels}
     stale = [row.id for row in candidates if (row.sku, row.location_id) not in answered]
+    deleted = 0
     for part_ids in chunks(stale):
-        session.execute(delete(table).where(table.c.id.in_(part_ids)))
-    return len(stale)
+        # The conditions again: a row another worker rewrote with a newer observation since
+        # the SELECT (PostgreSQL re-checks the WHERE on the row it waited for) is kept.
+        result = session.execute(delete(table).where(
+            table.c.id.in_(part_ids), table.c.store_connection_id == store_id,
+            table.c.observed_at < fetched_at))
+        deleted += result.rowcount or 0  # type: ignore[attr-defined]
+    return deleted
 
 
 def continue_selling(policy: BackorderPolicy) -> bool:

@@ -25,13 +25,16 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 
+from sqlalchemy import delete
 from sqlmodel import Session, select
 
 from shelfsync.core.errors import AuthError, PluginError
 from shelfsync.core.models import (
     ChannelConnection,
     ConnectionStatus,
+    PendingSku,
     RunStatus,
     StoreConnection,
     SyncRun,
@@ -232,16 +235,50 @@ def sync_skus(session: Session, pm: ShelfsyncPluginManager, organization_id: int
                 for channel in _channels(session, organization_id, channel_ids)
                 if _syncable(session, channel) and not _awaiting_reauth(channel)]
     if any(one.calls for one in prepared):
-        commit_first(session, lambda durable: forget_pushed(durable, prepared))
+        commit_first(session, lambda durable: _put_in_flight(
+            durable, organization_id, prepared, wanted, started))
     _make_all_calls(prepared)
     failures: Failures = []
     for one in prepared:
         error = record(one)
         if error is not None:
             failures.append(("channel", one.run.channel_id, error.message))
+    _settle_claim(session, organization_id, wanted, started)
     session.flush()
     _raise_auth(failures, report)
     return report
+
+
+def _sqlite(session: Session) -> bool:
+    return session.get_bind().dialect.name == "sqlite"
+
+
+def _put_in_flight(durable: Session, organization_id: int, prepared: Sequence[Prepared],
+                   wanted: Sequence[str], started: datetime) -> None:
+    """Forget the pushed quantities of what is about to be sent, durably.
+
+    On SQLite `commit_first` commits the caller's transaction, and with it the pass's claim
+    on its pending SKUs (`take_pending` deleted them): they are queued again in the same
+    commit, so a process dying mid-push leaves them pending, and `_settle_claim` takes them
+    back once the outcomes are recorded. PostgreSQL keeps the claim in the caller's
+    transaction, untouched.
+    """
+    forget_pushed(durable, prepared)
+    if _sqlite(durable):
+        mark_pending(durable, organization_id, wanted, started)
+
+
+def _settle_claim(session: Session, organization_id: int, wanted: Sequence[str],
+                  started: datetime) -> None:
+    """SQLite: remove the pending rows `_put_in_flight` put back (and any older): this pass
+    read those SKUs at `started`. A webhook that queued one with a newer time stays."""
+    if not _sqlite(session):
+        return
+    table = PendingSku.__table__  # type: ignore[attr-defined]
+    for part in chunks(list(wanted)):
+        session.execute(delete(table).where(
+            table.c.organization_id == organization_id, table.c.sku.in_(part),
+            table.c.observed_at <= started))
 
 
 def _finish_run(session: Session, run: SyncRun | None, report: SyncReport,

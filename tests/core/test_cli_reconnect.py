@@ -112,7 +112,9 @@ def test_store_reconnects_with_a_new_token(env: str, shopify: RunningServer,
     token = shopify.app.connections()[0]["credentials"]["access_token"]
     answer = run_json("reconnect", "store", "--org", str(organization["org"]),
                       "--credential", f"access_token={token}")
-    assert answer == {"id": store_id, "kind": "store", "platform": "shopify", "status": "ok"}
+    assert {k: v for k, v in answer.items() if k != "next"} == {
+        "id": store_id, "kind": "store", "platform": "shopify", "status": "ok"}
+    assert "shelfsync webhooks subscribe" in answer["next"]
     status, message, credentials = flagged(env, StoreConnection, store_id)
     assert (status, message) == ("ok", "")
     assert credentials["client_secret"]  # the field not given was kept
@@ -141,7 +143,7 @@ def test_channel_credentials_of_another_shop_are_refused(
     # stock to the other shop.
     result = run("reconnect", "channel", str(first), *credential_args(other))
     assert result.exit_code == 2, result.output
-    assert "--shop-id" in result.stderr and "no authorized shop" in result.stderr
+    assert "--credential" in result.stderr and "no authorized shop" in result.stderr
     status, _, credentials = flagged(env, ChannelConnection, first)
     assert status == "needs_reauth" and credentials["shop_cipher"] != other["shop_cipher"]
 
@@ -183,3 +185,27 @@ def test_status_says_why_and_how_to_reconnect(env: str, tiktok: RunningServer,
     rows = {row["channel_id"]: row for row in run_json("status")}
     assert rows[second]["needs_reauth"] is False and rows[second]["status_message"] is None
     assert "NEEDS RE-AUTH" not in run("status").stdout
+
+
+def test_a_shop_whose_token_was_refreshed_reconnects(
+        env: str, tiktok: RunningServer, organization: dict[str, Any]) -> None:
+    """The engine stores the refreshed token's expiry beside the declared fields: it must
+    neither trip the live check (an undeclared field) nor outlive the token it described."""
+    channel_id = organization["channels"][0]
+    engine = make_engine(env)
+    try:
+        with Session(engine) as session:
+            row = session.get(ChannelConnection, channel_id)
+            assert row is not None
+            row.set_credentials({**row.credentials(), "access_token_expire_in": "1700000000"})
+            session.add(row)
+            session.commit()
+    finally:
+        engine.dispose()
+    refuse(env, "channel", channel_id)
+    shop = tiktok.app.connections()[0]["credentials"]
+    answer = run_json("reconnect", "channel", str(channel_id),
+                      "--credential", f"access_token={shop['access_token']}")
+    assert answer["status"] == "ok"
+    _, _, credentials = flagged(env, ChannelConnection, channel_id)
+    assert "access_token_expire_in" not in credentials

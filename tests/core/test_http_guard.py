@@ -81,7 +81,18 @@ def test_the_checked_address_is_the_one_contacted(
         api: tuple[Recorder, RunningServer], monkeypatch: pytest.MonkeyPatch) -> None:
     recorder, running = api
     port = running.base_url.rsplit(":", 1)[1]
-    resolving(monkeypatch, {"shop.pinned.test": "127.0.0.1"})
+    # A rebinding resolver: the first answer is the one checked; any later lookup of the
+    # name (by code that checked one answer and connected by name) gets an address where
+    # nothing listens.
+    real = socket.getaddrinfo
+    answers = iter(["127.0.0.1"])
+
+    def rebinding(host: str, port: Any, *args: Any, **kwargs: Any) -> Any:
+        if host == "shop.pinned.test":
+            return real(next(answers, "192.0.2.1"), port, *args, **kwargs)
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
     loopback_is_fine = ipaddress.ip_address("127.0.0.1")
 
     def is_public(address: Any) -> bool:
@@ -111,3 +122,25 @@ def test_an_unresolvable_host_is_a_connection_error(monkeypatch: pytest.MonkeyPa
     with make_client(Connection("acme", "https://shop.nowhere.test", {})) as client, \
             pytest.raises(httpx.ConnectError, match="cannot resolve"):
         client.get("/")
+
+
+def test_each_checked_address_is_tried_in_turn(
+        api: tuple[Recorder, RunningServer], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A dual-stack host whose first address does not answer (no IPv6 route, say): the next
+    checked address is dialled, as a plain connection would."""
+    recorder, running = api
+    port = int(running.base_url.rsplit(":", 1)[1])
+    real = socket.getaddrinfo
+
+    def two_addresses(host: str, port_: Any, *args: Any, **kwargs: Any) -> Any:
+        if host == "shop.dual.test":
+            # 127.0.0.2 is loopback too, but the test server listens on 127.0.0.1 only.
+            return real("127.0.0.2", port_, *args, **kwargs) + real("127.0.0.1", port_,
+                                                                       *args, **kwargs)
+        return real(host, port_, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", two_addresses)
+    transport = guarded_transport(shared_ssl_context(), lambda address: True)
+    with httpx.Client(base_url=f"http://shop.dual.test:{port}", transport=transport) as client:
+        assert client.get("/admin").json() == {"ok": True}
+    assert recorder.hosts == [f"shop.dual.test:{port}"]

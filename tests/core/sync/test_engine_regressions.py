@@ -11,9 +11,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine, text
-from sqlmodel import Session
+from sqlmodel import Session, select
 
-from shelfsync.core.models import ChannelConnection, ChannelWarehouse, Organization, utcnow
+from shelfsync.core.models import (
+    ChannelConnection,
+    ChannelWarehouse,
+    Organization,
+    PendingSku,
+    utcnow,
+)
 from shelfsync.core.sync.inventory import (
     mark_pending,
     reconcile_organization,
@@ -164,3 +170,34 @@ def test_a_channel_awaiting_reauth_is_left_out_of_webhook_syncs(world: World) ->
     assert {item.channel_id for item in report.items} == {other}
     assert world.shown(1)[sku] == world.expected(sku, 1)
     assert world.update_calls() == 1
+
+
+def test_a_pass_rolled_back_after_its_pushes_keeps_its_skus_pending(
+        world: World, engine: Engine) -> None:
+    """A worker killed after its pushes left, before its commit: the SKUs it had taken are
+    still pending for the redelivered message, on SQLite too (where the early commit of the
+    in-flight marks also commits the caller's transaction)."""
+    _reconciled(world)
+    sku = world.plain_sku()
+    mark_pending(world.session, world.org_id, [sku], utcnow())
+    world.session.commit()
+    world.bump(sku, 6)
+    assert take_pending(world.session, world.org_id) == [sku]
+    sync_skus(world.session, world.pm, world.org_id, [sku])
+    world.session.rollback()  # killed before the commit
+    with Session(engine) as other:
+        assert [row.sku for row in other.exec(select(PendingSku))] == [sku]
+
+
+def test_a_pass_that_commits_leaves_nothing_pending(world: World, engine: Engine) -> None:
+    _reconciled(world)
+    sku = world.plain_sku()
+    mark_pending(world.session, world.org_id, [sku], utcnow())
+    world.session.commit()
+    world.bump(sku, 6)
+    assert take_pending(world.session, world.org_id) == [sku]
+    report = sync_skus(world.session, world.pm, world.org_id, [sku])
+    world.session.commit()
+    assert report.pushed == 2
+    with Session(engine) as other:
+        assert list(other.exec(select(PendingSku))) == []

@@ -4,8 +4,11 @@ another worker meanwhile, stay (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 
+import pytest
+from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from shelfsync.core.models import Organization, StockLevel, StoreConnection
@@ -76,3 +79,29 @@ def test_a_newer_observation_stored_meanwhile_is_kept(session: Session) -> None:
     record_levels(session, store_id, [StockInfo("A", "L2", 9)], fetch_began + timedelta(seconds=1))
     record_levels(session, store_id, [StockInfo("A", "L1", 4)], fetch_began, covered=["A"])
     assert _stored(session) == {("A", "L1"): 4, ("A", "L2"): 9, ("B", "L1"): 3}
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_backend", ["postgresql"])
+def test_a_newer_level_committed_during_the_prune_is_kept(engine: Engine) -> None:
+    """Another worker rewrites A@L2 with a newer observation and commits while this fetch's
+    prune waits for that row: PostgreSQL re-checks the DELETE's WHERE on the new row, which
+    must name the observation time, not just the id chosen before."""
+    with Session(engine) as session:
+        store_id = _store(session)
+        _seed(session, store_id)
+        session.commit()
+    fetch_began = T0 + timedelta(minutes=5)
+    other = Session(engine)
+    record_levels(other, store_id, [StockInfo("A", "L2", 9)], fetch_began + timedelta(seconds=1))
+    other.flush()  # holds the row, uncommitted
+    threading.Timer(1.0, other.commit).start()  # commits while the prune below waits
+    try:
+        with Session(engine) as session:
+            record_levels(session, store_id, [StockInfo("A", "L1", 4)], fetch_began,
+                          covered=["A"])
+            session.commit()
+    finally:
+        other.close()
+    with Session(engine) as session:
+        assert _stored(session) == {("A", "L1"): 4, ("A", "L2"): 9, ("B", "L1"): 3}
