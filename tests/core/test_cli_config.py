@@ -6,16 +6,12 @@ PostgreSQL, and checks what lands in the database.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
 from sqlmodel import Session, select
 
 from shelfsync.core import config
-from shelfsync.core.cli import build_cli
 from shelfsync.core.crypto import generate_key
 from shelfsync.core.db import make_engine
 from shelfsync.core.errors import InvalidInput
@@ -27,41 +23,7 @@ from shelfsync.core.types import AuthorizedShop, Capabilities, Connection, Platf
 from shelfsync.plugins.shopify.fake import ShopifyFake
 from shelfsync.plugins.tiktok.fake import TikTokFake
 
-
-@pytest.fixture
-def env(migrated_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.setenv("SHELFSYNC_DATABASE_URL", migrated_url)
-    monkeypatch.setenv("SHELFSYNC_SECRET_KEY", generate_key())
-    monkeypatch.setenv("SHELFSYNC_ALLOW_PRIVATE_URLS", "1")
-    return migrated_url
-
-
-@pytest.fixture(scope="module")
-def shopify() -> Iterator[RunningServer]:
-    with serving(ShopifyFake(products=3, variants=2, seed=7)) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def tiktok() -> Iterator[RunningServer]:
-    with serving(TikTokFake(shops=2, products=3, variants=2, seed=7)) as running:
-        yield running
-
-
-def run(*args: str) -> Result:
-    return CliRunner().invoke(build_cli(), list(args))
-
-
-def run_json(*args: str) -> Any:
-    result = run(*args, "--json")
-    assert result.exit_code == 0, result.stderr
-    return json.loads(result.stdout)
-
-
-def credential_args(credentials: dict[str, str]) -> list[str]:
-    return [
-        part for key, value in credentials.items() for part in ("--credential", f"{key}={value}")
-    ]
+from .conftest import credential_args, run, run_json
 
 
 def rows(url: str, model: type[Any]) -> list[Any]:

@@ -10,14 +10,12 @@ from typing import Any
 
 import httpx
 import pytest
-from click.testing import CliRunner, Result
 from dramatiq.brokers.stub import StubBroker
 from sqlmodel import Session, select
 
 from shelfsync.core import broker as broker_module
 from shelfsync.core import tasks
 from shelfsync.core.broker import BrokerSettings, middleware
-from shelfsync.core.cli import build_cli
 from shelfsync.core.crypto import generate_key
 from shelfsync.core.db import get_engine, session_scope
 from shelfsync.core.demo import DemoOrganization, Fakes, connect_organization, running_fakes
@@ -25,6 +23,8 @@ from shelfsync.core.models import ChannelConnection, WebhookReceipt
 from shelfsync.core.plugins import get_plugin_manager
 from shelfsync.core.testing.server import RunningServer, serving
 from shelfsync.web.app import create_app
+
+from .conftest import run
 
 SET = """mutation($input: InventorySetQuantitiesInput!) { inventorySetQuantities(input: $input)
   { userErrors { message } } }"""
@@ -51,10 +51,6 @@ def world(migrated_url: str, monkeypatch: pytest.MonkeyPatch
         get_engine().dispose()
         broker.close()
         tasks.use_broker(broker_module.broker)
-
-
-def run(*args: str) -> Result:
-    return CliRunner().invoke(build_cli(), list(args))
 
 
 def receipts() -> list[tuple[str, int, str]]:
