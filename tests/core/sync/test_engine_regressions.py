@@ -172,17 +172,24 @@ def test_a_channel_awaiting_reauth_is_left_out_of_webhook_syncs(world: World) ->
     assert world.update_calls() == 1
 
 
-def test_a_pass_rolled_back_after_its_pushes_keeps_its_skus_pending(
-        world: World, engine: Engine) -> None:
-    """A worker killed after its pushes left, before its commit: the SKUs it had taken are
-    still pending for the redelivered message, on SQLite too (where the early commit of the
-    in-flight marks also commits the caller's transaction)."""
+def _claimed_after_a_change(world: World) -> str:
+    """A linked SKU whose stock changed, queued by a webhook and taken by a pass (not yet
+    committed), as `sync_pending` does before it syncs."""
     _reconciled(world)
     sku = world.plain_sku()
     mark_pending(world.session, world.org_id, [sku], utcnow())
     world.session.commit()
     world.bump(sku, 6)
     assert take_pending(world.session, world.org_id) == [sku]
+    return sku
+
+
+def test_a_pass_rolled_back_after_its_pushes_keeps_its_skus_pending(
+        world: World, engine: Engine) -> None:
+    """A worker killed after its pushes left, before its commit: the SKUs it had taken are
+    still pending for the redelivered message, on SQLite too (where the early commit of the
+    in-flight marks also commits the caller's transaction)."""
+    sku = _claimed_after_a_change(world)
     sync_skus(world.session, world.pm, world.org_id, [sku])
     world.session.rollback()  # killed before the commit
     with Session(engine) as other:
@@ -190,12 +197,7 @@ def test_a_pass_rolled_back_after_its_pushes_keeps_its_skus_pending(
 
 
 def test_a_pass_that_commits_leaves_nothing_pending(world: World, engine: Engine) -> None:
-    _reconciled(world)
-    sku = world.plain_sku()
-    mark_pending(world.session, world.org_id, [sku], utcnow())
-    world.session.commit()
-    world.bump(sku, 6)
-    assert take_pending(world.session, world.org_id) == [sku]
+    sku = _claimed_after_a_change(world)
     report = sync_skus(world.session, world.pm, world.org_id, [sku])
     world.session.commit()
     assert report.pushed == 2
