@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from shelfsync.core.config import check_live, pick_authorized_shop
-from shelfsync.core.errors import InvalidInput
+from shelfsync.core.errors import ConfigurationError, InvalidInput
 from shelfsync.core.models import (
     ChannelConnection,
     ConnectionStatus,
@@ -26,6 +26,7 @@ from shelfsync.core.models import (
     StoreConnection,
 )
 from shelfsync.core.plugins import ShelfsyncPluginManager
+from shelfsync.core.sync import context
 from shelfsync.core.types import Role
 
 
@@ -78,9 +79,9 @@ def reconnect(
 
 def store_of(session: Session, organization: Organization) -> StoreConnection:
     """The organization's one store connection; `InvalidInput` naming `--org` when none."""
-    store = session.exec(
-        select(StoreConnection).where(StoreConnection.organization_id == organization.id)
-    ).first()
-    if store is None:
-        raise InvalidInput("--org", f"organization {organization.name!r} has no store connected")
-    return store
+    assert organization.id is not None
+    try:
+        return context.store_of(session, organization.id)
+    except ConfigurationError:
+        raise InvalidInput("--org", f"organization {organization.name!r} has no store "
+                                    "connected") from None
