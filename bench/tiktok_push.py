@@ -67,12 +67,12 @@ def main() -> None:
             settings={"qps": args.qps, "auth_base_url": server.base_url, "shop_id": shop["id"]},
             timeout=10.0,
         )
-        listings = pm.hook.shelfsync_fetch_listings(connection=connection)
+        listings = pm.call(connection, "shelfsync_fetch_listings")
         updates = build_updates(listings)
         products = len({u.product_id for u in updates})
         control.delete("/_fake/requests")
         started = time.perf_counter()
-        results = pm.hook.shelfsync_push_inventory(connection=connection, updates=updates)
+        results = pm.call(connection, "shelfsync_push_inventory", updates=updates)
         seconds = time.perf_counter() - started
         counts = control.get("/_fake/requests").json()
 

@@ -26,7 +26,7 @@ from shelfsync.core.models import (
     add_store_connection,
 )
 from shelfsync.core.plugins import ShelfsyncPluginManager
-from shelfsync.core.types import AuthorizedShop, Connection, PlatformInfo, Role
+from shelfsync.core.types import AccountInfo, AuthorizedShop, Connection, PlatformInfo, Role
 
 MAX_NAME_LENGTH = 200
 
@@ -131,6 +131,8 @@ class CheckedConnection:
 
     info: PlatformInfo
     connection: Connection
+    #: The platform's own id and name of the store or shop, as the check learnt them.
+    account: AccountInfo | None = None
 
 
 def check_live(
@@ -154,10 +156,8 @@ def check_live(
         credentials=dict(credentials),
         settings=dict(settings or {}),
     )
-    answered = pm.hook.shelfsync_check_connection(connection=connection)
-    if answered is None:
-        raise InvalidInput("PLATFORM", f"the {platform} plugin cannot check a connection")
-    return CheckedConnection(info, connection)
+    answered = pm.call(connection, "shelfsync_check_connection")
+    return CheckedConnection(info, connection, answered)
 
 
 def pick_authorized_shop(
@@ -170,7 +170,7 @@ def pick_authorized_shop(
     Both must name the same shop: the id routes its webhooks here, the cipher sends this
     channel's calls; a mismatch would push one shop's stock to another.
     """
-    shops = pm.hook.shelfsync_fetch_authorized_shops(connection=connection) or []
+    shops = pm.call(connection, "shelfsync_fetch_authorized_shops")
     cipher = connection.credentials.get("shop_cipher", "")
     matches = [
         shop
@@ -207,6 +207,8 @@ def connect_store(
         base_url=checked.connection.base_url,
         credentials=credentials,
         settings=settings,
+        store_id=(checked.account.platform_id or None) if checked.account else None,
+        store_name=checked.account.name if checked.account else "",
     )
 
 
@@ -227,10 +229,12 @@ def connect_channel(
     webhooks sent to the app's one address can be routed to it.
     """
     checked = check_live(pm, platform, Role.CHANNEL, credentials, api_base_url, settings)
-    shop_name = ""
+    shop_name = checked.account.name if checked.account else ""
     if checked.info.capabilities.multi_shop:
         shop = pick_authorized_shop(pm, checked.connection, shop_id)
         shop_id, shop_name = shop.id, shop.name
+    elif not shop_id and checked.account and checked.account.platform_id:
+        shop_id = checked.account.platform_id
     assert organization.id is not None
     if (
         shop_id

@@ -31,6 +31,22 @@ class ConfigurationError(ShelfsyncError):
     """Shelfsync itself is misconfigured (missing secret key, bad URL …)."""
 
 
+class PluginMissing(ConfigurationError):
+    """No installed plugin serves the platform a connection names (or two claim it)."""
+
+
+class HookNotImplemented(ConfigurationError):
+    """The plugin registered for a connection's platform lacks the operation core called.
+
+    A configuration error, never retried: install a plugin version that implements it (or
+    turn off the feature that needs it). `hook` names the missing hook.
+    """
+
+    def __init__(self, message: str, *, hook: str, platform: str = "") -> None:
+        super().__init__(message, platform=platform, code="hook_not_implemented")
+        self.hook = hook
+
+
 class InvalidInput(ShelfsyncError):
     """A value given by a user or a caller is out of range or malformed."""
 
@@ -79,6 +95,11 @@ class BadResponse(PluginError):
     """The platform answered with something we cannot read: never turned into wrong data."""
 
     retryable = True
+
+
+class PluginContractError(PluginError):
+    """A plugin answered outside the contract (None, or the wrong type, from a hook it
+    implements): a bug in the plugin, so retrying cannot cure it and it is never retried."""
 
 
 class Conflict(PluginError):

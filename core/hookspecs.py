@@ -1,9 +1,12 @@
 """The plugin contract: one documented hookspec per capability.
 
-Operation hooks are `firstresult`: the engine calls them with a `connection`, and only the
-plugin whose platform is `connection.platform` answers; every other plugin returns `None`.
-Callers always pass keyword arguments, so a hook may gain arguments later and an
-implementation may accept fewer than the spec names (pluggy's rule).
+Operation hooks (`OPERATION_HOOKS`) are called by core only on the plugin registered for the
+connection's platform (`ShelfsyncPluginManager.call`, through pluggy's `subset_hook_caller`):
+an implementation carries no "not my platform" guard and always answers or raises — never
+`None`. A plugin lacking a hook its role requires (`REQUIRED_HOOKS`) is reported by
+`shelfsync plugins`, and calling it raises `HookNotImplemented`, a configuration error that
+is never retried. Callers always pass keyword arguments, so a hook may gain arguments later
+and an implementation may accept fewer than the spec names (pluggy's rule).
 
 Every hook is documented, with an example, in docs/plugin_hooks.md; tests/core/test_docs.py
 fails when a hook is undocumented or its documented arguments drift from this file.
@@ -19,6 +22,7 @@ import click
 import pluggy
 
 from shelfsync.core.types import (
+    AccountInfo,
     AuthorizedShop,
     BackorderPolicy,
     CatalogItem,
@@ -29,8 +33,10 @@ from shelfsync.core.types import (
     Listing,
     Location,
     OrderPage,
+    PassScope,
     PlatformInfo,
     PushResult,
+    Role,
     StockLevel,
     StoreOrderRef,
     StoreOrderStatus,
@@ -40,6 +46,48 @@ from shelfsync.core.types import (
 PROJECT = "shelfsync"
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
+
+#: The hooks core calls for one connection, on its platform's plugin only (`pm.call`).
+OPERATION_HOOKS = frozenset({
+    "shelfsync_check_connection",
+    "shelfsync_fetch_authorized_shops",
+    "shelfsync_fetch_locations",
+    "shelfsync_fetch_stock_levels",
+    "shelfsync_fetch_backorder_policies",
+    "shelfsync_fetch_catalog",
+    "shelfsync_create_order",
+    "shelfsync_fetch_order_status",
+    "shelfsync_fetch_listings",
+    "shelfsync_push_inventory",
+    "shelfsync_fetch_orders",
+    "shelfsync_push_fulfillment",
+    "shelfsync_push_cancellation",
+    "shelfsync_verify_webhook",
+    "shelfsync_subscribe_webhooks",
+})
+
+#: What a platform of each role must implement for the engine to serve it. The others are
+#: optional: core falls back (no webhooks → reconciliation repairs drift) or reports
+#: `HookNotImplemented` for that feature only. `shelfsync plugins` lists what is missing.
+REQUIRED_HOOKS: dict[Role, tuple[str, ...]] = {
+    Role.STORE: (
+        "shelfsync_check_connection",
+        "shelfsync_fetch_locations",
+        "shelfsync_fetch_stock_levels",
+        "shelfsync_fetch_backorder_policies",
+        "shelfsync_fetch_catalog",
+        "shelfsync_create_order",
+        "shelfsync_fetch_order_status",
+        "shelfsync_verify_webhook",
+    ),
+    Role.CHANNEL: (
+        "shelfsync_check_connection",
+        "shelfsync_fetch_listings",
+        "shelfsync_push_inventory",
+        "shelfsync_fetch_orders",
+        "shelfsync_verify_webhook",
+    ),
+}
 
 
 # --- registration (collect-all) --------------------------------------------------------
@@ -78,21 +126,25 @@ def shelfsync_register_commands(cli: click.Group) -> None:
 
 
 @hookspec(firstresult=True)
-def shelfsync_check_connection(connection: Connection) -> PlatformInfo | None:
+def shelfsync_check_connection(connection: Connection) -> AccountInfo:
     """Make one cheap live call proving the credentials work, before they are saved.
 
-    Receives the connection. Returns the plugin's `PlatformInfo` on success, `None` when the
-    connection is not this plugin's platform. firstresult. Raises `AuthError` when the
-    credentials are refused, `TransientError`/`RateLimited`/`BadResponse` otherwise.
+    Receives the connection. Returns an `AccountInfo`: the platform's own id of the store or
+    shop (Shopify's myshopify domain, TikTok's shop id; "" when the credentials name no one
+    shop) and its display name, which core records on the connection (`platform_id`).
+    Raises `AuthError` when the credentials are refused,
+    `TransientError`/`RateLimited`/`BadResponse` otherwise.
+    Routed, firstresult: called on the connection's platform plugin only.
     """
 
 
 @hookspec(firstresult=True)
-def shelfsync_fetch_authorized_shops(connection: Connection) -> list[AuthorizedShop] | None:
+def shelfsync_fetch_authorized_shops(connection: Connection) -> list[AuthorizedShop]:
     """List the shops a channel app is authorized for (used to pick one when connecting).
 
-    Receives the connection (app credentials). Returns the shops with their ids and ciphers,
-    or `None` when not this plugin's platform. firstresult. Raises `AuthError`.
+    Receives the connection (app credentials). Returns the shops with their ids and ciphers.
+    Raises `AuthError`.
+    Routed, firstresult: called on the connection's platform plugin only.
     """
 
 
@@ -100,69 +152,78 @@ def shelfsync_fetch_authorized_shops(connection: Connection) -> list[AuthorizedS
 
 
 @hookspec(firstresult=True)
-def shelfsync_fetch_locations(connection: Connection) -> list[Location] | None:
+def shelfsync_fetch_locations(connection: Connection, scope: PassScope | None) -> list[Location]:
     """List the store's locations (or a channel's warehouses), with their active flag.
 
-    Receives the connection. Returns every location, inactive ones included with
-    `active=False`, or `None` when not this plugin's platform. firstresult. Raises
-    `AuthError`, `RateLimited`, `TransientError`, `BadResponse`.
+    Receives the connection and the pass's `PassScope` (`None` outside a pass), where a plugin
+    may keep what another hook of the same pass can reuse. Returns every location, inactive
+    ones included with `active=False`. Raises `AuthError`, `RateLimited`, `TransientError`,
+    `BadResponse`.
+    Routed, firstresult: called on the connection's platform plugin only.
     """
 
 
 @hookspec(firstresult=True)
 def shelfsync_fetch_stock_levels(
-    connection: Connection, skus: Sequence[str] | None
-) -> list[StockLevel] | None:
+    connection: Connection, skus: Sequence[str] | None, scope: PassScope | None
+) -> list[StockLevel]:
     """Read available stock per SKU per location.
 
-    Receives the connection and the SKUs to read (`None` = the whole catalog). Returns one
-    `StockLevel` per SKU and location that the store tracks; a SKU unknown to the store is
-    simply absent. `None` when not this plugin's platform. firstresult. Raises `AuthError`,
-    `RateLimited`, `TransientError`, `BadResponse`.
+    Receives the connection, the SKUs to read (`None` = the whole catalog) and the pass's
+    `PassScope` (`None` outside a pass): what the read learns that the pass's later hooks can
+    reuse (the backorder flags the same query carried, say) goes there, never into module
+    state. Returns one `StockLevel` per SKU and location that the store tracks; a SKU unknown
+    to the store is simply absent. Raises `AuthError`, `RateLimited`, `TransientError`,
+    `BadResponse`.
+    Routed, firstresult: called on the connection's platform plugin only.
     """
 
 
 @hookspec(firstresult=True)
 def shelfsync_fetch_backorder_policies(
-    connection: Connection, skus: Sequence[str] | None
-) -> list[BackorderPolicy] | None:
+    connection: Connection, skus: Sequence[str] | None, scope: PassScope | None
+) -> list[BackorderPolicy]:
     """Read each SKU's "continue selling when out of stock" flag and whether it is tracked.
 
-    Receives the connection and the SKUs (`None` = all). Returns one `BackorderPolicy` per
-    known SKU, or `None` when not this plugin's platform. firstresult. Raises as
+    Receives the connection, the SKUs (`None` = all) and the pass's `PassScope` (`None`
+    outside a pass). Returns one `BackorderPolicy` per known SKU. Raises as
     `shelfsync_fetch_stock_levels`.
+    Routed, firstresult: called on the connection's platform plugin only.
     """
 
 
 @hookspec(firstresult=True)
-def shelfsync_fetch_catalog(connection: Connection) -> list[CatalogItem] | None:
+def shelfsync_fetch_catalog(connection: Connection, scope: PassScope | None) -> list[CatalogItem]:
     """Read the store's catalog: products, variants, SKU, price and currency.
 
-    Receives the connection. Returns every variant, or `None` when not this plugin's
-    platform. firstresult. Raises as `shelfsync_fetch_stock_levels`.
+    Receives the connection and the pass's `PassScope` (`None` outside a pass). Returns every
+    variant. Raises as `shelfsync_fetch_stock_levels`.
+    Routed, firstresult: called on the connection's platform plugin only.
     """
 
 
 @hookspec(firstresult=True)
-def shelfsync_create_order(connection: Connection, order: ChannelOrder) -> StoreOrderRef | None:
+def shelfsync_create_order(connection: Connection, order: ChannelOrder) -> StoreOrderRef:
     """Create the store order for a channel order, exactly once.
 
-    Receives the connection and the channel order. Must be idempotent on `order.id`: when an
-    order for it already exists in the store, returns its ref with `created=False` instead of
-    creating a second one. Returns `None` when not this plugin's platform. firstresult.
-    Raises `NotFound` for an unknown SKU, `BadRequest` for an order the store refuses,
-    `AuthError`, `RateLimited`, `TransientError`.
+    Receives the connection and the channel order. Returns the store order's ref. Must be
+    idempotent on `order.id`: when an order for it already exists in the store, that order's
+    ref comes back with `created=False` instead of a second order. Raises `NotFound` for an
+    unknown SKU, `BadRequest` for an order the store refuses, `AuthError`, `RateLimited`,
+    `TransientError`.
+    Routed, firstresult: called on the connection's platform plugin only.
     """
 
 
 @hookspec(firstresult=True)
 def shelfsync_fetch_order_status(
     connection: Connection, order_ref: StoreOrderRef
-) -> StoreOrderStatus | None:
+) -> StoreOrderStatus:
     """Read a store order's fulfilment, cancellation and refund state.
 
     Receives the connection and the ref `shelfsync_create_order` returned. Returns its
-    status, or `None` when not this plugin's platform. firstresult. Raises `NotFound`.
+    status. Raises `NotFound`.
+    Routed, firstresult: called on the connection's platform plugin only.
     """
 
 
@@ -170,25 +231,30 @@ def shelfsync_fetch_order_status(
 
 
 @hookspec(firstresult=True)
-def shelfsync_fetch_listings(connection: Connection) -> list[Listing] | None:
+def shelfsync_fetch_listings(connection: Connection) -> list[Listing]:
     """Read every SKU the channel shop lists, with its `seller_sku` and current quantities.
 
-    Receives the connection. Returns the listings, or `None` when not this plugin's platform.
-    firstresult. Raises `AuthError`, `RateLimited`, `TransientError`, `BadResponse`.
+    Receives the connection. Returns the listings. Raises `AuthError`, `RateLimited`,
+    `TransientError`, `BadResponse`.
+    Routed, firstresult: called on the connection's platform plugin only.
     """
 
 
 @hookspec(firstresult=True)
 def shelfsync_push_inventory(
-    connection: Connection, updates: Sequence[InventoryUpdate]
-) -> list[PushResult] | None:
-    """Set channel quantities, batched per product (one call per product and warehouse set).
+    connection: Connection, updates: Sequence[InventoryUpdate], scope: PassScope | None
+) -> list[PushResult]:
+    """Set channel quantities, batched per product (one call per product).
 
-    Receives the connection and the updates. Returns one `PushResult` per update: a SKU the
-    channel rejects is a failed result with its code and message, never an exception for the
-    whole batch. `None` when not this plugin's platform. firstresult. Raises `AuthError`,
+    Receives the connection, the updates (one total quantity per SKU; how it spreads over
+    the shop's warehouses is the plugin's choice) and the pass's `PassScope` (`None` outside
+    a pass), where the plugin may keep what the pass's later pushes reuse (the warehouse it
+    chose). Returns one `PushResult` per update whose `kind` tells core what to do: done,
+    retry soon, quarantine, or a stale target (retried soon). A SKU the channel rejects is a
+    failed result, never an exception for the whole batch. Raises `AuthError`,
     `RateLimited`, `TransientError` only when a whole call could not be made.
     Wrap it (`wrapper=True`) to observe or time pushes.
+    Routed, firstresult: called on the connection's platform plugin only.
     """
 
 
@@ -197,30 +263,33 @@ def shelfsync_fetch_orders(
     connection: Connection,
     updated_since: datetime | None,
     cursor: str | None,
-) -> OrderPage | None:
+) -> OrderPage:
     """Read one page of orders changed since a time, continuing from a cursor.
 
     Receives the connection, the lower bound of the update window (`None` = all) and the
     cursor of the previous page (`None` = first page). Returns the page and the next cursor
-    (`None` at the end), or `None` when not this plugin's platform. firstresult.
+    (`None` at the end); each order carries the shop's id (`connection.platform_id`).
+    Routed, firstresult: called on the connection's platform plugin only.
     """
 
 
 @hookspec(firstresult=True)
-def shelfsync_push_fulfillment(connection: Connection, fulfillment: Fulfillment) -> bool | None:
+def shelfsync_push_fulfillment(connection: Connection, fulfillment: Fulfillment) -> bool:
     """Send tracking for a channel order.
 
-    Receives the connection and the fulfilment. Returns True when the channel accepted it,
-    `None` when not this plugin's platform. firstresult. Raises `BadRequest`, `NotFound`.
+    Receives the connection and the fulfilment. Returns True when the channel accepted it.
+    Raises `BadRequest`, `NotFound`.
+    Routed, firstresult: called on the connection's platform plugin only.
     """
 
 
 @hookspec(firstresult=True)
-def shelfsync_push_cancellation(connection: Connection, order_id: str, reason: str) -> bool | None:
+def shelfsync_push_cancellation(connection: Connection, order_id: str, reason: str) -> bool:
     """Cancel a channel order (the store cancelled it).
 
-    Receives the connection, the channel order id and a reason. Returns True when accepted,
-    `None` when not this plugin's platform. firstresult. Raises `BadRequest`, `NotFound`.
+    Receives the connection, the channel order id and a reason. Returns True when accepted.
+    Raises `BadRequest`, `NotFound`.
+    Routed, firstresult: called on the connection's platform plugin only.
     """
 
 
@@ -230,19 +299,20 @@ def shelfsync_push_cancellation(connection: Connection, order_id: str, reason: s
 @hookspec(firstresult=True)
 def shelfsync_verify_webhook(
     connection: Connection, headers: Mapping[str, str], body: bytes
-) -> WebhookEvent | None:
+) -> WebhookEvent:
     """Check a webhook's signature in constant time, then parse it.
 
     Receives the connection it was addressed to, the request headers (case-insensitive
-    mapping) and the raw body bytes. Returns the parsed event, or `None` when not this
-    plugin's platform. firstresult. Raises `WebhookSignatureError` on a missing or wrong
-    signature (nothing is parsed before the check), `BadResponse` on a body that cannot be
+    mapping) and the raw body bytes. Returns the parsed event. Raises
+    `WebhookSignatureError` on a missing or wrong signature (nothing is parsed before the
+    check), `BadResponse` on a body that cannot be
     parsed after a good signature.
+    Routed, firstresult: called on the connection's platform plugin only.
     """
 
 
 @hookspec(firstresult=True)
-def shelfsync_subscribe_webhooks(connection: Connection, address: str) -> list[str] | None:
+def shelfsync_subscribe_webhooks(connection: Connection, address: str) -> list[str]:
     """Make the platform send this connection's events to `address`.
 
     Receives the connection and `address`, our receiver's URL for that connection
@@ -250,9 +320,10 @@ def shelfsync_subscribe_webhooks(connection: Connection, address: str) -> list[s
 
     Idempotent: subscriptions already sending to `address` are kept, missing ones created,
     so running it again (after a restart, a re-authorization) never duplicates deliveries.
-    Returns the platform's names of the topics now sent to `address`, or `None` when not this
-    plugin's platform. firstresult. Raises `AuthError`/`PermissionDenied` when the
-    credentials may not manage webhooks, `BadRequest` when the platform refuses the address.
+    Returns the platform's names of the topics now sent to `address`. Raises
+    `AuthError`/`PermissionDenied` when the credentials may not manage webhooks,
+    `BadRequest` when the platform refuses the address.
+    Routed, firstresult: called on the connection's platform plugin only.
     """
 
 
@@ -267,5 +338,6 @@ def shelfsync_adjust_decision(
 
     Receives the channel connection, the store SKU, the `rules.Decision` core computed and
     the inputs it came from. Returns a replacement `Decision`, or `None` to keep it.
-    firstresult: the first plugin that answers wins. Raises nothing.
+    Cross-cutting, so called on every plugin (not routed by platform); firstresult: the
+    first plugin that answers wins. Raises nothing.
     """

@@ -100,6 +100,7 @@ class _EncryptedCredentials:
             settings=dict(self.settings or {}),
             id=self.id,
             timeout=timeout,
+            platform_id=getattr(self, "store_id", None) or getattr(self, "shop_id", None) or "",
         )
 
 

@@ -8,7 +8,8 @@ float rounding on the way through.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -62,12 +63,21 @@ class PlatformInfo:
     default_base_url: str | None = None
 
 
+#: Called by a plugin with the credentials it refreshed (only the changed keys, e.g. a new
+#: access and refresh token); core merges and stores them in its own short transaction.
+CredentialsCallback = Callable[[Mapping[str, str]], None]
+
+
 @dataclass(frozen=True)
 class Connection:
     """One connected store or shop, as every operation hook receives it.
 
     `credentials` are decrypted and must never be logged; they are kept out of `repr`.
-    `settings` are plugin-specific options (API version, page size …).
+    `settings` are plugin-specific options (API version, page size …). `platform_id` is the
+    platform's own id of the store or shop (Shopify's myshopify domain, TikTok's shop id),
+    recorded when it was connected ("" when not known yet). A plugin that refreshes the
+    credentials hands the new values to `on_credentials_refreshed` (when set): core persists
+    them; no database object ever crosses the boundary.
     """
 
     platform: str
@@ -76,6 +86,37 @@ class Connection:
     settings: Mapping[str, Any] = field(default_factory=dict)
     id: int | None = None
     timeout: float = 30.0
+    platform_id: str = ""
+    on_credentials_refreshed: CredentialsCallback | None = field(
+        default=None, repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class AccountInfo:
+    """What a connection check learnt: the platform's own id of the store or shop and the
+    name it shows (Shopify: the myshopify domain and the shop's name)."""
+
+    platform_id: str
+    name: str = ""
+
+
+class PassScope:
+    """Scratch space for one engine pass, created by core and dropped after it.
+
+    What a plugin shares between two hooks of one pass (the variants a stock read saw, the
+    warehouse a push chose) lives here, keyed by the plugin's own name, instead of in module
+    state that would outlive the pass and leak between connections. Thread-safe: a pass may
+    push to several channels from worker threads (each channel's pass has its own scope).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._spaces: dict[str, dict[Any, Any]] = {}
+
+    def space(self, owner: str) -> dict[Any, Any]:
+        """The dict `owner` (a plugin's platform name) keeps its pass data in."""
+        with self._lock:
+            return self._spaces.setdefault(owner, {})
 
 
 @dataclass(frozen=True)
@@ -144,18 +185,44 @@ class AuthorizedShop:
 
 @dataclass(frozen=True)
 class InventoryUpdate:
-    """Set one channel SKU to a quantity, optionally at one warehouse."""
+    """Set one channel SKU to a total quantity.
+
+    Core sends one quantity per SKU; how it spreads over the shop's warehouses is the
+    plugin's choice. `shown` is what the channel showed for the SKU per location at its last
+    read or push, in the plugin's own keys (`Listing.quantities`, `PushResult.quantities`), so
+    the plugin can clear the locations it is not pushing to. `warehouse_id` pins one warehouse
+    (a plugin author's test, say); core leaves it None.
+    """
 
     product_id: str
     sku_id: str
     quantity: int
     warehouse_id: str | None = None
     seller_sku: str = ""
+    shown: Mapping[str, int] = field(default_factory=dict)
+
+
+class PushOutcome(StrEnum):
+    """What core does with one pushed SKU; the plugin decides, core never reads error text."""
+
+    #: The channel has the quantity.
+    DONE = "done"
+    #: A failure that may pass (throttled, 5xx, timeout): tried again soon.
+    RETRY = "retry"
+    #: The channel refused this SKU at this quantity: left alone for a while.
+    QUARANTINE = "quarantine"
+    #: The plugin pushed to a target it had kept from earlier in the pass (a warehouse) that
+    #: no longer holds; it has dropped it, and the SKU is tried again soon.
+    STALE_TARGET = "stale_target"
 
 
 @dataclass(frozen=True)
 class PushResult:
-    """The outcome of one SKU of a push: per SKU, never all-or-nothing."""
+    """The outcome of one SKU of a push: per SKU, never all-or-nothing.
+
+    `kind` is what core acts on; when left out it follows `ok` and `retryable` (done, retry,
+    or quarantine), so `ok`/`retryable` stay true to it either way.
+    """
 
     sku_id: str
     ok: bool
@@ -166,6 +233,21 @@ class PushResult:
     #: A failure that may pass (throttled, 5xx, timeout): the engine tries the SKU again soon
     #: instead of quarantining it.
     retryable: bool = False
+    kind: PushOutcome | None = None
+    #: What the channel now shows for the SKU per location, in the plugin's own keys (the
+    #: warehouses it set), when it knows; core keeps it and hands it back as
+    #: `InventoryUpdate.shown`.
+    quantities: Mapping[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.kind is None:
+            kind = (PushOutcome.DONE if self.ok else
+                    PushOutcome.RETRY if self.retryable else PushOutcome.QUARANTINE)
+            object.__setattr__(self, "kind", kind)
+        elif (self.kind is PushOutcome.DONE) != self.ok:
+            raise ValueError(f"a push result of kind {self.kind} cannot have ok={self.ok}")
+        elif self.kind in (PushOutcome.RETRY, PushOutcome.STALE_TARGET):
+            object.__setattr__(self, "retryable", True)
 
 
 @dataclass(frozen=True)

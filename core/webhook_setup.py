@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 from sqlmodel import Session, select
 
-from shelfsync.core.errors import InvalidInput, PluginError
+from shelfsync.core.errors import ConfigurationError, InvalidInput, PluginError
 from shelfsync.core.http import is_public_address, private_urls_allowed
 from shelfsync.core.models import ChannelConnection, Organization, StoreConnection
 from shelfsync.core.plugins import ShelfsyncPluginManager
@@ -88,8 +88,8 @@ def _subscribe_one(pm: ShelfsyncPluginManager, row: StoreConnection | ChannelCon
         # store, so a token refreshed during the calls is saved (the caller commits).
         connection = (store_connection(row) if isinstance(row, StoreConnection)
                       else channel_connection(row))
-        topics = pm.hook.shelfsync_subscribe_webhooks(connection=connection, address=address)
-    except PluginError as exc:
+        topics = pm.call(connection, "shelfsync_subscribe_webhooks", address=address)
+    except (PluginError, ConfigurationError) as exc:
         return Subscribed(**result, error=str(exc))
     if topics is None:
         return Subscribed(**result, error=f"the {row.platform} plugin cannot subscribe to "

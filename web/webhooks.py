@@ -64,8 +64,8 @@ def _verify(pm: ShelfsyncPluginManager, row: StoreConnection | ChannelConnection
             headers: Mapping[str, str], body: bytes) -> WebhookEvent:
     """The plugin's verified, parsed event; Refused with the right status otherwise."""
     try:
-        event = pm.hook.shelfsync_verify_webhook(connection=row.as_connection(),
-                                                 headers=headers, body=body)
+        event = pm.call(row.as_connection(), "shelfsync_verify_webhook",
+                        headers=headers, body=body)
     except WebhookSignatureError as exc:
         raise Refused(401, str(exc)) from None
     except BadResponse as exc:

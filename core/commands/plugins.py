@@ -8,7 +8,9 @@ from typing import Any
 import click
 
 from shelfsync.core.commands.output import emit, plugin_manager
-from shelfsync.core.plugins import ENTRY_POINT_GROUP
+from shelfsync.core.hookspecs import REQUIRED_HOOKS
+from shelfsync.core.plugins import ENTRY_POINT_GROUP, ShelfsyncPluginManager
+from shelfsync.core.types import PlatformInfo
 
 
 def _distribution_versions() -> dict[str, str]:
@@ -18,6 +20,13 @@ def _distribution_versions() -> dict[str, str]:
         dist = entry_point.dist
         versions[entry_point.name] = dist.version if dist is not None else "?"
     return versions
+
+
+def missing_hooks(pm: ShelfsyncPluginManager, plugin: object, info: PlatformInfo) -> list[str]:
+    """The hooks the platform's role requires (`hookspecs.REQUIRED_HOOKS`) that `plugin`
+    does not implement: core would answer a call to one with `HookNotImplemented`."""
+    return [name for name in REQUIRED_HOOKS.get(info.role, ())
+            if not pm.implements(plugin, name)]
 
 
 def describe_plugins() -> dict[str, Any]:
@@ -44,6 +53,7 @@ def describe_plugins() -> dict[str, Any]:
                     "multi_shop": caps.multi_shop,
                 },
                 "credential_fields": list(info.credential_fields),
+                "missing_hooks": missing_hooks(pm, impl.plugin, info),
             }
         )
     failures = [{"name": f.name, "error": f.error} for f in pm.load_failures]
@@ -58,6 +68,9 @@ def _human(data: dict[str, Any]) -> str:
             f"{p['name']} {p['version']}: {p['title']} ({p['role']}); {caps}; "
             f"credentials: {', '.join(p['credential_fields'])}"
         )
+        if p["missing_hooks"]:
+            lines.append(f"{p['name']}: MISSING required hooks of a {p['role']}: "
+                         f"{', '.join(p['missing_hooks'])}")
     lines.extend(f"{f['name']}: FAILED to load: {f['error']}" for f in data["failed"])
     return "\n".join(lines) or "no plugins installed"
 
@@ -65,5 +78,6 @@ def _human(data: dict[str, Any]) -> str:
 @click.command("plugins")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def plugins_command(as_json: bool) -> None:
-    """List installed platform plugins: version, role, capabilities, credential fields."""
+    """List installed platform plugins: version, role, capabilities, credential fields, and
+    the hooks their role requires that they lack."""
     emit(describe_plugins(), as_json, _human)

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete, func
 from sqlmodel import Session, select
 
-from shelfsync.core.errors import BadResponse, InvalidInput
+from shelfsync.core.errors import InvalidInput, PluginContractError
 from shelfsync.core.models import (
     CatalogVariant,
     Location,
@@ -22,38 +22,44 @@ from shelfsync.core.plugins import ShelfsyncPluginManager
 from shelfsync.core.rules import LocationStock
 from shelfsync.core.sync.context import STREAM, chunks, store_connection
 from shelfsync.core.sync.inventory_types import Budget, CatalogReport
-from shelfsync.core.types import BackorderPolicy, CatalogItem, Connection
+from shelfsync.core.types import BackorderPolicy, CatalogItem, Connection, PassScope
 from shelfsync.core.types import Location as LocationInfo
 from shelfsync.core.types import StockLevel as StockInfo
 
 
-def _answer(value: object, hook: str, platform: str) -> list:  # type: ignore[type-arg]
-    """A hook's list answer; None means no plugin served the platform."""
-    if value is None:
-        raise BadResponse(f"no plugin answered {hook} for platform {platform!r}",
-                          platform=platform, code="no_answer")
+def _answer(pm: ShelfsyncPluginManager, connection: Connection, hook: str,
+            **kwargs: object) -> list:  # type: ignore[type-arg]
+    """A store hook's list answer, from the connection's platform plugin only.
+
+    `pm.call` raises the configuration errors (no plugin, hook not implemented) and the
+    contract error for a `None`; an answer that is not a list is a plugin bug too. None of
+    them is retried: another attempt would get the same answer.
+    """
+    value = pm.call(connection, hook, **kwargs)
     if not isinstance(value, list):
-        raise BadResponse(f"{platform}: {hook} returned {type(value).__name__}, not a list",
-                          platform=platform)
+        raise PluginContractError(f"{connection.platform}: {hook} returned "
+                                  f"{type(value).__name__}, not a list",
+                                  platform=connection.platform, code="plugin_bad_answer")
     return value
 
 
 def fetch_stock(pm: ShelfsyncPluginManager, connection: Connection,
-                skus: Sequence[str] | None, budget: Budget | None) -> list[StockInfo]:
-    """Stock levels for `skus` (None = all) in one hook call."""
+                skus: Sequence[str] | None, budget: Budget | None,
+                scope: PassScope | None = None) -> list[StockInfo]:
+    """Stock levels for `skus` (None = all) in one hook call; `scope` is the pass's."""
     if budget is not None:
         budget.acquire(f"store:{connection.id}")
-    return _answer(pm.hook.shelfsync_fetch_stock_levels(connection=connection, skus=skus),
-                   "shelfsync_fetch_stock_levels", connection.platform)
+    return _answer(pm, connection, "shelfsync_fetch_stock_levels", skus=skus, scope=scope)
 
 
 def fetch_policies(pm: ShelfsyncPluginManager, connection: Connection,
-                   skus: Sequence[str] | None, budget: Budget | None) -> list[BackorderPolicy]:
-    """Backorder flags for `skus` (None = all) in one hook call."""
+                   skus: Sequence[str] | None, budget: Budget | None,
+                   scope: PassScope | None = None) -> list[BackorderPolicy]:
+    """Backorder flags for `skus` (None = all) in one hook call; `scope` is the pass's (a
+    plugin may answer from what the same pass's stock read saw)."""
     if budget is not None:
         budget.acquire(f"store:{connection.id}")
-    return _answer(pm.hook.shelfsync_fetch_backorder_policies(connection=connection, skus=skus),
-                   "shelfsync_fetch_backorder_policies", connection.platform)
+    return _answer(pm, connection, "shelfsync_fetch_backorder_policies", skus=skus, scope=scope)
 
 
 #: `record_levels(covered=NOT_A_FULL_ANSWER)`: the levels are not everything the store holds
@@ -191,22 +197,21 @@ def refresh_catalog(session: Session, pm: ShelfsyncPluginManager, store_id: int,
         raise InvalidInput("store_id", f"no store connection {store_id}")
     connection = store_connection(store)
     report = CatalogReport(store_id=store_id)
+    scope = PassScope()  # this refresh is a pass of its own: its reads may share, no more
     if budget is not None:
         budget.acquire(f"store:{store_id}")
-    items = _answer(pm.hook.shelfsync_fetch_catalog(connection=connection),
-                    "shelfsync_fetch_catalog", connection.platform)
-    policies = fetch_policies(pm, connection, None, budget)
+    items = _answer(pm, connection, "shelfsync_fetch_catalog", scope=scope)
+    policies = fetch_policies(pm, connection, None, budget, scope)
     if budget is not None:
         budget.acquire(f"store:{store_id}")
-    locations = _answer(pm.hook.shelfsync_fetch_locations(connection=connection),
-                        "shelfsync_fetch_locations", connection.platform)
+    locations = _answer(pm, connection, "shelfsync_fetch_locations", scope=scope)
     flags = {p.sku: (continue_selling(p), bool(p.tracked)) for p in policies if p.sku}
     report.variants, report.policies, report.locations = len(items), len(policies), len(locations)
     report.removed = _store_variants(session, store_id, items, flags)
     _store_locations(session, store_id, locations)
     if with_stock:
         started = utcnow()
-        levels = fetch_stock(pm, connection, None, budget)
+        levels = fetch_stock(pm, connection, None, budget, scope)
         report.stock_levels = len(levels)
         report.stock_written = record_levels(session, store_id, levels, started, covered=None)
     session.flush()

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from typing import Any, TypeVar
 
-from sqlalchemy import text
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import object_session
 from sqlmodel import Session, select
 
 from shelfsync.core.errors import ConfigurationError, InvalidInput
@@ -17,7 +19,7 @@ from shelfsync.core.models import (
 )
 from shelfsync.core.models_ops import insert_for
 from shelfsync.core.plugins import ShelfsyncPluginManager
-from shelfsync.core.types import CHANNEL_MAXIMUM, Capabilities, Connection
+from shelfsync.core.types import CHANNEL_MAXIMUM, Capabilities, Connection, CredentialsCallback
 
 T = TypeVar("T")
 
@@ -79,23 +81,33 @@ def commit_first(session: Session, write: Callable[[Session], object]) -> None:
     session.commit()
 
 
-class _TokenSaver:
-    """Stores tokens a channel plugin refreshed, encrypted, in the caller's transaction."""
+def credentials_saver(engine: Engine, model: type[StoreConnection] | type[ChannelConnection],
+                      connection_id: int) -> CredentialsCallback:
+    """The `on_credentials_refreshed` callback of one connection.
 
-    def __init__(self, channel: ChannelConnection) -> None:
-        self.channel = channel
+    A plugin calls it (from any thread: push threads included) with the credentials it
+    refreshed; they are merged into the connection's stored credentials, encrypted, in a
+    short transaction of their own, committed at once, so a token rotated mid-pass survives
+    whatever becomes of the pass's transaction. Nothing of the caller's session or rows is
+    touched. On PostgreSQL a row lock held elsewhere makes it fail after
+    `SIDE_LOCK_TIMEOUT_MS` rather than hang.
+    """
 
-    def save_tokens(self, connection: Connection, tokens: Any) -> None:
-        """Merge the new access/refresh tokens into the channel's stored credentials."""
-        credentials = self.channel.credentials()
-        if getattr(tokens, "access_token", ""):
-            credentials["access_token"] = tokens.access_token
-        if getattr(tokens, "refresh_token", ""):
-            credentials["refresh_token"] = tokens.refresh_token
-        expires = getattr(tokens, "access_token_expires_at", None)
-        if expires:
-            credentials["access_token_expire_in"] = str(expires)
-        self.channel.set_credentials(credentials)
+    def save(refreshed: Mapping[str, str]) -> None:
+        changed = {str(key): str(value) for key, value in refreshed.items() if value}
+        if not changed:
+            return
+        with Session(engine) as side:
+            if engine.dialect.name == "postgresql":
+                side.execute(text(f"SET LOCAL lock_timeout = '{SIDE_LOCK_TIMEOUT_MS}ms'"))
+            row = side.get(model, connection_id, with_for_update=True)
+            if row is None:  # disconnected meanwhile: nothing to keep the tokens for
+                return
+            row.set_credentials({**row.credentials(), **changed})
+            side.add(row)
+            side.commit()
+
+    return save
 
 
 def timeout_of(row: StoreConnection | ChannelConnection) -> float:
@@ -104,17 +116,25 @@ def timeout_of(row: StoreConnection | ChannelConnection) -> float:
     return float(raw) if raw else DEFAULT_TIMEOUT
 
 
+def _engine_connection(row: StoreConnection | ChannelConnection) -> Connection:
+    base = row.as_connection(timeout=timeout_of(row))
+    session = object_session(row)
+    if session is None or row.id is None:
+        return base
+    saver = credentials_saver(session.get_bind().engine, type(row), row.id)
+    return replace(base, on_credentials_refreshed=saver)
+
+
 def store_connection(row: StoreConnection) -> Connection:
-    """The plain connection store hooks receive (credentials decrypted)."""
-    return row.as_connection(timeout=timeout_of(row))
+    """The plain connection store hooks receive: credentials decrypted, the store's own id,
+    and a callback that saves refreshed credentials in a transaction of its own."""
+    return _engine_connection(row)
 
 
 def channel_connection(row: ChannelConnection) -> Connection:
-    """The plain connection channel hooks receive, with a token store for refreshed tokens."""
-    base = row.as_connection(timeout=timeout_of(row))
-    settings = {"token_store": _TokenSaver(row), **base.settings}
-    return Connection(base.platform, base.base_url, base.credentials, settings, base.id,
-                      base.timeout)
+    """The plain connection channel hooks receive: credentials decrypted, the shop's id, and
+    a callback that saves refreshed tokens in a transaction of its own."""
+    return _engine_connection(row)
 
 
 def store_of(session: Session, organization_id: int) -> StoreConnection:

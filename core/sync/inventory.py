@@ -96,6 +96,7 @@ from shelfsync.core.sync.pushing import (
     settle,
 )
 from shelfsync.core.sync.status import channel_status
+from shelfsync.core.types import PassScope
 
 __all__ = [
     "Budget",
@@ -216,13 +217,14 @@ def sync_skus(session: Session, pm: ShelfsyncPluginManager, organization_id: int
     assert store.id is not None
     connection = store_connection(store)
     started = utcnow()
+    scope = PassScope()  # what the store plugin's reads of this pass share; dropped after it
     try:
-        levels = fetch_stock(pm, connection, wanted, budget)
+        levels = fetch_stock(pm, connection, wanted, budget, scope)
         report.count("fetch_stock_levels")
         # One store read (stock and flags of the same SKUs) is one unit of the store's budget:
         # a plugin that can serve the flags from the stock read's answer (Shopify's does)
         # makes no second call, and one that cannot is still paced by its own client.
-        policies = fetch_policies(pm, connection, wanted, None)
+        policies = fetch_policies(pm, connection, wanted, None, scope)
         report.count("fetch_backorder_policies")
     except AuthError as exc:
         raise _store_auth(store, exc, report) from exc
@@ -324,9 +326,10 @@ def _read_store(session: Session, pm: ShelfsyncPluginManager, store: StoreConnec
             session.commit()
         started = utcnow()
         connection = store_connection(store)
-        levels = fetch_stock(pm, connection, None, budget)
+        scope = PassScope()  # this read's own: dropped when it returns
+        levels = fetch_stock(pm, connection, None, budget, scope)
         report.count("fetch_stock_levels")
-        policies = fetch_policies(pm, connection, None, budget)
+        policies = fetch_policies(pm, connection, None, budget, scope)
         report.count("fetch_backorder_policies")
     except AuthError as exc:
         raise _store_auth(store, exc, report) from exc

@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import delete, insert, update
 from sqlmodel import Session, select
 
-from shelfsync.core.errors import BadResponse
+from shelfsync.core.errors import PluginContractError
 from shelfsync.core.models import (
     CatalogVariant,
     ChannelListing,
@@ -47,10 +47,11 @@ def fetch_listings(session: Session, pm: ShelfsyncPluginManager, channel_id: int
     connection = channel_connection(channel)
     if budget is not None:
         budget.acquire(f"channel:{channel_id}")
-    listings = pm.hook.shelfsync_fetch_listings(connection=connection)
+    listings = pm.call(connection, "shelfsync_fetch_listings")
     if not isinstance(listings, list):
-        raise BadResponse(f"no plugin answered shelfsync_fetch_listings for platform "
-                          f"{channel.platform!r}", platform=channel.platform, code="no_answer")
+        raise PluginContractError(f"{channel.platform}: shelfsync_fetch_listings returned "
+                                  f"{type(listings).__name__}, not a list",
+                                  platform=channel.platform, code="plugin_bad_answer")
     return listings
 
 

@@ -1,11 +1,11 @@
 """Compare decisions with what the channel has, push only the changes, record every outcome.
 
-All changed SKUs of one channel product go in one request, at the channel's default sales
-warehouse (cached in ChannelWarehouse, read again when missing, a day old, or refused by a
-push); any other warehouse the SKU holds stock in is set to 0, so the channel's total is
-exactly the decided quantity. A SKU the channel refuses is quarantined (never blocking the
-others); a product whose whole call failed is marked failed and the next product goes on; an
-AuthError stops this channel only, and is handed back to the caller.
+All changed SKUs of one channel product go in one request, one total quantity per SKU: how it
+spreads over the shop's warehouses is the channel plugin's choice (it gets what the channel
+last showed per warehouse, and the pass's `PassScope` to keep its choice in). Core acts only
+on each result's `kind`: done, retry soon, quarantine (never blocking the others), or a stale
+target (retried soon). A product whose whole call failed is marked failed and the next
+product goes on; an AuthError stops this channel only, and is handed back to the caller.
 
 A channel's pass has three steps: `prepare` (database: compare, build the calls), `make_calls`
 (network only, so several channels' calls can run on threads at once) and `record`
@@ -27,11 +27,10 @@ from datetime import timedelta
 from sqlalchemy import delete
 from sqlmodel import Session, select
 
-from shelfsync.core.errors import AuthError, PluginError
+from shelfsync.core.errors import AuthError, PluginContractError, PluginError
 from shelfsync.core.models import (
     ChannelConnection,
     ChannelSkuState,
-    ChannelWarehouse,
     PushedQuantity,
     utcnow,
 )
@@ -49,11 +48,16 @@ from shelfsync.core.sync.inventory_types import (
     SyncReport,
 )
 from shelfsync.core.sync.outcomes import AUDIT_OUTCOME, AuditBuffer, outcome_of
-from shelfsync.core.sync.warehouse import WAREHOUSE_TTL, default_warehouse
+from shelfsync.core.types import (
+    Connection,
+    InventoryUpdate,
+    PassScope,
+    PushOutcome,
+    PushResult,
+)
 
-__all__ = ["QUARANTINE", "WAREHOUSE_TTL", "Pass", "Prepared", "default_warehouse",
-           "forget_pushed", "make_calls", "prepare", "record", "settle"]
-from shelfsync.core.types import Connection, InventoryUpdate, PushResult
+__all__ = ["QUARANTINE", "Pass", "Prepared", "forget_pushed", "make_calls", "prepare",
+           "record", "settle"]
 
 #: How long a refused SKU waits before it is tried again with unchanged inputs.
 QUARANTINE = timedelta(hours=6)
@@ -64,10 +68,14 @@ NOT_LISTED = "not_listed"
 QUARANTINED = "quarantined"
 
 
+#: Result kinds whose SKU is tried again soon instead of being quarantined.
+RETRY_SOON = frozenset({PushOutcome.RETRY, PushOutcome.STALE_TARGET})
+
+
 def retryable(result: PushResult) -> bool:
-    """Whether a failed SKU failed for a passing reason (throttled, 5xx, timeout), as the
-    plugin says: it is tried again soon instead of being quarantined."""
-    return result.retryable
+    """Whether a failed SKU is tried again soon, as the plugin's result kind says: a passing
+    failure (throttled, 5xx, timeout) or a stale target the plugin has dropped."""
+    return result.kind in RETRY_SOON
 
 
 @dataclass
@@ -83,15 +91,12 @@ class Pass:
     budget: Budget | None = None
     #: sku_id -> total the channel shows (reconcile); None: compare with the last push.
     shown: dict[str, int] | None = None
-    #: A pass may run in several parts (a large catalog, a chunk of products at a time); what
-    #: the first part learnt about the warehouse, or the AuthError that stopped the channel,
-    #: holds for the rest, so the parts make the calls one pass would.
-    warehouse: str | None = None
-    cached_warehouse: bool = False
-    warehouse_read: bool = False
-    warehouse_error: PluginError | None = None
+    #: A pass may run in several parts (a large catalog, a chunk of products at a time); the
+    #: AuthError that stopped the channel holds for the rest, and what the plugin keeps in
+    #: the pass's scope (the warehouse it chose) serves every part. Dropped with the pass.
     stopped: AuthError | None = None
     audits: AuditBuffer = field(default_factory=AuditBuffer)
+    scope: PassScope = field(default_factory=PassScope)
 
     @property
     def channel_id(self) -> int:
@@ -148,13 +153,8 @@ class Prepared:
     run: Pass
     states: dict[str, ChannelSkuState] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
-    #: The pass stopped before any call (the warehouse read, or an earlier part, was refused).
+    #: The pass stopped before any call (an earlier part was refused).
     stopped: AuthError | None = None
-    #: The warehouse these calls push to, and whether it came from the cache (a push refusing
-    #: it then makes it worth reading again). Kept here, not read from the Pass: every SKU
-    #: of these calls went to this warehouse, whatever the Pass learns while recording them.
-    warehouse: str | None = None
-    cached_warehouse: bool = False
 
     def sku_ids(self) -> list[str]:
         """The channel SKU ids these calls carry."""
@@ -163,7 +163,7 @@ class Prepared:
 
 def prepare(run: Pass, planned: list[Planned]) -> Prepared:
     """Compare each decision with what the channel has; record the SKUs that need no call and
-    build one call per product for the rest (the warehouse is read here if not cached)."""
+    build one call per product for the rest."""
     sku_ids = [item.sku_id for item in planned]
     pushed = {k: row.quantity for k, row in
               _load(run.session, PushedQuantity, run.channel_id, sku_ids).items()}
@@ -205,21 +205,8 @@ def prepare(run: Pass, planned: list[Planned]) -> Prepared:
         _fail_all(run, list(changed.items()), run.stopped)
         prepared.stopped = run.stopped
         return prepared
-    if not run.warehouse_read and run.warehouse_error is None:
-        try:
-            run.warehouse, run.cached_warehouse = default_warehouse(run)
-            run.warehouse_read = True
-        except PluginError as exc:
-            run.warehouse_error = exc
-            run.stopped = exc if isinstance(exc, AuthError) else None
-    if run.warehouse_error is not None:  # without the warehouse nothing of this channel can go
-        _fail_all(run, list(changed.items()), run.warehouse_error)
-        prepared.stopped = run.stopped
-        return prepared
-    prepared.warehouse, prepared.cached_warehouse = run.warehouse, run.cached_warehouse
     for product_id, items in changed.items():
-        updates = [u for item, _ in items
-                   for u in _updates(item, prepared.warehouse, prepared.states.get(item.sku_id))]
+        updates = [_update(item, prepared.states.get(item.sku_id)) for item, _ in items]
         prepared.calls.append(Call(product_id, items, updates))
     return prepared
 
@@ -265,8 +252,14 @@ def make_calls(prepared: Prepared) -> None:
         for call in batch:
             call.made, call.results = True, []
         try:
-            results = run.pm.hook.shelfsync_push_inventory(
-                connection=run.connection, updates=[u for c in batch for u in c.updates])
+            results = run.pm.call(run.connection, "shelfsync_push_inventory",
+                                  updates=[u for c in batch for u in c.updates],
+                                  scope=run.scope)
+            if not isinstance(results, list):
+                raise PluginContractError(
+                    f"{run.connection.platform}: shelfsync_push_inventory returned "
+                    f"{type(results).__name__}, not a list", platform=run.connection.platform,
+                    code="plugin_bad_answer")
         except AuthError as exc:
             # Which of the batch's products went through is unknown: all count as refused
             # and are pushed again (same quantity, harmless) once the channel is re-authorized.
@@ -277,7 +270,7 @@ def make_calls(prepared: Prepared) -> None:
             for call in batch:
                 call.error = exc
             continue
-        for result in results or []:
+        for result in results:
             target = owner.get(result.sku_id)
             if target is not None and target.results is not None:
                 target.results.append(result)
@@ -352,42 +345,17 @@ def _state(run: Pass, states: dict[str, ChannelSkuState], item: Planned) -> Chan
     return state
 
 
-def _updates(item: Planned, warehouse: str | None,
-             state: ChannelSkuState | None) -> list[InventoryUpdate]:
+def _update(item: Planned, state: ChannelSkuState | None) -> InventoryUpdate:
+    """One total quantity for the SKU, with what the channel last showed per location (the
+    plugin's own keys) so the plugin can clear the locations it does not push to."""
     assert item.quantity is not None
-    main = InventoryUpdate(item.product_id, item.sku_id, item.quantity, warehouse, item.sku)
-    if warehouse is None or state is None:
-        return [main]
-    others = [w for w in (state.quantities or {}) if w and w != warehouse]
-    return [main] + [InventoryUpdate(item.product_id, item.sku_id, 0, w, item.sku)
-                     for w in sorted(others)]
-
-
-def _warehouse_refused(prepared: Prepared, failure: PushResult) -> bool:
-    """Whether a SKU failed because the cached warehouse is no longer valid.
-
-    Plugins report the platform's code and message; a failure that names a warehouse while we
-    pushed to a cached one drops the cache, so the next pass (or the next part of this one)
-    reads the warehouses again. Every SKU these calls pushed to that cached warehouse and that
-    was refused for it is retried, not only the first: they all went to the same stale
-    warehouse. A freshly read warehouse that is refused quarantines the SKU as usual.
-    """
-    if not prepared.cached_warehouse or prepared.warehouse is None:
-        return False
-    text = f"{failure.error_code or ''} {failure.error_message or ''}".lower()
-    if "warehouse" not in text:
-        return False
-    run = prepared.run
-    if run.warehouse == prepared.warehouse and run.cached_warehouse:  # drop the cache once
-        run.session.execute(delete(ChannelWarehouse).where(
-            ChannelWarehouse.channel_id == run.channel_id))  # type: ignore[arg-type]
-        run.cached_warehouse = run.warehouse_read = False
-        run.warehouse = None
-    return True
+    shown = {str(k): int(v) for k, v in ((state.quantities or {}) if state else {}).items()}
+    return InventoryUpdate(item.product_id, item.sku_id, item.quantity, seller_sku=item.sku,
+                           shown=shown)
 
 
 def _record_results(prepared: Prepared, call: Call, pushed: dict[str, int]) -> None:
-    run, states, warehouse = prepared.run, prepared.states, prepared.warehouse
+    run, states = prepared.run, prepared.states
     by_sku: dict[str, list[PushResult]] = {}
     for result in call.results or []:
         by_sku.setdefault(result.sku_id, []).append(result)
@@ -397,13 +365,13 @@ def _record_results(prepared: Prepared, call: Call, pushed: dict[str, int]) -> N
                                                       error_code="no_result",
                                                       error_message="the plugin returned no "
                                                       "result for this SKU")]
-        failure = next((r for r in mine if not r.ok), None)
+        failure = next((r for r in mine if r.kind is not PushOutcome.DONE), None)
         if failure is None:
             assert item.quantity is not None
             pushed[item.sku_id] = item.quantity
             state = _state(run, states, item)
-            others = {w: 0 for w in (state.quantities or {}) if w and w != warehouse}
-            state.quantities = {**others, (warehouse or ""): item.quantity}
+            spread = {str(k): int(v) for r in mine for k, v in r.quantities.items()}
+            state.quantities = spread or {"": item.quantity}
             state.quarantine_quantity = state.quarantine_code = None
             state.quarantine_message = state.quarantined_at = None
             state.observed_at = now
@@ -412,7 +380,7 @@ def _record_results(prepared: Prepared, call: Call, pushed: dict[str, int]) -> N
             continue
         _outcome(run, item, FAILED, current, code=failure.error_code,
                  message=failure.error_message, request_id=failure.request_id)
-        if retryable(failure) or _warehouse_refused(prepared, failure):
+        if retryable(failure):
             run.report.retry_skus.add(item.sku)
         else:
             state = _state(run, states, item)

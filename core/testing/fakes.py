@@ -11,7 +11,8 @@ on every fake so the contract kit, benchmarks and the demo can drive any of them
 |                            | `500`, `502`, `503`, `timeout` (sleep `seconds`, default 5,     |
 |                            | then 504) or `malformed` (a 200 with a body cut in half)        |
 | `DELETE /_fake/faults`     | clears pending faults                                          |
-| `POST /_fake/latency`      | `{"seconds"}`: added to every API request                      |
+| `POST /_fake/latency`      | `{"seconds", "path"?}`: added to every API request (whose path |
+|                            | contains `path`)                                               |
 | `GET /_fake/requests`      | `{"count", "by_path", "max_in_flight"}`: API requests answered  |
 |                            | so far, and the most that were ever being answered at once     |
 | `DELETE /_fake/requests`   | resets the counts                                              |
@@ -120,6 +121,7 @@ class FakePlatform:
         self._lock = threading.RLock()
         self._faults: list[Fault] = []
         self.latency = 0.0
+        self.latency_path = ""
         self.request_counts: Counter[str] = Counter()
         self.in_flight = 0
         self.max_in_flight = 0
@@ -201,7 +203,7 @@ class FakePlatform:
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
-            if self.latency:
+            if self.latency and self.latency_path in request.path:
                 time.sleep(self.latency)
             fault = self._take_fault(request.path)
             if fault is not None:
@@ -239,7 +241,7 @@ class FakePlatform:
             if not 0 <= seconds < MAX_FAULT_SECONDS:
                 return json_response(
                     {"error": f"seconds must be a number from 0 to {MAX_FAULT_SECONDS}"}, 400)
-            self.latency = seconds
+            self.latency, self.latency_path = seconds, str(body.get("path") or "")
             return json_response({"ok": True})
         if name == "requests":
             if request.method == "DELETE":

@@ -83,9 +83,10 @@ class PluginContract:
                               contract_fake: RunningFake, info: PlatformInfo) -> None:
         checks.check_connection(plugin_manager, contract_fake, info)
 
-    def test_operations_ignore_other_platforms(self, plugin_manager: ShelfsyncPluginManager,
-                                               contract_fake: RunningFake) -> None:
-        checks.check_ignores_other_platforms(plugin_manager, contract_fake)
+    def test_operations_routed_to_their_platform(self, plugin_manager: ShelfsyncPluginManager,
+                                                 contract_fake: RunningFake,
+                                                 info: PlatformInfo) -> None:
+        checks.check_routing(plugin_manager, contract_fake, info)
 
     def test_pagination_complete_without_duplicates(
         self, plugin_manager: ShelfsyncPluginManager, contract_fake: RunningFake,

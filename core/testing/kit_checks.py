@@ -10,6 +10,7 @@ import re
 import uuid
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -19,6 +20,7 @@ from shelfsync.core.errors import (
     BadResponse,
     NotFound,
     PluginError,
+    PluginMissing,
     RateLimited,
     TransientError,
     WebhookSignatureError,
@@ -27,6 +29,7 @@ from shelfsync.core.plugins import ShelfsyncPluginManager
 from shelfsync.core.testing.catalog import seed_catalog
 from shelfsync.core.testing.kit_types import assert_declared_types
 from shelfsync.core.types import (
+    AccountInfo,
     BackorderPolicy,
     CatalogItem,
     ChannelOrder,
@@ -37,6 +40,7 @@ from shelfsync.core.types import (
     Money,
     OrderLine,
     OrderPage,
+    PassScope,
     PlatformInfo,
     PushResult,
     Role,
@@ -71,9 +75,9 @@ def expected_skus(options: Mapping[str, Any]) -> set[str]:
 def read_all(pm: ShelfsyncPluginManager, connection: Connection, info: PlatformInfo) -> list[Any]:
     """The role's main paginated read: the store's catalog or the channel's listings."""
     if info.role == Role.STORE:
-        result = pm.hook.shelfsync_fetch_catalog(connection=connection)
+        result = pm.call(connection, "shelfsync_fetch_catalog")
     else:
-        result = pm.hook.shelfsync_fetch_listings(connection=connection)
+        result = pm.call(connection, "shelfsync_fetch_listings")
     assert isinstance(result, list), f"expected a list, got {type(result).__name__}"
     return result
 
@@ -114,44 +118,54 @@ def check_platform_info(pm: ShelfsyncPluginManager, info: PlatformInfo, platform
 
 
 def check_connection(pm: ShelfsyncPluginManager, fake: RunningFake, info: PlatformInfo) -> None:
-    """Good credentials pass; spoiled ones raise AuthError."""
-    assert pm.hook.shelfsync_check_connection(connection=fake.connection) == info
+    """Good credentials pass and name the account; spoiled ones raise AuthError."""
+    account = pm.call(fake.connection, "shelfsync_check_connection")
+    assert isinstance(account, AccountInfo), f"check_connection answered {account!r}"
+    assert_declared_types(account)
     good = fake.connection
     spoiled = Connection(platform=good.platform, base_url=good.base_url,
                          credentials={k: f"{v}-wrong" for k, v in good.credentials.items()},
                          settings=good.settings, timeout=good.timeout)
     try:
-        pm.hook.shelfsync_check_connection(connection=spoiled)
+        pm.call(spoiled, "shelfsync_check_connection")
     except AuthError:
         return
     raise AssertionError("wrong credentials were accepted")
 
 
-def check_ignores_other_platforms(pm: ShelfsyncPluginManager, fake: RunningFake) -> None:
-    """Every operation hook answers None for a platform no plugin implements."""
-    other = Connection(platform="contract-nobody", base_url=fake.base_url,
-                       credentials=fake.connection.credentials, settings=fake.connection.settings,
-                       timeout=fake.connection.timeout)
-    order = ChannelOrder(id="x", status="", lines=())
-    calls = {
-        "shelfsync_check_connection": {},
-        "shelfsync_fetch_authorized_shops": {},
-        "shelfsync_fetch_locations": {},
-        "shelfsync_fetch_stock_levels": {"skus": None},
-        "shelfsync_fetch_backorder_policies": {"skus": None},
-        "shelfsync_fetch_catalog": {},
-        "shelfsync_create_order": {"order": order},
-        "shelfsync_fetch_order_status": {"order_ref": StoreOrderRef(id="x")},
-        "shelfsync_fetch_listings": {},
-        "shelfsync_push_inventory": {"updates": []},
-        "shelfsync_fetch_orders": {"updated_since": None, "cursor": None},
-        "shelfsync_verify_webhook": {"headers": {}, "body": b"{}"},
-        "shelfsync_subscribe_webhooks": {"address": "https://contract.example/webhooks/x/1"},
-    }
+#: Each operation hook's arguments besides the connection, for calls that must never arrive.
+_NOWHERE_CALLS: Mapping[str, Mapping[str, Any]] = {
+    "shelfsync_check_connection": {},
+    "shelfsync_fetch_authorized_shops": {},
+    "shelfsync_fetch_locations": {},
+    "shelfsync_fetch_stock_levels": {"skus": None},
+    "shelfsync_fetch_backorder_policies": {"skus": None},
+    "shelfsync_fetch_catalog": {},
+    "shelfsync_create_order": {"order": ChannelOrder(id="x", status="", lines=())},
+    "shelfsync_fetch_order_status": {"order_ref": StoreOrderRef(id="x")},
+    "shelfsync_fetch_listings": {},
+    "shelfsync_push_inventory": {"updates": []},
+    "shelfsync_fetch_orders": {"updated_since": None, "cursor": None},
+    "shelfsync_verify_webhook": {"headers": {}, "body": b"{}"},
+    "shelfsync_subscribe_webhooks": {"address": "https://contract.example/webhooks/x/1"},
+}
+
+
+def check_routing(pm: ShelfsyncPluginManager, fake: RunningFake, info: PlatformInfo) -> None:
+    """The plugin implements every hook its role requires, core routes this platform's
+    connections to it, and a connection of a platform nobody serves reaches no plugin: a
+    `PluginMissing` configuration error, and not one request to the API."""
+    missing = pm.missing_hooks(info.name)
+    assert not missing, f"{info.name} lacks hooks its role ({info.role}) requires: {missing}"
+    assert pm.plugin_for(info.name) is pm.plugin_for(fake.connection.platform)
+    other = replace(fake.connection, platform="contract-nobody")
     fake.reset_requests()
-    for name, kwargs in calls.items():
-        answer = getattr(pm.hook, name)(connection=other, **kwargs)
-        assert answer is None, f"{name} answered {answer!r} for another platform"
+    for name, kwargs in _NOWHERE_CALLS.items():
+        try:
+            answer = pm.call(other, name, **kwargs)
+        except PluginMissing:
+            continue
+        raise AssertionError(f"{name} answered {answer!r} for a platform nobody serves")
     assert fake.request_count() == 0, "a hook called the API for another platform"
 
 
@@ -189,22 +203,21 @@ def check_pagination(pm: ShelfsyncPluginManager, fake: RunningFake, info: Platfo
 
 def _check_store_stock(pm: ShelfsyncPluginManager, fake: RunningFake, small: Connection,
                        seeded: set[str]) -> None:
-    levels = pm.hook.shelfsync_fetch_stock_levels(connection=small, skus=None)
-    whole = pm.hook.shelfsync_fetch_stock_levels(connection=fake.connection, skus=None)
+    levels = pm.call(small, "shelfsync_fetch_stock_levels", skus=None)
+    whole = pm.call(fake.connection, "shelfsync_fetch_stock_levels", skus=None)
     assert _canonical(levels) == _canonical(whole), "stock pages differ by page size"
     _no_duplicates([(level.sku, level.location_id) for level in levels], "(SKU, location)")
     assert {level.sku for level in levels} <= seeded, "stock for SKUs outside the catalog"
-    locations = pm.hook.shelfsync_fetch_locations(connection=fake.connection)
+    locations = pm.call(fake.connection, "shelfsync_fetch_locations")
     _no_duplicates([location.id for location in locations], "location ids")
     known = {location.id for location in locations}
     assert {level.location_id for level in levels} <= known, "stock at unknown locations"
     some = sorted({level.sku for level in levels})[:3]
-    subset = pm.hook.shelfsync_fetch_stock_levels(connection=small,
-                                                  skus=[*some, "CONTRACT-NO-SUCH-SKU"])
+    subset = pm.call(small, "shelfsync_fetch_stock_levels", skus=[*some, "CONTRACT-NO-SUCH-SKU"])
     assert _canonical(subset) == _canonical([lv for lv in levels if lv.sku in some]), (
         "stock for given SKUs differs from the full read"
     )
-    policies = pm.hook.shelfsync_fetch_backorder_policies(connection=small, skus=None)
+    policies = pm.call(small, "shelfsync_fetch_backorder_policies", skus=None)
     _no_duplicates([policy.sku for policy in policies], "backorder SKUs")
     assert {policy.sku for policy in policies} <= seeded
 
@@ -213,15 +226,15 @@ def check_types(pm: ShelfsyncPluginManager, fake: RunningFake, info: PlatformInf
     """Every hook returns the declared types, element by element."""
     conn = fake.connection
     if info.role == Role.STORE:
-        _elements(pm.hook.shelfsync_fetch_locations(connection=conn), Location, "locations")
-        _elements(pm.hook.shelfsync_fetch_stock_levels(connection=conn, skus=None), StockLevel,
+        _elements(pm.call(conn, "shelfsync_fetch_locations"), Location, "locations")
+        _elements(pm.call(conn, "shelfsync_fetch_stock_levels", skus=None), StockLevel,
                   "stock levels")
-        _elements(pm.hook.shelfsync_fetch_backorder_policies(connection=conn, skus=None),
+        _elements(pm.call(conn, "shelfsync_fetch_backorder_policies", skus=None),
                   BackorderPolicy, "backorder policies")
-        _elements(pm.hook.shelfsync_fetch_catalog(connection=conn), CatalogItem, "catalog")
+        _elements(pm.call(conn, "shelfsync_fetch_catalog"), CatalogItem, "catalog")
     else:
-        _elements(pm.hook.shelfsync_fetch_listings(connection=conn), Listing, "listings")
-        page = pm.hook.shelfsync_fetch_orders(connection=conn, updated_since=None, cursor=None)
+        _elements(pm.call(conn, "shelfsync_fetch_listings"), Listing, "listings")
+        page = pm.call(conn, "shelfsync_fetch_orders", updated_since=None, cursor=None)
         assert isinstance(page, OrderPage), f"fetch_orders returned {type(page).__name__}"
         assert_declared_types(page)
 
@@ -275,7 +288,7 @@ def check_webhooks(pm: ShelfsyncPluginManager, fake: RunningFake, header: str | 
     conn = fake.connection
 
     def verify(h: Mapping[str, str], b: bytes) -> WebhookEvent:
-        return pm.hook.shelfsync_verify_webhook(connection=conn, headers=h, body=b)
+        return pm.call(conn, "shelfsync_verify_webhook", headers=h, body=b)
 
     event = verify(headers, body)
     assert isinstance(event, WebhookEvent)
@@ -309,12 +322,12 @@ def check_webhook_subscription(pm: ShelfsyncPluginManager, fake: RunningFake) ->
     webhooks up by hand and reconciliation covers the rest).
     """
     address = f"https://contract.example/webhooks/{fake.platform}/1"
-    first = pm.hook.shelfsync_subscribe_webhooks(connection=fake.connection, address=address)
-    if first is None:
+    if not pm.implements(pm.plugin_for(fake.platform), "shelfsync_subscribe_webhooks"):
         return False
+    first = pm.call(fake.connection, "shelfsync_subscribe_webhooks", address=address)
     assert isinstance(first, list) and first, f"subscribe answered {first!r}: no topics"
     assert all(isinstance(topic, str) and topic for topic in first), first
-    again = pm.hook.shelfsync_subscribe_webhooks(connection=fake.connection, address=address)
+    again = pm.call(fake.connection, "shelfsync_subscribe_webhooks", address=address)
     assert again == first, f"a second subscribe answered {again!r}, the first {first!r}"
     return True
 
@@ -325,7 +338,7 @@ def check_webhook_subscription(pm: ShelfsyncPluginManager, fake: RunningFake) ->
 def check_create_order(pm: ShelfsyncPluginManager, fake: RunningFake) -> None:
     """Creating the same channel order again, even across a failure, finds the first one."""
     conn = fake.connection
-    item = next(i for i in pm.hook.shelfsync_fetch_catalog(connection=conn) if i.sku)
+    item = next(i for i in pm.call(conn, "shelfsync_fetch_catalog") if i.sku)
     price = Money(item.price or "1.00", item.currency or "USD")
     order = ChannelOrder(
         id=f"contract-{uuid.uuid4().hex[:12]}", status="AWAITING_SHIPMENT",
@@ -333,14 +346,14 @@ def check_create_order(pm: ShelfsyncPluginManager, fake: RunningFake) -> None:
                          unit_price=price),),
         total=price,
     )
-    first = pm.hook.shelfsync_create_order(connection=conn, order=order)
+    first = pm.call(conn, "shelfsync_create_order", order=order)
     assert isinstance(first, StoreOrderRef) and first.created and first.id
-    again = pm.hook.shelfsync_create_order(connection=conn, order=order)
+    again = pm.call(conn, "shelfsync_create_order", order=order)
     assert again is not None and not again.created and again.id == first.id
     fake.inject_fault("500", count=1)
-    retried = pm.hook.shelfsync_create_order(connection=conn, order=order)
+    retried = pm.call(conn, "shelfsync_create_order", order=order)
     assert retried is not None and not retried.created and retried.id == first.id
-    status = pm.hook.shelfsync_fetch_order_status(connection=conn, order_ref=first)
+    status = pm.call(conn, "shelfsync_fetch_order_status", order_ref=first)
     assert isinstance(status, StoreOrderStatus) and status.id == first.id
     unknown = ChannelOrder(
         id=f"contract-{uuid.uuid4().hex[:12]}", status="AWAITING_SHIPMENT",
@@ -348,24 +361,26 @@ def check_create_order(pm: ShelfsyncPluginManager, fake: RunningFake) -> None:
                          quantity=1),),
     )
     try:
-        pm.hook.shelfsync_create_order(connection=conn, order=unknown)
+        pm.call(conn, "shelfsync_create_order", order=unknown)
     except NotFound:
         return
     raise AssertionError("an order for an unknown SKU was created")
 
 
 def check_push_inventory(pm: ShelfsyncPluginManager, fake: RunningFake) -> None:
-    """One result per update; a rejected SKU fails alone; accepted quantities read back."""
+    """One result per update; a rejected SKU fails alone; accepted quantities read back (the
+    plugin may spread a SKU's quantity over locations: their total is what was pushed)."""
     conn = fake.connection
-    listings = pm.hook.shelfsync_fetch_listings(connection=conn)
+    listings = pm.call(conn, "shelfsync_fetch_listings")
     picks = listings[:3]
     assert picks, "the channel lists nothing to push to"
     updates = [InventoryUpdate(product_id=listing.product_id, sku_id=listing.sku_id,
-                               quantity=7, seller_sku=listing.seller_sku)
+                               quantity=7, seller_sku=listing.seller_sku,
+                               shown=dict(listing.quantities))
                for listing in picks]
     updates.append(InventoryUpdate(product_id=picks[0].product_id,
                                    sku_id="contract-no-such-sku", quantity=1))
-    results = pm.hook.shelfsync_push_inventory(connection=conn, updates=updates)
+    results = pm.call(conn, "shelfsync_push_inventory", updates=updates, scope=PassScope())
     _elements(results, PushResult, "push results")
     by_sku = {result.sku_id: result for result in results}
     assert len(results) == len(updates) and set(by_sku) == {u.sku_id for u in updates}
@@ -373,10 +388,9 @@ def check_push_inventory(pm: ShelfsyncPluginManager, fake: RunningFake) -> None:
     assert not bogus.ok and (bogus.error_code or bogus.error_message)
     for update in updates[:-1]:
         assert by_sku[update.sku_id].ok, f"push of {update.sku_id} failed: {by_sku[update.sku_id]}"
-    after = {listing.sku_id: listing for listing in pm.hook.shelfsync_fetch_listings(
-        connection=conn)}
+    after = {listing.sku_id: listing for listing in pm.call(conn, "shelfsync_fetch_listings")}
     for update in updates[:-1]:
         quantities = after[update.sku_id].quantities
-        assert not quantities or set(quantities.values()) == {7}, (
+        assert not quantities or sum(quantities.values()) == 7, (
             f"{update.sku_id} reads back {dict(quantities)} after pushing 7"
         )

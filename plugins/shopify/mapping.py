@@ -16,6 +16,7 @@ from typing import Any
 
 from shelfsync.core.errors import BadRequest, BadResponse, InvalidInput, NotFound
 from shelfsync.core.types import (
+    AccountInfo,
     Address,
     BackorderPolicy,
     CatalogItem,
@@ -258,6 +259,13 @@ def to_catalog_item(node: Mapping[str, Any], currency: str) -> CatalogItem:
         currency=currency,
         inventory_item_id=gid(item, "id", "InventoryItem", f"{where}.inventoryItem"),
     )
+
+
+def shop_account(data: Mapping[str, Any]) -> AccountInfo:
+    """The shop's own id (its myshopify domain, which names it in every webhook) and name."""
+    shop = obj(data.get("shop"), "shop")
+    return AccountInfo(platform_id=text(shop, "myshopifyDomain", "shop"),
+                       name=str(shop.get("name") or ""))
 
 
 def shop_currency(data: Mapping[str, Any]) -> str:

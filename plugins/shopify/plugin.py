@@ -1,8 +1,9 @@
 """The Shopify plugin's hook implementations (store role).
 
-Each operation hook answers only for `connection.platform == "shopify"` and returns `None`
-otherwise, so pluggy's firstresult call reaches the right plugin. The fake and its CLI
-command are imported inside their hooks, so loading the plugin stays cheap.
+Core calls these only for Shopify connections (routing by platform), so no hook checks the
+platform. What a stock read and the flags read of the same pass share lives in the pass's
+`PassScope` (see reads.PassReads), never in module state. The fake and its CLI command are
+imported inside their hooks, so loading the plugin stays cheap.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from shelfsync.core.errors import (
 from shelfsync.core.hookspecs import hookimpl
 from shelfsync.core.plugins import add_fake_command
 from shelfsync.core.types import (
+    AccountInfo,
     BackorderPolicy,
     Capabilities,
     CatalogItem,
@@ -35,6 +37,7 @@ from shelfsync.core.types import (
     Connection,
     ContinueSelling,
     Location,
+    PassScope,
     PlatformInfo,
     Role,
     StockLevel,
@@ -45,11 +48,11 @@ from shelfsync.core.types import (
 from shelfsync.plugins.shopify import mapping, queries, subscriptions
 from shelfsync.plugins.shopify.client import PLATFORM, ShopifyClient
 from shelfsync.plugins.shopify.reads import (
+    PassReads,
     page_size,
     read_locations,
     read_stock_levels,
     read_variants,
-    recent_reads,
 )
 
 ORDER_TAG_PREFIX = "tiktok-order:"
@@ -65,10 +68,6 @@ INFO = PlatformInfo(
     credential_fields=("access_token", "client_secret"),
     version="1",
 )
-
-
-def _mine(connection: Connection) -> bool:
-    return connection.platform == PLATFORM
 
 
 # --- registration ---------------------------------------------------------------------------
@@ -98,53 +97,51 @@ def shelfsync_register_commands(cli: click.Group) -> None:
 
 
 @hookimpl
-def shelfsync_check_connection(connection: Connection) -> PlatformInfo | None:
-    """Read the shop: the cheapest call that proves the token works."""
-    if not _mine(connection):
-        return None
+def shelfsync_check_connection(connection: Connection) -> AccountInfo:
+    """Read the shop: the cheapest call that proves the token works, and names the shop
+    (its myshopify domain is the store's own id)."""
     with ShopifyClient(connection) as client:
-        mapping.shop_currency(client.query(queries.SHOP))
-    return INFO
+        data = client.query(queries.SHOP)
+    mapping.shop_currency(data)
+    return mapping.shop_account(data)
 
 
 @hookimpl
-def shelfsync_fetch_locations(connection: Connection) -> list[Location] | None:
+def shelfsync_fetch_locations(connection: Connection) -> list[Location]:
     """Every location, inactive ones included with `active=False`, active ones first."""
-    if not _mine(connection):
-        return None
     with ShopifyClient(connection) as client:
         return read_locations(client)
 
 
 @hookimpl
 def shelfsync_fetch_stock_levels(
-    connection: Connection, skus: Sequence[str] | None
-) -> list[StockLevel] | None:
-    """Available stock per tracked SKU at each active location."""
-    if not _mine(connection):
-        return None
+    connection: Connection, skus: Sequence[str] | None, scope: PassScope | None
+) -> list[StockLevel]:
+    """Available stock per tracked SKU at each active location.
+
+    A SKU-scoped read within a pass lends the variants it saw (they carry the flags) to the
+    pass's flags read, through the scope.
+    """
     with ShopifyClient(connection) as client:
         cap = connection.settings.get("levels_per_item")
-        if skus is None:
+        if skus is None or scope is None:
             return read_stock_levels(client, skus, page_size(connection),
                                      int(cap) if cap else None)
         read: list[mapping.VariantStock] = []
+        reads = PassReads(scope)
         levels = read_stock_levels(client, skus, page_size(connection),
-                                   int(cap) if cap else None, recent_reads.locations(connection),
-                                   read)
-        recent_reads.keep_variants(connection, skus, read)
+                                   int(cap) if cap else None, reads.locations(client), read)
+        reads.keep_variants(skus, read)
         return levels
 
 
 @hookimpl
 def shelfsync_fetch_backorder_policies(
-    connection: Connection, skus: Sequence[str] | None
-) -> list[BackorderPolicy] | None:
+    connection: Connection, skus: Sequence[str] | None, scope: PassScope | None
+) -> list[BackorderPolicy]:
     """CONTINUE, or an untracked item, means the variant keeps selling when out of stock."""
-    if not _mine(connection):
-        return None
-    shared = recent_reads.take_variants(connection, skus)
-    if shared is not None:  # the stock read of the same SKUs a moment ago carried the flags
+    shared = PassReads(scope).take_variants(skus) if scope is not None else None
+    if shared is not None:  # the pass's stock read of the same SKUs carried the flags
         return [mapping.backorder_policy(variant) for variant in shared if variant.sku]
     with ShopifyClient(connection) as client:
         return [
@@ -156,10 +153,8 @@ def shelfsync_fetch_backorder_policies(
 
 
 @hookimpl
-def shelfsync_fetch_catalog(connection: Connection) -> list[CatalogItem] | None:
+def shelfsync_fetch_catalog(connection: Connection) -> list[CatalogItem]:
     """Every variant with its product, SKU, price and the shop's currency."""
-    if not _mine(connection):
-        return None
     with ShopifyClient(connection) as client:
         currency = mapping.shop_currency(client.query(queries.SHOP))
         return [
@@ -183,10 +178,8 @@ def _existing_order(client: ShopifyClient, order_id: str) -> StoreOrderRef | Non
 
 
 @hookimpl
-def shelfsync_create_order(connection: Connection, order: ChannelOrder) -> StoreOrderRef | None:
+def shelfsync_create_order(connection: Connection, order: ChannelOrder) -> StoreOrderRef:
     """Create the order once: look for the channel order's tag before every attempt."""
-    if not _mine(connection):
-        return None
     with ShopifyClient(connection) as client:
         existing = _existing_order(client, order.id)
         if existing is not None:
@@ -224,10 +217,8 @@ def shelfsync_create_order(connection: Connection, order: ChannelOrder) -> Store
 @hookimpl
 def shelfsync_fetch_order_status(
     connection: Connection, order_ref: StoreOrderRef
-) -> StoreOrderStatus | None:
+) -> StoreOrderStatus:
     """Fulfilment, cancellation and refund state of a store order."""
-    if not _mine(connection):
-        return None
     with ShopifyClient(connection) as client:
         data = client.query(queries.ORDER_STATUS, {"id": order_ref.id})
         status = mapping.to_order_status(data, order_ref.id)
@@ -281,10 +272,8 @@ def _occurred_at(value: str | None) -> datetime | None:
 
 
 @hookimpl
-def shelfsync_subscribe_webhooks(connection: Connection, address: str) -> list[str] | None:
+def shelfsync_subscribe_webhooks(connection: Connection, address: str) -> list[str]:
     """Subscribe `address` to stock, item, product and uninstall events (see subscriptions)."""
-    if not _mine(connection):
-        return None
     with ShopifyClient(connection) as client:
         return subscriptions.subscribe(client, address)
 
@@ -292,10 +281,8 @@ def shelfsync_subscribe_webhooks(connection: Connection, address: str) -> list[s
 @hookimpl
 def shelfsync_verify_webhook(
     connection: Connection, headers: Mapping[str, str], body: bytes
-) -> WebhookEvent | None:
+) -> WebhookEvent:
     """Check X-Shopify-Hmac-Sha256 over the raw body before reading anything of it."""
-    if not _mine(connection):
-        return None
     lowered = {str(key).lower(): str(value) for key, value in headers.items()}
     secret = connection.credentials.get("client_secret", "")
     if not secret:

@@ -1,20 +1,18 @@
 """Reading stock, flags and locations from Shopify, for the plugin's hooks.
 
-Kept apart from the hooks: the queries and paging of a catalog read, and `RecentReads`, which
-lets a webhook pass's flags read reuse the stock read made a moment before it.
+Kept apart from the hooks: the queries and paging of a catalog read, and `PassReads`, which
+lets a pass's flags read reuse the stock read made a moment before it in the same pass.
 """
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from shelfsync.core.types import Connection, Location, StockLevel
+from shelfsync.core.types import Connection, Location, PassScope, StockLevel
 from shelfsync.plugins.shopify import mapping, queries
-from shelfsync.plugins.shopify.client import ShopifyClient
+from shelfsync.plugins.shopify.client import PLATFORM, ShopifyClient
 from shelfsync.plugins.shopify.queries import MAX_PAGE_SIZE
 
 #: SKUs per `productVariants(query:)` search: keeps the search string short.
@@ -91,7 +89,7 @@ def read_stock_levels(
     By default each variant asks for as many levels as the shop has locations, so one page
     carries everything; `levels_per_item` caps that for shops with very many locations (the
     few items stocked beyond it are completed with follow-up queries). `locations` (read
-    when None) and `variants` (filled with every variant read) serve `RecentReads`.
+    when None) and `variants` (filled with every variant read) serve `PassReads`.
     """
     locations = read_locations(client) if locations is None else locations
     active = {location.id for location in locations if location.active}
@@ -107,62 +105,34 @@ def read_stock_levels(
     return levels
 
 
-class RecentReads:
-    """What a webhook pass's first store read learnt, lent to the reads that follow it.
+class PassReads:
+    """What a pass's first store read learnt, lent to the reads that follow it in the pass.
 
-    The engine reads stock, then backorder flags, for the same few SKUs many times a second.
-    The StockLevels query already carries each variant's policy and `tracked`, so the flags
-    hook answers from the variants the stock read just saw (once, within `SHARED_TTL`) instead
-    of a second query; and a SKU-scoped stock read reuses the locations read within
-    `LOCATIONS_TTL` instead of listing them every time. A whole-store read (`skus=None`) never
-    uses either: reconciliation always sees the store afresh.
+    The engine reads stock, then backorder flags, for the same few SKUs. The StockLevels
+    query already carries each variant's policy and `tracked`, so the flags hook answers from
+    the variants the stock read just saw (once) instead of a second query, and the locations
+    are listed once per pass. Everything lives in the pass's `PassScope`, which core drops
+    after the pass: nothing outlives it or leaks to another connection.
     """
 
-    SHARED_TTL = 5.0
-    LOCATIONS_TTL = 60.0
+    def __init__(self, scope: PassScope) -> None:
+        self._space = scope.space(PLATFORM)
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._variants: dict[tuple[Any, ...], tuple[float, list[mapping.VariantStock]]] = {}
-        self._locations: dict[tuple[Any, ...], tuple[float, list[Location]]] = {}
+    def locations(self, client: ShopifyClient) -> list[Location]:
+        """The shop's locations, listed at most once per pass."""
+        found = self._space.get("locations")
+        if found is None:
+            found = self._space["locations"] = read_locations(client)
+        return list(found)
 
-    @staticmethod
-    def _key(connection: Connection) -> tuple[Any, ...]:
-        return connection.base_url.rstrip("/"), connection.id
-
-    def locations(self, connection: Connection) -> list[Location]:
-        """The shop's locations, read at most once per `LOCATIONS_TTL`."""
-        key, now = self._key(connection), time.monotonic()
-        with self._lock:
-            cached = self._locations.get(key)
-        if cached is not None and now - cached[0] < self.LOCATIONS_TTL:
-            return cached[1]
-        with ShopifyClient(connection) as client:
-            found = read_locations(client)
-        with self._lock:
-            self._locations[key] = (now, found)
-        return found
-
-    def keep_variants(self, connection: Connection, skus: Sequence[str],
-                      read: list[mapping.VariantStock]) -> None:
+    def keep_variants(self, skus: Sequence[str], read: list[mapping.VariantStock]) -> None:
         """Lend the variants a stock read of `skus` saw to the next flags read of `skus`."""
-        key = (*self._key(connection), frozenset(skus))
-        now = time.monotonic()
-        with self._lock:
-            self._variants = {k: v for k, v in self._variants.items()
-                              if now - v[0] < self.SHARED_TTL}
-            self._variants[key] = (now, read)
+        self._space[("variants", frozenset(skus))] = read
 
-    def take_variants(self, connection: Connection,
-                      skus: Sequence[str] | None) -> list[mapping.VariantStock] | None:
-        """The variants a recent stock read of exactly `skus` saw (used once), else None."""
+    def take_variants(self, skus: Sequence[str] | None) -> list[mapping.VariantStock] | None:
+        """The variants this pass's stock read of exactly `skus` saw (used once), else None."""
         if skus is None:
             return None
-        with self._lock:
-            found = self._variants.pop((*self._key(connection), frozenset(skus)), None)
-        if found is None or time.monotonic() - found[0] >= self.SHARED_TTL:
-            return None
-        return found[1]
-
-
-recent_reads = RecentReads()
+        found: list[mapping.VariantStock] | None = self._space.pop(
+            ("variants", frozenset(skus)), None)
+        return found

@@ -4,22 +4,18 @@ A TikTok access token lives about a week and is renewed with the refresh token a
 `GET {auth_base}/api/v2/token/refresh?app_key&app_secret&refresh_token&grant_type=refresh_token`
 (a GET with query parameters: the auth host answers POST with 404). The answer may rotate the
 refresh token too, so the new pair must be stored or the connection is lost at the next refresh.
-Plugins cannot write to the database, so the client hands new tokens to a callback the engine
-puts in `connection.settings`:
-
-- `settings["token_store"]`: any object with `save_tokens(connection, tokens)` (`TokenStore`), or
-- `settings["on_tokens"]`: a plain callable `(connection, tokens) -> None`.
-
-Both are called with the connection as it was given and a `TokenSet`.
+Plugins cannot write to the database, so the client hands the new tokens, as credentials
+(`token_credentials`), to the connection's `on_credentials_refreshed` callback; core merges
+them into the connection's stored credentials in a transaction of its own.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 import httpx
 
@@ -55,32 +51,27 @@ class TokenSet:
         )
 
 
-@runtime_checkable
-class TokenStore(Protocol):
-    """Where refreshed tokens go: the engine stores them (encrypted) for the next calls."""
-
-    def save_tokens(self, connection: Connection, tokens: TokenSet) -> None:
-        """Persist `tokens` for `connection`."""
-
-
-TokenCallback = Callable[[Connection, TokenSet], None]
+def token_credentials(tokens: TokenSet) -> dict[str, str]:
+    """The credentials a refresh changed: the new tokens and the access token's expiry."""
+    changed = {}
+    if tokens.access_token:
+        changed["access_token"] = tokens.access_token
+    if tokens.refresh_token:
+        changed["refresh_token"] = tokens.refresh_token
+    if tokens.access_token_expires_at:
+        changed["access_token_expire_in"] = str(tokens.access_token_expires_at)
+    return changed
 
 
 def report_tokens(connection: Connection, tokens: TokenSet) -> bool:
-    """Hand new tokens to the connection's store or callback; False when there is neither."""
-    store = connection.settings.get("token_store")
-    if isinstance(store, TokenStore):
-        store.save_tokens(connection, tokens)
-        return True
-    callback = connection.settings.get("on_tokens")
-    if callable(callback):
-        callback(connection, tokens)
-        return True
-    log.warning(
-        "tiktok: access token refreshed but the connection has no token_store/on_tokens; "
-        "the new tokens live only as long as this client"
-    )
-    return False
+    """Hand new tokens to the connection's `on_credentials_refreshed`; False without one."""
+    callback = connection.on_credentials_refreshed
+    if callback is None:
+        log.warning("tiktok: access token refreshed but the connection has no "
+                    "on_credentials_refreshed; the new tokens live only as long as this client")
+        return False
+    callback(token_credentials(tokens))
+    return True
 
 
 def auth_base_url(connection: Connection) -> str:

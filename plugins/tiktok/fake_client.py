@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 
 from shelfsync.core.testing.server import RunningServer
-from shelfsync.core.types import Connection
+from shelfsync.core.types import Connection, CredentialsCallback
 from shelfsync.plugins.tiktok.signing import sign_request
 
 #: Retry settings that keep fault tests fast.
@@ -27,15 +27,18 @@ def connection_for(
     index: int = 0,
     credentials: dict[str, str] | None = None,
     timeout: float = 2.0,
+    on_credentials_refreshed: CredentialsCallback | None = None,
     **settings: Any,
 ) -> Connection:
     """A connection to shop `index` of a served `TikTokFake`: tiny retry backoffs, the fake as
-    its own auth host, the shop's id; `credentials` and `settings` override."""
+    its own auth host, the shop's id as `platform_id`; `credentials` and `settings`
+    override."""
     shop = running.app.connections()[index]
-    options = {**FAST_RETRIES, "auth_base_url": running.base_url, "shop_id": shop["id"],
-               **settings}
+    options = {**FAST_RETRIES, "auth_base_url": running.base_url, **settings}
     creds = dict(shop["credentials"], **(credentials or {}))
-    return Connection("tiktok", running.base_url, creds, options, timeout=timeout)
+    return Connection("tiktok", running.base_url, creds, options, timeout=timeout,
+                      platform_id=str(shop["id"]),
+                      on_credentials_refreshed=on_credentials_refreshed)
 
 
 def signed_call(

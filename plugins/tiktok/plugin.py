@@ -1,8 +1,8 @@
 """TikTok Shop hook implementations: a sales channel of many shops behind one app.
 
-Every operation hook answers only when `connection.platform == "tiktok"` and returns `None`
-otherwise (the hooks are firstresult). HTTP, signing, retries, pacing and token refresh live
-in client.py; JSON ↔ types in mapping.py.
+Core calls these only for TikTok connections (routing by platform), so no hook checks the
+platform. HTTP, signing, retries, pacing and token refresh live in client.py; JSON ↔ types in
+mapping.py; which warehouse a SKU's quantity goes to in warehouses.py.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +22,7 @@ from shelfsync.core.http import number_setting
 from shelfsync.core.plugins import add_fake_command
 from shelfsync.core.types import (
     CHANNEL_MAXIMUM,
+    AccountInfo,
     AuthorizedShop,
     Capabilities,
     Connection,
@@ -28,12 +30,14 @@ from shelfsync.core.types import (
     Listing,
     Location,
     OrderPage,
+    PassScope,
     PlatformInfo,
+    PushOutcome,
     PushResult,
     Role,
     WebhookEvent,
 )
-from shelfsync.plugins.tiktok import mapping, subscriptions
+from shelfsync.plugins.tiktok import mapping, subscriptions, warehouses
 from shelfsync.plugins.tiktok.client import DEFAULT_BASE_URL, PLATFORM, TikTokClient
 from shelfsync.plugins.tiktok.signing import sign_webhook, signatures_match
 
@@ -60,10 +64,6 @@ INFO = PlatformInfo(
     version="202309",
     default_base_url=DEFAULT_BASE_URL,
 )
-
-
-def _mine(connection: Connection) -> bool:
-    return connection.platform == PLATFORM
 
 
 # --- registration -------------------------------------------------------------------------
@@ -93,26 +93,26 @@ def shelfsync_register_commands(cli: click.Group) -> None:
 
 
 @hookimpl
-def shelfsync_check_connection(connection: Connection) -> PlatformInfo | None:
+def shelfsync_check_connection(connection: Connection) -> AccountInfo:
     """List the authorized shops: proves the app key, secret, signature and token work, and
-    that the stored shop cipher (when there is one) belongs to this authorization."""
-    if not _mine(connection):
-        return None
+    that the stored shop cipher (when there is one) belongs to this authorization. Names the
+    cipher's shop (its id is the connection's `platform_id`); with no cipher, no one shop."""
     shops = _fetch_shops(connection)
     cipher = connection.credentials.get("shop_cipher", "")
-    if cipher and cipher not in {shop.cipher for shop in shops}:
+    if not cipher:
+        return AccountInfo(platform_id="")
+    shop = next((shop for shop in shops if shop.cipher == cipher), None)
+    if shop is None:
         raise AuthError(
             "tiktok: the shop cipher is not among the shops this token is authorized for",
             platform=PLATFORM,
         )
-    return INFO
+    return AccountInfo(platform_id=shop.id, name=shop.name)
 
 
 @hookimpl
-def shelfsync_fetch_authorized_shops(connection: Connection) -> list[AuthorizedShop] | None:
+def shelfsync_fetch_authorized_shops(connection: Connection) -> list[AuthorizedShop]:
     """`GET /authorization/202309/shops` (app-level: no shop cipher)."""
-    if not _mine(connection):
-        return None
     return _fetch_shops(connection)
 
 
@@ -123,10 +123,8 @@ def _fetch_shops(connection: Connection) -> list[AuthorizedShop]:
 
 
 @hookimpl
-def shelfsync_fetch_locations(connection: Connection) -> list[Location] | None:
+def shelfsync_fetch_locations(connection: Connection) -> list[Location]:
     """The shop's sales warehouses; ENABLED ones are active, `is_default` is kept."""
-    if not _mine(connection):
-        return None
     with TikTokClient(connection) as client:
         envelope = client.call("GET", WAREHOUSES_PATH)
     return mapping.parse_warehouses(envelope.data, envelope.request_id)
@@ -136,10 +134,8 @@ def shelfsync_fetch_locations(connection: Connection) -> list[Location] | None:
 
 
 @hookimpl
-def shelfsync_fetch_listings(connection: Connection) -> list[Listing] | None:
+def shelfsync_fetch_listings(connection: Connection) -> list[Listing]:
     """Every SKU of every product, 100 products a page, following `next_page_token`."""
-    if not _mine(connection):
-        return None
     version = str(connection.settings.get("product_search_version")
                   or DEFAULT_PRODUCT_SEARCH_VERSION)
     body: dict[str, Any] = {}
@@ -178,24 +174,27 @@ def _invalid(update: InventoryUpdate) -> str | None:
 
 
 def _failed(update: InventoryUpdate, code: str, message: str,
-            request_id: str | None = None, retryable: bool = False) -> PushResult:
+            request_id: str | None = None, retryable: bool = False,
+            kind: PushOutcome | None = None) -> PushResult:
     return PushResult(update.sku_id, ok=False, quantity=update.quantity, error_code=code,
-                      error_message=message, request_id=request_id, retryable=retryable)
+                      error_message=message, request_id=request_id, retryable=retryable,
+                      kind=kind)
 
 
 @hookimpl
 def shelfsync_push_inventory(
-    connection: Connection, updates: Sequence[InventoryUpdate]
-) -> list[PushResult] | None:
+    connection: Connection, updates: Sequence[InventoryUpdate], scope: PassScope | None
+) -> list[PushResult]:
     """One call per product carrying all of its SKUs and warehouses; results per update.
 
-    Invalid quantities fail without a call. A SKU TikTok rejects (`data.errors`) fails alone.
-    A product whose call failed after retries (throttled, 5xx, unreadable, refused) fails for
-    its SKUs with the error's code and the others still go; only an `AuthError` stops the
-    push, because every later call would be refused the same way.
+    Each SKU's quantity goes to the shop's default sales warehouse and every other warehouse
+    the channel showed it in is set to 0 (see warehouses.py). Invalid quantities fail
+    without a call. A SKU TikTok rejects (`data.errors`) fails alone (quarantine, or a stale
+    target when the warehouse kept from earlier in the pass was refused). A product whose
+    call failed after retries (throttled, 5xx, unreadable, refused) fails for its SKUs with
+    the error's code and the others still go; only an `AuthError` stops the push, because
+    every later call would be refused the same way.
     """
-    if not _mine(connection):
-        return None
     results: list[PushResult | None] = [None] * len(updates)
     by_product: dict[str, dict[tuple[str, str | None], int]] = {}
     for index, update in enumerate(updates):
@@ -212,17 +211,31 @@ def shelfsync_push_inventory(
                                        "a later update in the same push replaced this one")
         slots[key] = index
     with TikTokClient(connection) as client:
+        target = warehouses.Target(lambda: _read_warehouses(client), scope, connection.id,
+                                   connection.platform_id)
         for product_id, slots in by_product.items():
             indexes = list(slots.values())
-            _push_product(client, product_id, [updates[i] for i in indexes], indexes, results)
+            _push_product(client, target, product_id, [updates[i] for i in indexes], indexes,
+                          results)
     return [result for result in results if result is not None]
 
 
-def _push_product(client: TikTokClient, product_id: str, updates: list[InventoryUpdate],
-                  indexes: list[int], results: list[PushResult | None]) -> None:
+def _read_warehouses(client: TikTokClient) -> list[Location]:
+    envelope = client.call("GET", WAREHOUSES_PATH)
+    return mapping.parse_warehouses(envelope.data, envelope.request_id)
+
+
+def _push_product(client: TikTokClient, target: warehouses.Target, product_id: str,
+                  updates: list[InventoryUpdate], indexes: list[int],
+                  results: list[PushResult | None]) -> None:
     try:
+        warehouse = None if all(u.warehouse_id for u in updates) else target.warehouse()
+        spreads = [warehouses.spread(update, warehouse, target.active) for update in updates]
+        rows = [replace(update, warehouse_id=w, quantity=q)
+                for update, spread in zip(updates, spreads, strict=True)
+                for w, q in spread.items()]
         envelope = client.call("POST", INVENTORY_PATH.format(product_id=product_id),
-                               body=mapping.inventory_body(updates), partial_ok=True)
+                               body=mapping.inventory_body(rows), partial_ok=True)
         failures = mapping.parse_inventory_errors(envelope.data, envelope.request_id)
     except AuthError:
         raise
@@ -231,17 +244,21 @@ def _push_product(client: TikTokClient, product_id: str, updates: list[Inventory
         for index, update in zip(indexes, updates, strict=True):
             results[index] = _failed(update, code, exc.message, exc.request_id, exc.retryable)
         return
-    for index, update in zip(indexes, updates, strict=True):
-        failure = failures.get((update.sku_id, update.warehouse_id or None))
+    for index, update, spread in zip(indexes, updates, spreads, strict=True):
+        failure = next((failures[(update.sku_id, w)] for w in spread
+                        if (update.sku_id, w) in failures), None)
         if failure is None:
             failure = failures.get((update.sku_id, None))
-        if failure is None and not update.warehouse_id:
+        if failure is None:
             failure = next((f for (sku, _), f in failures.items() if sku == update.sku_id), None)
         if failure is None:
+            shown = {w: q for w, q in spread.items() if w}
             results[index] = PushResult(update.sku_id, ok=True, quantity=update.quantity,
-                                        request_id=envelope.request_id)
+                                        request_id=envelope.request_id, quantities=shown)
         else:
-            results[index] = _failed(update, failure[0], failure[1], envelope.request_id)
+            kind = target.refused(failure[0]) if not update.warehouse_id else None
+            results[index] = _failed(update, failure[0], failure[1], envelope.request_id,
+                                     kind=kind)
 
 
 # --- orders -------------------------------------------------------------------------------
@@ -250,10 +267,9 @@ def _push_product(client: TikTokClient, product_id: str, updates: list[Inventory
 @hookimpl
 def shelfsync_fetch_orders(
     connection: Connection, updated_since: datetime | None, cursor: str | None
-) -> OrderPage | None:
-    """One page of orders updated at or after `updated_since`, oldest update first."""
-    if not _mine(connection):
-        return None
+) -> OrderPage:
+    """One page of orders updated at or after `updated_since`, oldest update first; each
+    carries the connection's shop id (`platform_id`)."""
     query: dict[str, Any] = {
         "page_size": _page_size(connection, "order_page_size", 50),
         "sort_field": "update_time",
@@ -266,8 +282,8 @@ def shelfsync_fetch_orders(
         body["update_time_ge"] = int(updated_since.timestamp())
     with TikTokClient(connection) as client:
         envelope = client.call("POST", ORDERS_PATH, query=query, body=body)
-    shop_id = str(connection.settings.get("shop_id", ""))
-    orders, next_token = mapping.parse_orders(envelope.data, shop_id, envelope.request_id)
+    orders, next_token = mapping.parse_orders(envelope.data, connection.platform_id,
+                                              envelope.request_id)
     return OrderPage(tuple(orders), next_token)
 
 
@@ -275,10 +291,8 @@ def shelfsync_fetch_orders(
 
 
 @hookimpl
-def shelfsync_subscribe_webhooks(connection: Connection, address: str) -> list[str] | None:
+def shelfsync_subscribe_webhooks(connection: Connection, address: str) -> list[str]:
     """Point the shop's order and deauthorization events at `address` (see subscriptions)."""
-    if not _mine(connection):
-        return None
     with TikTokClient(connection) as client:
         return subscriptions.subscribe(client, address)
 
@@ -294,11 +308,9 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
 @hookimpl
 def shelfsync_verify_webhook(
     connection: Connection, headers: Mapping[str, str], body: bytes
-) -> WebhookEvent | None:
+) -> WebhookEvent:
     """`Authorization` must be hex HMAC-SHA256(app_key + raw body, app_secret); checked in
     constant time before the body is parsed."""
-    if not _mine(connection):
-        return None
     credentials = connection.credentials
     app_key = credentials.get("app_key", "")
     app_secret = credentials.get("app_secret", "")

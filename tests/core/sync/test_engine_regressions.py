@@ -15,7 +15,6 @@ from sqlmodel import Session, select
 
 from shelfsync.core.models import (
     ChannelConnection,
-    ChannelWarehouse,
     Organization,
     PendingSku,
     utcnow,
@@ -41,30 +40,30 @@ def _reconciled(world: World) -> None:
     world.session.commit()
 
 
-def test_a_refused_cached_warehouse_retries_every_sku_it_failed(world: World) -> None:
-    """pushing._warehouse_refused sets `cached_warehouse = False` on the first failure, so
-    every later SKU refused for the same stale warehouse in the same pass is quarantined
-    instead of retried: the shop keeps showing their old stock for hours."""
+def test_a_warehouse_changed_between_passes_loses_no_sku(world: World) -> None:
+    """Core once cached the shop's default warehouse for a day and, when a push refused it,
+    retried only the first SKU refused for it (the others were quarantined for hours). The
+    warehouse is now the TikTok plugin's choice, read afresh each pass: a default warehouse
+    that changed between passes costs no SKU of the next pass, and every SKU the old one
+    held ends with the right total. (The stale-within-a-pass case is
+    tests/plugins/tiktok/test_plugin_warehouses.py.)"""
     _reconciled(world)
     skus = _siblings(world.plain_sku())
     shop = world.channel_ids[0]
-    # The shop's default warehouse changed behind our back: the cached one no longer exists.
-    world.session.merge(ChannelWarehouse(channel_id=shop, warehouse_id="7499999999999999999",
-                                         name="gone", fetched_at=utcnow()))
-    world.session.commit()
-    for sku in skus:
-        world.bump(sku, 2)
-
-    refused = sync_skus(world.session, world.pm, world.org_id, skus, channel_ids=[shop])
-    world.session.commit()
-    # What sync_pending does next: the retry SKUs go round again, and a reconcile follows.
-    sync_skus(world.session, world.pm, world.org_id, sorted(refused.retry_skus),
-              channel_ids=[shop])
-    world.session.commit()
-    _reconciled(world)
-
-    shown = world.shown(0)
-    assert {sku: shown[sku] for sku in skus} == {sku: world.expected(sku, 0) for sku in skus}
+    old, new = world.tiktok.app.shops[0].warehouses[:2]
+    old.is_default, new.is_default = False, True
+    try:
+        for sku in skus:
+            world.bump(sku, 2)
+        report = sync_skus(world.session, world.pm, world.org_id, skus, channel_ids=[shop])
+        world.session.commit()
+        assert report.failed == 0 and not report.retry_skus, report.to_dict()
+        _reconciled(world)
+        shown = world.shown(0)
+        assert {sku: shown[sku] for sku in skus} == {sku: world.expected(sku, 0)
+                                                      for sku in skus}
+    finally:
+        old.is_default, new.is_default = True, False
 
 
 def test_a_push_whose_commit_was_lost_is_not_mistaken_for_unchanged(world: World) -> None:

@@ -3,8 +3,9 @@
 A SKU's pushed quantity is forgotten, durably, before its push leaves: whatever happens after
 (an update applied but answered with a timeout, a rolled-back transaction), the next pass
 finds "unknown" and pushes, instead of comparing with a quantity the channel no longer shows.
-A reconcile commits as it goes, so nothing it wrote is locked once it returns; a cached
-warehouse refused in the middle of a reconcile is read again for the parts that follow.
+A reconcile commits as it goes, so nothing it wrote is locked once it returns; a warehouse
+the channel plugin kept for the pass and that goes stale in the middle of a reconcile is
+answered as a stale target (retried soon) and read again for the parts that follow.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from sqlmodel import Session, select
 
 from shelfsync.core.models import (
     ChannelConnection,
-    ChannelWarehouse,
     PendingSku,
     PushedQuantity,
     SkuLink,
@@ -32,6 +32,8 @@ from shelfsync.core.sync.inventory import (
 )
 
 from .conftest import World
+
+WAREHOUSES = "/logistics/202309/warehouses"
 
 
 def _reconciled(world: World) -> None:
@@ -71,7 +73,9 @@ def test_an_update_applied_but_answered_with_a_timeout_is_pushed_again(world: Wo
     shop.settings = {**shop.settings, "timeout": 0.2, "retry_attempts": 1}
     world.session.add(shop)
     world.session.commit()
-    world.control(world.tiktok, "POST", "latency", {"seconds": 1.0})
+    # Only the update is slow: the plugin's warehouse read of the pass answers in time.
+    world.control(world.tiktok, "POST", "latency", {"seconds": 1.0,
+                                                    "path": "/inventory/update"})
     world.bump(sku, 5)
     try:
         late = sync_skus(world.session, world.pm, world.org_id, [sku],
@@ -162,31 +166,41 @@ def test_a_reconcile_leaves_no_write_lock_behind(world: World, engine: Engine) -
     assert world.shown(0)[sku] == world.expected(sku, 0)
 
 
-def test_a_cached_warehouse_refused_mid_reconcile_is_read_again_for_the_next_parts(
+def test_a_warehouse_gone_stale_mid_reconcile_is_read_again_for_the_next_parts(
         world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The shop's default warehouse is disabled right after the pass's first push: the
+    plugin's kept warehouse is refused, every SKU refused for it is a stale target (retried
+    soon, none quarantined), and the later parts go to the warehouse read again."""
     _reconciled(world)
     monkeypatch.setattr(inventory, "PRODUCTS_PER_PART", 2)
     shop = world.channel_ids[0]
-    world.session.merge(ChannelWarehouse(channel_id=shop, warehouse_id="7499999999999999999",
-                                         name="gone", fetched_at=utcnow()))
-    world.session.commit()
+    fake = world.tiktok.app
+    default = fake.shops[0].default_warehouse
+    handle = fake.handle_api
+
+    def disable_after_first_update(request):  # type: ignore[no-untyped-def]
+        answer = handle(request)
+        if request.path.endswith("/inventory/update"):
+            default.effect_status = "DISABLED"
+        return answer
+
+    monkeypatch.setattr(fake, "handle_api", disable_after_first_update)
     skus = [f"SKU-0-{product:05d}-{variant:02d}" for product in (1, 2, 4, 6)
             for variant in (1, 2, 3)]
     for sku in skus:
         world.bump(sku, 2)
+    world.reset_counts()
 
     first = reconcile_organization(world.session, world.pm, world.org_id, channel_ids=[shop])
     world.session.commit()
 
-    assert first.api_calls.get("fetch_locations") == 1  # read again once, not per part
-    # Refused for the stale warehouse: every one of them retried soon, none quarantined.
-    stale = [item for item in first.items if "warehouse" in (item.error_message or "").lower()]
-    assert stale and all(item.outcome == "failed" for item in stale)
-    assert {item.sku for item in stale} <= first.retry_skus
-    assert first.pushed > 0  # the later parts went to the warehouse read again
-    cached = world.session.get(ChannelWarehouse, shop)
-    assert cached is not None and cached.warehouse_id != "7499999999999999999"
-
+    reads = world.control(world.tiktok, "GET", "requests")["by_path"]
+    assert reads.get(WAREHOUSES) == 2  # read once, again once after the refusal; not per part
+    stale = [item for item in first.items if item.outcome == "failed"]
+    assert stale and {item.sku for item in stale} <= first.retry_skus
+    assert first.pushed > 0  # the parts after the refusal went to the warehouse read again
+    monkeypatch.setattr(fake, "handle_api", handle)
+    default.effect_status = "ENABLED"
     _reconciled(world)
     shown = world.shown(0)
     live = [sku for sku in skus if sku in shown]

@@ -78,8 +78,8 @@ def test_a_stock_webhook_names_its_skus(world: World) -> None:
                         json={"sku": "SKU-0-00004-02"}).json()
     store = world.session.get(StoreConnection, world.store_id)
     assert store is not None
-    event = world.pm.hook.shelfsync_verify_webhook(
-        connection=store_connection(store), headers=sample["headers"],
+    event = world.pm.call(store_connection(store), "shelfsync_verify_webhook",
+                          headers=sample["headers"],
         body=sample["body"].encode())
 
     assert skus_for_event(world.session, world.store_id, event) == ["SKU-0-00004-02"]

@@ -27,6 +27,7 @@ from shelfsync.core.testing.catalog import seed_catalog
 from shelfsync.core.testing.fakes import FakePlatform, json_response
 from shelfsync.core.testing.kit import PluginContract, RunningFake
 from shelfsync.core.types import (
+    AccountInfo,
     Capabilities,
     Connection,
     ContinueSelling,
@@ -125,16 +126,12 @@ class ToyChannelPlugin:
         return "toychannel", ToyChannelFake
 
     @hookimpl
-    def shelfsync_check_connection(self, connection: Connection) -> PlatformInfo | None:
-        if connection.platform != "toychannel":
-            return None
+    def shelfsync_check_connection(self, connection: Connection) -> AccountInfo:
         self._get(connection, "/shop")
-        return self.shelfsync_platform_info()
+        return AccountInfo(platform_id="toy-shop", name="Toy shop")
 
     @hookimpl
-    def shelfsync_fetch_listings(self, connection: Connection) -> list[Listing] | None:
-        if connection.platform != "toychannel":
-            return None
+    def shelfsync_fetch_listings(self, connection: Connection) -> list[Listing]:
         size = int(connection.settings.get("page_size") or 50)
         found, cursor = [], ""
         while True:
@@ -154,9 +151,7 @@ class ToyChannelPlugin:
 
     @hookimpl
     def shelfsync_push_inventory(self, connection: Connection,
-                                 updates: Sequence[InventoryUpdate]) -> list[PushResult] | None:
-        if connection.platform != "toychannel":
-            return None
+                                 updates: Sequence[InventoryUpdate]) -> list[PushResult]:
         with make_client(connection, headers={"X-Toy-Token":
                                               connection.credentials["token"]}) as client:
             response = client.post("/inventory", json={"updates": [
@@ -167,17 +162,13 @@ class ToyChannelPlugin:
 
     @hookimpl
     def shelfsync_fetch_orders(self, connection: Connection, updated_since: datetime | None,
-                               cursor: str | None) -> OrderPage | None:
-        if connection.platform != "toychannel":
-            return None
+                               cursor: str | None) -> OrderPage:
         self._get(connection, "/orders")
         return OrderPage(orders=())
 
     @hookimpl
     def shelfsync_verify_webhook(self, connection: Connection, headers: Mapping[str, str],
-                                 body: bytes) -> WebhookEvent | None:
-        if connection.platform != "toychannel":
-            return None
+                                 body: bytes) -> WebhookEvent:
         lowered = {k.lower(): v for k, v in headers.items()}
         expected = hmac.new(connection.credentials["secret"].encode(), body,
                             hashlib.sha256).hexdigest()
@@ -223,7 +214,7 @@ def test_run_fake_control_api_counts_and_faults(run_fake: Callable[..., RunningF
     running = run_fake("toychannel", products=2)
     running.reset_requests()
     running.inject_fault("503", count=1)
-    listings = plugin_manager.hook.shelfsync_fetch_listings(connection=running.connection)
+    listings = plugin_manager.call(running.connection, "shelfsync_fetch_listings")
     assert len(listings) == 4
     assert running.request_count() == 2  # the 503, then the retry
 

@@ -105,7 +105,7 @@ def _variant(available: Any = 5, **overrides: Any) -> dict[str, Any]:
 
 
 def _stock(pm: ShelfsyncPluginManager, conn: Connection) -> list[StockLevel]:
-    return pm.hook.shelfsync_fetch_stock_levels(connection=conn, skus=None)
+    return pm.call(conn, "shelfsync_fetch_stock_levels", skus=None)
 
 
 def test_version_path_token_and_variables_are_sent(app: tuple[Scripted, Connection]) -> None:
@@ -157,7 +157,7 @@ def test_missing_page_info_is_a_bad_response(app: tuple[Scripted, Connection],
     scripted, conn = app
     scripted.answers = [(200, {"data": {"locations": {"nodes": []}}, "extensions": _cost()})]
     with pytest.raises(BadResponse, match="pageInfo"):
-        plugin_manager.hook.shelfsync_fetch_locations(connection=conn)
+        plugin_manager.call(conn, "shelfsync_fetch_locations")
 
 
 def test_next_page_without_cursor_is_a_bad_response(app: tuple[Scripted, Connection],
@@ -168,7 +168,7 @@ def test_next_page_without_cursor_is_a_bad_response(app: tuple[Scripted, Connect
     page["data"]["locations"]["pageInfo"] = {"hasNextPage": True, "endCursor": None}
     scripted.answers = [(200, page)]
     with pytest.raises(BadResponse, match="cursor"):
-        plugin_manager.hook.shelfsync_fetch_locations(connection=conn)
+        plugin_manager.call(conn, "shelfsync_fetch_locations")
 
 
 def test_body_that_is_not_a_json_object(app: tuple[Scripted, Connection]) -> None:

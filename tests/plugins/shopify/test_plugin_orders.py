@@ -55,11 +55,11 @@ def test_create_order_once_then_find_it(shop: RunningFake,
                                         plugin_manager: ShelfsyncPluginManager) -> None:
     sku = shop.fake.store.variants[0].sku
     before = _available(shop.fake, sku)
-    ref = plugin_manager.hook.shelfsync_create_order(connection=shop.connection,
-                                                     order=_order("5770001", sku))
+    ref = plugin_manager.call(shop.connection, "shelfsync_create_order", order=_order("5770001",
+                              sku))
     assert isinstance(ref, StoreOrderRef) and ref.created and ref.name.startswith("#")
-    again = plugin_manager.hook.shelfsync_create_order(connection=shop.connection,
-                                                       order=_order("5770001", sku))
+    again = plugin_manager.call(shop.connection, "shelfsync_create_order", order=_order("5770001",
+                                sku))
     assert again == StoreOrderRef(id=ref.id, name=ref.name, created=False)
     [stored] = _orders_for(shop.fake, "5770001")
     assert ("tiktok_order_id", "5770001") in stored.custom_attributes
@@ -93,8 +93,7 @@ def test_a_lost_create_response_is_not_a_second_order(
         via_proxy = Connection(platform="shopify", base_url=proxy.base_url,
                                credentials=shop.connection.credentials,
                                settings=shop.connection.settings, timeout=5.0)
-        ref = plugin_manager.hook.shelfsync_create_order(connection=via_proxy,
-                                                         order=_order("5770002", sku))
+        ref = plugin_manager.call(via_proxy, "shelfsync_create_order", order=_order("5770002", sku))
     assert dropped, "the proxy never saw the create"
     [stored] = _orders_for(shop.fake, "5770002")
     assert ref.id == f"gid://shopify/Order/{stored.num}" and not ref.created
@@ -103,8 +102,8 @@ def test_a_lost_create_response_is_not_a_second_order(
 def test_unknown_sku_creates_nothing(shop: RunningFake,
                                      plugin_manager: ShelfsyncPluginManager) -> None:
     with pytest.raises(NotFound, match="NO-SUCH-SKU"):
-        plugin_manager.hook.shelfsync_create_order(connection=shop.connection,
-                                                   order=_order("5770003", "NO-SUCH-SKU"))
+        plugin_manager.call(shop.connection, "shelfsync_create_order", order=_order("5770003",
+                            "NO-SUCH-SKU"))
     assert _orders_for(shop.fake, "5770003") == []
 
 
@@ -113,38 +112,36 @@ def test_non_positive_quantity_is_refused_before_sending(
 ) -> None:
     sku = shop.fake.store.variants[0].sku
     with pytest.raises(InvalidInput, match="quantity"):
-        plugin_manager.hook.shelfsync_create_order(connection=shop.connection,
-                                                   order=_order("5770004", sku, quantity=0))
+        plugin_manager.call(shop.connection, "shelfsync_create_order", order=_order("5770004",
+                            sku, quantity=0))
     assert _orders_for(shop.fake, "5770004") == []
 
 
 def test_order_status_of_a_new_order(shop: RunningFake,
                                      plugin_manager: ShelfsyncPluginManager) -> None:
     sku = shop.fake.store.variants[0].sku
-    ref = plugin_manager.hook.shelfsync_create_order(connection=shop.connection,
-                                                     order=_order("5770005", sku))
-    status = plugin_manager.hook.shelfsync_fetch_order_status(connection=shop.connection,
-                                                              order_ref=ref)
+    ref = plugin_manager.call(shop.connection, "shelfsync_create_order", order=_order("5770005",
+                              sku))
+    status = plugin_manager.call(shop.connection, "shelfsync_fetch_order_status", order_ref=ref)
     assert status == StoreOrderStatus(id=ref.id)
     with pytest.raises(NotFound):
-        plugin_manager.hook.shelfsync_fetch_order_status(
-            connection=shop.connection, order_ref=StoreOrderRef(id="gid://shopify/Order/1"))
+        plugin_manager.call(shop.connection, "shelfsync_fetch_order_status",
+                            order_ref=StoreOrderRef(id="gid://shopify/Order/1"))
 
 
 def test_order_status_carries_tracking_once_fulfilled(
     shop: RunningFake, plugin_manager: ShelfsyncPluginManager
 ) -> None:
     sku = shop.fake.store.variants[1].sku
-    ref = plugin_manager.hook.shelfsync_create_order(
-        connection=shop.connection, order=_order("5770006", sku)
+    ref = plugin_manager.call(shop.connection, "shelfsync_create_order", order=_order("5770006",
+                              sku)
     )
     answer = httpx.post(
         f"{shop.base_url}/_fake/fulfill",
         json={"order_id": ref.id, "tracking_number": "1Z999AA10123456784", "company": "UPS"},
     )
     assert answer.status_code == 200, answer.text
-    status = plugin_manager.hook.shelfsync_fetch_order_status(
-        connection=shop.connection, order_ref=ref
+    status = plugin_manager.call(shop.connection, "shelfsync_fetch_order_status", order_ref=ref
     )
     assert status.fulfilled is True
     assert (status.tracking_number, status.carrier) == ("1Z999AA10123456784", "UPS")

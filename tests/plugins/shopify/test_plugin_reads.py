@@ -38,7 +38,7 @@ def _truth_levels(fake: Any) -> set[StockLevel]:
 def test_locations_include_the_inactive_one_marked(shop: RunningFake,
                                                    plugin_manager: ShelfsyncPluginManager
                                                    ) -> None:
-    locations = plugin_manager.hook.shelfsync_fetch_locations(connection=shop.connection)
+    locations = plugin_manager.call(shop.connection, "shelfsync_fetch_locations")
     truth = {Location(id=gid("Location", loc.num), name=loc.name, active=loc.active)
              for loc in shop.fake.store.locations}
     assert set(locations) == truth
@@ -48,8 +48,7 @@ def test_locations_include_the_inactive_one_marked(shop: RunningFake,
 def test_stock_levels_match_the_store_and_skip_the_inactive_location(
     shop: RunningFake, plugin_manager: ShelfsyncPluginManager
 ) -> None:
-    levels = plugin_manager.hook.shelfsync_fetch_stock_levels(connection=shop.connection,
-                                                              skus=None)
+    levels = plugin_manager.call(shop.connection, "shelfsync_fetch_stock_levels", skus=None)
     assert len(levels) == len(set(levels))
     assert set(levels) == _truth_levels(shop.fake)
     inactive = {gid("Location", loc.num) for loc in shop.fake.store.locations if not loc.active}
@@ -60,8 +59,7 @@ def test_stock_levels_match_the_store_and_skip_the_inactive_location(
 def test_untracked_variants_have_no_stock_levels(shop: RunningFake,
                                                 plugin_manager: ShelfsyncPluginManager) -> None:
     untracked = {v.sku for v in shop.fake.store.variants if not v.item.tracked}
-    levels = plugin_manager.hook.shelfsync_fetch_stock_levels(connection=shop.connection,
-                                                              skus=None)
+    levels = plugin_manager.call(shop.connection, "shelfsync_fetch_stock_levels", skus=None)
     assert untracked and not untracked & {level.sku for level in levels}
 
 
@@ -71,8 +69,7 @@ def test_stock_for_given_skus_is_exact_and_chunked(shop: RunningFake,
     tracked = [v.sku for v in shop.fake.store.variants if v.item.tracked]
     wanted = tracked[:60]  # more than one search chunk of 50
     asked = [*wanted, wanted[0].lower(), "NO-SUCH-SKU", wanted[1]]
-    levels = plugin_manager.hook.shelfsync_fetch_stock_levels(connection=shop.connection,
-                                                              skus=asked)
+    levels = plugin_manager.call(shop.connection, "shelfsync_fetch_stock_levels", skus=asked)
     # The fake searches case-insensitively, as Shopify does; only exact SKUs come back.
     assert set(levels) == {lv for lv in _truth_levels(shop.fake) if lv.sku in set(wanted)}
     assert len(levels) == len(set(levels))
@@ -83,7 +80,7 @@ def test_items_with_more_locations_than_a_page_are_completed(
 ) -> None:
     capped = shop.with_settings(levels_per_item=1)
     shop.reset_requests()
-    levels = plugin_manager.hook.shelfsync_fetch_stock_levels(connection=capped, skus=None)
+    levels = plugin_manager.call(capped, "shelfsync_fetch_stock_levels", skus=None)
     assert set(levels) == _truth_levels(shop.fake)
     assert shop.request_count() > 100, "each item's further levels needed follow-up queries"
 
@@ -91,8 +88,7 @@ def test_items_with_more_locations_than_a_page_are_completed(
 def test_continue_and_untracked_variants_keep_selling(shop: RunningFake,
                                                      plugin_manager: ShelfsyncPluginManager
                                                      ) -> None:
-    policies = plugin_manager.hook.shelfsync_fetch_backorder_policies(
-        connection=shop.connection, skus=None)
+    policies = plugin_manager.call(shop.connection, "shelfsync_fetch_backorder_policies", skus=None)
     by_sku = {policy.sku: policy for policy in policies}
     variants = shop.fake.store.variants
     assert len(by_sku) == len(policies) == len(variants)
@@ -110,18 +106,18 @@ def test_backorder_policy_follows_a_product_edit(shop: RunningFake,
     sku = next(v.sku for v in shop.fake.store.variants
                if v.policy == "DENY" and v.item.tracked)
     shop.control("POST", "variant", {"sku": sku, "inventory_policy": "CONTINUE"})
-    [policy] = plugin_manager.hook.shelfsync_fetch_backorder_policies(
-        connection=shop.connection, skus=[sku])
+    [policy] = plugin_manager.call(shop.connection, "shelfsync_fetch_backorder_policies",
+                                   skus=[sku])
     assert policy == BackorderPolicy(sku=sku, continue_selling=True, tracked=True)
     shop.control("POST", "variant", {"sku": sku, "inventory_policy": "DENY", "tracked": False})
-    [policy] = plugin_manager.hook.shelfsync_fetch_backorder_policies(
-        connection=shop.connection, skus=[sku])
+    [policy] = plugin_manager.call(shop.connection, "shelfsync_fetch_backorder_policies",
+                                   skus=[sku])
     assert policy == BackorderPolicy(sku=sku, continue_selling=True, tracked=False)
 
 
 def test_catalog_matches_the_store(shop: RunningFake,
                                    plugin_manager: ShelfsyncPluginManager) -> None:
-    catalog = plugin_manager.hook.shelfsync_fetch_catalog(connection=shop.connection)
+    catalog = plugin_manager.call(shop.connection, "shelfsync_fetch_catalog")
     truth = {
         CatalogItem(product_id=gid("Product", v.product.num),
                     variant_id=gid("ProductVariant", v.num), sku=v.sku,
@@ -134,7 +130,8 @@ def test_catalog_matches_the_store(shop: RunningFake,
 
 def test_check_connection_and_api_version_setting(shop: RunningFake,
                                                   plugin_manager: ShelfsyncPluginManager) -> None:
-    info = plugin_manager.hook.shelfsync_check_connection(
-        connection=shop.with_settings(api_version="2025-01"))
-    assert info is not None and info.name == "shopify"
+    account = plugin_manager.call(shop.with_settings(api_version="2025-01"),
+                                  "shelfsync_check_connection")
+    # The store's own id is its myshopify domain, the one its webhooks name.
+    assert account.platform_id.endswith(".myshopify.com") and account.name
     assert "/admin/api/2025-01/graphql.json" in shop.control("GET", "requests")["by_path"]

@@ -46,8 +46,8 @@ def shop(run_fake: Callable[..., RunningFake]) -> RunningFake:
 def subscribe(shop: RunningFake, plugin_manager: ShelfsyncPluginManager
               ) -> Callable[[str], list[str]]:
     def run(address: str) -> list[str]:
-        topics: list[str] = plugin_manager.hook.shelfsync_subscribe_webhooks(
-            connection=shop.connection, address=address)
+        topics: list[str] = plugin_manager.call(shop.connection, "shelfsync_subscribe_webhooks",
+                                                address=address)
         return topics
     return run
 

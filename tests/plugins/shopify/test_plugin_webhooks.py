@@ -29,8 +29,8 @@ def shop(run_fake: Callable[..., RunningFake]) -> RunningFake:
 def verify(shop: RunningFake, plugin_manager: ShelfsyncPluginManager
            ) -> Callable[[dict[str, str], bytes], WebhookEvent]:
     def run(headers: dict[str, str], body: bytes) -> WebhookEvent:
-        return plugin_manager.hook.shelfsync_verify_webhook(connection=shop.connection,
-                                                            headers=headers, body=body)
+        return plugin_manager.call(shop.connection, "shelfsync_verify_webhook", headers=headers,
+                                   body=body)
     return run
 
 
@@ -98,7 +98,7 @@ def test_no_client_secret_is_a_configuration_error(shop: RunningFake,
     no_secret = Connection(platform="shopify", base_url=shop.base_url,
                            credentials={"access_token": "x"})
     with pytest.raises(ConfigurationError):
-        plugin_manager.hook.shelfsync_verify_webhook(connection=no_secret, headers=headers,
+        plugin_manager.call(no_secret, "shelfsync_verify_webhook", headers=headers,
                                                      body=body)
 
 

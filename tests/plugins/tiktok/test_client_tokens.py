@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import httpx
@@ -14,9 +14,8 @@ import pytest
 from shelfsync.core.errors import AuthError, BlockedAddress, ConfigurationError
 from shelfsync.core.http import ALLOW_PRIVATE_ENV
 from shelfsync.core.testing.server import RunningServer, serving
-from shelfsync.core.types import Connection
 from shelfsync.plugins.tiktok import plugin
-from shelfsync.plugins.tiktok.auth import TokenSet, TokenStore
+from shelfsync.plugins.tiktok.auth import TokenSet, token_credentials
 from shelfsync.plugins.tiktok.client import TikTokClient
 from shelfsync.plugins.tiktok.fake import TikTokFake
 from shelfsync.plugins.tiktok.fake_client import connection_for as connect
@@ -32,13 +31,13 @@ def server() -> Iterator[RunningServer]:
 
 
 class Recorder:
-    """A TokenStore that remembers what it was given."""
+    """An `on_credentials_refreshed` callback that remembers what it was given."""
 
     def __init__(self) -> None:
-        self.saved: list[tuple[Connection, TokenSet]] = []
+        self.saved: list[Mapping[str, str]] = []
 
-    def save_tokens(self, connection: Connection, tokens: TokenSet) -> None:
-        self.saved.append((connection, tokens))
+    def __call__(self, refreshed: Mapping[str, str]) -> None:
+        self.saved.append(dict(refreshed))
 
 
 def control(server: RunningServer, name: str, body: dict[str, Any]) -> Any:
@@ -53,7 +52,7 @@ def counts(server: RunningServer) -> dict[str, int]:
 
 def test_an_expired_token_is_refreshed_once_and_reported(server: RunningServer) -> None:
     store = Recorder()
-    connection = connect(server, token_store=store)
+    connection = connect(server, on_credentials_refreshed=store)
     old = connection.credentials["access_token"]
     control(server, "tokens/expire", {"shop_id": 0})
 
@@ -61,24 +60,26 @@ def test_an_expired_token_is_refreshed_once_and_reported(server: RunningServer) 
 
     assert [shop.id for shop in shops] == [server.app.connections()[0]["id"]]
     assert len(store.saved) == 1
-    reported_for, tokens = store.saved[0]
-    assert reported_for is connection
+    refreshed = store.saved[0]
     current = server.app.connections()[0]["credentials"]
-    assert tokens.access_token == current["access_token"] != old
-    assert tokens.refresh_token == current["refresh_token"]
-    assert tokens.access_token_expires_at and tokens.access_token_expires_at > time.time()
+    assert refreshed["access_token"] == current["access_token"] != old
+    assert refreshed["refresh_token"] == current["refresh_token"]
+    assert int(refreshed["access_token_expire_in"]) > time.time()
+    assert set(refreshed) == {"access_token", "refresh_token", "access_token_expire_in"}
+    tokens = TokenSet(refreshed["access_token"], refreshed["refresh_token"], 1, 2)
     assert "access_token" not in repr(tokens).replace("access_token_expires_at", "")
     assert counts(server) == {SHOPS: 2, REFRESH: 1}
 
 
 def test_a_refreshed_client_keeps_its_new_token(server: RunningServer) -> None:
-    seen: list[TokenSet] = []
-    connection = connect(server, on_tokens=lambda conn, tokens: seen.append(tokens))
+    seen: list[Mapping[str, str]] = []
+    connection = connect(server, on_credentials_refreshed=seen.append)
     control(server, "tokens/expire", {"shop_id": 0})
     with TikTokClient(connection) as client:
         client.call("GET", SHOPS, shop_scoped=False)
         client.call("GET", "/logistics/202309/warehouses")
-        assert client.refreshed == seen[0]
+        assert client.refreshed is not None
+        assert token_credentials(client.refreshed) == seen[0]
     assert len(seen) == 1
     assert counts(server)[REFRESH] == 1
 
@@ -86,15 +87,15 @@ def test_a_refreshed_client_keeps_its_new_token(server: RunningServer) -> None:
 def test_only_the_expired_shop_refreshes(server: RunningServer) -> None:
     control(server, "tokens/expire", {"shop_id": 1})
     store = Recorder()
-    plugin.shelfsync_fetch_locations(connection=connect(server, 0, token_store=store))
+    plugin.shelfsync_fetch_locations(connection=connect(server, 0, on_credentials_refreshed=store))
     assert store.saved == []
-    plugin.shelfsync_fetch_locations(connection=connect(server, 1, token_store=store))
+    plugin.shelfsync_fetch_locations(connection=connect(server, 1, on_credentials_refreshed=store))
     assert len(store.saved) == 1
 
 
 def test_a_token_near_its_expiry_is_refreshed_before_the_call(server: RunningServer) -> None:
     store = Recorder()
-    connection = connect(server, token_store=store,
+    connection = connect(server, on_credentials_refreshed=store,
                          access_token_expires_at=int(time.time()) + 60)
     plugin.shelfsync_fetch_locations(connection=connection)
     assert len(store.saved) == 1
@@ -104,7 +105,7 @@ def test_a_token_near_its_expiry_is_refreshed_before_the_call(server: RunningSer
 
 def test_a_token_far_from_its_expiry_is_left_alone(server: RunningServer) -> None:
     store = Recorder()
-    connection = connect(server, token_store=store,
+    connection = connect(server, on_credentials_refreshed=store,
                          access_token_expires_at=int(time.time()) + 86_400)
     plugin.shelfsync_fetch_locations(connection=connection)
     assert store.saved == []
@@ -129,14 +130,17 @@ def test_without_a_refresh_token_the_expiry_is_an_auth_error(server: RunningServ
     assert REFRESH not in counts(server)
 
 
-def test_the_token_store_protocol() -> None:
-    assert isinstance(Recorder(), TokenStore)
-    assert not isinstance(object(), TokenStore)
+def test_a_refresh_without_a_callback_keeps_working(server: RunningServer) -> None:
+    """No callback (a plugin author's script): the call still succeeds on the new token."""
+    connection = connect(server)
+    control(server, "tokens/expire", {"shop_id": 0})
+    assert plugin.shelfsync_fetch_locations(connection=connection)
+    assert counts(server)[REFRESH] == 1
 
 
 def test_threads_sharing_a_client_refresh_once(server: RunningServer) -> None:
-    seen: list[TokenSet] = []
-    connection = connect(server, on_tokens=lambda conn, tokens: seen.append(tokens))
+    seen: list[Mapping[str, str]] = []
+    connection = connect(server, on_credentials_refreshed=seen.append)
     control(server, "tokens/expire", {"shop_id": 0})
     failures: list[Exception] = []
     with TikTokClient(connection) as client:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,11 +11,11 @@ import click
 import httpx
 import pytest
 
-from shelfsync.core.errors import AuthError, ConfigurationError
+from shelfsync.core.errors import AuthError, ConfigurationError, PluginMissing
 from shelfsync.core.plugins import get_plugin_manager
 from shelfsync.core.testing.catalog import seed_catalog
 from shelfsync.core.testing.server import RunningServer, serving
-from shelfsync.core.types import Connection, Role
+from shelfsync.core.types import Role
 from shelfsync.plugins.tiktok import plugin
 from shelfsync.plugins.tiktok.fake import TikTokFake
 from shelfsync.plugins.tiktok.fake_client import connection_for as connect
@@ -45,20 +46,34 @@ def test_fake_factory_and_command_are_registered(monkeypatch: pytest.MonkeyPatch
     assert group.commands["fake"].commands  # type: ignore[attr-defined]
 
 
-def test_other_platforms_get_none(server: RunningServer) -> None:
-    other = Connection("shopify", server.base_url, {}, {})
-    assert plugin.shelfsync_check_connection(connection=other) is None
-    assert plugin.shelfsync_fetch_authorized_shops(connection=other) is None
-    assert plugin.shelfsync_fetch_locations(connection=other) is None
-    assert plugin.shelfsync_fetch_listings(connection=other) is None
-    assert plugin.shelfsync_push_inventory(connection=other, updates=[]) is None
-    assert plugin.shelfsync_fetch_orders(connection=other, updated_since=None,
-                                         cursor=None) is None
-    assert plugin.shelfsync_verify_webhook(connection=other, headers={}, body=b"{}") is None
+def test_another_platforms_connection_never_reaches_the_plugin(
+        server: RunningServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The plugin has no platform guard: core's routing keeps other connections away."""
+    monkeypatch.setenv("SHELFSYNC_PLUGINS", "tiktok")
+    pm = get_plugin_manager()
+    other = replace(connect(server), platform="shopify")
+    httpx.delete(server.base_url + "/_fake/requests").raise_for_status()
+    for name, kwargs in (("shelfsync_check_connection", {}),
+                         ("shelfsync_fetch_locations", {}),
+                         ("shelfsync_fetch_listings", {}),
+                         ("shelfsync_push_inventory", {"updates": []}),
+                         ("shelfsync_verify_webhook", {"headers": {}, "body": b"{}"})):
+        with pytest.raises(PluginMissing, match="no plugin for platform 'shopify'"):
+            pm.call(other, name, **kwargs)
+    assert httpx.get(server.base_url + "/_fake/requests").json()["count"] == 0
 
 
-def test_check_connection(server: RunningServer) -> None:
-    assert plugin.shelfsync_check_connection(connection=connect(server)).name == "tiktok"
+def test_check_connection_names_the_ciphers_shop(server: RunningServer) -> None:
+    shop = server.app.connections()[0]
+    account = plugin.shelfsync_check_connection(connection=connect(server))
+    assert account.platform_id == shop["id"] and account.platform_id
+    assert account.name
+
+
+def test_check_connection_without_a_cipher_names_no_shop(server: RunningServer) -> None:
+    account = plugin.shelfsync_check_connection(
+        connection=connect(server, credentials={"shop_cipher": ""}))
+    assert account.platform_id == ""
 
 
 def test_check_connection_refuses_another_shops_cipher(server: RunningServer) -> None:

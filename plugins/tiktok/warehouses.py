@@ -1,0 +1,117 @@
+"""Where a SKU's quantity goes: the shop's default sales warehouse, the others cleared.
+
+Core pushes one total quantity per SKU; spreading it over the shop's warehouses is TikTok's
+business, so it lives here. The shop's warehouses are read once per pass (kept in the pass's
+`PassScope`, which core drops afterwards) or once per hook call outside a pass. A push refused
+because the warehouse kept from earlier in the pass no longer holds (deleted, disabled, no
+longer a sales warehouse) answers `STALE_TARGET` for every SKU refused for it and forgets it,
+so the pass's next push reads the warehouses again; a freshly read warehouse that is refused
+is an ordinary refusal (quarantine).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from shelfsync.core.errors import AuthError, PluginError
+from shelfsync.core.types import InventoryUpdate, Location, PassScope, PushOutcome
+from shelfsync.plugins.tiktok.client import PLATFORM
+
+#: TikTok's codes for "this warehouse cannot take stock": it does not exist, or it is not an
+#: enabled sales (delivery) warehouse.
+WAREHOUSE_REFUSED = frozenset({"12052097", "12052532"})
+
+
+def _key(connection_id: int | None, shop_id: str) -> tuple[str, object, str]:
+    return ("default_warehouse", connection_id, shop_id)
+
+
+#: What a pass keeps: the warehouse it pushes to and the shop's active sales warehouses.
+Choice = tuple[str | None, frozenset[str]]
+
+
+def remember(scope: PassScope, connection_id: int | None, shop_id: str,
+             warehouse_id: str | None, active: frozenset[str] = frozenset()) -> None:
+    """Keep the warehouse a pass pushes to (also how a test plants a stale one)."""
+    scope.space(PLATFORM)[_key(connection_id, shop_id)] = (warehouse_id, active)
+
+
+def choose(locations: list[Location]) -> Choice:
+    """The default active sales warehouse (else the first active one, else None), and the
+    ids of every active one."""
+    active = [location for location in locations if location.active]
+    chosen = next((loc for loc in active if loc.is_default), active[0] if active else None)
+    return (chosen.id if chosen is not None else None), frozenset(loc.id for loc in active)
+
+
+@dataclass
+class Target:
+    """The warehouse one push hook call sends to, read at most once per pass."""
+
+    read: Callable[[], list[Location]]
+    scope: PassScope | None
+    connection_id: int | None
+    shop_id: str
+    #: True when the warehouse came from an earlier call of the pass (it may have gone stale).
+    kept: bool = False
+    error: PluginError | None = None
+    #: The shop's active sales warehouses as read (empty when planted without them).
+    active: frozenset[str] = frozenset()
+    _warehouse: str | None = None
+    _known: bool = False
+    _space: dict[object, object] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.scope is not None:
+            self._space = self.scope.space(PLATFORM)
+
+    def warehouse(self) -> str | None:
+        """The warehouse to push to; raises the read's error (AuthError included) again for
+        every product of the call once it failed, so a failed read is made once."""
+        if self.error is not None:
+            raise self.error
+        if self._known:
+            return self._warehouse
+        key = _key(self.connection_id, self.shop_id)
+        if key in self._space:
+            self._warehouse, self.active = self._space[key]  # type: ignore[misc]
+            self._known, self.kept = True, True
+            return self._warehouse
+        try:
+            self._warehouse, self.active = choose(self.read())
+        except AuthError:
+            raise
+        except PluginError as exc:
+            self.error = exc
+            raise
+        self._known, self.kept = True, False
+        self._space[key] = (self._warehouse, self.active)
+        return self._warehouse
+
+    def refused(self, code: str | None) -> PushOutcome:
+        """What a refusal with `code` means: a kept warehouse refused as a warehouse is stale
+        (forgotten, so the next call reads again); anything else is a quarantine."""
+        if code in WAREHOUSE_REFUSED and self.kept:
+            self._space.pop(_key(self.connection_id, self.shop_id), None)
+            return PushOutcome.STALE_TARGET
+        return PushOutcome.QUARANTINE
+
+
+def spread(update: InventoryUpdate, warehouse: str | None,
+           active: frozenset[str] = frozenset()) -> dict[str | None, int]:
+    """Warehouse → quantity for one SKU: all of it at `warehouse`, 0 at every other active
+    warehouse the channel showed it in (so the shop's total is exactly the quantity; a
+    disabled warehouse sells nothing and refuses updates, so it is left alone). A warehouse
+    the update pins is used alone; without any warehouse TikTok uses the SKU's only one."""
+    if update.warehouse_id:
+        return {update.warehouse_id: update.quantity}
+    rows: dict[str | None, int] = {warehouse: update.quantity}
+    if warehouse is not None:
+        rows.update({w: 0 for w in sorted(_shown(update.shown))
+                     if w and w != warehouse and (not active or w in active)})
+    return rows
+
+
+def _shown(shown: Mapping[str, int]) -> list[str]:
+    return [str(key) for key in shown]
