@@ -64,7 +64,8 @@ def main() -> None:
             platform="tiktok",
             base_url=server.base_url,
             credentials=shop["credentials"],
-            settings={"qps": args.qps, "auth_base_url": server.base_url, "shop_id": shop["id"]},
+            settings={"qps": args.qps, "auth_base_url": server.base_url},
+            platform_id=str(shop["id"]),
             timeout=10.0,
         )
         listings = pm.call(connection, "shelfsync_fetch_listings")

@@ -69,6 +69,8 @@ def reconnect(
         shop = pick_authorized_shop(pm, checked.connection, row.shop_id or None,
                                     field="--credential")
         row.shop_name = shop.name or row.shop_name
+    if isinstance(row, StoreConnection) and not row.store_id and checked.account:
+        row.store_id = checked.account.platform_id or None  # connected before it was recorded
     row.set_credentials(merged)
     row.status = ConnectionStatus.OK.value
     row.status_message = ""

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, text, update
 from sqlalchemy.orm import object_session
 from sqlmodel import Session, select
 
@@ -97,10 +97,16 @@ def credentials_saver(engine: Engine, model: type[StoreConnection] | type[Channe
         changed = {str(key): str(value) for key, value in refreshed.items() if value}
         if not changed:
             return
+        table = model.__table__  # type: ignore[attr-defined]
         with Session(engine) as side:
             if engine.dialect.name == "postgresql":
                 side.execute(text(f"SET LOCAL lock_timeout = '{SIDE_LOCK_TIMEOUT_MS}ms'"))
-            row = side.get(model, connection_id, with_for_update=True)
+            # Take the row's write lock before reading it (a no-op UPDATE: PostgreSQL locks
+            # the row, SQLite the database), so two threads' saves merge one after the
+            # other instead of the later overwriting the earlier.
+            side.execute(update(table).where(table.c.id == connection_id)
+                         .values(credentials_token=table.c.credentials_token))
+            row = side.get(model, connection_id)
             if row is None:  # disconnected meanwhile: nothing to keep the tokens for
                 return
             row.set_credentials({**row.credentials(), **changed})
