@@ -27,7 +27,13 @@ from datetime import timedelta
 from sqlalchemy import delete
 from sqlmodel import Session, select
 
-from shelfsync.core.errors import AuthError, PluginContractError, PluginError
+from shelfsync.core.errors import (
+    AuthError,
+    ConfigurationError,
+    PluginContractError,
+    PluginError,
+    ShelfsyncError,
+)
 from shelfsync.core.models import (
     ChannelConnection,
     ChannelSkuState,
@@ -141,7 +147,7 @@ class Call:
     items: Items
     updates: list[InventoryUpdate]
     results: list[PushResult] | None = None
-    error: PluginError | None = None
+    error: ShelfsyncError | None = None
     made: bool = False
 
 
@@ -266,7 +272,9 @@ def make_calls(prepared: Prepared) -> None:
             for call in batch:
                 call.error = exc
             return
-        except PluginError as exc:
+        except (PluginError, ConfigurationError) as exc:
+            # A configuration error (the channel's plugin lacks the hook, or is gone) fails
+            # this channel's SKUs, not retried; the other channels go on.
             for call in batch:
                 call.error = exc
             continue
@@ -326,7 +334,7 @@ def settle(run: Pass, planned: list[Planned]) -> AuthError | None:
 
 
 def _fail_all(run: Pass, products: Sequence[tuple[str, Items]],
-              exc: PluginError) -> None:
+              exc: ShelfsyncError) -> None:
     for _, items in products:
         for item, current in items:
             _outcome(run, item, FAILED, current, code=exc.code or type(exc).__name__,
