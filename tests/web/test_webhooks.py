@@ -25,6 +25,7 @@ from shelfsync.core.demo import DemoOrganization, Fakes, connect_organization, r
 from shelfsync.core.models import (
     CatalogVariant,
     ChannelConnection,
+    PendingSku,
     StoreConnection,
     WebhookReceipt,
 )
@@ -89,9 +90,10 @@ def test_store_webhook_is_verified_recorded_and_enqueued(receiver: Receiver) -> 
     assert response.status_code == 200
     assert response.json == {"status": "accepted", "skus": 1}
     [message] = receiver.enqueued()
-    assert message.actor_name == "handle_store_webhook"
-    store_id, skus, observed_at = message.args
-    assert store_id == receiver.org.store_id and len(skus) == 1 and "T" in observed_at
+    assert message.actor_name == "sync_pending"
+    assert message.args == (receiver.org.organization_id,)
+    with Session(get_engine()) as session:  # recorded before the answer (the outbox)
+        assert len(session.exec(select(PendingSku)).all()) == 1
     assert receiver.receipts() == [("shopify", receiver.org.store_id)]
 
 
