@@ -13,6 +13,7 @@ import httpx
 import pytest
 from dramatiq import Message
 from dramatiq.brokers.stub import StubBroker
+from dramatiq.common import dq_name
 from flask.testing import FlaskClient
 from sqlmodel import Session, select
 
@@ -50,8 +51,10 @@ class Receiver:
         return answer["headers"], answer["body"].encode()
 
     def enqueued(self) -> list[Message[Any]]:
-        queue = self.broker.queues[SYNC_QUEUE]
-        return [Message.decode(data) for data in list(queue.queue)]
+        # A sync is asked for with the coalescing delay: it waits in the delay queue.
+        queues = [self.broker.queues.get(name) for name in (SYNC_QUEUE, dq_name(SYNC_QUEUE))]
+        return [Message.decode(data) for queue in queues if queue is not None
+                for data in list(queue.queue)]
 
     def receipts(self) -> list[tuple[str, int]]:
         with Session(get_engine()) as session:
