@@ -282,9 +282,6 @@ def sync_skus(session: Session, pm: ShelfsyncPluginManager, organization_id: int
         error = record(one)
         if error is not None:
             failures.append(("channel", one.run.channel_id, error.message))
-    overtaken = set().union(*(one.run.overtaken for one in prepared))
-    if overtaken:
-        mark_pending(session, organization_id, overtaken, utcnow())
     if lease is not None:
         settle_pending(session, organization_id, lease,
                        [sku for sku in wanted if sku not in report.retry_skus], started)

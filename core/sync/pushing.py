@@ -51,6 +51,7 @@ from shelfsync.core.sync.inventory_types import (
     SyncReport,
 )
 from shelfsync.core.sync.outcomes import AUDIT_OUTCOME, AuditBuffer, outcome_of
+from shelfsync.core.sync.pending import mark_pending
 from shelfsync.core.sync.warehouse import WAREHOUSE_TTL, default_warehouse
 
 __all__ = ["QUARANTINE", "SUPERSEDED", "WAREHOUSE_TTL", "Pass", "Prepared", "claim_calls",
@@ -98,7 +99,7 @@ class Pass:
     warehouse_error: PluginError | None = None
     stopped: AuthError | None = None
     audits: AuditBuffer = field(default_factory=AuditBuffer)
-    #: Store SKUs a newer pass claimed while our call was on its way: queued again.
+    #: Store SKUs a newer pass claimed while our call was on its way: queued again (`record`).
     overtaken: set[str] = field(default_factory=set)
 
     @property
@@ -324,8 +325,11 @@ def record(prepared: Prepared) -> AuthError | None:
     finally:
         # One statement per slice for the channel's pushed quantities, not one per SKU.
         overtaken = versions.record(run.session, run.channel_id, accepted, run.version)
-        run.overtaken |= {item.sku for call in prepared.calls for item, _ in call.items
-                          if item.sku_id in overtaken}
+        skus = {item.sku for call in prepared.calls for item, _ in call.items
+                if item.sku_id in overtaken}
+        if skus:  # the order of the two calls at the channel is unknown: push the newest again
+            mark_pending(run.session, run.channel.organization_id, skus, utcnow())
+            run.overtaken |= skus
         run.audits.write(run.session)
     run.channel.last_sync_at = utcnow()
     run.session.add(run.channel)
