@@ -24,7 +24,12 @@ from sqlmodel import Session, select
 from shelfsync.core.budget import budget_for
 from shelfsync.core.db import session_scope
 from shelfsync.core.errors import AuthError
-from shelfsync.core.models import ChannelConnection, StoreConnection, utcnow
+from shelfsync.core.models import (
+    ChannelConnection,
+    ConnectionStatus,
+    StoreConnection,
+    utcnow,
+)
 from shelfsync.core.plugins import ShelfsyncPluginManager
 from shelfsync.core.sync import inventory
 from shelfsync.core.sync.inventory_types import SyncAuthError, SyncReport
@@ -113,6 +118,11 @@ def sync_pending_pass(pm: ShelfsyncPluginManager, organization_id: int, owner: s
     at once by the redelivered message of the same `owner`.
     """
     with session_scope() as session:
+        store = store_of(session, organization_id)
+        if store is not None and store.status == ConnectionStatus.NEEDS_REAUTH.value:
+            # Every read would be refused again: the SKUs wait (pending, unleased) until the
+            # merchant reconnects the store, and no call is made meanwhile.
+            return PassResult(stopped=True)
         lease = lease_pending(session, organization_id, owner, limit=limit, clock=clock)
         if not lease.observed:
             return PassResult()
