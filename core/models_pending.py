@@ -20,6 +20,10 @@ class PendingSku(ShelfsyncModel, table=True):
 
     A burst of webhooks for one SKU leaves one row (UNIQUE per organization and SKU), so the
     job that takes it does the work once. `observed_at` keeps the newest webhook's time.
+
+    A pass leases rows (`lease_owner`, `lease_expires_at`) in one short committed statement and
+    deletes them once its outcomes are recorded; a lease that expires (a worker killed
+    mid-pass) returns the rows to whoever leases next, with no transaction held meanwhile.
     """
 
     __tablename__ = "pending_sku"
@@ -30,6 +34,8 @@ class PendingSku(ShelfsyncModel, table=True):
     sku: str
     observed_at: datetime = Field(sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    lease_owner: str | None = None
+    lease_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class ChannelSkuState(ShelfsyncModel, table=True):

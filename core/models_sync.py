@@ -27,7 +27,12 @@ class AuditIsAppendOnly(ShelfsyncError):
 
 
 class PushedQuantity(ShelfsyncModel, table=True):
-    """The last quantity a channel accepted for a SKU: only a change is pushed again."""
+    """The last quantity a channel accepted for a SKU: only a change is pushed again.
+
+    `version` is when the store stock the quantity was decided from was observed: a push is
+    claimed (quantity NULL: in flight, unknown) and recorded only while no newer version is
+    stored, so an older decision never overwrites a newer push.
+    """
 
     __tablename__ = "pushed_quantity"
     __table_args__ = (
@@ -38,8 +43,10 @@ class PushedQuantity(ShelfsyncModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     channel_id: int = Field(foreign_key="channel_connection.id", ondelete="CASCADE")
     sku_id: str
-    quantity: int
+    #: None while a push is in flight (or its outcome was lost): unknown, pushed again.
+    quantity: int | None = None
     pushed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    version: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class InventoryAudit(ShelfsyncModel, table=True):
@@ -139,6 +146,8 @@ class SyncRun(ShelfsyncModel, table=True):
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     counts: dict[str, int] = Field(default_factory=dict, sa_type=JSON)
     error: str | None = Field(default=None, sa_type=Text)
+    #: A running run renews this as it goes; once past, the run was killed and is failed.
+    lease_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class WebhookReceipt(ShelfsyncModel, table=True):

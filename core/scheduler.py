@@ -5,6 +5,12 @@ fleet. Run exactly one (inside `shelfsync run`, or `shelfsync worker --scheduler
 machine): a second one would enqueue every job twice, which is harmless (the actors are
 idempotent) but wasteful.
 
+A sweeper (every `SWEEP_SECONDS`) is the outbox's other half: the webhook receiver records
+pending SKUs before it answers, and when the message asking for their sync never ran (broker
+down, worker killed), the sweeper finds the organizations whose pending SKUs are free to lease
+and older than `SWEEP_GRACE`, and sends `sync_pending` for them. It also marks failed the runs
+whose lease expired (a killed reconcile).
+
 Each channel gets its own interval job (`reconcile:<channel id>`, every
 `ChannelSettings.reconcile_interval_minutes`). A housekeeping job re-reads the channels every
 minute and adds, reschedules or removes those jobs, so a new channel or a changed interval
@@ -29,7 +35,10 @@ from shelfsync.core.models import (
     ChannelSettings,
     ConnectionStatus,
     StoreConnection,
+    utcnow,
 )
+from shelfsync.core.sync.pending import Clock, organizations_waiting
+from shelfsync.core.sync.runs import fail_expired_runs
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +46,10 @@ DEFAULT_RECONCILE_MINUTES = 15
 CATALOG_REFRESH_MINUTES = 60
 HOUSEKEEPING_SECONDS = 60
 RECONCILE_PREFIX = "reconcile:"
+SWEEP_SECONDS = 30
+#: How long a pending SKU may wait unleased before the sweeper re-sends its sync: above the
+#: coalescing delay and a busy queue's usual wait, so the sweeper rarely duplicates a message.
+SWEEP_GRACE = timedelta(seconds=60)
 
 
 def channel_intervals(session: Session) -> dict[int, int]:
@@ -72,10 +85,35 @@ class Jobs:
         engine: Engine,
         enqueue_reconcile: Callable[[int], Any],
         enqueue_refresh: Callable[[int], Any],
+        enqueue_sync: Callable[[int], Any] | None = None,
+        clock: Clock = utcnow,
     ) -> None:
         self.engine = engine
         self.enqueue_reconcile = enqueue_reconcile
         self.enqueue_refresh = enqueue_refresh
+        self.enqueue_sync = enqueue_sync
+        self.clock = clock
+
+    def sweep(self) -> list[int]:
+        """Re-send `sync_pending` for organizations whose pending SKUs wait unleased past the
+        grace period, and fail runs whose lease expired; returns the organizations sent.
+        A broker still down is logged: the next sweep tries again."""
+        with Session(self.engine) as session:
+            failed = fail_expired_runs(session, clock=self.clock)
+            session.commit()
+            waiting = organizations_waiting(session, grace=SWEEP_GRACE, clock=self.clock)
+        if failed:
+            log.warning("%s sync run(s) stopped without finishing: marked failed", failed)
+        sent = []
+        for organization_id in waiting if self.enqueue_sync is not None else []:
+            try:
+                self.enqueue_sync(organization_id)  # type: ignore[misc]
+            except Exception as exc:  # the broker is down: the next sweep tries again
+                log.warning("sweeper could not enqueue a sync for organization %s (%s: %s)",
+                            organization_id, type(exc).__name__, exc)
+                continue
+            sent.append(organization_id)
+        return sent
 
     def reconcile(self, channel_id: int) -> None:
         """Enqueue one channel's reconciliation."""
@@ -114,6 +152,7 @@ def build_scheduler(
     enqueue_reconcile: Callable[[int], Any],
     enqueue_refresh: Callable[[int], Any],
     *,
+    enqueue_sync: Callable[[int], Any] | None = None,
     scheduler: BaseScheduler | None = None,
     reconcile_now: bool = False,
 ) -> BaseScheduler:
@@ -123,8 +162,11 @@ def build_scheduler(
     right at once rather than in 15 minutes).
     """
     scheduler = scheduler or BackgroundScheduler(timezone=UTC)
-    jobs = Jobs(engine, enqueue_reconcile, enqueue_refresh)
+    jobs = Jobs(engine, enqueue_reconcile, enqueue_refresh, enqueue_sync)
     now = datetime.now(UTC)
+    scheduler.add_job(jobs.sweep, IntervalTrigger(seconds=SWEEP_SECONDS), id="sweeper",
+                      coalesce=True, max_instances=1,
+                      next_run_time=now + timedelta(seconds=SWEEP_SECONDS))
     scheduler.add_job(jobs.sync_channel_jobs, IntervalTrigger(seconds=HOUSEKEEPING_SECONDS),
                       args=(scheduler,), id="housekeeping", coalesce=True, max_instances=1,
                       next_run_time=now)
@@ -144,4 +186,4 @@ def default_scheduler(engine: Engine, **kwargs: Any) -> BaseScheduler:
     from shelfsync.core import tasks
 
     return build_scheduler(engine, tasks.reconcile_channel.send, tasks.refresh_catalog.send,
-                           **kwargs)
+                           enqueue_sync=tasks.sync_pending.send, **kwargs)

@@ -8,9 +8,10 @@ recognised, enqueue, answer 200. The work happens in the workers.
 - Unknown connection, or one of another platform: 404, nothing recorded or enqueued.
 - Bad or missing signature: 401, nothing recorded or enqueued.
 - A delivery already recorded (a platform's retry or a replay): 200, nothing enqueued.
-- Store events become `handle_store_webhook(store id, SKUs, observed at)`; the enqueue happens
-  before the receipt commits, so a broker that is down answers 503 and the platform's retry
-  is not mistaken for a replay.
+- Store events: the SKUs are recorded pending with the receipt, in one transaction committed
+  before the 200 (`syncing.accept_store_event`); then `sync_pending(organization)` is asked
+  for. A broker that is down is logged and the answer is still 200: the work is recorded, and
+  the scheduler's sweeper sends the message once the broker is back.
 - Channel (TikTok) events: an app has one webhook address for all its shops, so the event is
   routed by its `shop_id` to the channel(s) holding that shop, each verified with its own
   credentials. Order events are recorded only for now: order sync is a later issue.
@@ -40,6 +41,7 @@ from shelfsync.core.models import (
     utcnow,
 )
 from shelfsync.core.plugins import ShelfsyncPluginManager
+from shelfsync.core.services import syncing
 from shelfsync.core.sync import inventory
 from shelfsync.core.types import Role, WebhookEvent
 from shelfsync.web.app import engine_of, plugin_manager_of
@@ -98,10 +100,13 @@ def _store_event(session: Session, store: StoreConnection, event: WebhookEvent) 
         session.commit()
         return {"status": "access revoked"}, 200
     skus = list(inventory.skus_for_event(session, int(store.id), event))
-    if skus:
-        observed_at = event.occurred_at or utcnow()
-        tasks.handle_store_webhook.send(int(store.id), skus, observed_at.isoformat())
+    # Outbox: the SKUs are recorded pending in this transaction, committed before the 200;
+    # the message that asks for their sync is sent after, and a broker that refuses it is
+    # logged, not fatal (the scheduler's sweeper sends it again).
+    syncing.accept_store_event(session, store, skus, event.occurred_at or utcnow())
     session.commit()
+    if skus:
+        tasks.request_sync(store.organization_id)
     return {"status": "accepted", "skus": len(skus)}, 200
 
 

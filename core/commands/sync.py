@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import click
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from shelfsync.core.commands.output import EXIT_BAD_INPUT, emit, fail, plugin_manager
 from shelfsync.core.config import find_organization
@@ -16,7 +16,6 @@ from shelfsync.core.sync.inventory import (
     SyncReport,
     channel_status,
     mark_needs_reauth,
-    recompute_channel,
     reconcile_channel,
     reconcile_organization,
 )
@@ -33,6 +32,9 @@ def _human(report: SyncReport, dry_run: bool, verbose: bool = False) -> str:
     """The counts, then the failures; every SKU not unchanged too with `verbose` (a dry run
     shows every SKU: that is what it is for)."""
     lines = [_counts_line(report)]
+    if dry_run:
+        lines.append(f"dry run: {report.drift} SKUs differ from what their channel shows; "
+                     "a reconcile would repair them (nothing was pushed)")
     for item in report.items:
         if item.outcome == "unchanged" and not dry_run:
             continue
@@ -56,19 +58,14 @@ def _run(session: Session, channel: int | None, org: str | None, dry_run: bool,
     if channel is not None:
         if session.get(ChannelConnection, channel) is None:
             fail(f"no channel with id {channel}", EXIT_BAD_INPUT)
-        if dry_run:
-            return recompute_channel(session, pm, channel, dry_run=True)
-        return reconcile_channel(session, pm, channel, keep_items=keep_items)
+        # A dry run compares with what the channel SHOWS, as a reconcile does: its drift is
+        # what a reconcile would repair.
+        return reconcile_channel(session, pm, channel, dry_run=dry_run, keep_items=keep_items)
     assert org is not None
     organization_id = find_organization(session, org).id
     assert organization_id is not None
-    if not dry_run:
-        return reconcile_organization(session, pm, organization_id, keep_items=keep_items)
-    report = SyncReport()
-    for row in session.exec(select(ChannelConnection.id).where(
-            ChannelConnection.organization_id == organization_id)):
-        report.merge(recompute_channel(session, pm, int(row), dry_run=True))
-    return report
+    return reconcile_organization(session, pm, organization_id, dry_run=dry_run,
+                                  keep_items=keep_items)
 
 
 @click.group("sync")

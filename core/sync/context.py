@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, TypeVar
 
@@ -29,7 +29,8 @@ DEFAULT_TIMEOUT = 30.0
 #: Rows fetched at a time from a query over a whole catalog (`yield_per`): the ORM would
 #: otherwise buffer every row of the result before handing back the first.
 STREAM = 2000
-#: How long `commit_first`'s own transaction waits for a row lock before giving up.
+#: How long a side transaction (saving refreshed credentials) waits for a row lock before
+#: giving up.
 SIDE_LOCK_TIMEOUT_MS = 15_000
 
 
@@ -56,29 +57,6 @@ def upsert_many(session: Session, model: type[Any], rows: Sequence[Mapping[str, 
         insert = insert_for(session, model).values(list(part))
         columns = {name: insert.excluded[name] for name in names}
         session.execute(insert.on_conflict_do_update(index_elements=list(keys), set_=columns))
-
-
-def commit_first(session: Session, write: Callable[[Session], object]) -> None:
-    """Make `write` durable before the caller goes on (before a push leaves, say).
-
-    PostgreSQL: `write` runs in its own short transaction on another connection, committed at
-    once; the caller's transaction (a claim on pending SKUs, the organization's lock) stays
-    open and untouched. SQLite has one writer at a time and the caller's transaction may hold
-    the write lock, so another connection would only wait for it: `write` runs in the
-    caller's transaction, which is committed here (the embedded deployment's pass lock is
-    process-local, so no lock goes with that commit).
-    """
-    engine = session.get_bind().engine
-    if engine.dialect.name == "postgresql":
-        with Session(engine) as side:
-            # Should a row it needs be held by a transaction that waits for the caller's
-            # (which waits for this one, out of the database's sight), fail, don't hang.
-            side.execute(text(f"SET LOCAL lock_timeout = '{SIDE_LOCK_TIMEOUT_MS}ms'"))
-            write(side)
-            side.commit()
-        return
-    write(session)
-    session.commit()
 
 
 def credentials_saver(engine: Engine, model: type[StoreConnection] | type[ChannelConnection],

@@ -1,16 +1,18 @@
 """The inventory sync engine: plain functions over a session and the plugin manager.
 
 Workers, the CLI and the web app call these; nothing here knows about Dramatiq or Flask. The
-caller passes a session and commits it at the end; the engine commits only where holding the
-caller's transaction open would do harm:
+engine owns its transactions, and keeps each one short and off the network: no transaction is
+open while a store, listing or push call is waited for. One code path on SQLite and PostgreSQL:
 
-- before any push leaves, the SKUs it carries are put "in flight" (their pushed quantity
-  forgotten) in a transaction committed first (`context.commit_first`), so a push whose
-  recording is lost can never leave a stale quantity behind;
-- a reconcile commits its store read at once and each channel's listings and each part's
-  pushes in their own transactions: its row locks (and SQLite's write lock) are never held
-  across the store's, the listings' or the pushes' network round trips, so webhook passes
-  never queue up behind a whole-catalog pass.
+- the store is read with no transaction open; its stock, the decisions and the claims on
+  the pushes (`pushed.py`: "in flight" at the stock's version, so a lost recording leaves
+  "unknown" and an older decision never overwrites a newer push) commit in one short
+  transaction;
+- the pushes go out with no transaction open;
+- their outcomes, audit rows and pushed quantities, and the pending SKUs of the lease the
+  pass holds (`pending.py`), commit in a second short transaction.
+
+A reconcile does the same per channel and per part, renewing its run's lease as it goes.
 
 - `sync_skus`: a webhook (or the pending queue) named SKUs → fetch their stock and flags
   once → every channel with inventory sync on: rules → compare with the last push → push only
@@ -27,15 +29,13 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
-from sqlalchemy import delete
 from sqlmodel import Session, select
 
 from shelfsync.core.errors import AuthError, PluginError
 from shelfsync.core.models import (
+    CatalogVariant,
     ChannelConnection,
     ConnectionStatus,
-    PendingSku,
-    RunStatus,
     StoreConnection,
     SyncRun,
     utcnow,
@@ -53,18 +53,18 @@ from shelfsync.core.sync.catalog import (
     refresh_catalog,
 )
 from shelfsync.core.sync.context import (
+    STREAM,
     capabilities_of,
     channel_connection,
     channel_maximum,
     channel_row,
     chunks,
-    commit_first,
     mark_needs_reauth,
     settings_of,
     store_connection,
     store_of,
 )
-from shelfsync.core.sync.decisions import linked, linked_in, linked_products, plan
+from shelfsync.core.sync.decisions import Planned, linked, linked_in, linked_products, plan
 from shelfsync.core.sync.inventory_types import (
     Budget,
     CatalogReport,
@@ -81,20 +81,22 @@ from shelfsync.core.sync.linking import (
     store_listings,
 )
 from shelfsync.core.sync.pending import (
+    Lease,
     has_pending,
+    lease_pending,
     mark_pending,
-    take_pending,
-    try_lock_organization,
+    settle_pending,
 )
 from shelfsync.core.sync.pushing import (
     Pass,
     Prepared,
-    forget_pushed,
+    claim_calls,
     make_calls,
     prepare,
     record,
     settle,
 )
+from shelfsync.core.sync.runs import fail_expired_runs, finish_run, renew_run, start_run
 from shelfsync.core.sync.status import channel_status
 from shelfsync.core.types import PassScope
 
@@ -108,6 +110,7 @@ __all__ = [
     "auto_link",
     "channel_status",
     "has_pending",
+    "lease_pending",
     "mark_needs_reauth",
     "mark_pending",
     "recompute_channel",
@@ -115,10 +118,9 @@ __all__ = [
     "reconcile_organization",
     "refresh_catalog",
     "refresh_listings",
+    "settle_pending",
     "skus_for_event",
     "sync_skus",
-    "take_pending",
-    "try_lock_organization",
 ]
 
 Failures = list[tuple[str, int, str]]
@@ -127,6 +129,8 @@ MAX_PUSH_THREADS = 8
 #: Channel products a reconcile decides and pushes per part (a few thousand SKUs): bounds
 #: the memory a pass holds, whatever the size of the catalog.
 PRODUCTS_PER_PART = 500
+#: A tracked SKU the store's read did not answer for: a read problem, never a 0.
+STOCK_NOT_READ = "stock_not_read"
 
 
 def _channels(session: Session, organization_id: int,
@@ -154,15 +158,45 @@ def _store_auth(store: StoreConnection, exc: AuthError, report: SyncReport) -> S
 def _prepare_channel(session: Session, pm: ShelfsyncPluginManager, store: StoreConnection,
                      channel: ChannelConnection, state: StoreState,
                      skus: Collection[str] | None, report: SyncReport, *, dry_run: bool,
-                     budget: Budget | None, shown: dict[str, int] | None = None) -> Prepared:
+                     budget: Budget | None, version: datetime,
+                     unread: Collection[str] = ()) -> Prepared:
     """Decide and compare one channel's linked SKUs (of `skus`, or all): the calls to make."""
     assert channel.id is not None
     settings = settings_of(session, channel.id)
     connection = channel_connection(channel)
     planned = plan(pm, connection, linked(session, channel.id, skus), state, settings,
                    capabilities_of(pm, store.platform), channel_maximum(pm, channel.platform))
-    run = Pass(session, pm, channel, connection, report, dry_run, budget, shown)
-    return prepare(run, planned)
+    run = Pass(session, pm, channel, connection, report, version, dry_run, budget)
+    return prepare(run, _refuse_unread(planned, unread))
+
+
+def _unread(session: Session, store_id: int, answered: set[str],
+            skus: Collection[str] | None) -> set[str]:
+    """Tracked catalog SKUs (of `skus`, or all) the store's stock read did not answer for.
+
+    A plugin that stops reading early (a 429 it gave up on, a page it lost) must not make its
+    silence a 0 that empties a shop: these SKUs are reported as read problems, not pushed.
+    """
+    query = select(CatalogVariant.sku).where(CatalogVariant.store_connection_id == store_id,
+                                             CatalogVariant.tracked)
+    if skus is None:
+        rows = session.exec(query.execution_options(yield_per=STREAM))
+        return {sku for sku in rows if sku and sku not in answered}
+    found: set[str] = set()
+    for part in chunks(sorted(set(skus))):
+        found.update(sku for sku in session.exec(query.where(CatalogVariant.sku.in_(part)))
+                     if sku not in answered)
+    return found
+
+
+def _refuse_unread(planned: list[Planned], unread: Collection[str]) -> list[Planned]:
+    """Turn the decisions of unread SKUs into read problems (failed, nothing pushed)."""
+    for item in planned:
+        if item.sku in unread and item.error_code is None:
+            item.quantity, item.reason, item.error_code = None, STOCK_NOT_READ, STOCK_NOT_READ
+            item.explanation = (f"the store's stock read did not answer for tracked SKU "
+                                f"{item.sku!r}: nothing pushed rather than a guessed 0")
+    return planned
 
 
 def _make_all_calls(prepared: Sequence[Prepared]) -> None:
@@ -195,19 +229,22 @@ def _awaiting_reauth(channel: ChannelConnection) -> bool:
 def sync_skus(session: Session, pm: ShelfsyncPluginManager, organization_id: int,
               skus: Collection[str], *, dry_run: bool = False,
               channel_ids: Iterable[int] | None = None,
-              budget: Budget | None = None, keep_items: bool = True) -> SyncReport:
+              budget: Budget | None = None, keep_items: bool = True,
+              lease: Lease | None = None) -> SyncReport:
     """Sync exactly these store SKUs to every channel of the organization with inventory sync.
 
-    Stock and flags are fetched once for all of them and recorded newer-wins (observed when
-    the fetch started); decisions read the STORED stock, so when two workers race the newest
-    observation decides for both. A store that cannot be read raises (nothing was done; the
-    caller retries). A channel that refuses our credentials stops that channel only:
-    `SyncAuthError` is raised at the end, after every other channel was handled. Without
-    `keep_items` the report counts every SKU but keeps only the failed ones' outcomes.
+    Stock and flags are fetched once for all of them, with no transaction open, and recorded
+    newer-wins (observed when the fetch started); decisions read the STORED stock, so when two
+    workers race the newest observation decides for both, and each push carries that read's
+    time as its version. A tracked SKU the read did not answer for is a read problem, never
+    a 0. A store that cannot be read raises (nothing was done; the caller retries). A channel
+    that refuses our credentials stops that channel only: `SyncAuthError` is raised at the
+    end, after every other channel was handled. Without `keep_items` the report counts every
+    SKU but keeps only the failed ones' outcomes.
 
-    The SKUs about to be pushed are put in flight durably first (`commit_first`: its own
-    transaction on PostgreSQL, the caller's committed on SQLite); everything else, the
-    outcomes included, is left to the caller's commit.
+    Transactions (the engine commits them): the decisions and the claims on the pushes, then,
+    after the calls, the outcomes — with the SKUs of `lease` this read covered removed from
+    the pending queue and the others freed for the next pass.
     """
     report = SyncReport(keep_items=keep_items)
     wanted = sorted({sku.strip() for sku in skus if sku and sku.strip()})
@@ -216,6 +253,7 @@ def sync_skus(session: Session, pm: ShelfsyncPluginManager, organization_id: int
     store = store_of(session, organization_id)
     assert store.id is not None
     connection = store_connection(store)
+    session.commit()  # no transaction open while the store is read
     started = utcnow()
     scope = PassScope()  # what the store plugin's reads of this pass share; dropped after it
     try:
@@ -230,94 +268,40 @@ def sync_skus(session: Session, pm: ShelfsyncPluginManager, organization_id: int
         raise _store_auth(store, exc, report) from exc
     record_levels(session, store.id, levels, started, covered=wanted)
     apply_policies(session, store.id, policies)
-    session.flush()
+    session.commit()  # the observation stands on its own; deciding holds no write lock
+    unread = _unread(session, store.id, {level.sku for level in levels}, wanted)
     state = load_store_state(session, store.id, wanted, policies)
     prepared = [_prepare_channel(session, pm, store, channel, state, wanted, report,
-                                 dry_run=dry_run, budget=budget)
+                                 dry_run=dry_run, budget=budget, version=started, unread=unread)
                 for channel in _channels(session, organization_id, channel_ids)
                 if _syncable(session, channel) and not _awaiting_reauth(channel)]
-    if any(one.calls for one in prepared):
-        commit_first(session, lambda durable: _put_in_flight(
-            durable, organization_id, prepared, wanted, started))
+    for one in prepared:
+        claim_calls(one)
+    session.commit()  # stock, decisions and claims durable before any call leaves
     _make_all_calls(prepared)
     failures: Failures = []
     for one in prepared:
         error = record(one)
         if error is not None:
             failures.append(("channel", one.run.channel_id, error.message))
-    _settle_claim(session, organization_id, wanted, started)
-    session.flush()
+    if lease is not None:
+        settle_pending(session, organization_id, lease,
+                       [sku for sku in wanted if sku not in report.retry_skus], started)
+    session.commit()
     _raise_auth(failures, report)
     return report
 
 
-def _sqlite(session: Session) -> bool:
-    return session.get_bind().dialect.name == "sqlite"
-
-
-def _put_in_flight(durable: Session, organization_id: int, prepared: Sequence[Prepared],
-                   wanted: Sequence[str], started: datetime) -> None:
-    """Forget the pushed quantities of what is about to be sent, durably.
-
-    On SQLite `commit_first` commits the caller's transaction, and with it the pass's claim
-    on its pending SKUs (`take_pending` deleted them): they are queued again in the same
-    commit, so a process dying mid-push leaves them pending, and `_settle_claim` takes them
-    back once the outcomes are recorded. PostgreSQL keeps the claim in the caller's
-    transaction, untouched.
-    """
-    forget_pushed(durable, prepared)
-    if _sqlite(durable):
-        mark_pending(durable, organization_id, wanted, started)
-
-
-def _settle_claim(session: Session, organization_id: int, wanted: Sequence[str],
-                  started: datetime) -> None:
-    """SQLite: remove the pending rows `_put_in_flight` put back (and any older): this pass
-    read those SKUs at `started`. A webhook that queued one with a newer time stays."""
-    if not _sqlite(session):
-        return
-    table = PendingSku.__table__  # type: ignore[attr-defined]
-    for part in chunks(list(wanted)):
-        session.execute(delete(table).where(
-            table.c.organization_id == organization_id, table.c.sku.in_(part),
-            table.c.observed_at <= started))
-
-
-def _finish_run(session: Session, run: SyncRun | None, report: SyncReport,
-                error: str | None = None) -> None:
-    if run is None:
-        return
-    run.finished_at = utcnow()
-    run.counts = {**report.counts(), "api_calls": sum(report.api_calls.values())}
-    run.error = error
-    if error is not None and not report.total:
-        run.status = RunStatus.ERROR.value
-    elif error is not None or report.failed:
-        run.status = RunStatus.PARTIAL.value
-    else:
-        run.status = RunStatus.OK.value
-    session.add(run)
-    session.flush()
-
-
-def _start_run(session: Session, channel: ChannelConnection, kind: str,
-               dry_run: bool) -> SyncRun | None:
-    if dry_run:
-        return None
-    run = SyncRun(organization_id=channel.organization_id, channel_id=channel.id, kind=kind)
-    session.add(run)
-    session.flush()
-    return run
-
-
 def _read_store(session: Session, pm: ShelfsyncPluginManager, store: StoreConnection,
                 report: SyncReport, budget: Budget | None,
-                refresh_store_catalog: bool) -> dict[str, bool]:
+                refresh_store_catalog: bool) -> tuple[dict[str, bool], datetime, set[str]]:
     """Read the store's catalog (when asked), stock and flags into the database, each in its
-    own transaction committed at once; returns the fetched flags (SKU -> continue selling).
+    own transaction committed at once; returns the fetched flags (SKU -> continue selling),
+    when the stock was read (the pushes' version) and the tracked SKUs it did not answer for.
     The fetched lists go out of scope here, so a large store's levels and policies are not
     held while the channels are pushed."""
     assert store.id is not None
+    session.commit()  # no transaction open while the store is read
     try:
         if refresh_store_catalog:
             report.catalog = refresh_catalog(session, pm, store.id, budget=budget)
@@ -334,10 +318,17 @@ def _read_store(session: Session, pm: ShelfsyncPluginManager, store: StoreConnec
     except AuthError as exc:
         raise _store_auth(store, exc, report) from exc
     record_levels(session, store.id, levels, started, covered=None)
+    answered = {level.sku for level in levels}
     del levels
     apply_policies(session, store.id, policies)
+    unread = _unread(session, store.id, answered, None)
+    del answered
     session.commit()  # the store read holds no row lock while the channels are pushed
-    return {policy.sku: continue_selling(policy) for policy in policies}
+    flags = {policy.sku: continue_selling(policy) for policy in policies}
+    return flags, started, unread
+
+
+_StoreRead = tuple[Mapping[str, bool], datetime, set[str]]
 
 
 def _read_listings(session: Session, pm: ShelfsyncPluginManager, channel_id: int,
@@ -354,29 +345,32 @@ def _read_listings(session: Session, pm: ShelfsyncPluginManager, channel_id: int
 
 
 def _reconcile_pass(session: Session, pm: ShelfsyncPluginManager, store: StoreConnection,
-                    channel: ChannelConnection, flags: Mapping[str, bool],
-                    report: SyncReport, *, dry_run: bool, budget: Budget | None,
-                    shown: dict[str, int]) -> AuthError | None:
+                    channel: ChannelConnection, read: _StoreRead, report: SyncReport, *,
+                    dry_run: bool, budget: Budget | None, shown: dict[str, int],
+                    sync_run: SyncRun | None) -> AuthError | None:
     """Decide, compare and push the channel's whole catalog, `PRODUCTS_PER_PART` products at a
     time: only one part's links, stock, decisions and rows are in memory at once. A product
     is never split between parts, so the calls made are those of one whole pass. Each part
-    is committed before its calls and after its recording (`settle`)."""
+    is committed before its calls and after its recording (`settle`), renewing the run's
+    lease."""
+    flags, version, unread = read
     assert channel.id is not None and store.id is not None
     settings = settings_of(session, channel.id)
     connection = channel_connection(channel)
     store_caps = capabilities_of(pm, store.platform)
     maximum = channel_maximum(pm, channel.platform)
-    run = Pass(session, pm, channel, connection, report, dry_run, budget, shown)
+    run = Pass(session, pm, channel, connection, report, version, dry_run, budget, shown)
     first_error: AuthError | None = None
     for products in chunks(linked_products(session, channel.id), PRODUCTS_PER_PART):
         links = linked_in(session, channel.id, products)
         state = load_store_state(session, store.id, {link.store_sku for link in links},
                                  fetched_flags=flags)
-        planned = plan(pm, connection, links, state, settings, store_caps, maximum)
+        planned = _refuse_unread(plan(pm, connection, links, state, settings, store_caps,
+                                      maximum), unread)
         del links, state
+        renew_run(session, sync_run)
         error = settle(run, planned)
         first_error = first_error or error
-        session.commit()
     return first_error
 
 
@@ -396,23 +390,25 @@ def reconcile_organization(session: Session, pm: ShelfsyncPluginManager, organiz
     cannot be read is recorded as an error run and the others go on. Without `keep_items`
     the report counts every SKU but keeps only the failed ones' outcomes.
 
-    The pass commits the caller's session step by step (the store read, each channel's run
-    and listings, each part's pushes and their recording): what is done stays done if a
-    later step fails, and no lock is held across a network round trip. The caller's final
-    commit (after marking refused channels on `SyncAuthError`) finds little or nothing left.
+    The pass commits step by step (the store read, each channel's run and listings, each
+    part's claims, then its recording): what is done stays done if a later step fails, and
+    no transaction is open across a network round trip. Its runs renew a lease as they go; a
+    run whose worker was killed is marked failed once that lease expires (here, before the
+    next reconcile, and by the scheduler's sweeper).
     """
     report = SyncReport(keep_items=keep_items)
     store = store_of(session, organization_id)
     assert store.id is not None
     if refresh_store_catalog is None:
         refresh_store_catalog = catalog_stale(session, store.id)
-    flags = _read_store(session, pm, store, report, budget, refresh_store_catalog)
+    fail_expired_runs(session)
+    read = _read_store(session, pm, store, report, budget, refresh_store_catalog)
     failures: Failures = []
     for channel in _channels(session, organization_id, channel_ids):
         if not _syncable(session, channel):
             continue
         assert channel.id is not None
-        run = _start_run(session, channel, "reconcile", dry_run)
+        run = start_run(session, channel, "reconcile", dry_run)
         session.commit()
         channel_report = SyncReport(keep_items=keep_items)
         try:
@@ -421,17 +417,17 @@ def reconcile_organization(session: Session, pm: ShelfsyncPluginManager, organiz
             if isinstance(exc, AuthError):
                 failures.append(("channel", channel.id, exc.message))
             channel_report.errors[channel.id] = exc.message
-            _finish_run(session, run, channel_report, exc.message)
+            finish_run(session, run, channel_report, exc.message)
             session.commit()
             report.merge(channel_report)
             continue
         session.commit()  # listings and links, before any push
-        error = _reconcile_pass(session, pm, store, channel, flags, channel_report,
-                                dry_run=dry_run, budget=budget, shown=shown)
+        error = _reconcile_pass(session, pm, store, channel, read, channel_report,
+                                dry_run=dry_run, budget=budget, shown=shown, sync_run=run)
         del shown
         if error is not None:
             failures.append(("channel", channel.id, error.message))
-        _finish_run(session, run, channel_report, error.message if error else None)
+        finish_run(session, run, channel_report, error.message if error else None)
         session.commit()
         report.merge(channel_report)
     _raise_auth(failures, report)
@@ -462,15 +458,15 @@ def recompute_channel(session: Session, pm: ShelfsyncPluginManager, channel_id: 
     """
     channel = channel_row(session, channel_id)
     skus: Sequence[str] = sorted({link.store_sku for link in linked(session, channel_id, None)})
-    run = _start_run(session, channel, "recompute", dry_run)
+    run = start_run(session, channel, "recompute", dry_run)
     try:
         report = sync_skus(session, pm, channel.organization_id, skus, dry_run=dry_run,
                            channel_ids=[channel_id], budget=budget, keep_items=keep_items)
     except SyncAuthError as exc:
-        _finish_run(session, run, exc.report, exc.message)
+        finish_run(session, run, exc.report, exc.message)
         raise
     except PluginError as exc:
-        _finish_run(session, run, SyncReport(keep_items=keep_items), exc.message)
+        finish_run(session, run, SyncReport(keep_items=keep_items), exc.message)
         raise
-    _finish_run(session, run, report)
+    finish_run(session, run, report)
     return report

@@ -42,17 +42,35 @@ from shelfsync.core.types import Listing, WebhookEvent
 
 def fetch_listings(session: Session, pm: ShelfsyncPluginManager, channel_id: int,
                    budget: Budget | None = None) -> list[Listing]:
-    """Every listing of the channel, through the hook (one call; the plugin pages)."""
+    """Every listing of the channel, through the hook (one call; the plugin pages).
+
+    A channel that suddenly reads empty after having listings is read a second time before
+    the answer is believed: applied, an empty read deletes every listing and link (and a
+    reconcile then pushes nothing). Only a second empty answer is taken as "no listings".
+    """
     channel = channel_row(session, channel_id)
     connection = channel_connection(channel)
+    listings = _read_listings_once(pm, connection, channel.platform, channel_id, budget)
+    if not listings and _has_listings(session, channel_id):
+        listings = _read_listings_once(pm, connection, channel.platform, channel_id, budget)
+    return listings
+
+
+def _read_listings_once(pm: ShelfsyncPluginManager, connection: Any, platform: str,
+                        channel_id: int, budget: Budget | None) -> list[Listing]:
     if budget is not None:
         budget.acquire(f"channel:{channel_id}")
     listings = pm.call(connection, "shelfsync_fetch_listings")
     if not isinstance(listings, list):
-        raise PluginContractError(f"{channel.platform}: shelfsync_fetch_listings returned "
+        raise PluginContractError(f"{platform}: shelfsync_fetch_listings returned "
                                   f"{type(listings).__name__}, not a list",
-                                  platform=channel.platform, code="plugin_bad_answer")
+                                  platform=platform, code="plugin_bad_answer")
     return listings
+
+
+def _has_listings(session: Session, channel_id: int) -> bool:
+    return session.exec(select(ChannelListing.id).where(
+        ChannelListing.channel_id == channel_id).limit(1)).first() is not None
 
 
 def store_listings(session: Session, channel_id: int, listings: Sequence[Listing]) -> None:

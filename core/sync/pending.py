@@ -1,26 +1,53 @@
-"""The coalescing queue: SKUs named by webhooks, waiting for one job to sync them.
+"""The coalescing queue: SKUs named by webhooks, leased by the pass that syncs them.
 
-A burst of webhooks for the same SKUs collapses into one row per SKU; a job claims the rows
-in its own transaction, so they disappear only when that job commits. A worker killed mid-job
-rolls back, and the redelivered message finds them still pending.
+A burst of webhooks for the same SKUs collapses into one row per SKU. A pass leases rows
+(owner, expiry) in one short statement it commits at once (`lease_pending`), makes its API
+calls with no transaction open, and removes the rows in the short transaction that records
+its outcomes (`settle_pending`). Nothing is held across the network: a worker killed mid-pass
+leaves its rows leased until the lease expires, then any pass takes them again (the
+redelivered message of the same owner at once).
 
-Only one pass per organization runs at a time (`try_lock_organization`): a job that finds
-the lock taken leaves its SKUs to the running pass, which takes everything that arrived
-meanwhile on its next round, so under load each store read and each push covers more SKUs
-instead of more jobs fighting for the same per-store and per-shop budgets.
+The database decides who gets a row: one UPDATE … WHERE the lease is free or expired …
+RETURNING, whose rows are chosen with SELECT … FOR UPDATE SKIP LOCKED on PostgreSQL (SQLite
+serializes writers and ignores the clause), so two workers never lease the same row and
+never wait for each other. Same statement, same semantics on both.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import datetime
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import and_, delete, or_, select, update
 from sqlmodel import Session
 
 from shelfsync.core.errors import InvalidInput
-from shelfsync.core.models import PendingSku
-from shelfsync.core.sync.context import insert_for
+from shelfsync.core.models import PendingSku, utcnow
+from shelfsync.core.sync.context import chunks, insert_for
+
+Clock = Callable[[], datetime]
+#: How long a pass owns the SKUs it leased: longer than a pass takes (the actors' time limit
+#: stops a pass well before), short enough that a killed worker's SKUs come back soon.
+LEASE_TTL = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class Lease:
+    """SKUs one pass owns until `expires_at`, and the newest webhook time of each."""
+
+    owner: str
+    expires_at: datetime
+    observed: dict[str, datetime]
+
+    @property
+    def skus(self) -> list[str]:
+        """The leased SKUs, sorted."""
+        return sorted(self.observed)
+
+
+def _table():  # type: ignore[no-untyped-def]
+    return PendingSku.__table__  # type: ignore[attr-defined]
 
 
 def mark_pending(session: Session, organization_id: int, skus: Iterable[str],
@@ -28,11 +55,12 @@ def mark_pending(session: Session, organization_id: int, skus: Iterable[str],
     """Queue `skus` for the organization; returns how many rows were added or moved forward.
 
     One INSERT … ON CONFLICT DO UPDATE … WHERE per SKU: an existing row only takes a newer
-    `observed_at`, so a late, older webhook changes nothing.
+    `observed_at`, so a late, older webhook changes nothing. A leased row keeps its lease: the
+    pass that holds it leaves it pending when it finds a time newer than its store read.
     """
     if observed_at.tzinfo is None:
         raise InvalidInput("observed_at", "must be timezone-aware (UTC)")
-    table = PendingSku.__table__  # type: ignore[attr-defined]
+    table = _table()
     changed = 0
     for sku in dict.fromkeys(s.strip() for s in skus if s and s.strip()):
         insert = insert_for(session, PendingSku).values(
@@ -46,52 +74,86 @@ def mark_pending(session: Session, organization_id: int, skus: Iterable[str],
     return changed
 
 
-def take_pending(session: Session, organization_id: int, *, limit: int | None = None) -> list[str]:
-    """Claim and remove the organization's pending SKUs, those queued longest first, inside
-    the caller's transaction.
+def _free(now: datetime):  # type: ignore[no-untyped-def]
+    table = _table()
+    return or_(table.c.lease_expires_at.is_(None), table.c.lease_expires_at <= now)
 
-    One DELETE … RETURNING: on PostgreSQL the rows are chosen with SELECT … FOR UPDATE SKIP
-    LOCKED, so a second worker skips the rows a first one holds instead of waiting for them
-    or taking them twice; on SQLite the statement holds the database's write lock. Nothing
-    is gone until the caller commits.
+
+def lease_pending(session: Session, organization_id: int, owner: str, *,
+                  limit: int | None = None, ttl: timedelta = LEASE_TTL,
+                  clock: Clock = utcnow) -> Lease:
+    """Lease the organization's free (or expired, or already `owner`'s) pending SKUs, those
+    queued longest first, and COMMIT: one short statement, nothing held afterwards.
+
+    Longest waiting means first queued (`created_at`), not newest webhook: a best seller
+    named on every sale would otherwise starve behind a backlog.
     """
-    table = PendingSku.__table__  # type: ignore[attr-defined]
-    chosen = select(table.c.id).where(table.c.organization_id == organization_id)
-    # Longest waiting first: by when the SKU was first queued, not by its newest webhook,
-    # which a best seller moves forward on every sale (it would starve behind a backlog).
-    chosen = chosen.order_by(table.c.created_at, table.c.id)
-    if limit is not None:
-        if limit < 1:
-            raise InvalidInput("limit", "must be at least 1")
-        chosen = chosen.limit(limit)
-    if session.get_bind().dialect.name == "postgresql":
-        chosen = chosen.with_for_update(skip_locked=True)
-    statement = delete(table).where(table.c.id.in_(chosen.scalar_subquery())).returning(
-        table.c.sku)
-    return sorted(session.execute(statement).scalars())
+    if limit is not None and limit < 1:
+        raise InvalidInput("limit", "must be at least 1")
+    if not owner:
+        raise InvalidInput("owner", "a lease needs an owner")
+    table = _table()
+    now = clock()
+    expires = now + ttl
+    chosen = (select(table.c.id)
+              .where(table.c.organization_id == organization_id,
+                     or_(_free(now), table.c.lease_owner == owner))
+              .order_by(table.c.created_at, table.c.id)
+              .limit(limit)
+              .with_for_update(skip_locked=True))  # PostgreSQL; SQLite renders nothing
+    statement = (update(table).where(table.c.id.in_(chosen.scalar_subquery()))
+                 .values(lease_owner=owner, lease_expires_at=expires)
+                 .returning(table.c.sku, table.c.observed_at))
+    observed = {sku: when for sku, when in session.execute(statement).all()}
+    session.commit()
+    return Lease(owner, expires, observed)
 
 
-#: The first key of the organization's advisory lock ("SS" for Shelfsync sync): the second is
-#: the organization id, so the lock never collides with another feature's advisory locks.
-LOCK_NAMESPACE = 0x5353
+def settle_pending(session: Session, organization_id: int, lease: Lease,
+                   done: Sequence[str], read_at: datetime) -> int:
+    """In the caller's recording transaction: remove the leased rows of `done` that this
+    pass's store read (made at `read_at`) covered, and free every other row of the lease.
 
-
-def try_lock_organization(session: Session, organization_id: int) -> bool:
-    """Take the organization's sync lock for the caller's transaction, if nobody holds it.
-
-    PostgreSQL: a transaction-level advisory lock shared by every worker process; it goes with
-    the transaction (commit, rollback, or the connection dropping when a worker is SIGKILLed),
-    so it can never be left behind. SQLite has no such lock and needs none: the embedded
-    deployment is one process (callers add a process-local lock) and SQLite serializes writers.
+    A row a webhook moved past both `read_at` and the time it had when leased stays pending
+    (the change may be newer than what the pass read), as do the SKUs not in `done` (retried
+    soon). Only rows still leased by this owner are touched: a lease that expired and was
+    taken by another pass is theirs. Returns how many rows were removed.
     """
-    if session.get_bind().dialect.name != "postgresql":
-        return True
-    statement = select(func.pg_try_advisory_xact_lock(LOCK_NAMESPACE, organization_id))
-    return bool(session.execute(statement).scalar_one())
+    table = _table()
+    mine = and_(table.c.organization_id == organization_id, table.c.lease_owner == lease.owner)
+    # A webhook dated after our read (a platform clock ahead of ours) was still served by it
+    # when it is the time the row had when leased: it must not keep the row forever.
+    thresholds: dict[datetime, list[str]] = {}
+    for sku in sorted(set(done)):
+        leased = lease.observed.get(sku, read_at)
+        thresholds.setdefault(max(read_at, leased), []).append(sku)
+    removed = 0
+    for threshold, skus in thresholds.items():
+        for part in chunks(skus):
+            result = session.execute(delete(table).where(
+                mine, table.c.sku.in_(part), table.c.observed_at <= threshold))
+            removed += result.rowcount or 0  # type: ignore[attr-defined]
+    for part in chunks(lease.skus):
+        session.execute(update(table).where(mine, table.c.sku.in_(part))
+                        .values(lease_owner=None, lease_expires_at=None))
+    return removed
 
 
-def has_pending(session: Session, organization_id: int) -> bool:
-    """Whether any SKU waits for the organization (committed rows, no lock taken)."""
-    table = PendingSku.__table__  # type: ignore[attr-defined]
-    statement = select(table.c.id).where(table.c.organization_id == organization_id).limit(1)
+def has_pending(session: Session, organization_id: int, *, clock: Clock = utcnow) -> bool:
+    """Whether any SKU waits for the organization and is free to lease (no lock taken)."""
+    table = _table()
+    statement = select(table.c.id).where(table.c.organization_id == organization_id,
+                                         _free(clock())).limit(1)
     return session.execute(statement).first() is not None
+
+
+def organizations_waiting(session: Session, *, grace: timedelta,
+                          clock: Clock = utcnow) -> list[int]:
+    """Organizations with a pending SKU free to lease and queued more than `grace` ago: the
+    message meant to sync it never ran (broker down, worker killed), so the sweeper sends
+    another."""
+    table = _table()
+    now = clock()
+    statement = select(table.c.organization_id).where(
+        _free(now), table.c.created_at <= now - grace).distinct()
+    return sorted(session.execute(statement).scalars())

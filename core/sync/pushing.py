@@ -7,24 +7,25 @@ on each result's `kind`: done, retry soon, quarantine (never blocking the others
 target (retried soon). A product whose whole call failed is marked failed and the next
 product goes on; an AuthError stops this channel only, and is handed back to the caller.
 
-A channel's pass has three steps: `prepare` (database: compare, build the calls), `make_calls`
-(network only, so several channels' calls can run on threads at once) and `record`
-(database: outcomes, audit rows, pushed quantities). `settle` runs the three in a row.
+A channel's pass has four steps, each database step a short transaction of its own and no
+transaction open across the network: `prepare` (compare, build the calls), `claim_calls` (the
+SKUs go "in flight" at the decision's version, committed before any call, see `pushed.py`),
+`make_calls` (network only, so several channels' calls can run on threads at once) and
+`record` (outcomes, audit rows, pushed quantities where our version still stands). `settle`
+runs them in a row and commits each.
 
-Before any call leaves, the pushed quantities of the SKUs it carries must be durably forgotten
-(`forget_pushed`, in a transaction committed first): a push the channel applied but whose
-recording was lost (commit failed, worker killed, timeout or 5xx on an applied update, an
-AuthError partway through a batch) then leaves "unknown", which the next compare pushes,
-never a stale quantity that would make a real change back to it look unchanged.
+A push the channel applied but whose recording was lost (worker killed, timeout or 5xx on an
+applied update, an AuthError partway through a batch) leaves "unknown", which the next compare
+pushes, never a stale quantity that would make a real change back to it look unchanged; an
+older decision never overwrites a newer push (the version).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import delete
 from sqlmodel import Session, select
 
 from shelfsync.core.errors import (
@@ -37,11 +38,11 @@ from shelfsync.core.errors import (
 from shelfsync.core.models import (
     ChannelConnection,
     ChannelSkuState,
-    PushedQuantity,
     utcnow,
 )
 from shelfsync.core.plugins import ShelfsyncPluginManager
-from shelfsync.core.sync.context import chunks, upsert, upsert_many
+from shelfsync.core.sync import pushed as versions
+from shelfsync.core.sync.context import chunks
 from shelfsync.core.sync.decisions import UNKNOWN_STORE_SKU, Planned
 from shelfsync.core.sync.inventory_types import (
     DRY_RUN,
@@ -54,6 +55,7 @@ from shelfsync.core.sync.inventory_types import (
     SyncReport,
 )
 from shelfsync.core.sync.outcomes import AUDIT_OUTCOME, AuditBuffer, outcome_of
+from shelfsync.core.sync.pending import mark_pending
 from shelfsync.core.types import (
     Connection,
     InventoryUpdate,
@@ -62,8 +64,8 @@ from shelfsync.core.types import (
     PushResult,
 )
 
-__all__ = ["QUARANTINE", "Pass", "Prepared", "forget_pushed", "make_calls", "prepare",
-           "record", "settle"]
+__all__ = ["QUARANTINE", "SUPERSEDED", "Pass", "Prepared", "claim_calls", "make_calls",
+           "prepare", "record", "settle"]
 
 #: How long a refused SKU waits before it is tried again with unchanged inputs.
 QUARANTINE = timedelta(hours=6)
@@ -72,6 +74,8 @@ PRODUCTS_PER_CALL = 10
 #: Typed-error names a plugin reports as the code of a whole-call failure.
 NOT_LISTED = "not_listed"
 QUARANTINED = "quarantined"
+#: A newer decision for the SKU was pushed (or is in flight): this older one is not sent.
+SUPERSEDED = "superseded"
 
 
 #: Result kinds whose SKU is tried again soon instead of being quarantined.
@@ -93,6 +97,8 @@ class Pass:
     channel: ChannelConnection
     connection: Connection
     report: SyncReport
+    #: When the store stock these decisions come from was read: the pushes' version.
+    version: datetime
     dry_run: bool = False
     budget: Budget | None = None
     #: sku_id -> total the channel shows (reconcile); None: compare with the last push.
@@ -103,6 +109,8 @@ class Pass:
     stopped: AuthError | None = None
     audits: AuditBuffer = field(default_factory=AuditBuffer)
     scope: PassScope = field(default_factory=PassScope)
+    #: Store SKUs a newer pass claimed while our call was on its way: queued again (`record`).
+    overtaken: set[str] = field(default_factory=set)
 
     @property
     def channel_id(self) -> int:
@@ -128,12 +136,6 @@ def _outcome(run: Pass, item: Planned, outcome: str, from_quantity: int | None, 
     if audit and not run.dry_run and outcome in AUDIT_OUTCOME:
         run.audits.add(run.channel_id, item, outcome, from_quantity, code, message, request_id)
     return result
-
-
-def _record_pushed(run: Pass, sku_id: str, quantity: int) -> None:
-    upsert(run.session, PushedQuantity,
-           {"channel_id": run.channel_id, "sku_id": sku_id, "quantity": quantity,
-            "pushed_at": utcnow()}, ["channel_id", "sku_id"], ["quantity", "pushed_at"])
 
 
 Items = list[tuple[Planned, int | None]]
@@ -171,13 +173,12 @@ def prepare(run: Pass, planned: list[Planned]) -> Prepared:
     """Compare each decision with what the channel has; record the SKUs that need no call and
     build one call per product for the rest."""
     sku_ids = [item.sku_id for item in planned]
-    pushed = {k: row.quantity for k, row in
-              _load(run.session, PushedQuantity, run.channel_id, sku_ids).items()}
+    stored = versions.load(run.session, run.channel_id, sku_ids)
     prepared = Prepared(run, _load(run.session, ChannelSkuState, run.channel_id, sku_ids))
     now = utcnow()
     changed: dict[str, Items] = {}
     for item in planned:
-        last = pushed.get(item.sku_id)
+        last, version = stored.get(item.sku_id, (None, None))
         if item.error_code is not None:
             outcome = SKIPPED if item.error_code == UNKNOWN_STORE_SKU else FAILED
             _outcome(run, item, outcome, last, code=item.error_code, message=item.explanation)
@@ -187,10 +188,16 @@ def prepare(run: Pass, planned: list[Planned]) -> Prepared:
             item.explanation = f"the channel does not list SKU id {item.sku_id}"
             _outcome(run, item, SKIPPED, last, code=NOT_LISTED)
             continue
+        if versions.newer(version, run.version):
+            _outcome(run, item, SKIPPED, last, code=SUPERSEDED, audit=False,
+                     message="a decision from newer stock was pushed for this SKU")
+            continue
         current = run.shown[item.sku_id] if run.shown is not None else last
         if current == item.quantity:
             if run.shown is not None and last != item.quantity and not run.dry_run:
-                _record_pushed(run, item.sku_id, item.quantity)  # the channel shows it already
+                assert item.quantity is not None  # the channel shows it already
+                versions.shown_already(run.session, run.channel_id, item.sku_id,
+                                       item.quantity, run.version)
             _outcome(run, item, UNCHANGED, current, audit=False)
             continue
         if run.shown is not None:
@@ -217,19 +224,29 @@ def prepare(run: Pass, planned: list[Planned]) -> Prepared:
     return prepared
 
 
-def forget_pushed(session: Session, prepared: Sequence[Prepared]) -> int:
-    """Delete the pushed quantities of every SKU the calls carry: "unknown" until `record`
-    writes what the channel accepted. The caller commits this before any call is made (see
-    `context.commit_first`); returns how many SKUs are now in flight."""
-    count = 0
-    for one in prepared:
-        sku_ids = one.sku_ids()
-        count += len(sku_ids)
-        for part in chunks(sku_ids):
-            session.execute(delete(PushedQuantity).where(
-                PushedQuantity.channel_id == one.run.channel_id,  # type: ignore[arg-type]
-                PushedQuantity.sku_id.in_(part)))  # type: ignore[attr-defined]
-    return count
+def claim_calls(prepared: Prepared) -> int:
+    """Put every SKU the calls carry in flight at the pass's version (`pushed.claim`); a SKU a
+    newer decision already claimed is taken out of its call (skipped, "superseded"), and a
+    call left empty is dropped. The caller commits before any call is made; returns how many
+    SKUs are now in flight."""
+    run = prepared.run
+    if not prepared.calls:
+        return 0
+    claimed = versions.claim(run.session, run.channel_id, prepared.sku_ids(), run.version)
+    kept: list[Call] = []
+    for call in prepared.calls:
+        lost = {item.sku_id for item, _ in call.items if item.sku_id not in claimed}
+        for item, current in call.items:
+            if item.sku_id in lost:
+                _outcome(run, item, SKIPPED, current, code=SUPERSEDED, audit=False,
+                         message="a decision from newer stock was pushed for this SKU")
+        call.items = [(item, current) for item, current in call.items
+                      if item.sku_id not in lost]
+        call.updates = [u for u in call.updates if u.sku_id not in lost]
+        if call.items:
+            kept.append(call)
+    prepared.calls = kept
+    return len(claimed)
 
 
 def _batch_size(run: Pass) -> int:
@@ -290,7 +307,7 @@ def record(prepared: Prepared) -> AuthError | None:
     if prepared.stopped is not None or not prepared.calls:
         run.audits.write(run.session)
         return prepared.stopped
-    pushed: dict[str, int] = {}
+    accepted: dict[str, int] = {}
     try:
         for index, call in enumerate(prepared.calls):
             if call.made:
@@ -303,14 +320,15 @@ def record(prepared: Prepared) -> AuthError | None:
             if call.error is not None:
                 _fail_all(run, [(call.product_id, call.items)], call.error)
                 continue
-            _record_results(prepared, call, pushed)
+            _record_results(prepared, call, accepted)
     finally:
-        # One statement for the channel's pushed quantities, not one per SKU.
-        now = utcnow()
-        upsert_many(run.session, PushedQuantity,
-                    [{"channel_id": run.channel_id, "sku_id": sku_id, "quantity": quantity,
-                      "pushed_at": now} for sku_id, quantity in sorted(pushed.items())],
-                    ["channel_id", "sku_id"], ["quantity", "pushed_at"])
+        # One statement per slice for the channel's pushed quantities, not one per SKU.
+        overtaken = versions.record(run.session, run.channel_id, accepted, run.version)
+        skus = {item.sku for call in prepared.calls for item, _ in call.items
+                if item.sku_id in overtaken}
+        if skus:  # the order of the two calls at the channel is unknown: push the newest again
+            mark_pending(run.session, run.channel.organization_id, skus, utcnow())
+            run.overtaken |= skus
         run.audits.write(run.session)
     run.channel.last_sync_at = utcnow()
     run.session.add(run.channel)
@@ -320,17 +338,16 @@ def record(prepared: Prepared) -> AuthError | None:
 def settle(run: Pass, planned: list[Planned]) -> AuthError | None:
     """Compare, push what changed, and record outcomes; returns an AuthError that stopped it.
 
-    For a caller that owns its transactions (a reconcile): what `prepare` wrote and the SKUs
-    put in flight are committed before the calls, so no lock and no uncommitted pushed
-    quantity is held while the network is waited for; the recording is left to the caller's
-    next commit.
+    Each database step is committed before the next network step: what `prepare` wrote and
+    the claims before the calls, the recording after them.
     """
     prepared = prepare(run, planned)
-    if prepared.calls:
-        forget_pushed(run.session, [prepared])
-        run.session.commit()
+    claim_calls(prepared)
+    run.session.commit()
     make_calls(prepared)
-    return record(prepared)
+    error = record(prepared)
+    run.session.commit()
+    return error
 
 
 def _fail_all(run: Pass, products: Sequence[tuple[str, Items]],
@@ -362,7 +379,7 @@ def _update(item: Planned, state: ChannelSkuState | None) -> InventoryUpdate:
                            shown=shown)
 
 
-def _record_results(prepared: Prepared, call: Call, pushed: dict[str, int]) -> None:
+def _record_results(prepared: Prepared, call: Call, accepted: dict[str, int]) -> None:
     run, states = prepared.run, prepared.states
     by_sku: dict[str, list[PushResult]] = {}
     for result in call.results or []:
@@ -376,7 +393,7 @@ def _record_results(prepared: Prepared, call: Call, pushed: dict[str, int]) -> N
         failure = next((r for r in mine if r.kind is not PushOutcome.DONE), None)
         if failure is None:
             assert item.quantity is not None
-            pushed[item.sku_id] = item.quantity
+            accepted[item.sku_id] = item.quantity
             state = _state(run, states, item)
             spread = {str(k): int(v) for r in mine for k, v in r.quantities.items()}
             state.quantities = spread or {"": item.quantity}

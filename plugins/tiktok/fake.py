@@ -43,6 +43,10 @@ connections, webhooks, webhook-sample):
 | `POST /_fake/tokens/expire`          | `{"shop_id"?}`: that shop's (or every) access token      |
 |                                      | expires now (105002 until refreshed)                     |
 | `POST /_fake/qps`                    | `{"qps": n or null}`: the per-shop limit                 |
+| `POST /_fake/empty-answers`          | `{"count"?, "path"?, "data"?}`: the next `count`         |
+|                                      | (default 1) requests (whose path contains `path`) answer |
+|                                      | a success with `data` (default `{}`: a list missing from |
+|                                      | a well-formed answer; `{"products": []}`: an empty shop) |
 | `GET /_fake/state`                   | per-shop counts; `?inventory=1` adds seller_sku → total  |
 |                                      | available                                                |
 
@@ -132,6 +136,8 @@ class TikTokFake(FakePlatform):
         digest = hashlib.sha256(f"tiktok-fake:{seed}".encode()).hexdigest()
         self.creds = Credentials(app_key or digest[:13], app_secret or digest[13:53], clock_skew)
         self.limiter = QpsLimiter(qps)
+        #: [path fragment, remaining, data] of `/_fake/empty-answers`.
+        self.empty_answers: list[list[Any]] = []
         self.request_ids = RequestIds(seed)
         self.state_lock = threading.RLock()
         self.shops = build_shops(seed, shops, products, variants, now=int(clock()),
@@ -168,11 +174,25 @@ class TikTokFake(FakePlatform):
 
     # --- FakePlatform ---------------------------------------------------------------------
 
+    def take_empty_answer(self, path: str) -> dict[str, Any] | None:
+        """The injected empty answer's data for this request (`/_fake/empty-answers`), if any."""
+        with self.state_lock:
+            for entry in self.empty_answers:
+                if entry[1] > 0 and entry[0] in path:
+                    entry[1] -= 1
+                    if entry[1] == 0:
+                        self.empty_answers.remove(entry)
+                    return dict(entry[2])
+        return None
+
     def handle_api(self, request: Request) -> Response:
         """Authenticate, rate-limit and route one Open API (or token refresh) request."""
         request_id = self.request_ids.next()
         if request.path in ("/api/v2/token/get", "/api/v2/token/refresh"):
             return self._token(request, request_id)
+        empty = self.take_empty_answer(request.path)
+        if empty is not None:
+            return envelope_response(request_id, data=empty)
         try:
             matched = [(m, r) for r in self._routes if (m := r[1].fullmatch(request.path))]
             if not matched:

@@ -50,6 +50,15 @@ def handle(fake: TikTokFake, request: Request, name: str) -> Response | None:
             return _error("qps must be a positive number or null")
         fake.limiter.set(qps)
         return json_response({"ok": True, "qps": qps})
+    if name == "empty-answers" and post:
+        count, path, data = body.get("count", 1), body.get("path", ""), body.get("data", {})
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            return _error("count must be a whole number of at least 1")
+        if not isinstance(data, dict):
+            return _error("data must be a JSON object")
+        with fake.state_lock:
+            fake.empty_answers.append([str(path), count, data])
+        return json_response({"ok": True})
     if name == "state" and request.method == "GET":
         return json_response(state(fake, request.args.get("inventory") == "1"))
     return None

@@ -189,10 +189,15 @@ def parse_warehouses(data: dict[str, Any], request_id: str | None = None) -> lis
 
 
 def parse_listings(data: dict[str, Any], request_id: str | None = None) -> list[Listing]:
-    """One page of product search → one `Listing` per SKU, quantities per warehouse."""
+    """One page of product search → one `Listing` per SKU, quantities per warehouse.
+
+    An answer without its `products` list is a bad answer (BadResponse: retried, then
+    failed), never "this shop has no products": read as none, it would delete every link.
+    A shop with no products answers an empty list.
+    """
     reader = Reader(data, "data", request_id)
     listings = []
-    for product in reader.items("products", required=False):
+    for product in reader.items("products"):
         product_id = product.text("id")
         status = product.text("status", required=False)
         title = product.text("title", required=False)

@@ -132,3 +132,49 @@ def test_upgrade_works_from_an_installed_wheel(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == head_revision()
     assert _tables(f"sqlite:///{tmp_path / 'installed.db'}") >= set(metadata.tables)
+
+
+def test_0004_leases_keeps_existing_data(database_url: str) -> None:
+    """Pending SKUs, pushed quantities and runs written before the leases survive the upgrade:
+    a pending SKU unleased, a pushed quantity without a version (any push may replace it)."""
+    from sqlalchemy import text
+
+    assert upgrade(database_url, "0002_engine") == "0002_engine"
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text(
+                "INSERT INTO organization (id, name, created_at) "
+                "VALUES (1, 'Kept', '2026-01-01 00:00:00+00')"))
+            connection.execute(text(
+                "INSERT INTO channel_connection (id, organization_id, platform, base_url, "
+                "shop_id, shop_name, credentials_token, settings, status, status_message, "
+                "created_at, updated_at) VALUES (1, 1, 'tiktok', 'https://b', 's', '', '', "
+                "'{}', 'ok', '', '2026-01-01 00:00:00+00', '2026-01-01 00:00:00+00')"))
+            connection.execute(text(
+                "INSERT INTO pending_sku (organization_id, sku, observed_at, created_at) "
+                "VALUES (1, 'A', '2026-01-01 00:00:00+00', '2026-01-01 00:00:00+00')"))
+            connection.execute(text(
+                "INSERT INTO pushed_quantity (channel_id, sku_id, quantity, pushed_at) "
+                "VALUES (1, 'S1', 7, '2026-01-01 00:00:00+00')"))
+            connection.execute(text(
+                "INSERT INTO sync_run (organization_id, channel_id, kind, status, started_at, "
+                "counts) VALUES (1, 1, 'reconcile', 'running', '2026-01-01 00:00:00+00', '{}')"))
+    finally:
+        engine.dispose()
+
+    assert upgrade(database_url) == head_revision()
+
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            assert connection.execute(text(
+                "SELECT sku, lease_owner, lease_expires_at FROM pending_sku")).all() == [
+                ("A", None, None)]
+            assert connection.execute(text(
+                "SELECT sku_id, quantity, version FROM pushed_quantity")).all() == [
+                ("S1", 7, None)]
+            assert connection.execute(text(
+                "SELECT status, lease_expires_at FROM sync_run")).all() == [("running", None)]
+    finally:
+        engine.dispose()

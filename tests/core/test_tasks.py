@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -33,8 +34,10 @@ from shelfsync.core.models import (
     PendingSku,
     SkuLink,
     StoreConnection,
+    utcnow,
 )
 from shelfsync.core.plugins import get_plugin_manager
+from shelfsync.core.scheduler import SWEEP_GRACE, Jobs
 from shelfsync.core.sync import inventory
 from shelfsync.web.app import create_app
 
@@ -270,3 +273,50 @@ def test_reconcile_and_refresh_actors_repair_a_missed_webhook(world: World) -> N
         tasks.reconcile_channel.send(channel_id)
     world.drain()
     assert (world.shown(0, sku), world.shown(1, sku)) == expected(world, sku)
+
+
+def test_a_broker_outage_loses_no_webhook(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The outbox: while the broker refuses every message, webhooks are still answered 200 and
+    their SKUs recorded; once it is back, the scheduler's sweeper sends the syncs and every
+    change reaches TikTok."""
+    skus = [live_sku(world), *_other_live_skus(world)[:1]]
+    assert len(skus) == 2
+
+    def down(*args: Any, **kwargs: Any) -> Any:
+        raise ConnectionError("broker unreachable")
+
+    with monkeypatch.context() as outage:
+        outage.setattr(world.broker, "enqueue", down)
+        for sku, available in zip(skus, (21, 8), strict=True):
+            world.set_stock(sku, available)
+            response = world.post(f"/webhooks/shopify/{world.org.store_id}",
+                                  *world.store_webhook(sku))
+            assert response.status_code == 200 and response.json["status"] == "accepted"
+        jobs = Jobs(get_engine(), print, print, tasks.sync_pending.send,
+                    clock=lambda: utcnow() + SWEEP_GRACE + timedelta(seconds=1))
+        assert jobs.sweep() == []  # still down: nothing sent, nothing lost
+    world.drain()
+    with Session(get_engine()) as session:
+        assert sorted(session.exec(select(PendingSku.sku))) == sorted(skus)
+
+    assert jobs.sweep() == [world.org.organization_id]  # the broker is back
+    world.drain()
+
+    for sku in skus:
+        assert (world.shown(0, sku), world.shown(1, sku)) == expected(world, sku)
+    with Session(get_engine()) as session:
+        assert session.exec(select(PendingSku)).all() == []
+
+
+def _other_live_skus(world: World) -> list[str]:
+    """Live linked SKUs other than `live_sku`'s, for a second change."""
+    first = live_sku(world)
+    with Session(get_engine()) as session:
+        plain = set(session.exec(select(CatalogVariant.sku).where(
+            CatalogVariant.continue_selling == False, CatalogVariant.tracked)))  # noqa: E712
+        for channel_id in world.org.channel_ids:
+            plain &= set(session.exec(select(ChannelListing.seller_sku).where(
+                ChannelListing.channel_id == channel_id, ChannelListing.status == "ACTIVATE")))
+            plain &= set(session.exec(select(SkuLink.store_sku).where(
+                SkuLink.channel_id == channel_id)))
+    return sorted(plain - {first})

@@ -1,8 +1,9 @@
-"""`sync_pending` on PostgreSQL: one pass per organization at a time, looping while SKUs arrive.
+"""`sync_pending`: SKUs leased by one pass at a time, looping while SKUs arrive.
 
-The actor is called in this process (its function runs synchronously); a second session
-stands in for another worker process holding the organization's advisory lock, and a plugin
-hook marks a SKU pending from its own transaction while a pass is running, as a webhook would.
+The actor is called in this process (its function runs synchronously); a lease taken on a
+second session stands in for another worker process's pass, and a plugin hook marks a SKU
+pending from its own transaction while a pass is running, as a webhook would. SQLite and
+PostgreSQL run the same code path.
 """
 
 from __future__ import annotations
@@ -24,8 +25,6 @@ from shelfsync.core.models import CatalogVariant, ChannelListing, PendingSku, Sk
 from shelfsync.core.sync import inventory
 
 FAST = {"retry_backoff": 0.01, "retry_max_backoff": 0.05, "retry_attempts": 2, "timeout": 5}
-
-pytestmark = [pytest.mark.postgres, pytest.mark.parametrize("database_backend", ["postgresql"])]
 
 
 @dataclass
@@ -96,11 +95,14 @@ def test_a_message_finding_the_organization_busy_leaves_its_skus_to_the_holder(o
     _mark(org, [sku])
     org.control("store", "DELETE", "requests")
     with Session(get_engine()) as other_worker:
-        assert inventory.try_lock_organization(other_worker, org.org.organization_id)
+        lease = inventory.lease_pending(other_worker, org.org.organization_id, "other")
+        assert lease.skus == [sku]
         tasks.sync_pending(org.org.organization_id)
-        assert org.pending() == [sku]  # untouched: the holder's next round takes it
+        assert org.pending() == [sku]  # untouched: the holder's pass takes care of it
         assert org.control("store", "GET", "requests")["count"] == 0
-        other_worker.rollback()  # the holder lets go (its transaction ends)
+        # The holder lets go without finishing (its store read failed, say).
+        inventory.settle_pending(other_worker, org.org.organization_id, lease, [], utcnow())
+        other_worker.commit()
     tasks.sync_pending(org.org.organization_id)
     assert org.pending() == []
     assert org.shown(sku) == org.store_total(sku)

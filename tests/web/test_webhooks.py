@@ -13,6 +13,7 @@ import httpx
 import pytest
 from dramatiq import Message
 from dramatiq.brokers.stub import StubBroker
+from dramatiq.common import dq_name
 from flask.testing import FlaskClient
 from sqlmodel import Session, select
 
@@ -25,6 +26,7 @@ from shelfsync.core.demo import DemoOrganization, Fakes, connect_organization, r
 from shelfsync.core.models import (
     CatalogVariant,
     ChannelConnection,
+    PendingSku,
     StoreConnection,
     WebhookReceipt,
 )
@@ -49,8 +51,10 @@ class Receiver:
         return answer["headers"], answer["body"].encode()
 
     def enqueued(self) -> list[Message[Any]]:
-        queue = self.broker.queues[SYNC_QUEUE]
-        return [Message.decode(data) for data in list(queue.queue)]
+        # A sync is asked for with the coalescing delay: it waits in the delay queue.
+        queues = [self.broker.queues.get(name) for name in (SYNC_QUEUE, dq_name(SYNC_QUEUE))]
+        return [Message.decode(data) for queue in queues if queue is not None
+                for data in list(queue.queue)]
 
     def receipts(self) -> list[tuple[str, int]]:
         with Session(get_engine()) as session:
@@ -89,9 +93,10 @@ def test_store_webhook_is_verified_recorded_and_enqueued(receiver: Receiver) -> 
     assert response.status_code == 200
     assert response.json == {"status": "accepted", "skus": 1}
     [message] = receiver.enqueued()
-    assert message.actor_name == "handle_store_webhook"
-    store_id, skus, observed_at = message.args
-    assert store_id == receiver.org.store_id and len(skus) == 1 and "T" in observed_at
+    assert message.actor_name == "sync_pending"
+    assert message.args == (receiver.org.organization_id,)
+    with Session(get_engine()) as session:  # recorded before the answer (the outbox)
+        assert len(session.exec(select(PendingSku)).all()) == 1
     assert receiver.receipts() == [("shopify", receiver.org.store_id)]
 
 

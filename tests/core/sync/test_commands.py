@@ -32,6 +32,36 @@ def test_dry_run_prints_from_to_and_reason_and_pushes_nothing(
     assert world.update_calls() == 0
 
 
+def test_dry_run_reports_the_drift_a_reconcile_would_repair(runner: CliRunner,
+                                                            world: World) -> None:
+    shop = str(world.channel_ids[0])
+    runner.invoke(sync_group, ["inventory", "--channel", shop], obj=world.pm)
+
+    def dry_run() -> dict:  # type: ignore[type-arg]
+        result = runner.invoke(sync_group, ["inventory", "--channel", shop, "--dry-run",
+                                            "--json"], obj=world.pm)
+        return json.loads(result.output[:result.output.rindex("}") + 1])["counts"]
+
+    # The fake's refused (not live) SKUs differ for good: quarantined, they are drift too.
+    baseline = dry_run()
+    assert baseline["dry_run"] == 0
+    skus = [world.plain_sku(), "SKU-0-00002-01"]
+    for sku in skus:  # changes no webhook told us about: the channel drifts
+        world.bump(sku, 9)
+    world.reset_counts()
+    counts = dry_run()
+    assert counts["drift"] == baseline["drift"] + 2 and counts["dry_run"] == 2
+    assert world.update_calls() == 0
+    human = runner.invoke(sync_group, ["inventory", "--channel", shop, "--dry-run"],
+                          obj=world.pm)
+    assert f"dry run: {counts['drift']} SKUs differ from what their channel shows" in human.output
+    repaired = runner.invoke(sync_group, ["inventory", "--channel", shop, "--json"],
+                             obj=world.pm)
+    data = json.loads(repaired.output[:repaired.output.rindex("}") + 1])
+    assert data["counts"]["drift"] == counts["drift"] and data["counts"]["pushed"] == 2
+    assert [world.shown(0)[sku] for sku in skus] == [world.expected(sku, 0) for sku in skus]
+
+
 def test_org_reconcile_as_json_then_status(runner: CliRunner, world: World) -> None:
     result = runner.invoke(sync_group, ["inventory", "--org", str(world.org_id), "--json"],
                            obj=world.pm)

@@ -19,11 +19,12 @@ from shelfsync.core.models import (
     PendingSku,
     utcnow,
 )
+from shelfsync.core.sync import inventory
 from shelfsync.core.sync.inventory import (
+    lease_pending,
     mark_pending,
     reconcile_organization,
     sync_skus,
-    take_pending,
 )
 
 from .conftest import World
@@ -66,17 +67,34 @@ def test_a_warehouse_changed_between_passes_loses_no_sku(world: World) -> None:
         old.is_default, new.is_default = True, False
 
 
-def test_a_push_whose_commit_was_lost_is_not_mistaken_for_unchanged(world: World) -> None:
-    """The channel accepted the push, then the pass's transaction rolled back (commit failed,
-    worker killed before commit): PushedQuantity still holds the quantity before the push. When
-    stock returns to that quantity, the next pass compares equal and pushes nothing, so the
-    channel keeps the rolled-back quantity until a reconcile notices."""
+class Killed(BaseException):
+    """The worker dies here (SIGKILL: nothing after this line runs)."""
+
+
+def _killed_after_the_calls(world: World, monkeypatch: pytest.MonkeyPatch, sku: str,
+                            **kwargs: object) -> None:
+    """A pass whose pushes left and whose recording never happened (the worker was killed
+    between the two): the fault is injected where the recording starts."""
+    def killed(prepared: object) -> None:
+        raise Killed
+
+    with monkeypatch.context() as patch:
+        patch.setattr(inventory, "record", killed)
+        with pytest.raises(Killed):
+            sync_skus(world.session, world.pm, world.org_id, [sku], **kwargs)  # type: ignore[arg-type]
+    world.session.rollback()
+
+
+def test_a_push_whose_commit_was_lost_is_not_mistaken_for_unchanged(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The channel accepted the push, then the pass's recording never happened (worker
+    killed): had PushedQuantity kept the quantity before the push, stock returning to it
+    would compare equal and push nothing, so the channel would keep the lost push."""
     _reconciled(world)
     sku = world.plain_sku()
     world.bump(sku, 5)
-    sync_skus(world.session, world.pm, world.org_id, [sku])
+    _killed_after_the_calls(world, monkeypatch, sku)
     assert world.shown(0)[sku] == world.expected(sku, 0)  # TikTok has the new quantity
-    world.session.rollback()  # ... but the pass's commit never happened
     world.bump(sku, -5)  # the merchant corrects the stock back; the webhook comes
 
     sync_skus(world.session, world.pm, world.org_id, [sku])
@@ -147,9 +165,9 @@ def test_a_sku_waiting_longest_is_taken_first_even_when_named_again(session: Ses
     mark_pending(session, org.id, ["BEST-SELLER"], t0 + timedelta(seconds=2))  # sold again
     session.commit()
 
-    taken = take_pending(session, org.id, limit=2)
+    taken = lease_pending(session, org.id, "worker", limit=2)
 
-    assert "BEST-SELLER" in taken
+    assert "BEST-SELLER" in taken.skus
 
 
 def test_a_channel_awaiting_reauth_is_left_out_of_webhook_syncs(world: World) -> None:
@@ -171,34 +189,34 @@ def test_a_channel_awaiting_reauth_is_left_out_of_webhook_syncs(world: World) ->
     assert world.update_calls() == 1
 
 
-def _claimed_after_a_change(world: World) -> str:
-    """A linked SKU whose stock changed, queued by a webhook and taken by a pass (not yet
-    committed), as `sync_pending` does before it syncs."""
+def _leased_after_a_change(world: World) -> tuple[str, inventory.Lease]:
+    """A linked SKU whose stock changed, queued by a webhook and leased by a pass, as
+    `sync_pending` does before it syncs."""
     _reconciled(world)
     sku = world.plain_sku()
     mark_pending(world.session, world.org_id, [sku], utcnow())
     world.session.commit()
     world.bump(sku, 6)
-    assert take_pending(world.session, world.org_id) == [sku]
-    return sku
+    lease = lease_pending(world.session, world.org_id, "worker-1")
+    assert lease.skus == [sku]
+    return sku, lease
 
 
-def test_a_pass_rolled_back_after_its_pushes_keeps_its_skus_pending(
-        world: World, engine: Engine) -> None:
-    """A worker killed after its pushes left, before its commit: the SKUs it had taken are
-    still pending for the redelivered message, on SQLite too (where the early commit of the
-    in-flight marks also commits the caller's transaction)."""
-    sku = _claimed_after_a_change(world)
-    sync_skus(world.session, world.pm, world.org_id, [sku])
-    world.session.rollback()  # killed before the commit
+def test_a_pass_killed_after_its_pushes_keeps_its_skus_pending(
+        world: World, engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker killed after its pushes left, before recording them: the SKUs it leased are
+    still pending, and the redelivered message (same owner) takes them back at once."""
+    sku, lease = _leased_after_a_change(world)
+    _killed_after_the_calls(world, monkeypatch, sku, lease=lease)
     with Session(engine) as other:
         assert [row.sku for row in other.exec(select(PendingSku))] == [sku]
+    assert lease_pending(world.session, world.org_id, "worker-2").skus == []  # still leased
+    assert lease_pending(world.session, world.org_id, "worker-1").skus == [sku]
 
 
 def test_a_pass_that_commits_leaves_nothing_pending(world: World, engine: Engine) -> None:
-    sku = _claimed_after_a_change(world)
-    report = sync_skus(world.session, world.pm, world.org_id, [sku])
-    world.session.commit()
+    sku, lease = _leased_after_a_change(world)
+    report = sync_skus(world.session, world.pm, world.org_id, [sku], lease=lease)
     assert report.pushed == 2
     with Session(engine) as other:
         assert list(other.exec(select(PendingSku))) == []

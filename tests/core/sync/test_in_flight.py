@@ -25,10 +25,10 @@ from shelfsync.core.models import (
 )
 from shelfsync.core.sync import inventory
 from shelfsync.core.sync.inventory import (
+    lease_pending,
     mark_pending,
     reconcile_organization,
     sync_skus,
-    take_pending,
 )
 
 from .conftest import World
@@ -114,13 +114,15 @@ def test_a_second_pass_with_nothing_changed_still_makes_no_call(world: World) ->
     assert second.unchanged == 2 and world.update_calls() == 0
 
 
-@pytest.mark.postgres
-@pytest.mark.parametrize("database_backend", ["postgresql"])
-def test_a_rolled_back_pass_keeps_its_claim_and_leaves_its_skus_unknown(
-        world: World, engine: Engine) -> None:
-    """A worker killed after its pushes: the claim on the pending SKU comes back with the
-    rollback (the redelivered message finds it), and the pushed quantities stay forgotten,
-    so that message pushes again."""
+class Killed(BaseException):
+    """The worker dies here (SIGKILL: nothing after this line runs)."""
+
+
+def test_a_killed_pass_keeps_its_lease_and_leaves_its_skus_unknown(
+        world: World, engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker killed after its pushes, before recording them: the pending SKU stays (its
+    lease runs out, or the redelivered message takes it back), and the pushed quantities
+    stay unknown, so that message pushes again. Same on SQLite and PostgreSQL."""
     _reconciled(world)
     sku = world.plain_sku()
     sku_ids = _sku_ids(world.session, sku)
@@ -128,19 +130,35 @@ def test_a_rolled_back_pass_keeps_its_claim_and_leaves_its_skus_unknown(
     world.session.commit()
     world.bump(sku, 6)
 
-    assert take_pending(world.session, world.org_id) == [sku]
-    sync_skus(world.session, world.pm, world.org_id, [sku])
-    world.session.rollback()  # killed before the commit
+    lease = lease_pending(world.session, world.org_id, "message-1")
+    assert lease.skus == [sku]
 
-    assert _pushed(engine, sku_ids) == {}
+    def killed(prepared: object) -> None:
+        raise Killed
+
+    with monkeypatch.context() as patch:
+        patch.setattr(inventory, "record", killed)
+        with pytest.raises(Killed):
+            sync_skus(world.session, world.pm, world.org_id, [sku], lease=lease)
+    world.session.rollback()
+
+    assert set(_pushed_rows(engine, sku_ids).values()) == {None}  # in flight: unknown
     with Session(engine) as other:
         assert [row.sku for row in other.exec(select(PendingSku))] == [sku]
     world.bump(sku, -6)
-    assert take_pending(world.session, world.org_id) == [sku]
-    redelivered = sync_skus(world.session, world.pm, world.org_id, [sku])
-    world.session.commit()
+    again = lease_pending(world.session, world.org_id, "message-1")  # redelivered
+    assert again.skus == [sku]
+    redelivered = sync_skus(world.session, world.pm, world.org_id, [sku], lease=again)
     assert redelivered.pushed == 2
     assert [world.shown(i)[sku] for i in (0, 1)] == [world.expected(sku, i) for i in (0, 1)]
+    with Session(engine) as other:
+        assert list(other.exec(select(PendingSku))) == []
+
+
+def _pushed_rows(engine: Engine, sku_ids: list[str]) -> dict[str, int | None]:
+    with Session(engine) as other:
+        rows = other.exec(select(PushedQuantity).where(PushedQuantity.sku_id.in_(sku_ids)))  # type: ignore[attr-defined]
+        return {f"{row.channel_id}:{row.sku_id}": row.quantity for row in rows}
 
 
 @pytest.mark.parametrize("database_backend", ["sqlite"])

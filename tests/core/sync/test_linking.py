@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 from sqlmodel import select
 
+from shelfsync.core.errors import BadResponse
 from shelfsync.core.models import (
     CatalogVariant,
+    ChannelListing,
     ChannelSettings,
     LinkProblem,
     SkuLink,
@@ -83,3 +86,55 @@ def test_a_stock_webhook_names_its_skus(world: World) -> None:
         body=sample["body"].encode())
 
     assert skus_for_event(world.session, world.store_id, event) == ["SKU-0-00004-02"]
+
+
+def _listed(world: World, channel: int) -> tuple[int, int]:
+    listings = world.session.exec(select(ChannelListing.id).where(
+        ChannelListing.channel_id == channel)).all()
+    links = world.session.exec(select(SkuLink.id).where(SkuLink.channel_id == channel)).all()
+    return len(listings), len(links)
+
+
+def _searches(world: World) -> int:
+    counts = world.control(world.tiktok, "GET", "requests")["by_path"]
+    return sum(n for path, n in counts.items() if path.endswith("/products/search"))
+
+
+def test_a_search_answer_without_its_products_list_is_a_bad_answer(world: World) -> None:
+    """`{"code":0,"data":{}}` is not "this shop has no products": nothing is deleted."""
+    channel = world.channel_ids[0]
+    refresh_listings(world.session, world.pm, channel)
+    world.session.commit()
+    before = _listed(world, channel)
+    world.control(world.tiktok, "POST", "empty-answers", {"path": "/products/search"})
+    with pytest.raises(BadResponse, match="products"):
+        refresh_listings(world.session, world.pm, channel)
+    world.session.rollback()
+    assert _listed(world, channel) == before and before[0] > 0
+
+
+def test_a_shop_that_suddenly_reads_empty_is_read_again_before_anything_is_deleted(
+        world: World) -> None:
+    channel = world.channel_ids[0]
+    refresh_listings(world.session, world.pm, channel)
+    world.session.commit()
+    before = _listed(world, channel)
+    world.control(world.tiktok, "POST", "empty-answers",
+                  {"path": "/products/search", "data": {"products": [], "total_count": 0}})
+    world.reset_counts()
+    report = refresh_listings(world.session, world.pm, channel)
+    world.session.commit()
+    assert _searches(world) >= 2  # the empty answer was not believed at once
+    assert report.listings == before[0] and _listed(world, channel) == before
+
+
+def test_a_shop_read_empty_twice_is_empty(world: World) -> None:
+    channel = world.channel_ids[0]
+    refresh_listings(world.session, world.pm, channel)
+    world.session.commit()
+    world.control(world.tiktok, "POST", "empty-answers",
+                  {"path": "/products/search", "count": 2,
+                   "data": {"products": [], "total_count": 0}})
+    refresh_listings(world.session, world.pm, channel)
+    world.session.commit()
+    assert _listed(world, channel) == (0, 0)

@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from shelfsync.core.models import Organization, PendingSku
-from shelfsync.core.sync.inventory import mark_pending, take_pending
+from shelfsync.core.sync.inventory import lease_pending, mark_pending, settle_pending
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -32,17 +32,57 @@ def test_a_burst_coalesces_and_the_newest_time_wins(session: Session) -> None:
     assert rows == {"A": T0 + timedelta(seconds=5), "B": T0}
 
 
-def test_taken_rows_go_only_with_the_callers_commit(session: Session) -> None:
+class Clock:
+    """A clock the test moves by hand: lease expiry without sleeping."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def test_a_lease_is_committed_at_once_and_returns_its_rows_when_it_expires(
+        session: Session, engine: Engine) -> None:
     org = _org(session)
     mark_pending(session, org, ["A", "B", "C"], T0)
     session.commit()
-    assert take_pending(session, org) == ["A", "B", "C"]
-    session.rollback()  # the worker died mid-job
-    assert take_pending(session, org, limit=2) == ["A", "B"]
+    clock = Clock(T0)
+    first = lease_pending(session, org, "w1", limit=2, clock=clock)
+    assert first.skus == ["A", "B"]
+    clock.now = T0 + timedelta(minutes=1)
+    with Session(engine) as other:  # committed: another worker sees the lease at once
+        assert lease_pending(other, org, "w2", clock=clock).skus == ["C"]
+        assert lease_pending(other, org, "w3", clock=clock).skus == []
+    clock.now = first.expires_at  # w1 was killed: its lease runs out
+    assert lease_pending(session, org, "w3", clock=clock).skus == ["A", "B"]
+
+
+def test_settling_removes_what_the_read_covered_and_frees_the_rest(session: Session) -> None:
+    org = _org(session)
+    mark_pending(session, org, ["A", "B", "C"], T0)
     session.commit()
-    assert take_pending(session, org) == ["C"]
+    lease = lease_pending(session, org, "w1", clock=Clock(T0))
+    # A webhook newer than the pass's read names B again while the pass runs.
+    mark_pending(session, org, ["B"], T0 + timedelta(seconds=30))
     session.commit()
-    assert take_pending(session, org) == []
+    # C failed transiently (not done); A and B were read at T0 + 10 s.
+    assert settle_pending(session, org, lease, ["A", "B"], T0 + timedelta(seconds=10)) == 1
+    session.commit()
+    assert lease_pending(session, org, "w2", clock=Clock(T0)).skus == ["B", "C"]
+
+
+def test_a_settled_lease_taken_over_by_another_owner_is_left_alone(session: Session) -> None:
+    org = _org(session)
+    mark_pending(session, org, ["A"], T0)
+    session.commit()
+    clock = Clock(T0)
+    slow = lease_pending(session, org, "slow", clock=clock)
+    clock.now = slow.expires_at
+    assert lease_pending(session, org, "fast", clock=clock).skus == ["A"]
+    assert settle_pending(session, org, slow, ["A"], T0 + timedelta(hours=1)) == 0
+    session.commit()
+    assert [row.lease_owner for row in session.exec(select(PendingSku))] == ["fast"]
 
 
 def test_naive_times_are_refused(session: Session) -> None:
@@ -58,10 +98,11 @@ def test_two_workers_never_take_the_same_rows(engine: Engine) -> None:
         mark_pending(setup, org, ["A", "B"], T0)
         setup.commit()
     with Session(engine) as first, Session(engine) as second:
-        assert take_pending(first, org) == ["A", "B"]
-        assert take_pending(second, org) == []  # skipped, not waited for
+        assert lease_pending(first, org, "w1").skus == ["A", "B"]
+        assert lease_pending(second, org, "w2").skus == []  # leased, not waited for
         mark_pending(second, org, ["C"], T0)
         second.commit()
-        first.commit()
+        assert lease_pending(second, org, "w2").skus == ["C"]
     with Session(engine) as after:
-        assert [row.sku for row in after.exec(select(PendingSku))] == ["C"]
+        owners = {row.sku: row.lease_owner for row in after.exec(select(PendingSku))}
+        assert owners == {"A": "w1", "B": "w1", "C": "w2"}

@@ -166,3 +166,14 @@ def test_webhook_with_an_out_of_range_timestamp_is_a_bad_response() -> None:
     with pytest.raises(BadResponse, match=r"webhook\.timestamp is not a Unix time"):
         mapping.parse_webhook({"type": 1, "tts_notification_id": "1", "shop_id": "7",
                                "timestamp": 10**17, "data": {}})
+
+
+@pytest.mark.parametrize("data", [{}, {"total_count": 0}, {"products": None}])
+def test_a_search_page_without_its_products_list_is_a_bad_answer(data: dict[str, Any]) -> None:
+    """Read as "no products", it would delete every listing and link of the shop."""
+    with pytest.raises(BadResponse, match="products"):
+        mapping.parse_listings(data, "REQ-1")
+
+
+def test_a_search_page_with_an_empty_products_list_is_an_empty_shop() -> None:
+    assert mapping.parse_listings({"products": [], "total_count": 0}) == []
