@@ -35,7 +35,7 @@ from shelfsync.core.errors import (
     TransientError,
 )
 from shelfsync.core.http_guard import guarded_transport, proxy_configured
-from shelfsync.core.types import Connection
+from shelfsync.core.types import CONNECTION_SETTING_FIELDS, Connection
 
 log = logging.getLogger(__name__)
 
@@ -123,13 +123,15 @@ class RetryPolicy:
 
     @classmethod
     def for_connection(cls, connection: Connection) -> RetryPolicy:
-        """Read `retry_attempts` / `retry_backoff` / `retry_max_backoff` from the settings;
-        a value that is not a usable number is a `ConfigurationError` naming it."""
+        """Read `retry_attempts` / `retry_backoff` / `retry_max_backoff` through core's declared
+        fields: a stored value out of type or range (`1e300` would park a worker) reads as the
+        default, so one bad setting cannot stop every call."""
+        fields = {field.name: field for field in CONNECTION_SETTING_FIELDS}
         settings = connection.settings
         return cls(
-            attempts=number_setting(settings, "retry_attempts", cls.attempts, int, 1),
-            backoff=number_setting(settings, "retry_backoff", cls.backoff, float, 0.0),
-            max_backoff=number_setting(settings, "retry_max_backoff", cls.max_backoff, float, 0.0),
+            attempts=int(fields["retry_attempts"].read(settings)),
+            backoff=float(fields["retry_backoff"].read(settings)),
+            max_backoff=float(fields["retry_max_backoff"].read(settings)),
         )
 
     def delay(self, attempt: int, hint: float | None = None) -> float:

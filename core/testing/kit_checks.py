@@ -104,9 +104,10 @@ def check_platform_info(pm: ShelfsyncPluginManager, info: PlatformInfo, platform
     assert info.name == platform
     assert info.title.strip(), "title is empty"
     assert isinstance(info.role, Role)
-    fields = info.credential_fields
+    fields = info.credential_names
     assert fields and all(f.strip() for f in fields), f"credential fields: {fields!r}"
     _no_duplicates(list(fields), "credential fields")
+    _no_duplicates([field.name for field in info.setting_fields], "setting fields")
     names = [i.name for i in pm.hook.shelfsync_platform_info()]
     assert names.count(platform) == 1, f"{platform} declared {names.count(platform)} times"
     fakes = [name for name, _ in pm.hook.shelfsync_fake_factory()]

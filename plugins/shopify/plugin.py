@@ -42,7 +42,7 @@ from shelfsync.core.types import (
     StoreOrderStatus,
     WebhookEvent,
 )
-from shelfsync.plugins.shopify import mapping, queries, subscriptions
+from shelfsync.plugins.shopify import mapping, queries, settings, subscriptions
 from shelfsync.plugins.shopify.client import PLATFORM, ShopifyClient
 from shelfsync.plugins.shopify.reads import (
     page_size,
@@ -62,8 +62,9 @@ INFO = PlatformInfo(
     title="Shopify",
     role=Role.STORE,
     capabilities=Capabilities(has_locations=True, continue_selling=ContinueSelling.FLAG),
-    credential_fields=("access_token", "client_secret"),
+    credential_fields=settings.CREDENTIAL_FIELDS,
     version="1",
+    setting_fields=settings.SETTING_FIELDS,
 )
 
 
@@ -124,13 +125,12 @@ def shelfsync_fetch_stock_levels(
     if not _mine(connection):
         return None
     with ShopifyClient(connection) as client:
-        cap = connection.settings.get("levels_per_item")
+        cap = settings.LEVELS_PER_ITEM.read(connection.settings)
         if skus is None:
-            return read_stock_levels(client, skus, page_size(connection),
-                                     int(cap) if cap else None)
+            return read_stock_levels(client, skus, page_size(connection), cap)
         read: list[mapping.VariantStock] = []
         levels = read_stock_levels(client, skus, page_size(connection),
-                                   int(cap) if cap else None, recent_reads.locations(connection),
+                                   cap, recent_reads.locations(connection),
                                    read)
         recent_reads.keep_variants(connection, skus, read)
         return levels

@@ -98,10 +98,13 @@ def test_url_with_credentials_is_refused_even_when_private_urls_are_allowed(
     {"retry_backoff": -1},
     {"retry_max_backoff": "inf"},
     {"retry_attempts": True},
+    {"retry_max_backoff": "1e300"},
+    {"retry_max_backoff": 10**400},
 ])
-def test_unusable_retry_settings_are_a_configuration_error(settings: dict[str, Any]) -> None:
-    with pytest.raises(ConfigurationError, match="setting retry_"):
-        RetryPolicy.for_connection(Connection("x", "http://h", {}, settings))
+def test_unusable_retry_settings_read_as_the_defaults(settings: dict[str, Any]) -> None:
+    """A stored value out of type or range (one that would park a worker for ever) must not
+    stop every call either: the declared default is used."""
+    assert RetryPolicy.for_connection(Connection("x", "http://h", {}, settings)) == RetryPolicy()
 
 
 def test_retry_settings_given_as_text_are_read() -> None:
