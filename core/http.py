@@ -54,6 +54,18 @@ REDACTED = "REDACTED"
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
 
+#: What is said instead of httpx's own text when a header cannot be sent: its message
+#: ("Illegal header value b'…'", "'ascii' codec can't encode …") quotes the value, which is
+#: usually a credential.
+UNSENDABLE = ("the request was not sent: a header value (a credential?) holds a line break, a "
+              "control or a non-ASCII character; the value is not shown")
+
+
+def unsendable(platform: str) -> BadRequest:
+    """The error for a request whose headers HTTP cannot carry: not retried, value not shown."""
+    return BadRequest(f"{platform}: {UNSENDABLE}", platform=platform, code="unsendable_header")
+
+
 def redact_url(url: object) -> str:
     """`url` as text with its sensitive query values and any password replaced."""
     try:
@@ -159,12 +171,15 @@ def make_client(connection: Connection, **kwargs: object) -> httpx.Client:
         # connection was saved (see core/http_guard.py).
         verify = kwargs.pop("verify")
         kwargs["transport"] = guarded_transport(verify, is_public_address)  # type: ignore[arg-type]
-    return httpx.Client(
-        base_url=connection.base_url,
-        timeout=httpx.Timeout(connection.timeout),
-        headers=headers,
-        **kwargs,  # type: ignore[arg-type]
-    )
+    try:
+        return httpx.Client(
+            base_url=connection.base_url,
+            timeout=httpx.Timeout(connection.timeout),
+            headers=headers,
+            **kwargs,  # type: ignore[arg-type]
+        )
+    except UnicodeEncodeError:
+        raise unsendable(connection.platform) from None
 
 
 @functools.cache
@@ -237,6 +252,9 @@ def call_with_retries(
         try:
             try:
                 return call()
+            except (httpx.LocalProtocolError, UnicodeEncodeError):
+                # Raised before anything is sent, with the header's value in the text.
+                raise unsendable(platform) from None
             except httpx.TimeoutException as exc:
                 raise TransientError(f"{platform}: timed out: {exc}", platform=platform) from exc
             except httpx.TransportError as exc:

@@ -7,8 +7,9 @@ from typing import Any
 
 import click
 
-from shelfsync.core.commands.output import emit, plugin_manager
+from shelfsync.core.commands.output import emit, option, plugin_manager
 from shelfsync.core.plugins import ENTRY_POINT_GROUP
+from shelfsync.core.types import FieldSpec
 
 
 def _distribution_versions() -> dict[str, str]:
@@ -18,6 +19,24 @@ def _distribution_versions() -> dict[str, str]:
         dist = entry_point.dist
         versions[entry_point.name] = dist.version if dist is not None else "?"
     return versions
+
+
+def describe_field(field: FieldSpec) -> dict[str, Any]:
+    """A declared field as plain data for a form or a script; a secret's default is never
+    shown (a plugin could declare one by mistake)."""
+    data: dict[str, Any] = {
+        "name": field.name,
+        "label": field.label,
+        "kind": str(field.kind),
+        "secret": field.secret,
+        "required": field.required,
+        "default": None if field.secret else field.default,
+        "minimum": field.minimum,
+        "maximum": field.maximum,
+        "choices": list(field.choices),
+        "help": field.help,
+    }
+    return data
 
 
 def describe_plugins() -> dict[str, Any]:
@@ -43,11 +62,22 @@ def describe_plugins() -> dict[str, Any]:
                     "webhooks": caps.webhooks,
                     "multi_shop": caps.multi_shop,
                 },
-                "credential_fields": list(info.credential_fields),
+                "credential_fields": [describe_field(f) for f in info.credential_fields],
+                "setting_fields": [describe_field(f) for f in info.settings().values()],
             }
         )
     failures = [{"name": f.name, "error": f.error} for f in pm.load_failures]
     return {"plugins": sorted(plugins, key=lambda p: p["name"]), "failed": failures}
+
+
+def _setting(field: dict[str, Any]) -> str:
+    """`name (kind, min–max)` for the human listing."""
+    bounds = ""
+    if field["minimum"] is not None or field["maximum"] is not None:
+        low = "" if field["minimum"] is None else f"{field['minimum']:g}"
+        high = "" if field["maximum"] is None else f"{field['maximum']:g}"
+        bounds = f" {low}..{high}"
+    return f"{field['name']} ({field['kind']}{bounds})"
 
 
 def _human(data: dict[str, Any]) -> str:
@@ -56,14 +86,16 @@ def _human(data: dict[str, Any]) -> str:
         caps = ", ".join(f"{k}={v}" for k, v in p["capabilities"].items())
         lines.append(
             f"{p['name']} {p['version']}: {p['title']} ({p['role']}); {caps}; "
-            f"credentials: {', '.join(p['credential_fields'])}"
+            f"credentials: {', '.join(f['name'] for f in p['credential_fields'])}; "
+            f"settings: {', '.join(_setting(f) for f in p['setting_fields'])}"
         )
     lines.extend(f"{f['name']}: FAILED to load: {f['error']}" for f in data["failed"])
     return "\n".join(lines) or "no plugins installed"
 
 
 @click.command("plugins")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@option("--json", "as_json", is_flag=True, help="Print JSON.")
 def plugins_command(as_json: bool) -> None:
-    """List installed platform plugins: version, role, capabilities, credential fields."""
+    """List installed platform plugins: version, role, capabilities, credential and setting
+    fields (name, kind, bounds, secret or not)."""
     emit(describe_plugins(), as_json, _human)

@@ -28,7 +28,13 @@ from shelfsync.core.errors import (
     RateLimited,
     TransientError,
 )
-from shelfsync.core.http import RetryPolicy, call_with_retries, make_client, raise_for_status
+from shelfsync.core.http import (
+    RetryPolicy,
+    call_with_retries,
+    make_client,
+    raise_for_status,
+    unsendable,
+)
 from shelfsync.core.types import Connection
 from shelfsync.plugins.shopify import mapping
 from shelfsync.plugins.shopify.queries import MAX_QUERY_COST, estimate_cost, largest_page
@@ -207,6 +213,8 @@ class ShopifyClient:
         check whether the previous attempt landed."""
         try:
             return self._send(document, dict(variables or {}))
+        except (httpx.LocalProtocolError, UnicodeEncodeError):
+            raise unsendable(PLATFORM) from None
         except httpx.TimeoutException as exc:
             raise TransientError(f"shopify: timed out: {exc}", platform=PLATFORM) from exc
         except httpx.TransportError as exc:
