@@ -176,7 +176,7 @@ def as_field_specs(declared: tuple[FieldSpec | str, ...], *, credentials: bool) 
 #: platform; a plugin's own declaration of one of these names takes precedence.
 CONNECTION_SETTING_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("timeout", "Request timeout (seconds)", FieldKind.FLOAT, default=30.0,
-              minimum=1, maximum=300),
+              minimum=0.1, maximum=300),
     FieldSpec("retry_attempts", "Attempts per call", FieldKind.INT, default=6,
               minimum=1, maximum=20),
     FieldSpec("retry_backoff", "First retry delay (seconds)", FieldKind.FLOAT, default=0.5,

@@ -18,7 +18,7 @@ from shelfsync.core.models import (
     StoreConnection,
 )
 from shelfsync.core.plugins import ShelfsyncPluginManager
-from shelfsync.core.services import channel_settings as rules
+from shelfsync.core.services import channel_settings as channel_rules
 from shelfsync.core.services import connections
 from shelfsync.core.services.fields import parse_int, parse_pairs, parse_switch
 from shelfsync.core.sync.inventory import recompute_channel
@@ -264,9 +264,9 @@ def channel_settings_command(
     if inventory_sync is not None:
         changes["inventory_sync"] = parse_switch("inventory_sync", inventory_sync)
     if percent is not None:
-        changes["percent"] = parse_int("percent", percent, *rules.RANGES["percent"])
+        changes["percent"] = parse_int("percent", percent, *channel_rules.RANGES["percent"])
     if threshold is not None:
-        changes["threshold"] = parse_int("threshold", threshold, *rules.RANGES["threshold"])
+        changes["threshold"] = parse_int("threshold", threshold, *channel_rules.RANGES["threshold"])
     if honor_continue_selling is not None:
         changes["honor_continue_selling"] = honor_continue_selling
     if locations is not None:
@@ -276,9 +276,9 @@ def channel_settings_command(
     with session_scope() as session:
         found = connections.find_channel(session, channel)
         if changes:
-            settings = rules.update_channel_settings(session, found, changes)
+            settings = channel_rules.update_channel_settings(session, found, changes)
         else:
-            settings = rules.channel_settings(session, found.id or 0)
+            settings = channel_rules.channel_settings(session, found.id or 0)
         data = _settings_dict(settings)
     if changes and recompute and data["inventory_sync"]:
         data["recompute"] = _recompute(int(data["channel_id"]))

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import click
 
-from shelfsync.core.commands.output import emit, option, plugin_manager, safe
+from shelfsync.core.commands.output import emit, option, plugin_manager
 from shelfsync.core.errors import InvalidInput
 from shelfsync.core.rules import ABSURD_QUANTITY, Decision, LocationStock, decide
 from shelfsync.core.services.fields import parse_int
@@ -98,12 +100,12 @@ def preview_command(
         )
     else:
         stock = [parse_location(raw) for raw in locations]
-        known = {level.location_id for level in stock}
+        counted = Counter(level.location_id for level in stock)
+        known = set(counted)
         # Given twice, a location's stock would be counted twice (the rules sum the levels).
-        if len(known) != len(stock):
-            twice = sorted({s.location_id for s in stock if [t.location_id for t in stock]
-                            .count(s.location_id) > 1})
-            raise InvalidInput("--location", f"{safe(', '.join(twice))} given twice")
+        twice = sorted(location for location, times in counted.items() if times > 1)
+        if twice:
+            raise InvalidInput("--location", f"{', '.join(twice)} given twice")
         if len(set(use_locations)) != len(use_locations):
             raise InvalidInput("--use-location", "a location is given twice")
         unknown = sorted(set(use_locations) - known)

@@ -105,7 +105,7 @@ class _TokenSaver:
 
 def timeout_of(row: StoreConnection | ChannelConnection) -> float:
     """The per-request timeout a connection's settings ask for (default 30 s); a stored value
-    that is not a number of 1 to 300 seconds reads as the default (`shelfsync status` says so)."""
+    that is not a number of 0.1 to 300 seconds reads as the default (`shelfsync status` says so)."""
     field = next(f for f in CONNECTION_SETTING_FIELDS if f.name == "timeout")
     return float(field.read(row.settings or {}) or DEFAULT_TIMEOUT)
 

@@ -148,7 +148,8 @@ def test_an_organization_is_found_by_id_and_by_name(env: str) -> None:
 @pytest.mark.parametrize(("setting", "message"), [
     ("timeout=abc", "timeout must be a number"),
     ("timeout=nan", "timeout must be a number"),
-    ("timeout=-1", "timeout must be at least 1"),
+    ("timeout=-1", "timeout must be at least 0.1"),
+    ("timeout=0", "timeout must be at least 0.1"),
     ("timeout=1e3", "timeout must be a number"),
     ("retry_max_backoff=1e300", "retry_max_backoff must be a number"),
     ("retry_max_backoff=100000", "retry_max_backoff must be at most 600"),
