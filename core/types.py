@@ -214,7 +214,7 @@ class PlatformInfo:
         """The declared credential field names, in order."""
         return tuple(field.name for field in self.credential_fields)
 
-    def settings(self) -> dict[str, FieldSpec]:
+    def setting_specs(self) -> dict[str, FieldSpec]:
         """Every setting a connection of this platform takes: core's, then the plugin's."""
         fields = {field.name: field for field in CONNECTION_SETTING_FIELDS}
         fields.update((field.name, field) for field in self.setting_fields)

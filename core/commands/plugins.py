@@ -63,7 +63,7 @@ def describe_plugins() -> dict[str, Any]:
                     "multi_shop": caps.multi_shop,
                 },
                 "credential_fields": [describe_field(f) for f in info.credential_fields],
-                "setting_fields": [describe_field(f) for f in info.settings().values()],
+                "setting_fields": [describe_field(f) for f in info.setting_specs().values()],
             }
         )
     failures = [{"name": f.name, "error": f.error} for f in pm.load_failures]

@@ -336,7 +336,8 @@ def update_connection_settings(
     if both:
         raise InvalidInput(f"settings.{both[0]}", "both set and reset")
     stored = dict(row.settings or {})
-    unknown = sorted(name for name in reset if name not in stored and name not in info.settings())
+    declared = info.setting_specs()
+    unknown = sorted(name for name in reset if name not in stored and name not in declared)
     if unknown:
         raise InvalidInput(f"settings.{unknown[0]}", f"is not a setting of {info.name}")
     typed = {name: check_setting(info, name, raw) for name, raw in changes.items()}

@@ -130,7 +130,7 @@ def check_credentials(info: PlatformInfo, credentials: Mapping[str, str], *,
 def check_setting(info: PlatformInfo, name: str, raw: Any, *, resolve: bool = True) -> Any:
     """One setting's typed value, from the fields the platform and core declare; an URL is
     also refused when it points at a private address (unless allowed), if `resolve`."""
-    declared = info.settings()
+    declared = info.setting_specs()
     spec = declared.get(name)
     field = f"settings.{name}"
     if spec is None:
