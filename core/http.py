@@ -97,11 +97,30 @@ class RedactingFilter(logging.Filter):
 
 
 _REDACTING_FILTER = RedactingFilter()
+#: httpcore's loggers; at DEBUG they log a failed step's exception, header value included.
+_HTTPCORE_LOGGERS = ("httpcore.connection", "httpcore.http11", "httpcore.http2",
+                     "httpcore.proxy", "httpcore.socks")
+
+
+class UnsendableHeaderFilter(logging.Filter):
+    """Replaces a log line quoting a header httpx refused to send with `UNSENDABLE`."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        if "Illegal header value" in text or "codec can't encode" in text:
+            record.msg, record.args = "%s", (UNSENDABLE,)
+        return True
+
+
+_UNSENDABLE_FILTER = UnsendableHeaderFilter()
 
 
 def install_log_redaction() -> None:
-    """Make httpx's request log lines safe (idempotent): it logs full URLs at INFO."""
+    """Make httpx's request log lines safe (idempotent): it logs full URLs at INFO, and
+    httpcore's debug lines quote a header value it could not send."""
     logging.getLogger("httpx").addFilter(_REDACTING_FILTER)
+    for name in _HTTPCORE_LOGGERS:
+        logging.getLogger(name).addFilter(_UNSENDABLE_FILTER)
 
 
 def number_setting(settings: Mapping[str, Any], name: str, default: float, kind: type,
