@@ -15,6 +15,7 @@ from shelfsync.core.commands.config import (
     org_group,
     reconnect_group,
 )
+from shelfsync.core.commands.connection import connection_group
 from shelfsync.core.commands.db import db_group
 from shelfsync.core.commands.output import ShelfsyncGroup
 from shelfsync.core.commands.plugins import plugins_command
@@ -42,6 +43,7 @@ cli.add_command(connect_group)
 cli.add_command(reconnect_group)
 cli.add_command(webhooks_group)
 cli.add_command(channel_group)
+cli.add_command(connection_group)
 cli.add_command(plugins_command)
 cli.add_command(rules_group)
 cli.add_command(worker_command)

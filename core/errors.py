@@ -53,6 +53,9 @@ class InvalidInput(ShelfsyncError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
+        #: The message without the field's name, for a caller that names the field its own
+        #: way (the CLI's flag, a form's input).
+        self.detail = message
 
 
 class PluginError(ShelfsyncError):

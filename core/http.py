@@ -35,7 +35,7 @@ from shelfsync.core.errors import (
     TransientError,
 )
 from shelfsync.core.http_guard import guarded_transport, proxy_configured
-from shelfsync.core.types import Connection
+from shelfsync.core.types import CONNECTION_SETTING_FIELDS, Connection
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,18 @@ SENSITIVE_QUERY_KEYS = frozenset({
 REDACTED = "REDACTED"
 #: NAT64's well-known prefix: on a NAT64 network these reach the IPv4 address they embed.
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+#: What is said instead of httpx's own text when a header cannot be sent: its message
+#: ("Illegal header value b'…'", "'ascii' codec can't encode …") quotes the value, which is
+#: usually a credential.
+UNSENDABLE = ("the request was not sent: a header value (a credential?) holds a line break, a "
+              "control or a non-ASCII character; the value is not shown")
+
+
+def unsendable(platform: str) -> BadRequest:
+    """The error for a request whose headers HTTP cannot carry: not retried, value not shown."""
+    return BadRequest(f"{platform}: {UNSENDABLE}", platform=platform, code="unsendable_header")
 
 
 def redact_url(url: object) -> str:
@@ -85,11 +97,30 @@ class RedactingFilter(logging.Filter):
 
 
 _REDACTING_FILTER = RedactingFilter()
+#: httpcore's loggers; at DEBUG they log a failed step's exception, header value included.
+_HTTPCORE_LOGGERS = ("httpcore.connection", "httpcore.http11", "httpcore.http2",
+                     "httpcore.proxy", "httpcore.socks")
+
+
+class UnsendableHeaderFilter(logging.Filter):
+    """Replaces a log line quoting a header httpx refused to send with `UNSENDABLE`."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        if "Illegal header value" in text or "codec can't encode" in text:
+            record.msg, record.args = "%s", (UNSENDABLE,)
+        return True
+
+
+_UNSENDABLE_FILTER = UnsendableHeaderFilter()
 
 
 def install_log_redaction() -> None:
-    """Make httpx's request log lines safe (idempotent): it logs full URLs at INFO."""
+    """Make httpx's request log lines safe (idempotent): it logs full URLs at INFO, and
+    httpcore's debug lines quote a header value it could not send."""
     logging.getLogger("httpx").addFilter(_REDACTING_FILTER)
+    for name in _HTTPCORE_LOGGERS:
+        logging.getLogger(name).addFilter(_UNSENDABLE_FILTER)
 
 
 def number_setting(settings: Mapping[str, Any], name: str, default: float, kind: type,
@@ -123,13 +154,15 @@ class RetryPolicy:
 
     @classmethod
     def for_connection(cls, connection: Connection) -> RetryPolicy:
-        """Read `retry_attempts` / `retry_backoff` / `retry_max_backoff` from the settings;
-        a value that is not a usable number is a `ConfigurationError` naming it."""
+        """Read `retry_attempts` / `retry_backoff` / `retry_max_backoff` through core's declared
+        fields: a stored value out of type or range (`1e300` would park a worker) reads as the
+        default, so one bad setting cannot stop every call."""
+        fields = {field.name: field for field in CONNECTION_SETTING_FIELDS}
         settings = connection.settings
         return cls(
-            attempts=number_setting(settings, "retry_attempts", cls.attempts, int, 1),
-            backoff=number_setting(settings, "retry_backoff", cls.backoff, float, 0.0),
-            max_backoff=number_setting(settings, "retry_max_backoff", cls.max_backoff, float, 0.0),
+            attempts=int(fields["retry_attempts"].read(settings)),
+            backoff=float(fields["retry_backoff"].read(settings)),
+            max_backoff=float(fields["retry_max_backoff"].read(settings)),
         )
 
     def delay(self, attempt: int, hint: float | None = None) -> float:
@@ -157,12 +190,15 @@ def make_client(connection: Connection, **kwargs: object) -> httpx.Client:
         # connection was saved (see core/http_guard.py).
         verify = kwargs.pop("verify")
         kwargs["transport"] = guarded_transport(verify, is_public_address)  # type: ignore[arg-type]
-    return httpx.Client(
-        base_url=connection.base_url,
-        timeout=httpx.Timeout(connection.timeout),
-        headers=headers,
-        **kwargs,  # type: ignore[arg-type]
-    )
+    try:
+        return httpx.Client(
+            base_url=connection.base_url,
+            timeout=httpx.Timeout(connection.timeout),
+            headers=headers,
+            **kwargs,  # type: ignore[arg-type]
+        )
+    except UnicodeEncodeError:
+        raise unsendable(connection.platform) from None
 
 
 @functools.cache
@@ -235,6 +271,9 @@ def call_with_retries(
         try:
             try:
                 return call()
+            except (httpx.LocalProtocolError, UnicodeEncodeError):
+                # Raised before anything is sent, with the header's value in the text.
+                raise unsendable(platform) from None
             except httpx.TimeoutException as exc:
                 raise TransientError(f"{platform}: timed out: {exc}", platform=platform) from exc
             except httpx.TransportError as exc:

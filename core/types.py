@@ -8,12 +8,17 @@ float rounding on the way through.
 
 from __future__ import annotations
 
+import logging
+import math
+import re
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 #: The highest quantity a TikTok Shop SKU accepts, and the "continue selling" override.
 CHANNEL_MAXIMUM = 99_999
@@ -50,17 +55,171 @@ class Capabilities:
     multi_shop: bool = False
 
 
+class FieldKind(StrEnum):
+    """What a declared credential or setting holds; decides how typed text is parsed."""
+
+    STR = "str"
+    INT = "int"
+    FLOAT = "float"
+    BOOL = "bool"
+    CHOICE = "choice"
+    URL = "url"
+
+
+#: Whole numbers and decimals as ASCII digits only: `int("٣")` is 3, and "nan", "inf" or
+#: "1e300" are floats, none of which a merchant means.
+_INT_TEXT = re.compile(r"-?[0-9]{1,18}")
+_FLOAT_TEXT = re.compile(r"-?[0-9]{1,15}(\.[0-9]{1,15})?")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_TRUE, _FALSE = frozenset({"on", "true", "yes", "1"}), frozenset({"off", "false", "no", "0"})
+MAX_TEXT_LENGTH = 2000
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One credential or setting a plugin declares: the CLI validates it, the UI renders it.
+
+    `parse` is the one place typed text becomes a value, so a setting is checked the same way
+    when it is saved and when a sync reads it (`read` falls back to `default`).
+    """
+
+    name: str
+    label: str = ""
+    kind: FieldKind = FieldKind.STR
+    secret: bool = False
+    required: bool = False
+    default: Any = None
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple[str, ...] = ()
+    help: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", FieldKind(self.kind))
+        if not self.label:
+            object.__setattr__(self, "label", self.name.replace("_", " ").capitalize())
+
+    def _shown(self, raw: object) -> str:
+        return "" if self.secret else f", got {str(raw)[:40]!r}"
+
+    def parse(self, raw: object) -> Any:
+        """The typed value of `raw` (text as typed, or a stored value); `ValueError` saying
+        why otherwise, never quoting a secret."""
+        if self.kind is FieldKind.BOOL:
+            if isinstance(raw, bool):
+                return raw
+            text = str(raw).strip().lower()
+            if text in _TRUE or text in _FALSE:
+                return text in _TRUE
+            raise ValueError(f"must be on or off{self._shown(raw)}")
+        if self.kind in (FieldKind.INT, FieldKind.FLOAT):
+            return self._number(raw)
+        if not isinstance(raw, str):
+            raise ValueError(f"must be text{self._shown(raw)}")
+        text = raw if self.secret else raw.strip()
+        if _CONTROL.search(text):
+            raise ValueError("must not contain control characters (line breaks, tabs …)")
+        if len(text) > MAX_TEXT_LENGTH:
+            raise ValueError(f"must be at most {MAX_TEXT_LENGTH} characters")
+        if self.kind is FieldKind.CHOICE and text not in self.choices:
+            raise ValueError(f"must be one of {', '.join(self.choices)}{self._shown(raw)}")
+        if self.kind is FieldKind.URL and (
+            not re.match(r"https?://[^\s/]+", text) or " " in text
+        ):
+            raise ValueError(f"must be an http(s) URL{self._shown(raw)}")
+        return text
+
+    def _number(self, raw: object) -> int | float:
+        whole = self.kind is FieldKind.INT
+        wanted = "a whole number" if whole else "a number"
+        value: int | float
+        if isinstance(raw, bool):
+            raise ValueError(f"must be {wanted}{self._shown(raw)}")
+        if isinstance(raw, int) or (isinstance(raw, float) and not whole):
+            value = raw
+        elif isinstance(raw, str) and (_INT_TEXT if whole else _FLOAT_TEXT).fullmatch(raw.strip()):
+            value = int(raw.strip()) if whole else float(raw.strip())
+        else:
+            raise ValueError(f"must be {wanted} written in digits 0-9{self._shown(raw)}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"must be {wanted}{self._shown(raw)}")
+        if self.minimum is not None and value < self.minimum:
+            raise ValueError(f"must be at least {self.minimum:g}{self._shown(raw)}")
+        if self.maximum is not None and value > self.maximum:
+            raise ValueError(f"must be at most {self.maximum:g}{self._shown(raw)}")
+        return value
+
+    def read(self, values: Mapping[str, Any]) -> Any:
+        """The field's value in stored `values`, or `default` when missing or unusable: a bad
+        stored setting must not stop every sync (`shelfsync status` reports it)."""
+        raw = values.get(self.name)
+        if raw is None or raw == "":
+            return self.default
+        try:
+            return self.parse(raw)
+        except ValueError as exc:
+            log.warning("setting %s %s; using the default %r", self.name, exc, self.default)
+            return self.default
+
+
+def as_field_specs(declared: tuple[FieldSpec | str, ...], *, credentials: bool) -> tuple[
+        FieldSpec, ...]:
+    """Declared fields as FieldSpecs: a plugin written before FieldSpec declares credential
+    names as plain strings, which become required secret text fields."""
+    return tuple(
+        field if isinstance(field, FieldSpec)
+        else FieldSpec(field, secret=credentials, required=credentials)
+        for field in declared
+    )
+
+
+#: Settings core itself reads for every connection (request timeout, retries), whatever the
+#: platform; a plugin's own declaration of one of these names takes precedence.
+CONNECTION_SETTING_FIELDS: tuple[FieldSpec, ...] = (
+    FieldSpec("timeout", "Request timeout (seconds)", FieldKind.FLOAT, default=30.0,
+              minimum=0.1, maximum=300),
+    FieldSpec("retry_attempts", "Attempts per call", FieldKind.INT, default=6,
+              minimum=1, maximum=20),
+    FieldSpec("retry_backoff", "First retry delay (seconds)", FieldKind.FLOAT, default=0.5,
+              minimum=0, maximum=60),
+    FieldSpec("retry_max_backoff", "Longest retry delay (seconds)", FieldKind.FLOAT,
+              default=30.0, minimum=0, maximum=600),
+)
+
+
 @dataclass(frozen=True)
 class PlatformInfo:
-    """A plugin's self-description: shown by `shelfsync plugins` and the connect forms."""
+    """A plugin's self-description: shown by `shelfsync plugins` and the connect forms.
+
+    `credential_fields` and `setting_fields` may be given as names (older plugins); they are
+    kept as FieldSpecs.
+    """
 
     name: str
     title: str
     role: Role
     capabilities: Capabilities
-    credential_fields: tuple[str, ...]
+    credential_fields: tuple[FieldSpec, ...]
     version: str = "0"
     default_base_url: str | None = None
+    setting_fields: tuple[FieldSpec, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "credential_fields",
+                           as_field_specs(tuple(self.credential_fields), credentials=True))
+        object.__setattr__(self, "setting_fields",
+                           as_field_specs(tuple(self.setting_fields), credentials=False))
+
+    @property
+    def credential_names(self) -> tuple[str, ...]:
+        """The declared credential field names, in order."""
+        return tuple(field.name for field in self.credential_fields)
+
+    def setting_specs(self) -> dict[str, FieldSpec]:
+        """Every setting a connection of this platform takes: core's, then the plugin's."""
+        fields = {field.name: field for field in CONNECTION_SETTING_FIELDS}
+        fields.update((field.name, field) for field in self.setting_fields)
+        return fields
 
 
 #: Called by a plugin with the credentials it refreshed (only the changed keys, e.g. a new

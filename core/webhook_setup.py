@@ -50,22 +50,22 @@ def check_receiver_url(url: str) -> str:
         parts = httpx.URL(url.strip())
         port = parts.port
     except (httpx.InvalidURL, TypeError, ValueError):
-        raise InvalidInput("--public-url", f"not a URL: {url!r}") from None
+        raise InvalidInput("public_url", f"not a URL: {url!r}") from None
     private_ok = private_urls_allowed()
     allowed = {"https", "http"} if private_ok else {"https"}
     if parts.scheme not in allowed or not parts.host:
-        raise InvalidInput("--public-url", f"must be an https:// URL, not {url!r}")
+        raise InvalidInput("public_url", f"must be an https:// URL, not {url!r}")
     if parts.userinfo or parts.query or parts.fragment:
-        raise InvalidInput("--public-url", "must carry no user name, password, query or "
+        raise InvalidInput("public_url", "must carry no user name, password, query or "
                                            "fragment")
     if port is not None and not 0 < port < 65536:
-        raise InvalidInput("--public-url", f"port {port} is out of range")
+        raise InvalidInput("public_url", f"port {port} is out of range")
     try:
         literal = ipaddress.ip_address(parts.host)
     except ValueError:
         literal = None
     if literal is not None and not private_ok and not is_public_address(literal):
-        raise InvalidInput("--public-url", f"{parts.host} is not a public address: the "
+        raise InvalidInput("public_url", f"{parts.host} is not a public address: the "
                                            "platforms could not reach it")
     if port == {"https": 443, "http": 80}[parts.scheme]:
         parts = parts.copy_with(port=None)
@@ -107,5 +107,6 @@ def subscribe_organization(session: Session, pm: ShelfsyncPluginManager,
     rows.extend(session.exec(select(ChannelConnection).where(
         ChannelConnection.organization_id == organization.id).order_by(ChannelConnection.id)))
     if not rows:
-        raise InvalidInput("--org", f"organization {organization.name!r} has nothing connected")
+        raise InvalidInput("organization",
+                           f"organization {organization.name!r} has nothing connected")
     return [_subscribe_one(pm, row, public_url) for row in rows]

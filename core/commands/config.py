@@ -8,11 +8,9 @@ from typing import Any, TypeVar
 import click
 from sqlmodel import Session
 
-from shelfsync.core import config, reconnect
-from shelfsync.core.commands.output import emit, fail, plugin_manager
-from shelfsync.core.commands.rules import parse_int
+from shelfsync.core.commands.output import emit, fail, option, plugin_manager, safe
 from shelfsync.core.db import session_scope
-from shelfsync.core.errors import InvalidInput, ShelfsyncError
+from shelfsync.core.errors import ShelfsyncError
 from shelfsync.core.models import (
     ChannelConnection,
     ChannelSettings,
@@ -20,24 +18,27 @@ from shelfsync.core.models import (
     StoreConnection,
 )
 from shelfsync.core.plugins import ShelfsyncPluginManager
+from shelfsync.core.services import channel_settings as channel_rules
+from shelfsync.core.services import connections
+from shelfsync.core.services.fields import parse_int, parse_pairs, parse_switch
 from shelfsync.core.sync.inventory import recompute_channel
 
-json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-credential_option = click.option(
+json_option = option("--json", "as_json", is_flag=True, help="Print JSON.")
+credential_option = option(
     "--credential",
     "credentials",
     multiple=True,
     metavar="KEY=VALUE",
     help="A credential field the plugin declares (see `shelfsync plugins`); repeatable.",
 )
-setting_option = click.option(
+setting_option = option(
     "--setting",
     "settings",
     multiple=True,
     metavar="KEY=VALUE",
     help="A plugin setting (e.g. api_version=2025-04, auth_base_url=URL); repeatable.",
 )
-base_url_option = click.option(
+base_url_option = option(
     "--api-base-url", help="API base URL (a fake or staging host; private only when allowed)."
 )
 
@@ -51,11 +52,11 @@ def org_group() -> None:
 @click.argument("name")
 @json_option
 def org_create_command(name: str, as_json: bool) -> None:
-    """Create an organization."""
+    """Create an organization (its name must not be all digits: it would read as an id)."""
     with session_scope() as session:
-        organization = config.create_organization(session, name)
+        organization = connections.create_organization(session, name)
         data = {"id": organization.id, "name": organization.name}
-    emit(data, as_json, lambda d: f"organization {d['id']}: {d['name']}")
+    emit(data, as_json, lambda d: f"organization {d['id']}: {safe(d['name'])}")
 
 
 @click.group("connect")
@@ -79,19 +80,19 @@ def _connect(
     """
     pm = plugin_manager()
     with session_scope() as session:
-        organization = config.find_organization(session, org_ref)
+        organization = connections.find_organization(session, org_ref)
         return connect(
             session,
             pm,
             organization,
-            config.parse_credentials(credentials),
-            config.parse_settings(settings),
+            parse_pairs("credentials", credentials, secret=True),
+            parse_pairs("settings", settings),
         )
 
 
 @connect_group.command("store")
 @click.argument("platform")
-@click.option("--org", "org_ref", required=True, help="Organization id or name.")
+@option("--org", "org_ref", required=True, help="Organization id or name.")
 @credential_option
 @base_url_option
 @setting_option
@@ -109,20 +110,21 @@ def connect_store_command(
         org_ref,
         credentials,
         settings,
-        lambda session, pm, organization, creds, options: config.connect_store(
+        lambda session, pm, organization, creds, options: connections.connect_store(
             session, pm, organization, platform, creds, api_base_url, options
         ),
     )
     data = {"id": store.id, "platform": store.platform, "base_url": store.base_url}
-    emit(data, as_json, lambda d: f"store {d['id']}: {d['platform']} at {d['base_url']}")
+    emit(data, as_json,
+         lambda d: f"store {d['id']}: {safe(d['platform'])} at {safe(d['base_url'])}")
 
 
 @connect_group.command("channel")
 @click.argument("platform")
-@click.option("--org", "org_ref", required=True, help="Organization id or name.")
+@option("--org", "org_ref", required=True, help="Organization id or name.")
 @credential_option
 @base_url_option
-@click.option("--shop-id", help="Which authorized shop (default: the one of the shop_cipher).")
+@option("--shop-id", help="Which authorized shop (default: the one of the shop_cipher).")
 @setting_option
 @json_option
 def connect_channel_command(
@@ -139,7 +141,7 @@ def connect_channel_command(
         org_ref,
         credentials,
         settings,
-        lambda session, pm, organization, creds, options: config.connect_channel(
+        lambda session, pm, organization, creds, options: connections.connect_channel(
             session, pm, organization, platform, creds, api_base_url, shop_id, options
         ),
     )
@@ -150,7 +152,8 @@ def connect_channel_command(
         "shop_id": channel.shop_id,
         "shop_name": channel.shop_name,
     }
-    emit(data, as_json, lambda d: f"channel {d['id']}: {d['platform']} shop {d['shop_name']}")
+    emit(data, as_json,
+         lambda d: f"channel {d['id']}: {safe(d['platform'])} shop {safe(d['shop_name'])}")
 
 
 @click.group("reconnect")
@@ -160,7 +163,7 @@ def reconnect_group() -> None:
 
 def _reconnected(row: StoreConnection | ChannelConnection, as_json: bool,
                  recomputed: dict[str, Any] | None = None) -> None:
-    kind = "store" if isinstance(row, StoreConnection) else "channel"
+    kind = str(connections.role_of(row))
     data: dict[str, Any] = {"id": row.id, "kind": kind, "platform": row.platform,
                             "status": row.status}
     if recomputed is not None:
@@ -169,19 +172,20 @@ def _reconnected(row: StoreConnection | ChannelConnection, as_json: bool,
     data["next"] = ("if the app was reinstalled or re-authorized, run `shelfsync webhooks "
                     "subscribe --org ORG --public-url URL` again")
     emit(data, as_json,
-         lambda d: f"{d['kind']} {d['id']}: {d['platform']}, {d['status']}\n{d['next']}")
+         lambda d: f"{d['kind']} {d['id']}: {safe(d['platform'])}, {d['status']}\n{d['next']}")
 
 
 @reconnect_group.command("store")
-@click.option("--org", "org_ref", required=True, help="Organization id or name.")
+@option("--org", "org_ref", required=True, help="Organization id or name.")
 @credential_option
 @json_option
 def reconnect_store_command(org_ref: str, credentials: tuple[str, ...], as_json: bool) -> None:
     """Give the store new credentials (only the changed fields are needed), checked live."""
     pm = plugin_manager()
     with session_scope() as session:
-        store = reconnect.store_of(session, config.find_organization(session, org_ref))
-        row = reconnect.reconnect(session, pm, store, config.parse_credentials(credentials))
+        store = connections.store_of(session, connections.find_organization(session, org_ref))
+        row = connections.reconnect(session, pm, store,
+                                    parse_pairs("credentials", credentials, secret=True))
     _reconnected(row, as_json)
 
 
@@ -194,8 +198,9 @@ def reconnect_channel_command(channel_ref: str, credentials: tuple[str, ...],
     """Give a shop new credentials (e.g. new tokens), checked live, then recompute it."""
     pm = plugin_manager()
     with session_scope() as session:
-        channel = config.find_channel(session, channel_ref)
-        row = reconnect.reconnect(session, pm, channel, config.parse_credentials(credentials))
+        channel = connections.find_channel(session, channel_ref)
+        row = connections.reconnect(session, pm, channel,
+                                    parse_pairs("credentials", credentials, secret=True))
     # What the shop shows may have drifted while we could not push: put it right now.
     recomputed = _recompute(int(row.id or 0), saved="credentials saved")
     _reconnected(row, as_json, recomputed)
@@ -215,16 +220,6 @@ def _settings_dict(settings: ChannelSettings) -> dict[str, Any]:
     }
 
 
-def _on_off(field: str, value: str | None) -> bool | None:
-    if value is None:
-        return None
-    if value.lower() in {"on", "true", "yes", "1"}:
-        return True
-    if value.lower() in {"off", "false", "no", "0"}:
-        return False
-    raise InvalidInput(field, f"must be on or off, got {value!r}")
-
-
 @click.group("channel")
 def channel_group() -> None:
     """Sales channels."""
@@ -232,17 +227,17 @@ def channel_group() -> None:
 
 @channel_group.command("settings")
 @click.argument("channel")
-@click.option("--inventory-sync", help="on or off.")
-@click.option("--percent", help="Share of available stock shown, 0–100.")
-@click.option("--threshold", help="At or below this stock the channel shows 0.")
-@click.option(
+@option("--inventory-sync", help="on or off.")
+@option("--percent", help="Share of available stock shown, 0–100.")
+@option("--threshold", help="At or below this stock the channel shows 0.")
+@option(
     "--honor-continue-selling/--no-honor-continue-selling",
     default=None,
     help="Show 99,999 for products that continue selling when out of stock.",
 )
-@click.option("--locations", help="all, or store location ids separated by commas.")
-@click.option("--auto-link", help="on or off: link SKUs to seller SKUs automatically.")
-@click.option(
+@option("--locations", help="all, or store location ids separated by commas.")
+@option("--auto-link", help="on or off: link SKUs to seller SKUs automatically.")
+@option(
     "--recompute/--no-recompute",
     default=True,
     show_default=True,
@@ -267,27 +262,27 @@ def channel_settings_command(
     """
     changes: dict[str, Any] = {}
     if inventory_sync is not None:
-        changes["inventory_sync"] = _on_off("--inventory-sync", inventory_sync)
+        changes["inventory_sync"] = parse_switch("inventory_sync", inventory_sync)
     if percent is not None:
-        changes["percent"] = parse_int("--percent", percent, 0, 100)
+        changes["percent"] = parse_int("percent", percent, *channel_rules.RANGES["percent"])
     if threshold is not None:
-        changes["threshold"] = parse_int("--threshold", threshold, 0, 1_000_000)
+        changes["threshold"] = parse_int("threshold", threshold, *channel_rules.RANGES["threshold"])
     if honor_continue_selling is not None:
         changes["honor_continue_selling"] = honor_continue_selling
     if locations is not None:
         changes["locations"] = locations.strip()
     if auto_link is not None:
-        changes["auto_link"] = _on_off("--auto-link", auto_link)
+        changes["auto_link"] = parse_switch("auto_link", auto_link)
     with session_scope() as session:
-        found = config.find_channel(session, channel)
+        found = connections.find_channel(session, channel)
         if changes:
-            settings = config.update_channel_settings(session, found, changes)
+            settings = channel_rules.update_channel_settings(session, found, changes)
         else:
-            settings = config.channel_settings(session, found.id or 0)
+            settings = channel_rules.channel_settings(session, found.id or 0)
         data = _settings_dict(settings)
     if changes and recompute and data["inventory_sync"]:
         data["recompute"] = _recompute(int(data["channel_id"]))
-    emit(data, as_json, lambda d: "\n".join(f"{k}: {v}" for k, v in d.items()))
+    emit(data, as_json, lambda d: "\n".join(f"{k}: {safe(v)}" for k, v in d.items()))
 
 
 def _recompute(channel_id: int, saved: str = "settings saved") -> dict[str, Any]:

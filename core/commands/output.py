@@ -4,17 +4,82 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NoReturn
 
 import click
 
 from shelfsync.core.errors import InvalidInput, ShelfsyncError
 from shelfsync.core.plugins import ShelfsyncPluginManager, get_plugin_manager
+from shelfsync.core.services.fields import escape_controls
 
 #: Exit codes: 1 for an operation that failed, 2 for input the user must correct.
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
+
+#: The flag or argument the CLI takes each service field from (a setting of a channel's
+#: rules, `percent`, is its own `--percent`).
+FLAGS = {
+    "name": "NAME",
+    "organization": "--org",
+    "channel": "CHANNEL",
+    "platform": "PLATFORM",
+    "connection": "--org or CHANNEL",
+    "api_base_url": "--api-base-url",
+    "shop_id": "--shop-id",
+    "credentials": "--credential",
+    "settings": "--setting",
+}
+
+
+def flag_for(field: str) -> str:
+    """The CLI's name for a service field: `credentials.app_key` → `--credential app_key`.
+
+    A field that already is a flag or an argument (`--available`, `CHANNEL`) is kept.
+    """
+    if field.startswith("-") or field.isupper():
+        return field
+    head, _, rest = field.partition(".")
+    flag = FLAGS.get(head, "--" + head.replace("_", "-"))
+    return f"{flag} {rest}" if rest else flag
+
+
+def safe(text: object) -> str:
+    """A name or message for a human output line: control characters escaped, so a store or
+    product name cannot add lines or send terminal escapes."""
+    return escape_controls(str(text))
+
+
+def _without_controls(text: str) -> str:
+    """Every control character escaped except the line breaks the output is made of."""
+    return "\n".join(escape_controls(line) for line in text.split("\n"))
+
+
+class OnceOption(click.Option):
+    """A value option given at most once: click would keep the last of two silently, so
+    `--percent 10 --percent 90` would mean 90 without a word."""
+
+    def add_to_parser(self, parser: Any, ctx: click.Context) -> None:
+        if self.is_flag or self.multiple or self.count:
+            super().add_to_parser(parser, ctx)
+            return
+        parser.add_option(obj=self, opts=self.opts, dest=self.name, action="append",
+                          nargs=self.nargs)
+
+    def consume_value(self, ctx: click.Context, opts: Mapping[str, Any]) -> tuple[Any, Any]:
+        value, source = super().consume_value(ctx, opts)
+        if isinstance(value, list) and not (self.multiple or self.is_flag or self.count):
+            if len(value) > 1:
+                raise click.UsageError(f"{self.opts[-1]} given {len(value)} times; give it once",
+                                       ctx)
+            value = value[0]
+        return value, source
+
+
+def option(*names: str, **kwargs: Any) -> Callable[[Any], Any]:
+    """`click.option` whose value options refuse being given twice (see `OnceOption`)."""
+    kwargs.setdefault("cls", OnceOption)
+    return click.option(*names, **kwargs)
 
 
 def plugin_manager() -> ShelfsyncPluginManager:
@@ -28,7 +93,7 @@ def plugin_manager() -> ShelfsyncPluginManager:
 
 def fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
     """Print one error line on stderr and exit."""
-    click.echo(f"error: {message}", err=True)
+    click.echo(f"error: {safe(message)}", err=True)
     sys.exit(code)
 
 
@@ -37,7 +102,7 @@ def emit(data: Any, as_json: bool, human: Callable[[Any], str] | None = None) ->
     if as_json:
         click.echo(json.dumps(data, indent=2, sort_keys=True, default=str))
     else:
-        click.echo(human(data) if human else str(data))
+        click.echo(_without_controls(human(data) if human else str(data)))
 
 
 class ShelfsyncGroup(click.Group):
@@ -56,7 +121,7 @@ class ShelfsyncGroup(click.Group):
         except click.Abort:
             fail("aborted")
         except InvalidInput as exc:
-            fail(str(exc), EXIT_BAD_INPUT)
+            fail(f"{flag_for(exc.field)}: {exc.detail}", EXIT_BAD_INPUT)
         except ShelfsyncError as exc:
             fail(str(exc))
         if isinstance(result, int) and result:

@@ -7,10 +7,10 @@ from typing import Any
 
 import click
 
-from shelfsync.core.commands.output import emit, plugin_manager
+from shelfsync.core.commands.output import emit, option, plugin_manager
 from shelfsync.core.hookspecs import REQUIRED_HOOKS
 from shelfsync.core.plugins import ENTRY_POINT_GROUP, ShelfsyncPluginManager
-from shelfsync.core.types import PlatformInfo
+from shelfsync.core.types import FieldSpec, PlatformInfo
 
 
 def _distribution_versions() -> dict[str, str]:
@@ -27,6 +27,22 @@ def missing_hooks(pm: ShelfsyncPluginManager, plugin: object, info: PlatformInfo
     does not implement: core would answer a call to one with `HookNotImplemented`."""
     return [name for name in REQUIRED_HOOKS.get(info.role, ())
             if not pm.implements(plugin, name)]
+def describe_field(field: FieldSpec) -> dict[str, Any]:
+    """A declared field as plain data for a form or a script; a secret's default is never
+    shown (a plugin could declare one by mistake)."""
+    data: dict[str, Any] = {
+        "name": field.name,
+        "label": field.label,
+        "kind": str(field.kind),
+        "secret": field.secret,
+        "required": field.required,
+        "default": None if field.secret else field.default,
+        "minimum": field.minimum,
+        "maximum": field.maximum,
+        "choices": list(field.choices),
+        "help": field.help,
+    }
+    return data
 
 
 def describe_plugins() -> dict[str, Any]:
@@ -52,12 +68,23 @@ def describe_plugins() -> dict[str, Any]:
                     "webhooks": caps.webhooks,
                     "multi_shop": caps.multi_shop,
                 },
-                "credential_fields": list(info.credential_fields),
+                "credential_fields": [describe_field(f) for f in info.credential_fields],
+                "setting_fields": [describe_field(f) for f in info.setting_specs().values()],
                 "missing_hooks": missing_hooks(pm, impl.plugin, info),
             }
         )
     failures = [{"name": f.name, "error": f.error} for f in pm.load_failures]
     return {"plugins": sorted(plugins, key=lambda p: p["name"]), "failed": failures}
+
+
+def _setting(field: dict[str, Any]) -> str:
+    """`name (kind, min–max)` for the human listing."""
+    bounds = ""
+    if field["minimum"] is not None or field["maximum"] is not None:
+        low = "" if field["minimum"] is None else f"{field['minimum']:g}"
+        high = "" if field["maximum"] is None else f"{field['maximum']:g}"
+        bounds = f" {low}..{high}"
+    return f"{field['name']} ({field['kind']}{bounds})"
 
 
 def _human(data: dict[str, Any]) -> str:
@@ -66,7 +93,8 @@ def _human(data: dict[str, Any]) -> str:
         caps = ", ".join(f"{k}={v}" for k, v in p["capabilities"].items())
         lines.append(
             f"{p['name']} {p['version']}: {p['title']} ({p['role']}); {caps}; "
-            f"credentials: {', '.join(p['credential_fields'])}"
+            f"credentials: {', '.join(f['name'] for f in p['credential_fields'])}; "
+            f"settings: {', '.join(_setting(f) for f in p['setting_fields'])}"
         )
         if p["missing_hooks"]:
             lines.append(f"{p['name']}: MISSING required hooks of a {p['role']}: "
@@ -76,8 +104,9 @@ def _human(data: dict[str, Any]) -> str:
 
 
 @click.command("plugins")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@option("--json", "as_json", is_flag=True, help="Print JSON.")
 def plugins_command(as_json: bool) -> None:
-    """List installed platform plugins: version, role, capabilities, credential fields, and
-    the hooks their role requires that they lack."""
+    """List installed platform plugins: version, role, capabilities, credential and setting
+    fields (name, kind, bounds, secret or not), and the hooks their role requires that they
+    lack."""
     emit(describe_plugins(), as_json, _human)

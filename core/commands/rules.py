@@ -2,28 +2,21 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import click
 
-from shelfsync.core.commands.output import emit, plugin_manager
+from shelfsync.core.commands.output import emit, option, plugin_manager
 from shelfsync.core.errors import InvalidInput
 from shelfsync.core.rules import ABSURD_QUANTITY, Decision, LocationStock, decide
+from shelfsync.core.services.fields import parse_int
 from shelfsync.core.types import Capabilities
 
 #: Without --platform: a generic store that has locations and a continue-selling flag.
 GENERIC_STORE = Capabilities(has_locations=True)
 
 
-def parse_int(field: str, raw: str, low: int | None = None, high: int | None = None) -> int:
-    """An int from user text within [low, high], or InvalidInput naming the field."""
-    try:
-        value = int(raw.strip(), 10)
-    except (ValueError, AttributeError):
-        raise InvalidInput(field, f"must be a whole number, got {raw!r}") from None
-    if low is not None and value < low:
-        raise InvalidInput(field, f"must be at least {low}, got {value}")
-    if high is not None and value > high:
-        raise InvalidInput(field, f"must be at most {high}, got {value}")
-    return value
+__all__ = ["parse_int", "parse_location", "rules_group", "store_capabilities"]
 
 
 def parse_location(raw: str) -> LocationStock:
@@ -57,26 +50,26 @@ def rules_group() -> None:
 
 
 @rules_group.command("preview")
-@click.option("--available", help="Available stock, for a store without locations.")
-@click.option(
+@option("--available", help="Available stock, for a store without locations.")
+@option(
     "--location", "locations", multiple=True, help="ID=QTY or ID=QTY:inactive; repeatable."
 )
-@click.option(
+@option(
     "--use-location", "use_locations", multiple=True, help="Count only these; repeatable."
 )
-@click.option("--percent", default="100", show_default=True, help="Share of stock shown, 0–100.")
-@click.option("--threshold", default="0", show_default=True, help="At or below this, show 0.")
-@click.option(
+@option("--percent", default="100", show_default=True, help="Share of stock shown, 0–100.")
+@option("--threshold", default="0", show_default=True, help="At or below this, show 0.")
+@option(
     "--continue-selling", is_flag=True, help="The product continues selling when out of stock."
 )
-@click.option(
+@option(
     "--honor-continue-selling/--no-honor-continue-selling",
     default=True,
     show_default=True,
     help="Whether the channel honours continue selling.",
 )
-@click.option("--platform", help="Use this installed store platform's capabilities.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@option("--platform", help="Use this installed store platform's capabilities.")
+@option("--json", "as_json", is_flag=True, help="Print JSON.")
 def preview_command(
     available: str | None,
     locations: tuple[str, ...],
@@ -107,7 +100,14 @@ def preview_command(
         )
     else:
         stock = [parse_location(raw) for raw in locations]
-        known = {level.location_id for level in stock}
+        counted = Counter(level.location_id for level in stock)
+        known = set(counted)
+        # Given twice, a location's stock would be counted twice (the rules sum the levels).
+        twice = sorted(location for location, times in counted.items() if times > 1)
+        if twice:
+            raise InvalidInput("--location", f"{', '.join(twice)} given twice")
+        if len(set(use_locations)) != len(use_locations):
+            raise InvalidInput("--use-location", "a location is given twice")
         unknown = sorted(set(use_locations) - known)
         if unknown:
             raise InvalidInput("--use-location", f"no --location given for {', '.join(unknown)}")

@@ -19,7 +19,13 @@ from shelfsync.core.models import (
 )
 from shelfsync.core.models_ops import insert_for
 from shelfsync.core.plugins import ShelfsyncPluginManager
-from shelfsync.core.types import CHANNEL_MAXIMUM, Capabilities, Connection, CredentialsCallback
+from shelfsync.core.types import (
+    CHANNEL_MAXIMUM,
+    CONNECTION_SETTING_FIELDS,
+    Capabilities,
+    Connection,
+    CredentialsCallback,
+)
 
 T = TypeVar("T")
 
@@ -95,9 +101,10 @@ def credentials_saver(engine: Engine, model: type[StoreConnection] | type[Channe
 
 
 def timeout_of(row: StoreConnection | ChannelConnection) -> float:
-    """The per-request timeout a connection's settings ask for (default 30 s)."""
-    raw = (row.settings or {}).get("timeout")
-    return float(raw) if raw else DEFAULT_TIMEOUT
+    """The per-request timeout a connection's settings ask for (default 30 s); a stored value
+    that is not a number of 0.1 to 300 seconds reads as the default (`shelfsync status` says so)."""
+    field = next(f for f in CONNECTION_SETTING_FIELDS if f.name == "timeout")
+    return float(field.read(row.settings or {}) or DEFAULT_TIMEOUT)
 
 
 def _engine_connection(row: StoreConnection | ChannelConnection) -> Connection:

@@ -34,6 +34,7 @@ from shelfsync.core.types import (
     CatalogItem,
     ChannelOrder,
     Connection,
+    FieldKind,
     InventoryUpdate,
     Listing,
     Location,
@@ -108,9 +109,16 @@ def check_platform_info(pm: ShelfsyncPluginManager, info: PlatformInfo, platform
     assert info.name == platform
     assert info.title.strip(), "title is empty"
     assert isinstance(info.role, Role)
-    fields = info.credential_fields
+    fields = info.credential_names
     assert fields and all(f.strip() for f in fields), f"credential fields: {fields!r}"
     _no_duplicates(list(fields), "credential fields")
+    _no_duplicates([field.name for field in info.setting_fields], "setting fields")
+    for spec in (*info.credential_fields, *info.setting_fields):
+        # A form shows the default: a secret must have none, and each must pass its own check.
+        assert not (spec.secret and spec.default is not None), f"{spec.name}: secret default"
+        assert spec.kind is not FieldKind.CHOICE or spec.choices, f"{spec.name}: no choices"
+        if spec.default is not None:
+            spec.parse(spec.default)
     names = [i.name for i in pm.hook.shelfsync_platform_info()]
     assert names.count(platform) == 1, f"{platform} declared {names.count(platform)} times"
     fakes = [name for name, _ in pm.hook.shelfsync_fake_factory()]

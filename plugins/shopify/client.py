@@ -28,16 +28,21 @@ from shelfsync.core.errors import (
     RateLimited,
     TransientError,
 )
-from shelfsync.core.http import RetryPolicy, call_with_retries, make_client, raise_for_status
+from shelfsync.core.http import (
+    RetryPolicy,
+    call_with_retries,
+    make_client,
+    raise_for_status,
+    unsendable,
+)
 from shelfsync.core.types import Connection
 from shelfsync.plugins.shopify import mapping
 from shelfsync.plugins.shopify.queries import MAX_QUERY_COST, estimate_cost, largest_page
+from shelfsync.plugins.shopify.settings import API_VERSION, DEFAULT_API_VERSION
 
 log = logging.getLogger(__name__)
 
 PLATFORM = "shopify"
-#: The stable Admin API version this plugin is written and tested against.
-DEFAULT_API_VERSION = "2025-04"
 #: Waits shorter than this are not worth a sleep (a millisecond is 0.1 to 2 points).
 MIN_WAIT = 0.001
 
@@ -167,7 +172,7 @@ class ShopifyClient:
         token = connection.credentials.get("access_token", "")
         if not token:
             raise PermissionDenied("shopify: no access token configured", platform=PLATFORM)
-        self.api_version = str(connection.settings.get("api_version") or DEFAULT_API_VERSION)
+        self.api_version = str(API_VERSION.read(connection.settings) or DEFAULT_API_VERSION)
         self.path = f"/admin/api/{self.api_version}/graphql.json"
         self.policy = RetryPolicy.for_connection(connection)
         self.budget = budget_for(connection.base_url)
@@ -208,6 +213,8 @@ class ShopifyClient:
         check whether the previous attempt landed."""
         try:
             return self._send(document, dict(variables or {}))
+        except (httpx.LocalProtocolError, UnicodeEncodeError):
+            raise unsendable(PLATFORM) from None
         except httpx.TimeoutException as exc:
             raise TransientError(f"shopify: timed out: {exc}", platform=PLATFORM) from exc
         except httpx.TransportError as exc:

@@ -45,7 +45,7 @@ from shelfsync.core.types import (
     StoreOrderStatus,
     WebhookEvent,
 )
-from shelfsync.plugins.shopify import mapping, queries, subscriptions
+from shelfsync.plugins.shopify import mapping, queries, settings, subscriptions
 from shelfsync.plugins.shopify.client import PLATFORM, ShopifyClient
 from shelfsync.plugins.shopify.reads import (
     PassReads,
@@ -65,8 +65,9 @@ INFO = PlatformInfo(
     title="Shopify",
     role=Role.STORE,
     capabilities=Capabilities(has_locations=True, continue_selling=ContinueSelling.FLAG),
-    credential_fields=("access_token", "client_secret"),
+    credential_fields=settings.CREDENTIAL_FIELDS,
     version="1",
+    setting_fields=settings.SETTING_FIELDS,
 )
 
 
@@ -123,14 +124,13 @@ def shelfsync_fetch_stock_levels(
     pass's flags read, through the scope.
     """
     with ShopifyClient(connection) as client:
-        cap = connection.settings.get("levels_per_item")
+        cap = settings.LEVELS_PER_ITEM.read(connection.settings)
         if skus is None or scope is None:
-            return read_stock_levels(client, skus, page_size(connection),
-                                     int(cap) if cap else None)
+            return read_stock_levels(client, skus, page_size(connection), cap)
         read: list[mapping.VariantStock] = []
         reads = PassReads(scope)
         levels = read_stock_levels(client, skus, page_size(connection),
-                                   int(cap) if cap else None, reads.locations(client), read)
+                                   cap, reads.locations(client), read)
         reads.keep_variants(skus, read)
         return levels
 

@@ -14,6 +14,7 @@ from shelfsync.core.types import Connection, Location, PassScope, StockLevel
 from shelfsync.plugins.shopify import mapping, queries
 from shelfsync.plugins.shopify.client import PLATFORM, ShopifyClient
 from shelfsync.plugins.shopify.queries import MAX_PAGE_SIZE
+from shelfsync.plugins.shopify.settings import PAGE_SIZE
 
 #: SKUs per `productVariants(query:)` search: keeps the search string short.
 SKU_CHUNK = 50
@@ -59,8 +60,9 @@ def read_variants(
 
 
 def page_size(connection: Connection) -> int | None:
-    value = connection.settings.get("page_size")
-    return max(1, min(MAX_PAGE_SIZE, int(value))) if value else None
+    """The declared `page_size` setting, or None (the largest page the cost budget allows)."""
+    value: int | None = PAGE_SIZE.read(connection.settings)
+    return value
 
 
 def _rest_of_levels(client: ShopifyClient, variant: mapping.VariantStock,

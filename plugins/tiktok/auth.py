@@ -27,6 +27,7 @@ from shelfsync.core.http import (
     raise_for_status,
 )
 from shelfsync.core.types import Connection
+from shelfsync.plugins.tiktok.settings import AUTH_BASE_URL
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +83,7 @@ def auth_base_url(connection: Connection) -> str:
     a private or loopback host is a `ConfigurationError` unless private URLs are allowed.
     TikTok's own host is not resolved in advance (a passing DNS failure stays retryable).
     """
-    configured = connection.settings.get("auth_base_url")
+    configured = AUTH_BASE_URL.read(connection.settings)
     if not configured:
         return DEFAULT_AUTH_BASE
     return check_public_url(str(configured))

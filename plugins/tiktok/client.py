@@ -35,11 +35,11 @@ from shelfsync.core.http import (
     RetryPolicy,
     call_with_retries,
     make_client,
-    number_setting,
     parse_retry_after,
 )
 from shelfsync.core.types import Connection
 from shelfsync.plugins.tiktok.auth import TokenSet, report_tokens, request_refresh
+from shelfsync.plugins.tiktok.settings import QPS, QPS_HEADROOM, TOKEN_REFRESH_MARGIN
 from shelfsync.plugins.tiktok.signing import sign_request
 
 PLATFORM = "tiktok"
@@ -53,13 +53,8 @@ CODE_MISSING_SHOP_CIPHER = 106013
 CODE_MISSING_SCOPE = 105005
 #: Answers that a refresh can cure: 105001 invalid and 105002 expired access token.
 TOKEN_CODES = frozenset({105001, 105002})
-#: How long before the stored expiry the token is renewed (seconds); tokens last ~7 days.
-DEFAULT_REFRESH_MARGIN = 3600.0
 #: The message openings TikTok uses when it refuses the credentials themselves.
 _CREDENTIAL_MESSAGES = ("Invalid credentials", "Missing credentials", "Expired credentials")
-#: The pacer aims this far under the stated QPS so network jitter cannot push a one-second
-#: window over the limit; `settings["qps_headroom"]` changes it.
-DEFAULT_QPS_HEADROOM = 0.97
 
 
 @dataclass(frozen=True)
@@ -107,13 +102,12 @@ _pacers_lock = threading.Lock()
 def pacer_for(connection: Connection, base_url: str) -> Pacer | None:
     """The shared pacer of the connection's shop, when `settings["qps"]` sets a limit.
 
-    A `qps` or `qps_headroom` that is not a positive number is a `ConfigurationError`.
+    Both are read through their declared fields: an unusable stored value counts as unset.
     """
     settings = connection.settings
     if settings.get("qps") in (None, "", 0):
         return None
-    qps = number_setting(settings, "qps", 0.0, float, 0.0) * number_setting(
-        settings, "qps_headroom", DEFAULT_QPS_HEADROOM, float, 0.0)
+    qps = float(QPS.read(settings)) * float(QPS_HEADROOM.read(settings))
     if qps <= 0:
         return None
     key = (
@@ -243,8 +237,7 @@ class TikTokClient:
         self._refresh_token = str(creds.get("refresh_token", ""))
         self._expires_at = _expiry(creds.get("access_token_expire_in")
                                    or connection.settings.get("access_token_expires_at"))
-        self._margin = number_setting(connection.settings, "token_refresh_margin",
-                                      DEFAULT_REFRESH_MARGIN, float, 0.0)
+        self._margin = float(TOKEN_REFRESH_MARGIN.read(connection.settings))
         self._token_lock = threading.Lock()
         #: The tokens of the last refresh made by this client (None when none was needed).
         self.refreshed: TokenSet | None = None

@@ -18,7 +18,6 @@ import click
 
 from shelfsync.core.errors import AuthError, BadResponse, PluginError, WebhookSignatureError
 from shelfsync.core.hookspecs import hookimpl
-from shelfsync.core.http import number_setting
 from shelfsync.core.plugins import add_fake_command
 from shelfsync.core.types import (
     CHANNEL_MAXIMUM,
@@ -37,19 +36,17 @@ from shelfsync.core.types import (
     Role,
     WebhookEvent,
 )
-from shelfsync.plugins.tiktok import mapping, subscriptions, warehouses
+from shelfsync.plugins.tiktok import mapping, settings, subscriptions, warehouses
 from shelfsync.plugins.tiktok.client import DEFAULT_BASE_URL, PLATFORM, TikTokClient
 from shelfsync.plugins.tiktok.signing import sign_webhook, signatures_match
 
-CREDENTIAL_FIELDS = ("app_key", "app_secret", "access_token", "refresh_token", "shop_cipher")
 SHOPS_PATH = "/authorization/202309/shops"
 WAREHOUSES_PATH = "/logistics/202309/warehouses"
 ORDERS_PATH = "/order/202309/orders/search"
 INVENTORY_PATH = "/product/202309/products/{product_id}/inventory/update"
-#: 202312 is the version whose schema is published; `settings["product_search_version"]`
-#: switches (e.g. to "202309") without a code change.
+#: `settings["product_search_version"]` switches the version (e.g. to "202309") without a
+#: code change.
 PRODUCT_SEARCH_PATH = "/product/{version}/products/search"
-DEFAULT_PRODUCT_SEARCH_VERSION = "202312"
 #: TikTok ids are digit strings; anything else must not be spliced into a signed path.
 _PRODUCT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
@@ -60,9 +57,10 @@ INFO = PlatformInfo(
     capabilities=Capabilities(
         has_locations=True, max_quantity=CHANNEL_MAXIMUM, webhooks=True, multi_shop=True
     ),
-    credential_fields=CREDENTIAL_FIELDS,
+    credential_fields=settings.CREDENTIAL_FIELDS,
     version="202309",
     default_base_url=DEFAULT_BASE_URL,
+    setting_fields=settings.SETTING_FIELDS,
 )
 
 
@@ -136,13 +134,14 @@ def shelfsync_fetch_locations(connection: Connection) -> list[Location]:
 @hookimpl
 def shelfsync_fetch_listings(connection: Connection) -> list[Listing]:
     """Every SKU of every product, 100 products a page, following `next_page_token`."""
-    version = str(connection.settings.get("product_search_version")
-                  or DEFAULT_PRODUCT_SEARCH_VERSION)
+    version = str(settings.PRODUCT_SEARCH_VERSION.read(connection.settings)
+                  or settings.DEFAULT_PRODUCT_SEARCH_VERSION)
     body: dict[str, Any] = {}
-    if connection.settings.get("listing_status"):
-        body["status"] = str(connection.settings["listing_status"])
+    status = settings.LISTING_STATUS.read(connection.settings)
+    if status:
+        body["status"] = str(status)
     listings: list[Listing] = []
-    page_size = _page_size(connection, "page_size", 100)
+    page_size = int(settings.PAGE_SIZE.read(connection.settings))
     with TikTokClient(connection) as client:
         for page in client.pages("POST", PRODUCT_SEARCH_PATH.format(version=version),
                                  page_size=page_size, body=body):
@@ -150,11 +149,13 @@ def shelfsync_fetch_listings(connection: Connection) -> list[Listing]:
     return listings
 
 
-def _page_size(connection: Connection, name: str, default: int) -> int:
-    """A page size setting (`page_size` applies to every listing), at most TikTok's 100; one
-    that is not a whole number of at least 1 is a `ConfigurationError` naming it."""
-    fallback = number_setting(connection.settings, "page_size", default, int, 1)
-    return min(number_setting(connection.settings, name, fallback, int, 1), 100)
+def _order_page_size(connection: Connection) -> int:
+    """`order_page_size`, else a set `page_size`, else 50; read through the declared fields,
+    so a stored value out of TikTok's 1–100 falls back instead of failing every read."""
+    given = settings.ORDER_PAGE_SIZE.read(connection.settings)
+    if given is None and connection.settings.get("page_size") not in (None, ""):
+        given = settings.PAGE_SIZE.read(connection.settings)
+    return int(given or 50)
 
 
 def _invalid(update: InventoryUpdate) -> str | None:
@@ -271,7 +272,7 @@ def shelfsync_fetch_orders(
     """One page of orders updated at or after `updated_since`, oldest update first; each
     carries the connection's shop id (`platform_id`)."""
     query: dict[str, Any] = {
-        "page_size": _page_size(connection, "order_page_size", 50),
+        "page_size": _order_page_size(connection),
         "sort_field": "update_time",
         "sort_order": "ASC",
     }

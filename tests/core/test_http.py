@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 from werkzeug.wrappers import Response
 
-from shelfsync.core.errors import ConfigurationError
+from shelfsync.core.errors import BadRequest, ConfigurationError
 from shelfsync.core.http import (
     ALLOW_PRIVATE_ENV,
     RetryPolicy,
+    call_with_retries,
     check_public_url,
     make_client,
     redact_url,
@@ -98,10 +99,13 @@ def test_url_with_credentials_is_refused_even_when_private_urls_are_allowed(
     {"retry_backoff": -1},
     {"retry_max_backoff": "inf"},
     {"retry_attempts": True},
+    {"retry_max_backoff": "1e300"},
+    {"retry_max_backoff": 10**400},
 ])
-def test_unusable_retry_settings_are_a_configuration_error(settings: dict[str, Any]) -> None:
-    with pytest.raises(ConfigurationError, match="setting retry_"):
-        RetryPolicy.for_connection(Connection("x", "http://h", {}, settings))
+def test_unusable_retry_settings_read_as_the_defaults(settings: dict[str, Any]) -> None:
+    """A stored value out of type or range (one that would park a worker for ever) must not
+    stop every call either: the declared default is used."""
+    assert RetryPolicy.for_connection(Connection("x", "http://h", {}, settings)) == RetryPolicy()
 
 
 def test_retry_settings_given_as_text_are_read() -> None:
@@ -114,3 +118,27 @@ def test_clients_share_one_verifying_tls_context() -> None:
     context = shared_ssl_context()
     assert context is shared_ssl_context()
     assert context.verify_mode is ssl.CERT_REQUIRED and context.check_hostname
+
+
+@pytest.mark.parametrize("value", ["tok\nSECRET-VALUE", "tok\rSECRET-VALUE", "tökSECRET-VALUE"])
+def test_a_header_httpx_cannot_send_fails_once_without_its_value(
+    value: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """httpx quotes the header ("Illegal header value b'…'"): the error and the log must not,
+    and a request that can never be sent is not retried."""
+    monkeypatch.setenv(ALLOW_PRIVATE_ENV, "1")
+    caplog.set_level(logging.DEBUG)
+    calls = []
+
+    def send() -> Any:
+        calls.append(1)
+        with make_client(Connection("x", running.base_url, {}),
+                         headers={"X-Token": value}) as client:
+            return client.get("/")
+
+    with serving(_ok) as running, pytest.raises(BadRequest) as caught:
+        call_with_retries(send, RetryPolicy(attempts=3, backoff=0), platform="x")
+    assert caught.value.code == "unsendable_header" and not caught.value.retryable
+    assert "SECRET-VALUE" not in str(caught.value) and len(calls) == 1
+    assert caught.value.__suppress_context__
+    assert not any("SECRET-VALUE" in record.getMessage() for record in caplog.records)

@@ -52,7 +52,7 @@ def test_builtin_plugins_load_through_entry_points(monkeypatch: pytest.MonkeyPat
 def test_third_party_plugin_is_discovered(third_party: Path) -> None:
     install_distribution(third_party, "acme_plugin", {"acme": "acme_hooks"}, {"acme_hooks": GOOD})
     pm = get_plugin_manager()
-    assert pm.platform("acme").credential_fields == ("token",)
+    assert pm.platform("acme").credential_names == ("token",)
 
 
 def test_broken_plugin_is_reported_and_others_load(third_party: Path) -> None:

@@ -26,7 +26,7 @@ def public_only(monkeypatch: pytest.MonkeyPatch) -> None:
     ("https://example.com/?a=1", "no user name, password, query"),
 ])
 def test_unusable_urls_are_refused_by_name(url: str, message: str) -> None:
-    with pytest.raises(InvalidInput, match="public-url") as raised:
+    with pytest.raises(InvalidInput, match=r"^public_url: ") as raised:
         check_receiver_url(url)
     assert message in str(raised.value)
 

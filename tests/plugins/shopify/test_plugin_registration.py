@@ -18,7 +18,7 @@ def test_platform_info(plugin_manager: ShelfsyncPluginManager) -> None:
     assert info.role == Role.STORE
     assert info.capabilities.has_locations
     assert info.capabilities.continue_selling == ContinueSelling.FLAG
-    assert info.credential_fields == ("access_token", "client_secret")
+    assert info.credential_names == ("access_token", "client_secret")
 
 
 def test_fake_factory_offers_the_shopify_fake(plugin_manager: ShelfsyncPluginManager) -> None:

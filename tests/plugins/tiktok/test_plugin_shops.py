@@ -11,7 +11,7 @@ import click
 import httpx
 import pytest
 
-from shelfsync.core.errors import AuthError, ConfigurationError, PluginMissing
+from shelfsync.core.errors import AuthError, PluginMissing
 from shelfsync.core.plugins import get_plugin_manager
 from shelfsync.core.testing.catalog import seed_catalog
 from shelfsync.core.testing.server import RunningServer, serving
@@ -32,7 +32,7 @@ def test_platform_info() -> None:
     assert info.role is Role.CHANNEL
     assert info.capabilities.max_quantity == 99_999
     assert info.capabilities.multi_shop and info.capabilities.has_locations
-    assert info.credential_fields == (
+    assert info.credential_names == (
         "app_key", "app_secret", "access_token", "refresh_token", "shop_cipher"
     )
 
@@ -149,14 +149,18 @@ def test_no_orders_yet(server: RunningServer) -> None:
 @pytest.mark.parametrize("settings", [
     {"page_size": "lots"}, {"page_size": 0}, {"qps": "fast"}, {"qps": "nan"},
     {"qps": 5, "qps_headroom": "-1"}, {"retry_attempts": "x"}, {"token_refresh_margin": "1h"},
+    {"page_size": "٣"}, {"retry_max_backoff": "1e300"}, {"page_size": 101},
 ])
-def test_unusable_settings_are_a_configuration_error_naming_them(
-    server: RunningServer, settings: dict[str, Any]
+def test_unusable_stored_settings_read_as_their_default_and_are_logged(
+    server: RunningServer, settings: dict[str, Any], caplog: pytest.LogCaptureFixture
 ) -> None:
-    """Settings typed on the command line arrive as text; a typo must not be a ValueError."""
+    """A bad value saved before settings were checked must not stop every sync: it reads as
+    the declared default (issue 10: settings that break every sync), with a warning."""
     name = next(iter(settings)) if len(settings) == 1 else "qps_headroom"
-    with pytest.raises(ConfigurationError, match=f"setting {name} "):
-        plugin.shelfsync_fetch_listings(connection=connect(server, **settings))
+    with caplog.at_level("WARNING", logger="shelfsync.core.types"):
+        listings = plugin.shelfsync_fetch_listings(connection=connect(server, **settings))
+    assert listings
+    assert any(f"setting {name} " in record.getMessage() for record in caplog.records)
 
 
 def test_settings_given_as_text_are_read(server: RunningServer) -> None:
