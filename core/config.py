@@ -210,6 +210,26 @@ def connect_store(
     )
 
 
+def refuse_shop_of_another_organization(
+    session: Session, organization_id: int, platform: str, shop_id: str
+) -> None:
+    """`InvalidInput` when another organization holds this shop: its events (signed with an
+    app secret two organizations may share) must route to one organization only. The merchant
+    disconnects it there first. The message does not say which organization holds it."""
+    other = session.exec(
+        select(ChannelConnection.id).where(
+            ChannelConnection.platform == platform,
+            ChannelConnection.shop_id == shop_id,
+            ChannelConnection.organization_id != organization_id,
+        )
+    ).first()
+    if other is not None:
+        raise InvalidInput(
+            "--shop-id",
+            f"shop {shop_id} is connected in another organization; disconnect it there first",
+        )
+
+
 def connect_channel(
     session: Session,
     pm: ShelfsyncPluginManager,
@@ -232,6 +252,8 @@ def connect_channel(
         shop = pick_authorized_shop(pm, checked.connection, shop_id)
         shop_id, shop_name = shop.id, shop.name
     assert organization.id is not None
+    if shop_id:
+        refuse_shop_of_another_organization(session, organization.id, platform, shop_id)
     if (
         shop_id
         and session.exec(

@@ -154,6 +154,23 @@ def product_payload(product: Product) -> dict[str, Any]:
     }
 
 
+def shop_payload(shop: str, num: int = 1, name: str = "Shelfsync Demo") -> dict[str, Any]:
+    """`app/uninstalled`: the shop object (REST `Shop`), trimmed to its identifying fields."""
+    return {
+        "id": num,
+        "name": name,
+        "email": f"owner@{shop}",
+        "domain": shop,
+        "myshopify_domain": shop,
+        "country_code": "US",
+        "currency": "USD",
+        "iana_timezone": "America/New_York",
+        "plan_name": "basic",
+        "created_at": "2025-01-01T00:00:00+00:00",
+        "updated_at": rest_time(),
+    }
+
+
 def order_payload(order: Order) -> dict[str, Any]:
     """`orders/create`, trimmed to what a connector reads."""
     return {

@@ -18,6 +18,7 @@ from shelfsync.core.plugins import ShelfsyncPluginManager
 from shelfsync.core.testing.kit import RunningFake
 from shelfsync.core.testing.server import serving
 from shelfsync.core.types import Connection, WebhookEvent
+from shelfsync.plugins.shopify.fake_webhooks import shop_payload
 
 
 @pytest.fixture
@@ -45,17 +46,20 @@ def test_inventory_level_update_is_parsed(shop: RunningFake,
     event = verify(headers, body)
     assert event.topic == "inventory_levels/update"
     assert event.inventory_item_ids == (f"gid://shopify/InventoryItem/{variant.item.num}",)
-    assert event.dedup_key == headers["X-Shopify-Webhook-Id"]
+    assert event.dedup_key == "sha256:" + hashlib.sha256(body).hexdigest()
     assert event.shop_id == shop.fake.shop and event.payload["available"] == 4
     assert event.occurred_at is not None
 
 
 def test_replayed_delivery_has_the_same_dedup_key(shop: RunningFake,
                                                   verify: Callable[..., WebhookEvent]) -> None:
-    headers, body = shop.webhook_sample()
-    first, replay = verify(headers, body), verify(dict(headers), body)
+    """The key comes from the signed body: a fresh (unsigned) webhook id changes nothing."""
+    headers, body = shop.webhook_sample({"available": 3})
+    first = verify(headers, body)
+    replay = verify(dict(headers, **{"X-Shopify-Webhook-Id": "fresh-id",
+                                     "X-Shopify-Event-Id": "fresh-event"}), body)
     assert first.dedup_key == replay.dedup_key
-    other_headers, other_body = shop.webhook_sample()
+    other_headers, other_body = shop.webhook_sample({"available": 2})
     assert verify(other_headers, other_body).dedup_key != first.dedup_key
 
 
@@ -86,7 +90,8 @@ def test_signed_garbage_is_a_bad_response(shop: RunningFake,
                                           verify: Callable[..., WebhookEvent]) -> None:
     body = b"not json at all"
     headers = {"X-Shopify-Hmac-Sha256": _sign(shop.fake.client_secret, body),
-               "X-Shopify-Topic": "products/update", "X-Shopify-Webhook-Id": "w-1"}
+               "X-Shopify-Topic": "products/update", "X-Shopify-Webhook-Id": "w-1",
+               "X-Shopify-Shop-Domain": shop.fake.shop}
     with pytest.raises(BadResponse, match="not JSON"):
         verify(headers, body)
 
@@ -145,7 +150,7 @@ def test_app_uninstalled_says_access_was_revoked(shop: RunningFake,
                                                  verify: Callable[..., WebhookEvent]) -> None:
     headers, body = shop.webhook_sample()
     assert verify(headers, body).access_revoked is False
-    body = json.dumps({"id": 1, "domain": shop.fake.shop}).encode()
+    body = json.dumps(shop_payload(shop.fake.shop)).encode()
     uninstall = dict(headers, **{"X-Shopify-Topic": "app/uninstalled",
                                  "X-Shopify-Hmac-Sha256": _sign(shop.fake.client_secret, body)})
     event = verify(uninstall, body)
