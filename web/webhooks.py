@@ -3,7 +3,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import replace
-from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, current_app, request
@@ -183,11 +182,6 @@ def _channel_event(session: Session, pm: ShelfsyncPluginManager, addressed: Chan
     return {"status": "recorded" if recorded else "duplicate", "channels": recorded}, 200
 
 
-def _settings_window() -> timedelta:
-    hours = current_app.config.get("WEBHOOK_REPLAY_WINDOW_HOURS")
-    return timedelta(hours=float(hours)) if hours else WEBHOOK_REPLAY_WINDOW
-
-
 def _receive(platform: str, ident: str, headers: Mapping[str, str], body: bytes) -> Answer:
     pm = plugin_manager_of(current_app)
     info = pm.platforms().get(platform)
@@ -203,7 +197,7 @@ def _receive(platform: str, ident: str, headers: Mapping[str, str], body: bytes)
             raise Refused(f"no {platform} {info.role.value} connection {number}")
         event = _verify(pm, row, headers, body)
         now = utcnow()
-        if too_old(event, now, _settings_window()):
+        if too_old(event, now, WEBHOOK_REPLAY_WINDOW):
             log.info("%s connection %s: %s from %s is older than the replay window; ignored",
                      platform, number, event.topic, event.occurred_at)
             return {"status": "stale"}, 200

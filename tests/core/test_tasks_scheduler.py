@@ -88,6 +88,7 @@ def test_jobs_enqueue_reconciles_and_catalog_refreshes(engine: Engine,
     scheduler = build_scheduler(engine, reconciled.append, refreshed.append,
                                 scheduler=BackgroundScheduler(), reconcile_now=True)
     assert sorted(reconciled) == sorted(channels[:2])
-    assert {job.id for job in scheduler.get_jobs()} == {"housekeeping", "refresh-catalogs"}
+    assert {job.id for job in scheduler.get_jobs()} == {"housekeeping", "refresh-catalogs",
+                                                        "prune-webhook-receipts"}
     Jobs(engine, reconciled.append, refreshed.append).refresh_catalogs()
     assert len(refreshed) == 1
