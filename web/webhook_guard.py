@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import logging
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from flask import Request
@@ -23,6 +24,8 @@ log = logging.getLogger(__name__)
 #: Database ids are signed 64-bit integers: a larger number names no connection.
 MAX_CONNECTION_ID = 2**63 - 1
 _CHUNK = 64 * 1024
+#: Seconds the live confirmation of a revoked access may take (platforms wait about 5 s).
+CONFIRM_TIMEOUT = 4.0
 
 Row = StoreConnection | ChannelConnection
 
@@ -98,10 +101,13 @@ def confirm_revoked(pm: ShelfsyncPluginManager, row: Row) -> Revocation:
     """One cheap live call (`shelfsync_check_connection`) with the connection's credentials.
 
     Only a refusal of the credentials (`AuthError`, `PermissionDenied`) confirms. Called with
-    no transaction open: it is a network call.
+    no transaction open: it is a network call. Undecryptable credentials prove nothing either.
     """
     try:
-        pm.hook.shelfsync_check_connection(connection=row.as_connection(timeout=10.0))
+        connection = row.as_connection(timeout=CONFIRM_TIMEOUT)
+        # One attempt: the platform waits for our answer, and its own retry is the retry.
+        connection = replace(connection, settings={**connection.settings, "retry_attempts": 1})
+        pm.hook.shelfsync_check_connection(connection=connection)
     except AuthError:
         return Revocation.CONFIRMED
     except Exception as exc:  # any other failure proves nothing either way

@@ -198,7 +198,7 @@ def _receive(platform: str, ident: str, headers: Mapping[str, str], body: bytes)
         event = _verify(pm, row, headers, body)
         now = utcnow()
         if too_old(event, now, WEBHOOK_REPLAY_WINDOW):
-            log.info("%s connection %s: %s from %s is older than the replay window; ignored",
+            log.info("%s connection %s: %r from %s is older than the replay window; ignored",
                      platform, number, event.topic, event.occurred_at)
             return {"status": "stale"}, 200
         if event.occurred_at is not None and event.occurred_at > now:

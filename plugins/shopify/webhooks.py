@@ -12,8 +12,9 @@ one delivery. So:
   captured body replayed under a fresh id is still the same delivery (every body we act on
   carries its resource's id and `updated_at`, so two real changes never share a digest);
 - the time of a change is the body's `updated_at`, which must name its time zone; the
-  unsigned `X-Shopify-Triggered-At` is read only for topics whose body has no timestamp, and
-  is refused, never guessed, without a time zone;
+  unsigned `X-Shopify-Triggered-At` is read only for topics whose body has no timestamp of
+  the event (and for `app/uninstalled`, whose shop object's `updated_at` is the shop's last
+  edit), and is refused, never guessed, without a time zone;
 - `app/uninstalled` names its shop in the signed body (`myshopify_domain`), which must agree
   with the header; the receiver still confirms it with a live call before marking anything.
 """
@@ -173,7 +174,11 @@ def verify_and_parse(secret: str, headers: Mapping[str, str], body: bytes) -> We
     items: tuple[str, ...] = ()
     if topic in SHAPES:
         skus, items, occurred_at = SHAPES[topic](topic, payload)
-    else:  # no effect here (orders, the uninstall): the body's time when it has one
+    elif topic == APP_UNINSTALLED:
+        # The shop object's `updated_at` is the shop's last edit, not the uninstall: a real
+        # uninstall of a shop untouched for months must not look stale. It is confirmed live.
+        occurred_at = _header_time(lowered)
+    else:  # no effect here (orders): the body's time when it has one
         occurred_at = (aware_time(payload["updated_at"], "updated_at")
                        if payload.get("updated_at") is not None else _header_time(lowered))
     if topic == APP_UNINSTALLED:

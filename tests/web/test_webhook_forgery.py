@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from sqlmodel import Session
 
-from shelfsync.core.db import get_engine, session_scope
+from shelfsync.core.db import get_engine
 from shelfsync.core.models import StoreConnection
 from shelfsync.plugins.shopify.fake_webhooks import shop_payload
 
@@ -98,10 +98,6 @@ def test_an_uninstall_that_cannot_be_confirmed_is_retried_not_marked(
 ) -> None:
     """A transient failure of the live call proves nothing: 503 and nothing recorded, so the
     platform's retry is heard (and believed once the platform refuses the token)."""
-    with session_scope() as session:
-        row = session.get(StoreConnection, receiver.org.store_id)
-        assert row is not None
-        row.settings = {**row.settings, "retry_attempts": 1}
     store = receiver.fakes.store
     headers, body = shopify_delivery(receiver, "app/uninstalled", shop_payload(store.shop))
     store.inject_fault("500", count=1)
@@ -196,3 +192,13 @@ def test_a_time_ahead_of_now_is_clamped(receiver: Receiver) -> None:
     assert post(receiver, headers, body).status_code == 200
     [message] = receiver.enqueued()
     assert datetime.fromisoformat(message.args[2]) <= datetime.now(UTC)
+
+
+def test_an_uninstall_of_a_shop_untouched_for_long_is_not_stale(receiver: Receiver) -> None:
+    """The shop object's `updated_at` is its last edit, not the time of the uninstall."""
+    store = receiver.fakes.store
+    payload = dict(shop_payload(store.shop), updated_at="2024-03-01T09:00:00-05:00")
+    headers, body = shopify_delivery(receiver, "app/uninstalled", payload)
+    store.access_token = "shpat_revoked"
+    assert post(receiver, headers, body).json == {"status": "access revoked"}
+    assert store_status(receiver) == "needs_reauth"
