@@ -21,8 +21,9 @@ from shelfsync.core.types import WebhookEvent
 
 log = logging.getLogger(__name__)
 
-#: Database ids are signed 64-bit integers: a larger number names no connection.
-MAX_CONNECTION_ID = 2**63 - 1
+#: Connection ids are `INTEGER` columns (signed 32-bit on PostgreSQL): a larger number names
+#: no connection, and must not reach the database (it overflows there, or in the driver).
+MAX_CONNECTION_ID = 2**31 - 1
 _CHUNK = 64 * 1024
 #: Seconds the live confirmation of a revoked access may take (platforms wait about 5 s).
 CONFIRM_TIMEOUT = 4.0
@@ -55,7 +56,7 @@ def read_body(request: Request, limit: int) -> bytes:
 
 def connection_id(text: str) -> int | None:
     """The id in the path, or None when it cannot name a connection (not digits, too big)."""
-    if not text.isascii() or not text.isdigit() or len(text) > 19:
+    if not text.isascii() or not text.isdigit() or len(text) > 10:
         return None
     value = int(text)
     return value if 0 < value <= MAX_CONNECTION_ID else None

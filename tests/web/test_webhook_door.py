@@ -61,7 +61,9 @@ def test_every_refusal_looks_the_same_to_a_stranger(receiver: Receiver, case: st
 
 
 @pytest.mark.parametrize("ident", [
-    "9" * 30, str(2**64), str(2**63), "0", "-1", "12abc", "\u0661\u0662", "1" * 200,
+    "9" * 30, str(2**64), str(2**63), str(2**63 - 1), str(2**40), str(2**31),
+    str(2**31 - 1), "0", "-1",
+    "12abc", "\u0661\u0662", "1" * 200,
 ])
 def test_an_id_that_cannot_name_a_connection_is_an_unknown_connection(
     receiver: Receiver, ident: str, caplog: pytest.LogCaptureFixture,
