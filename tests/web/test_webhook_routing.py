@@ -118,3 +118,19 @@ def test_a_shop_is_connected_in_one_organization_at_most(receiver: Receiver) -> 
                                   api_base_url=base_url, shop_id=shop_id,
                                   settings={"auth_base_url": base_url})
         assert channel.shop_id == shop_id
+
+
+def test_a_tiktok_event_older_than_the_replay_window_is_not_acted_on(
+    receiver: Receiver,
+) -> None:
+    first, _ = receiver.org.channel_ids
+    channel = receiver.fakes.channel
+    old = int(time.time()) - 4 * 24 * 3600
+    signed = signed_push(channel.creds.app_key, channel.creds.app_secret, channel.shops[0],
+                         DEAUTHORIZATION, "7300000000000000077", old, {"message": "old"})
+    with session_scope() as session:  # even with the token dead, an old event is not believed
+        row = session.get(ChannelConnection, first)
+        assert row is not None
+        row.set_credentials({**row.credentials(), "access_token": "ROW_revoked"})
+    assert post(receiver, first, signed).json == {"status": "stale"}
+    assert connection_status(ChannelConnection, first) == "ok" and receiver.receipts() == []
