@@ -8,9 +8,10 @@ one delivery. So:
 
 - the topic header only says which shape to expect: a body that does not have the shape of
   its topic (an `inventory_levels/update` body sent as `app/uninstalled`) is refused;
-- the delivery is recognised by a digest of the signed body, not by the webhook id: a
-  captured body replayed under a fresh id is still the same delivery (every body we act on
-  carries its resource's id and `updated_at`, so two real changes never share a digest);
+- the delivery is recognised by a digest of the signed body (with its topic), not by the
+  webhook id: a captured body replayed under a fresh id is still the same delivery (every
+  body we act on carries its resource's id and `updated_at`, so two real changes never share
+  a digest);
 - the time of a change is the body's `updated_at`, which must name its time zone; the
   unsigned `X-Shopify-Triggered-At` is read only for topics whose body has no timestamp of
   the event (and for `app/uninstalled`, whose shop object's `updated_at` is the shop's last
@@ -151,9 +152,11 @@ def _check_signature(connection_secret: str, headers: Mapping[str, str], body: b
                                     platform=PLATFORM)
 
 
-def body_key(body: bytes) -> str:
-    """The delivery's identity: a digest of the signed body (headers can be rewritten)."""
-    return "sha256:" + hashlib.sha256(body).hexdigest()
+def body_key(topic: str, body: bytes) -> str:
+    """The delivery's identity: a digest of the signed body under its topic. A fresh webhook
+    id does not make a replay new; the topic is in the key so that a copy sent ahead under a
+    topic with no effect cannot use up the real delivery's key."""
+    return "sha256:" + hashlib.sha256(topic.encode("utf-8", "replace") + b"\n" + body).hexdigest()
 
 
 def verify_and_parse(secret: str, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
@@ -186,7 +189,7 @@ def verify_and_parse(secret: str, headers: Mapping[str, str], body: bytes) -> We
     return WebhookEvent(
         platform=PLATFORM,
         topic=topic,
-        dedup_key=body_key(body),
+        dedup_key=body_key(topic, body),
         payload=payload,
         occurred_at=occurred_at,
         shop_id=domain,

@@ -202,3 +202,14 @@ def test_an_uninstall_of_a_shop_untouched_for_long_is_not_stale(receiver: Receiv
     store.access_token = "shpat_revoked"
     assert post(receiver, headers, body).json == {"status": "access revoked"}
     assert store_status(receiver) == "needs_reauth"
+
+
+def test_a_copy_sent_ahead_under_a_topic_with_no_effect_does_not_eat_the_real_one(
+    receiver: Receiver,
+) -> None:
+    headers, body = receiver.sample("store", {})
+    ahead = dict(headers, **{"X-Shopify-Topic": "orders/create",
+                             "X-Shopify-Webhook-Id": str(uuid.uuid4())})
+    assert post(receiver, ahead, body).json == {"status": "accepted", "skus": 0}
+    assert post(receiver, headers, body).json == {"status": "accepted", "skus": 1}
+    assert len(receiver.enqueued()) == 1

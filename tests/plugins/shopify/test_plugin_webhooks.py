@@ -47,7 +47,8 @@ def test_inventory_level_update_is_parsed(shop: RunningFake,
     event = verify(headers, body)
     assert event.topic == "inventory_levels/update"
     assert event.inventory_item_ids == (f"gid://shopify/InventoryItem/{variant.item.num}",)
-    assert event.dedup_key == "sha256:" + hashlib.sha256(body).hexdigest()
+    digest = hashlib.sha256(b"inventory_levels/update\n" + body).hexdigest()
+    assert event.dedup_key == f"sha256:{digest}"
     assert event.shop_id == shop.fake.shop and event.payload["available"] == 4
     assert event.occurred_at is not None
 
