@@ -245,3 +245,11 @@ def test_the_body_time_wins_over_the_unsigned_header(
                             **{"X-Shopify-Triggered-At": "2026-05-01T14:00:00.123Z"}))
     assert order.occurred_at == datetime(2026, 5, 1, 14, 0, 0, 123000, tzinfo=UTC)
     assert order.skus == () and not order.access_revoked
+
+
+def test_a_triggered_at_with_nanoseconds_is_read(shop: RunningFake,
+                                                 verify: Callable[..., WebhookEvent]) -> None:
+    """Shopify writes nine fractional digits; the uninstall takes its time from the header."""
+    event = verify(*_signed(shop, "app/uninstalled", shop_payload(shop.fake.shop),
+                            **{"X-Shopify-Triggered-At": "2026-05-01T14:00:00.123456789Z"}))
+    assert event.occurred_at == datetime(2026, 5, 1, 14, 0, 0, 123456, tzinfo=UTC)
