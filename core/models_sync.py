@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Text, UniqueConstraint, event
+from sqlalchemy import JSON, CheckConstraint, Text, UniqueConstraint, delete, event, select
 from sqlalchemy.engine import Connection as SAConnection
 from sqlalchemy.orm import Mapper, ORMExecuteState, Session
 from sqlmodel import Field
@@ -166,3 +166,30 @@ class WebhookReceipt(ShelfsyncModel, table=True):
     dedup_key: str
     topic: str = ""
     received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+
+
+#: How long a webhook receipt is kept, so a replay of the delivery is recognised. Shopify
+#: retries a failed delivery for up to 48 hours; older deliveries are refused as stale by
+#: their signed timestamp, so a receipt older than this has nothing left to catch.
+WEBHOOK_REPLAY_WINDOW = timedelta(hours=72)
+
+
+def webhook_receipt_exists(
+    session: Session, *, platform: str, connection_id: int, dedup_key: str
+) -> bool:
+    """Whether this delivery was already recorded (a read: nothing is written)."""
+    statement = select(WebhookReceipt.id).where(  # type: ignore[call-overload]
+        WebhookReceipt.platform == platform,
+        WebhookReceipt.connection_id == connection_id,
+        WebhookReceipt.dedup_key == dedup_key,
+    )
+    return session.execute(statement).first() is not None
+
+
+def prune_webhook_receipts(
+    session: Session, *, now: datetime, window: timedelta = WEBHOOK_REPLAY_WINDOW
+) -> int:
+    """Delete receipts older than the replay window; returns how many."""
+    table = WebhookReceipt.__table__  # type: ignore[attr-defined]
+    result = session.execute(delete(table).where(table.c.received_at < now - window))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

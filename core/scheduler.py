@@ -37,6 +37,7 @@ from shelfsync.core.models import (
     StoreConnection,
     utcnow,
 )
+from shelfsync.core.models_sync import prune_webhook_receipts
 from shelfsync.core.sync.pending import Clock, organizations_waiting
 from shelfsync.core.sync.runs import fail_expired_runs
 
@@ -45,6 +46,7 @@ log = logging.getLogger(__name__)
 DEFAULT_RECONCILE_MINUTES = 15
 CATALOG_REFRESH_MINUTES = 60
 HOUSEKEEPING_SECONDS = 60
+RECEIPT_PRUNE_MINUTES = 60
 RECONCILE_PREFIX = "reconcile:"
 SWEEP_SECONDS = 30
 #: How long a pending SKU may wait unleased before the sweeper re-sends its sync: above the
@@ -126,6 +128,16 @@ class Jobs:
         for organization_id in organizations:
             self.enqueue_refresh(organization_id)
 
+    def prune_receipts(self, now: datetime | None = None) -> int:
+        """Forget webhook receipts older than the replay window (deliveries that old are
+        refused as stale by their signed timestamp); returns how many."""
+        with Session(self.engine) as session:
+            pruned = prune_webhook_receipts(session, now=now or datetime.now(UTC))
+            session.commit()
+        if pruned:
+            log.info("pruned %d webhook receipts older than the replay window", pruned)
+        return pruned
+
     def sync_channel_jobs(self, scheduler: BaseScheduler) -> None:
         """Add, reschedule or remove the per-channel reconcile jobs to match the database."""
         with Session(self.engine) as session:
@@ -173,6 +185,9 @@ def build_scheduler(
     scheduler.add_job(jobs.refresh_catalogs, IntervalTrigger(minutes=CATALOG_REFRESH_MINUTES),
                       id="refresh-catalogs", coalesce=True, max_instances=1,
                       next_run_time=now + timedelta(minutes=CATALOG_REFRESH_MINUTES))
+    scheduler.add_job(jobs.prune_receipts, IntervalTrigger(minutes=RECEIPT_PRUNE_MINUTES),
+                      id="prune-webhook-receipts", coalesce=True, max_instances=1,
+                      next_run_time=now + timedelta(minutes=RECEIPT_PRUNE_MINUTES))
     if reconcile_now:
         with Session(engine) as session:
             channels = list(channel_intervals(session))

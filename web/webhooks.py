@@ -2,21 +2,24 @@
 
 A receiver does as little as it safely can and answers within milliseconds (platforms retry,
 then give up on, slow endpoints): find the connection, verify the signature through the
-plugin (before anything of the body is parsed), record the delivery id so a replay is
-recognised, enqueue, answer 200. The work happens in the workers.
+plugin (before anything of the body is parsed), recognise a replay by what the signature
+covers, record the work, answer 200. The work happens in the workers.
 
-- Unknown connection, or one of another platform: 404, nothing recorded or enqueued.
-- Bad or missing signature: 401, nothing recorded or enqueued.
+- An unknown connection, another platform's, an id out of range and a bad or missing
+  signature all get the same 401 (connection ids are not enumerable); the log says which.
+  A signed body that does not fit its topic, or a time without a time zone: 400.
 - A delivery already recorded (a platform's retry or a replay): 200, nothing enqueued.
 - Store events: the SKUs are recorded pending with the receipt, in one transaction committed
   before the 200 (`syncing.accept_store_event`); then `sync_pending(organization)` is asked
   for. A broker that is down is logged and the answer is still 200: the work is recorded, and
   the scheduler's sweeper sends the message once the broker is back.
 - Channel (TikTok) events: an app has one webhook address for all its shops, so the event is
-  routed by its `shop_id` to the channel(s) holding that shop, each verified with its own
-  credentials. Order events are recorded only for now: order sync is a later issue.
-- An event saying the merchant withdrew our access (an uninstall, a deauthorization) marks
-  the connection "needs re-auth" at once; `shelfsync reconnect` restores it.
+  routed by its signed `shop_id` to the channel holding that shop in the organization
+  addressed, verified with that channel's own credentials. Order events are recorded only
+  for now: order sync is a later issue.
+- An event saying the merchant withdrew our access (an uninstall, a deauthorization) is
+  confirmed with a live call before the connection is marked "needs re-auth";
+  `shelfsync reconnect` restores it. docs/security.md says what each signature covers.
 
 Not protected by CSRF, on purpose: platforms cannot send a token, and the signature is the
 authentication. When the UI adds CSRF protection, exempt this blueprint (`csrf.exempt(bp)`).
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from flask import Blueprint, current_app, request
@@ -40,55 +44,100 @@ from shelfsync.core.models import (
     record_webhook_receipt,
     utcnow,
 )
+from shelfsync.core.models_sync import WEBHOOK_REPLAY_WINDOW, webhook_receipt_exists
 from shelfsync.core.plugins import ShelfsyncPluginManager
 from shelfsync.core.services import syncing
 from shelfsync.core.sync import inventory
 from shelfsync.core.types import Role, WebhookEvent
 from shelfsync.web.app import engine_of, plugin_manager_of
+from shelfsync.web.webhook_guard import (
+    Revocation,
+    Row,
+    claimed_shop_mismatch,
+    confirm_revoked,
+    connection_id,
+    read_body,
+    too_old,
+)
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 
 Answer = tuple[dict[str, Any], int]
+#: What every refusal a stranger could provoke looks like: nothing tells a connection that
+#: exists from one that does not.
+NOT_ACCEPTED = "webhook not accepted"
+_WARNED = "shelfsync.webhooks.warned"
 
 
 class Refused(Exception):
-    """A webhook answered with an error status; nothing was recorded or enqueued."""
+    """A webhook answered with an error status; nothing was recorded or enqueued.
 
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
+    `reason` goes to the log only; the answer is the uniform 401 unless `status` says the
+    sender proved it holds the secret (a signed body that is bad is a 400 naming why).
+    """
+
+    def __init__(self, reason: str, status: int = 401) -> None:
+        super().__init__(reason)
+        self.reason = reason
         self.status = status
-        self.message = message
+
+    def answer(self) -> Answer:
+        """The body and status the sender sees."""
+        if self.status == 401:
+            return {"error": NOT_ACCEPTED}, 401
+        return {"error": self.reason}, self.status
 
 
-def _verify(pm: ShelfsyncPluginManager, row: StoreConnection | ChannelConnection,
-            headers: Mapping[str, str], body: bytes) -> WebhookEvent:
-    """The plugin's verified, parsed event; Refused with the right status otherwise."""
+def _verify(pm: ShelfsyncPluginManager, row: Row, headers: Mapping[str, str],
+            body: bytes) -> WebhookEvent:
+    """The plugin's verified, parsed event; Refused otherwise."""
     try:
         event = pm.call(row.as_connection(), "shelfsync_verify_webhook",
                         headers=headers, body=body)
     except WebhookSignatureError as exc:
-        raise Refused(401, str(exc)) from None
+        raise Refused(f"{row.platform} connection {row.id}: {exc}") from None
     except BadResponse as exc:
-        raise Refused(400, str(exc)) from None
+        raise Refused(str(exc), 400) from None
     except ConfigurationError as exc:
         log.error("cannot verify %s webhooks for connection %s: %s", row.platform, row.id, exc)
-        raise Refused(500, "this connection cannot verify webhooks: see the server log") from None
+        raise Refused(f"{row.platform} connection {row.id} cannot verify webhooks") from None
     if not isinstance(event, WebhookEvent):
-        raise Refused(404, f"no plugin verifies {row.platform} webhooks")
+        raise Refused(f"no plugin verifies {row.platform} webhooks")
     return event
 
 
-def _revoked(session: Session, row: StoreConnection | ChannelConnection,
-             event: WebhookEvent) -> None:
-    """The platform says the merchant withdrew our access: flag it now, so status and the
-    UI ask for a re-authorization before the next sync finds out the hard way."""
+def _revoked(session: Session, row: Row, event: WebhookEvent) -> None:
+    """The platform says, and a live call confirmed, that the merchant withdrew our access:
+    flag it now, so status and the UI ask for a re-authorization before the next sync."""
     kind = "store" if isinstance(row, StoreConnection) else "channel"
     log.warning("%s %s: access revoked by the platform (%s)", kind, row.id, event.topic)
     inventory.mark_needs_reauth(session, kind, int(row.id or 0),
                                 f"{row.platform} says access was revoked ({event.topic}); "
                                 "reconnect with new credentials")
+
+
+def _unconfirmed_revocation(session: Session, pm: ShelfsyncPluginManager, row: Row,
+                            event: WebhookEvent) -> Answer | None:
+    """None when a live call confirms the revocation (go on and record it); otherwise the
+    answer: a duplicate, an ignored lie (recorded, so its replays cost no live call), or 503
+    so the platform retries when the platform could not be asked."""
+    if webhook_receipt_exists(session, platform=row.platform, connection_id=int(row.id or 0),
+                              dedup_key=event.dedup_key):
+        return {"status": "duplicate"}, 200
+    session.commit()  # no transaction stays open across the live call
+    verdict = confirm_revoked(pm, row)
+    if verdict is Revocation.CONFIRMED:
+        return None
+    if verdict is Revocation.UNKNOWN:
+        return {"error": "cannot confirm this event now; retry later"}, 503
+    log.warning("%s connection %s: ignored %s, the credentials still work", row.platform,
+                row.id, event.topic)
+    record_webhook_receipt(session, platform=row.platform, connection_id=int(row.id or 0),
+                           dedup_key=event.dedup_key, topic=event.topic)
+    session.commit()
+    return {"status": "ignored"}, 200
 
 
 def _store_event(session: Session, store: StoreConnection, event: WebhookEvent) -> Answer:
@@ -110,21 +159,46 @@ def _store_event(session: Session, store: StoreConnection, event: WebhookEvent) 
     return {"status": "accepted", "skus": len(skus)}, 200
 
 
+def _channel_targets(session: Session, addressed: ChannelConnection,
+                     event: WebhookEvent) -> list[ChannelConnection]:
+    """The channels of the addressed channel's organization holding the event's shop (the
+    addressed one alone when none is named). Each shop is subscribed to its own channel's
+    address, so an event naming another organization's shop is never routed there."""
+    if not event.shop_id:
+        return [addressed]
+    return list(session.exec(
+        select(ChannelConnection).where(
+            ChannelConnection.platform == addressed.platform,
+            ChannelConnection.organization_id == addressed.organization_id,
+            ChannelConnection.shop_id == event.shop_id,
+        )
+    ).all())
+
+
 def _channel_event(session: Session, pm: ShelfsyncPluginManager, addressed: ChannelConnection,
                    event: WebhookEvent, headers: Mapping[str, str], body: bytes) -> Answer:
-    targets = session.exec(
-        select(ChannelConnection).where(ChannelConnection.platform == addressed.platform,
-                                        ChannelConnection.shop_id == event.shop_id)
-    ).all() if event.shop_id else [addressed]
-    recorded = 0
-    for target in targets:
+    targets = []
+    answer: Answer | None = None
+    for target in _channel_targets(session, addressed, event):
         if target.id != addressed.id:
+            # Its own credentials must verify the signature: TikTok's covers the app key, so
+            # a channel of another app (even one sharing the secret) gets nothing.
             try:
                 _verify(pm, target, headers, body)
             except Refused as exc:
                 log.warning("webhook for shop %s does not verify with channel %s: %s",
-                            event.shop_id, target.id, exc.message)
+                            event.shop_id, target.id, exc.reason)
                 continue
+        if event.access_revoked:
+            answer = _unconfirmed_revocation(session, pm, target, event)
+            if answer is not None:
+                if answer[1] >= 500:
+                    session.commit()
+                    return answer
+                continue
+        targets.append(target)
+    recorded = 0
+    for target in targets:
         if record_webhook_receipt(session, platform=target.platform,
                                   connection_id=int(target.id), dedup_key=event.dedup_key,
                                   topic=event.topic):
@@ -132,32 +206,57 @@ def _channel_event(session: Session, pm: ShelfsyncPluginManager, addressed: Chan
             if event.access_revoked:
                 _revoked(session, target, event)
     session.commit()
+    if not targets and answer is not None:
+        return answer  # every holder's answer was a duplicate or an ignored lie
     if not targets:
         return {"status": "ignored", "reason": f"no channel holds shop {event.shop_id}"}, 200
     return {"status": "recorded" if recorded else "duplicate", "channels": recorded}, 200
 
 
-@bp.post("/<platform>/<int:connection_id>")
-def receive(platform: str, connection_id: int) -> Answer:
-    """Verify, deduplicate and enqueue one webhook delivery."""
+def _receive(platform: str, ident: str, headers: Mapping[str, str], body: bytes) -> Answer:
     pm = plugin_manager_of(current_app)
     info = pm.platforms().get(platform)
     if info is None:
-        return {"error": f"no plugin for platform {platform!r}"}, 404
-    body = request.get_data(cache=False)
-    headers = request.headers
+        raise Refused("no plugin for this platform")
+    number = connection_id(ident)
+    if number is None:
+        raise Refused("the path names no possible connection id")
     model = StoreConnection if info.role == Role.STORE else ChannelConnection
     with Session(engine_of(current_app), expire_on_commit=False) as session:
-        row = session.get(model, connection_id)
+        row = session.get(model, number)
         if row is None or row.platform != platform:
-            return {"error": f"no {platform} {info.role.value} connection {connection_id}"}, 404
-        try:
-            event = _verify(pm, row, headers, body)
-        except Refused as exc:
-            return {"error": exc.message}, exc.status
+            raise Refused(f"no {platform} {info.role.value} connection {number}")
+        event = _verify(pm, row, headers, body)
+        now = utcnow()
+        if too_old(event, now, WEBHOOK_REPLAY_WINDOW):
+            log.info("%s connection %s: %r from %s is older than the replay window; ignored",
+                     platform, number, event.topic, event.occurred_at)
+            return {"status": "stale"}, 200
+        if event.occurred_at is not None and event.occurred_at > now:
+            event = replace(event, occurred_at=now)  # a clock ahead never outranks later news
         if isinstance(row, StoreConnection):
+            mismatch = claimed_shop_mismatch(row, event,
+                                             current_app.extensions.setdefault(_WARNED, set()))
+            if mismatch:
+                raise Refused(f"store {number}: {mismatch}")
+            if event.access_revoked:
+                early = _unconfirmed_revocation(session, pm, row, event)
+                if early is not None:
+                    return early
             return _store_event(session, row, event)
         return _channel_event(session, pm, row, event, headers, body)
+
+
+@bp.post("/<platform>/<ident>")
+def receive(platform: str, ident: str) -> Answer:
+    """Verify, deduplicate and enqueue one webhook delivery."""
+    body = read_body(request, int(current_app.config["MAX_CONTENT_LENGTH"]))
+    try:
+        return _receive(platform, ident, request.headers, body)
+    except Refused as exc:
+        log.warning("webhook to /webhooks/%r/%r refused (%s): %s", platform[:40], ident[:40],
+                    exc.status, exc.reason)
+        return exc.answer()
 
 
 @bp.errorhandler(Exception)

@@ -215,6 +215,26 @@ def connect_store(
     )
 
 
+def refuse_shop_of_another_organization(
+    session: Session, organization_id: int, platform: str, shop_id: str
+) -> None:
+    """`InvalidInput` when another organization holds this shop: its events (signed with an
+    app secret two organizations may share) must route to one organization only. The merchant
+    disconnects it there first. The message does not say which organization holds it."""
+    other = session.exec(
+        select(ChannelConnection.id).where(
+            ChannelConnection.platform == platform,
+            ChannelConnection.shop_id == shop_id,
+            ChannelConnection.organization_id != organization_id,
+        )
+    ).first()
+    if other is not None:
+        raise InvalidInput(
+            "shop_id",
+            f"shop {shop_id} is connected in another organization; disconnect it there first",
+        )
+
+
 def connect_channel(
     session: Session,
     pm: ShelfsyncPluginManager,
@@ -239,6 +259,8 @@ def connect_channel(
     elif not shop_id and checked.account and checked.account.platform_id:
         shop_id = checked.account.platform_id
     assert organization.id is not None
+    if shop_id:
+        refuse_shop_of_another_organization(session, organization.id, platform, shop_id)
     if shop_id and session.exec(select(ChannelConnection).where(
         ChannelConnection.organization_id == organization.id,
         ChannelConnection.platform == platform,

@@ -5,8 +5,9 @@ Payloads are Shopify's REST-style JSON (webhooks were never moved to GraphQL sha
 admin_graphql_api_id}` with numeric ids. Headers follow
 https://shopify.dev/docs/apps/build/webhooks/verify-deliveries: `X-Shopify-Hmac-Sha256` is the
 base64 HMAC-SHA256 of the raw body keyed with the app's client secret; `X-Shopify-Webhook-Id`
-is unique per delivery (receivers de-duplicate on it) while `X-Shopify-Event-Id` names the
-event, shared by every delivery of it.
+is unique per delivery while `X-Shopify-Event-Id` names the event, shared by every delivery of
+it (neither is signed, so Shelfsync's receiver de-duplicates on the body instead).
+`app/uninstalled` carries the shop object (`shop_payload`), `myshopify_domain` included.
 """
 
 from __future__ import annotations
@@ -151,6 +152,23 @@ def product_payload(product: Product) -> dict[str, Any]:
             {"admin_graphql_api_id": gid("ProductVariant", v.num), "updated_at": rest_time()}
             for v in product.variants
         ],
+    }
+
+
+def shop_payload(shop: str, num: int = 1, name: str = "Shelfsync Demo") -> dict[str, Any]:
+    """`app/uninstalled`: the shop object (REST `Shop`), trimmed to its identifying fields."""
+    return {
+        "id": num,
+        "name": name,
+        "email": f"owner@{shop}",
+        "domain": shop,
+        "myshopify_domain": shop,
+        "country_code": "US",
+        "currency": "USD",
+        "iana_timezone": "America/New_York",
+        "plan_name": "basic",
+        "created_at": "2025-01-01T00:00:00+00:00",
+        "updated_at": rest_time(),
     }
 
 

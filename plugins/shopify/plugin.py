@@ -8,23 +8,15 @@ imported inside their hooks, so loading the plugin stays cheap.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime
 from typing import Any
 
 import click
 
 from shelfsync.core.errors import (
-    BadResponse,
-    ConfigurationError,
     NotFound,
     PluginError,
-    WebhookSignatureError,
 )
 from shelfsync.core.hookspecs import hookimpl
 from shelfsync.core.plugins import add_fake_command
@@ -45,7 +37,7 @@ from shelfsync.core.types import (
     StoreOrderStatus,
     WebhookEvent,
 )
-from shelfsync.plugins.shopify import mapping, queries, settings, subscriptions
+from shelfsync.plugins.shopify import mapping, queries, settings, subscriptions, webhooks
 from shelfsync.plugins.shopify.client import PLATFORM, ShopifyClient
 from shelfsync.plugins.shopify.reads import (
     PassReads,
@@ -57,8 +49,6 @@ from shelfsync.plugins.shopify.reads import (
 
 ORDER_TAG_PREFIX = "tiktok-order:"
 ORDER_ATTRIBUTE = "tiktok_order_id"
-#: Sent when the merchant uninstalls the app: its access token stops working at once.
-APP_UNINSTALLED = "app/uninstalled"
 
 INFO = PlatformInfo(
     name=PLATFORM,
@@ -232,45 +222,6 @@ def shelfsync_fetch_order_status(
 # --- webhooks -------------------------------------------------------------------------------
 
 
-def _gid(kind: str, value: Any) -> str | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int) and value > 0:
-        return f"{mapping.GID_PREFIX}{kind}/{value}"
-    if isinstance(value, str) and value.startswith(f"{mapping.GID_PREFIX}{kind}/"):
-        return value
-    if isinstance(value, str) and value.isdigit():
-        return f"{mapping.GID_PREFIX}{kind}/{value}"
-    return None
-
-
-def _changed(topic: str, payload: Mapping[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(SKUs, inventory item gids) a webhook payload names."""
-    skus: list[str] = []
-    item_ids: list[str] = []
-    if topic == "inventory_levels/update":
-        item_ids.append(_gid("InventoryItem", payload.get("inventory_item_id")) or "")
-    elif topic == "inventory_items/update":
-        item_ids.append(_gid("InventoryItem", payload.get("id")) or "")
-        skus.append(str(payload.get("sku") or ""))
-    elif topic == "products/update":
-        for variant in payload.get("variants") or []:
-            if isinstance(variant, dict):
-                item_ids.append(_gid("InventoryItem", variant.get("inventory_item_id")) or "")
-                skus.append(str(variant.get("sku") or ""))
-    return (tuple(dict.fromkeys(s.strip() for s in skus if s.strip())),
-            tuple(dict.fromkeys(i for i in item_ids if i)))
-
-
-def _occurred_at(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
 @hookimpl
 def shelfsync_subscribe_webhooks(connection: Connection, address: str) -> list[str]:
     """Subscribe `address` to stock, item, product and uninstall events (see subscriptions)."""
@@ -282,41 +233,7 @@ def shelfsync_subscribe_webhooks(connection: Connection, address: str) -> list[s
 def shelfsync_verify_webhook(
     connection: Connection, headers: Mapping[str, str], body: bytes
 ) -> WebhookEvent:
-    """Check X-Shopify-Hmac-Sha256 over the raw body before reading anything of it."""
-    lowered = {str(key).lower(): str(value) for key, value in headers.items()}
-    secret = connection.credentials.get("client_secret", "")
-    if not secret:
-        raise ConfigurationError("shopify: no client secret configured to verify webhooks",
-                                 platform=PLATFORM)
-    signature = lowered.get("x-shopify-hmac-sha256", "").strip()
-    if not signature:
-        raise WebhookSignatureError("shopify: webhook has no X-Shopify-Hmac-Sha256 header",
-                                    platform=PLATFORM)
-    expected = base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest())
-    if not hmac.compare_digest(expected, signature.encode("utf-8", "replace")):
-        raise WebhookSignatureError("shopify: webhook signature does not match",
-                                    platform=PLATFORM)
-    topic = lowered.get("x-shopify-topic", "")
-    webhook_id = lowered.get("x-shopify-webhook-id", "")
-    if not topic or not webhook_id:
-        raise BadResponse("shopify: webhook lacks X-Shopify-Topic or X-Shopify-Webhook-Id",
-                          platform=PLATFORM)
-    try:
-        payload = json.loads(body)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise BadResponse(f"shopify: webhook body is not JSON: {exc}", platform=PLATFORM) from exc
-    if not isinstance(payload, dict):
-        raise BadResponse("shopify: webhook body is not a JSON object", platform=PLATFORM)
-    skus, item_ids = _changed(topic, payload)
-    return WebhookEvent(
-        platform=PLATFORM,
-        topic=topic,
-        dedup_key=webhook_id,
-        payload=payload,
-        occurred_at=_occurred_at(lowered.get("x-shopify-triggered-at")
-                                 or payload.get("updated_at")),
-        shop_id=lowered.get("x-shopify-shop-domain", ""),
-        skus=skus,
-        inventory_item_ids=item_ids,
-        access_revoked=topic == APP_UNINSTALLED,
-    )
+    """Check X-Shopify-Hmac-Sha256 over the raw body, then parse by the topic's shape (see
+    `webhooks`: the signature covers the body only, so the body decides the effect)."""
+    return webhooks.verify_and_parse(connection.credentials.get("client_secret", ""),
+                                     headers, body)

@@ -213,7 +213,8 @@ def test_a_burst_is_synced_with_one_push_per_shop(world: World,
     sku = live_sku(world)
     world.set_stock(sku, 17)
     before = world.inventory_calls()
-    for _ in range(5):  # five deliveries (distinct webhook ids) inside the coalescing window
+    for change in range(5):  # five changes delivered inside the coalescing window (the same
+        world.set_stock(sku, 18 + change)  # body again would be a duplicate, whatever its id)
         response = world.post(f"/webhooks/shopify/{world.org.store_id}",
                               *world.store_webhook(sku))
         assert response.json["status"] == "accepted"

@@ -89,6 +89,6 @@ def test_jobs_enqueue_reconciles_and_catalog_refreshes(engine: Engine,
                                 scheduler=BackgroundScheduler(), reconcile_now=True)
     assert sorted(reconciled) == sorted(channels[:2])
     assert {job.id for job in scheduler.get_jobs()} == {"housekeeping", "refresh-catalogs",
-                                                        "sweeper"}
+                                                        "sweeper", "prune-webhook-receipts"}
     Jobs(engine, reconciled.append, refreshed.append).refresh_catalogs()
     assert len(refreshed) == 1
