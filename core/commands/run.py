@@ -20,14 +20,16 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import replace
 from types import FrameType
 from typing import Any
 
 import click
 import dramatiq
+from sqlmodel import select
 from werkzeug.serving import make_server
 
-from shelfsync.core.broker import BrokerSettings
+from shelfsync.core.broker import BROKER_URL_ENV, BrokerSettings, build_broker
 from shelfsync.core.commands.output import fail, plugin_manager
 from shelfsync.core.crypto import SECRET_KEY_ENV, generate_key
 from shelfsync.core.db import (
@@ -175,12 +177,54 @@ def run_command(host: str, port: int, threads: int) -> None:
         click.echo("stopped")
 
 
-def _demo_environment(directory: str) -> None:
-    """A fresh SQLite database (unless one is configured), a key, loopback fakes allowed."""
-    if not os.environ.get(DATABASE_URL_ENV, "").strip():
-        os.environ[DATABASE_URL_ENV] = f"sqlite:///{os.path.join(directory, 'demo.db')}"
-    os.environ[SECRET_KEY_ENV] = generate_key()
-    os.environ[ALLOW_PRIVATE_ENV] = "1"
+#: What the demo never takes from the environment: it runs on its own throw-away database,
+#: key and in-process broker, so it cannot write into, re-key or enqueue work for a real
+#: deployment (a fleet worker would run the demo's channel ids against the real database).
+DEMO_OWNED_ENV = (DATABASE_URL_ENV, SECRET_KEY_ENV, BROKER_URL_ENV)
+
+
+@contextmanager
+def demo_environment(directory: str) -> Iterator[list[str]]:
+    """A fresh SQLite database in `directory`, a new key, loopback fakes allowed, and no
+    shared broker, whatever the environment says; yields the names it overrode.
+
+    The previous values come back when the block ends (the demo may run in-process).
+    """
+    overridden = [name for name in DEMO_OWNED_ENV if os.environ.get(name, "").strip()]
+    values = {
+        DATABASE_URL_ENV: f"sqlite:///{os.path.join(directory, 'demo.db')}",
+        SECRET_KEY_ENV: generate_key(),
+        BROKER_URL_ENV: "",
+        ALLOW_PRIVATE_ENV: "1",
+    }
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield overridden
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _demo_broker() -> BrokerSettings:
+    """Move the actors onto a new in-process broker: the process's broker was built from the
+    environment at import and may be a fleet's Redis or RabbitMQ."""
+    from shelfsync.core import tasks
+
+    settings = replace(_broker_settings(), url="")
+    tasks.use_broker(build_broker(settings))
+    return settings
+
+
+def _require_empty(url: str) -> None:
+    """The demo's database holds nothing but what the demo makes (no one else's data)."""
+    with session_scope() as session:
+        if session.exec(select(Organization.id)).first() is not None:
+            fail(f"demo: the database at {redact(url)} is not empty; the demo only runs on a "
+                 "fresh database of its own")
 
 
 @click.command("demo")
@@ -198,7 +242,6 @@ def demo_command(port: int, products: int, variants: int, seed: int, interval: f
     """Sync a fake Shopify store to two fake TikTok shops and print every push."""
     from shelfsync.core import demo
 
-    settings = _broker_settings()
     pm = plugin_manager()
     _stop_on_sigterm()
     logging.basicConfig(level=logging.WARNING)
@@ -210,8 +253,13 @@ def demo_command(port: int, products: int, variants: int, seed: int, interval: f
         sys.stdout.flush()
 
     with tempfile.TemporaryDirectory(prefix="shelfsync-demo-") as directory, ExitStack() as stack:
-        _demo_environment(directory)
+        overridden = stack.enter_context(demo_environment(directory))
+        if overridden:
+            say(f"demo: ignoring {', '.join(overridden)}: the demo runs on its own throw-away "
+                "database, key and in-process broker")
+        settings = _demo_broker()
         upgrade()
+        _require_empty(database_url())
         fakes = stack.enter_context(demo.running_fakes(pm, products=products,
                                                        variants=variants, seed=seed))
         with session_scope() as session:
