@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
@@ -24,6 +24,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
+from shelfsync.core.db import DatabaseOutage
 from shelfsync.core.models import (
     ChannelConnection,
     ChannelSettings,
@@ -32,6 +33,7 @@ from shelfsync.core.models import (
 )
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 DEFAULT_RECONCILE_MINUTES = 15
 CATALOG_REFRESH_MINUTES = 60
@@ -76,6 +78,17 @@ class Jobs:
         self.engine = engine
         self.enqueue_reconcile = enqueue_reconcile
         self.enqueue_refresh = enqueue_refresh
+        # A database outage: one warning and a growing pause, not a traceback a minute.
+        self.outage = DatabaseOutage("scheduler")
+
+    def _read(self, query: Callable[[Session], T]) -> T | None:
+        """`query` in a short session; None while the database is unavailable."""
+
+        def read() -> T:
+            with Session(self.engine) as session:
+                return query(session)
+
+        return self.outage.run(read)
 
     def reconcile(self, channel_id: int) -> None:
         """Enqueue one channel's reconciliation."""
@@ -83,15 +96,17 @@ class Jobs:
 
     def refresh_catalogs(self) -> None:
         """Enqueue a catalog refresh for every organization with a store."""
-        with Session(self.engine) as session:
-            organizations = organizations_with_store(session)
+        organizations = self._read(organizations_with_store)
+        if organizations is None:
+            return
         for organization_id in organizations:
             self.enqueue_refresh(organization_id)
 
     def sync_channel_jobs(self, scheduler: BaseScheduler) -> None:
         """Add, reschedule or remove the per-channel reconcile jobs to match the database."""
-        with Session(self.engine) as session:
-            wanted = channel_intervals(session)
+        wanted = self._read(channel_intervals)
+        if wanted is None:
+            return
         existing = {job.id: job for job in scheduler.get_jobs()
                     if job.id.startswith(RECONCILE_PREFIX)}
         for channel_id, minutes in wanted.items():

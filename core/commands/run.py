@@ -26,25 +26,28 @@ from typing import Any
 
 import click
 import dramatiq
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import select
 from werkzeug.serving import make_server
 
 from shelfsync.core.broker import BROKER_URL_ENV, BrokerSettings, build_broker
 from shelfsync.core.commands.output import fail, plugin_manager
-from shelfsync.core.crypto import SECRET_KEY_ENV, generate_key
+from shelfsync.core.crypto import SECRET_KEY_ENV, generate_key, load_keys
 from shelfsync.core.db import (
     DATABASE_URL_ENV,
     current_revision,
     database_url,
+    describe_database_error,
     get_engine,
     head_revision,
+    install_outage_log_filter,
     redact,
     session_scope,
     upgrade,
 )
 from shelfsync.core.errors import ConfigurationError
 from shelfsync.core.http import ALLOW_PRIVATE_ENV
-from shelfsync.core.models import Organization
+from shelfsync.core.models import ChannelConnection, Organization, StoreConnection
 from shelfsync.core.webhook_setup import subscribe_organization
 
 log = logging.getLogger(__name__)
@@ -79,6 +82,7 @@ def serving_everything(host: str, port: int, *, threads: int,
         stack.callback(server.server_close)
         stack.callback(server.shutdown)
         broker = tasks.sync_pending.broker
+        install_outage_log_filter()
         worker = dramatiq.Worker(broker, worker_threads=threads, worker_timeout=100)
         worker.start()
         stack.callback(worker.stop)
@@ -93,11 +97,22 @@ def _require_migrated() -> None:
     try:
         current = current_revision(url)
         head = head_revision()
-    except Exception as exc:  # unreachable database, bad URL: one clear line
-        fail(f"cannot read the database at {redact(url)}: {exc}")
+    except SQLAlchemyError as exc:  # unreachable database: one clear line
+        fail(describe_database_error(exc, url))
     if current != head:
         fail(f"the database at {redact(url)} is at revision {current or 'none'}, not {head}: "
              "run `shelfsync db upgrade` first")
+
+
+def _require_secret_key() -> None:
+    """Refuse to start without a usable SHELFSYNC_SECRET_KEY, rather than answer every
+    webhook with a 500: the key must be set, valid, and open the stored credentials."""
+    load_keys()  # ConfigurationError (one line, naming the variable) when missing or invalid
+    with session_scope() as session:
+        for model in (StoreConnection, ChannelConnection):
+            stored = session.exec(select(model)).first()
+            if stored is not None:
+                stored.credentials()  # ConfigurationError when no configured key opens it
 
 
 def _broker_settings() -> BrokerSettings:
@@ -125,8 +140,9 @@ def worker_command(processes: int | None, threads: int | None, queues: tuple[str
         fail("`shelfsync worker` needs a shared broker: set SHELFSYNC_BROKER_URL to redis://… "
              "or amqp://…. Without one, jobs run inside `shelfsync run`, which has its own "
              "worker thread.")
+    load_keys()  # every job opens credentials: refuse to start without a usable key
     argv = [sys.executable, "-m", "dramatiq", "shelfsync.core.broker:broker",
-            "shelfsync.core.tasks"]
+            "shelfsync.core.tasks", "shelfsync.core.worker_logging"]
     if processes:
         argv += ["--processes", str(processes)]
     if threads:
@@ -164,6 +180,7 @@ def run_command(host: str, port: int, threads: int) -> None:
     """Run the web app, a worker and the scheduler in one process (the embedded default)."""
     settings = _broker_settings()
     _require_migrated()
+    _require_secret_key()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: "
                         "%(message)s")
     _stop_on_sigterm()
