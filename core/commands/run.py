@@ -28,7 +28,6 @@ import click
 import dramatiq
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import select
-from werkzeug.serving import make_server
 
 from shelfsync.core.broker import BROKER_URL_ENV, BrokerSettings, build_broker
 from shelfsync.core.commands.output import fail, plugin_manager
@@ -49,6 +48,7 @@ from shelfsync.core.errors import ConfigurationError
 from shelfsync.core.http import ALLOW_PRIVATE_ENV
 from shelfsync.core.models import ChannelConnection, Organization, StoreConnection
 from shelfsync.core.webhook_setup import subscribe_organization
+from shelfsync.core.wsgi_server import serving_production
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,8 @@ def _stop_on_sigterm() -> None:
 @contextmanager
 def serving_everything(host: str, port: int, *, threads: int,
                        reconcile_now: bool = False) -> Iterator[str]:
-    """The web app, a worker thread on the process's broker and the scheduler; yields the URL.
+    """The web app (on waitress), a worker thread on the process's broker and the scheduler;
+    yields the URL.
 
     Everything stops, in reverse order, when the block ends.
     """
@@ -74,13 +75,8 @@ def serving_everything(host: str, port: int, *, threads: int,
     from shelfsync.web.app import create_app
 
     app = create_app()
-    server = make_server(host, port, app, threaded=True)
-    server.daemon_threads = True  # type: ignore[attr-defined]
     with ExitStack() as stack:
-        thread = threading.Thread(target=server.serve_forever, name="shelfsync-web", daemon=True)
-        thread.start()
-        stack.callback(server.server_close)
-        stack.callback(server.shutdown)
+        url = stack.enter_context(serving_production(app, host, port, threads=max(4, threads)))
         broker = tasks.sync_pending.broker
         install_outage_log_filter()
         worker = dramatiq.Worker(broker, worker_threads=threads, worker_timeout=100)
@@ -89,7 +85,7 @@ def serving_everything(host: str, port: int, *, threads: int,
         scheduler = default_scheduler(get_engine(), reconcile_now=reconcile_now)
         scheduler.start()
         stack.callback(scheduler.shutdown, wait=False)
-        yield f"http://{host}:{server.server_port}"
+        yield url
 
 
 def _require_migrated() -> None:
