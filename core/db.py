@@ -84,10 +84,31 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor.close()
 
 
+def create_private_sqlite_file(url: URL) -> None:
+    """Create a SQLite database file readable by its owner only (0600) if it does not exist.
+
+    SQLite would create it with the umask's mode (usually 0644: world-readable tokens and
+    orders); it gives the -wal and -shm files it adds the database file's own mode. A file
+    that already exists is left as it is; a missing directory is left to SQLite to report.
+    """
+    path = url.database
+    if not path or path == ":memory:" or path.startswith("file:") or url.query.get("uri"):
+        return
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except (FileExistsError, FileNotFoundError, NotADirectoryError, PermissionError):
+        return
+    os.close(descriptor)
+
+
 def make_engine(url: str | URL | None = None, **kwargs: Any) -> Engine:
-    """A new engine for `url` (default: `database_url()`), configured for its database."""
+    """A new engine for `url` (default: `database_url()`), configured for its database.
+
+    A SQLite file is created 0600 when it does not exist yet.
+    """
     parsed = normalize_url(url if url is not None else database_url())
     if parsed.get_backend_name() == "sqlite":
+        create_private_sqlite_file(parsed)
         engine = create_engine(parsed, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine

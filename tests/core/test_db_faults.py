@@ -235,3 +235,25 @@ def test_run_refuses_a_key_that_does_not_open_the_stored_credentials(
     result = run_shelfsync(tmp_path, migrated_url, generate_key())
     assert result.returncode == 1
     assert "cannot be decrypted" in result.stderr and len(result.stderr.splitlines()) == 1
+
+
+# --- file permissions -------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
+def test_a_new_sqlite_database_and_its_wal_are_owner_only(tmp_path: Path) -> None:
+    path = tmp_path / "shelfsync.db"
+    old_umask = os.umask(0o022)  # the usual default: files world-readable
+    try:
+        code, _, err = invoke(["db", "upgrade"], f"sqlite:///{path}")
+        assert code == 0, err
+        engine = make_engine(f"sqlite:///{path}")
+        with session_scope(engine) as session:
+            session.add(Organization(name="Acme"))
+        with engine.connect():  # keeps the WAL and shared-memory files open
+            modes = {p.name: p.stat().st_mode & 0o777 for p in tmp_path.iterdir()}
+        engine.dispose()
+    finally:
+        os.umask(old_umask)
+    assert {"shelfsync.db", "shelfsync.db-wal", "shelfsync.db-shm"} <= set(modes), modes
+    assert set(modes.values()) == {0o600}, modes
