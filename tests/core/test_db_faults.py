@@ -257,3 +257,13 @@ def test_a_new_sqlite_database_and_its_wal_are_owner_only(tmp_path: Path) -> Non
         os.umask(old_umask)
     assert {"shelfsync.db", "shelfsync.db-wal", "shelfsync.db-shm"} <= set(modes), modes
     assert set(modes.values()) == {0o600}, modes
+
+
+def test_worker_refuses_to_start_without_a_key(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SHELFSYNC_")}
+    env["SHELFSYNC_BROKER_URL"] = "redis://127.0.0.1:6379/0"
+    result = subprocess.run([sys.executable, "-m", "shelfsync.core", "worker"], cwd=tmp_path,
+                            env=env, capture_output=True, text=True, timeout=30, check=False)
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"error: {SECRET_KEY_ENV} is not set")
+    assert len(result.stderr.splitlines()) == 1
