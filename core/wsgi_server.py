@@ -50,6 +50,9 @@ def serving_production(app: Any, host: str, port: int, *, threads: int = 8,
     finally:
         # Closed from inside the server's own loop (a thunk its trigger runs there): closing
         # sockets under a running select() from this thread is a race.
-        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+        try:
+            server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+        except OSError:  # the trigger is gone already: nothing runs the loop; close here
+            wasyncore.close_all(server._map, ignore_all=True)
         thread.join(timeout=5)
         server.task_dispatcher.shutdown()
