@@ -34,7 +34,14 @@ from shelfsync.core.errors import (
     RateLimited,
     TransientError,
 )
-from shelfsync.core.http_guard import guarded_transport, proxy_configured
+from shelfsync.core.http_guard import (
+    guarded_transport,
+    is_public_address,
+    proxy_configured,
+    proxy_mounts,
+    refused_host_name,
+    target_check,
+)
 from shelfsync.core.types import CONNECTION_SETTING_FIELDS, Connection
 
 log = logging.getLogger(__name__)
@@ -50,8 +57,6 @@ SENSITIVE_QUERY_KEYS = frozenset({
     "shop_cipher", "sign", "token",
 })
 REDACTED = "REDACTED"
-#: NAT64's well-known prefix: on a NAT64 network these reach the IPv4 address they embed.
-_NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
 
 #: What is said instead of httpx's own text when a header cannot be sent: its message
@@ -179,17 +184,27 @@ def make_client(connection: Connection, **kwargs: object) -> httpx.Client:
 
     Also installs the log redaction, since httpx logs every request's full URL at INFO, and,
     unless private URLs are allowed, the guard that refuses a host resolving to a private
-    address at request time.
+    address at request time: on the address dialled for a direct connection, and, when a
+    proxy from the environment will carry requests, by name and resolved address before
+    each request leaves (see core/http_guard.py).
     """
     install_log_redaction()
     headers = {"User-Agent": USER_AGENT}
     headers.update(kwargs.pop("headers", {}) or {})  # type: ignore[arg-type]
     kwargs.setdefault("verify", shared_ssl_context())
-    if "transport" not in kwargs and not private_urls_allowed() and not proxy_configured():
+    if "transport" not in kwargs and not private_urls_allowed():
         # Checked again at every new connection: the host's DNS may have changed since the
         # connection was saved (see core/http_guard.py).
         verify = kwargs.pop("verify")
         kwargs["transport"] = guarded_transport(verify, is_public_address)  # type: ignore[arg-type]
+        if kwargs.get("trust_env", True) and proxy_configured():
+            # Given a transport, httpx drops the environment's proxies: mount them again.
+            # Proxied requests bypass the guarded transport: check each before it leaves.
+            kwargs["mounts"] = {**proxy_mounts(verify),  # type: ignore[arg-type]
+                                **(kwargs.get("mounts") or {})}  # type: ignore[dict-item]
+            hooks = dict(kwargs.pop("event_hooks", None) or {})  # type: ignore[call-overload]
+            hooks["request"] = [target_check(is_public_address), *hooks.get("request", [])]
+            kwargs["event_hooks"] = hooks
     try:
         return httpx.Client(
             base_url=connection.base_url,
@@ -294,18 +309,6 @@ def private_urls_allowed() -> bool:
     return os.environ.get(ALLOW_PRIVATE_ENV, "") in {"1", "true", "yes"}
 
 
-def is_public_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    """Whether an address is globally routable, looking inside IPv6 forms that carry an IPv4
-    address (mapped, 6to4, NAT64), so `::ffff:10.0.0.1` and `64:ff9b::a00:1` count as private."""
-    if isinstance(address, ipaddress.IPv6Address):
-        embedded = address.ipv4_mapped or address.sixtofour
-        if embedded is None and address in _NAT64:
-            embedded = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
-        if embedded is not None and not embedded.is_global:
-            return False
-    return address.is_global
-
-
 def check_public_url(url: str) -> str:
     """Refuse a user-given base URL that is not http(s) or resolves to a private address.
 
@@ -328,6 +331,10 @@ def check_public_url(url: str) -> str:
         raise ConfigurationError(f"not an http(s) URL: port {port} is out of range")
     if private_urls_allowed():
         return url.rstrip("/")
+    reason = refused_host_name(parts.host)
+    if reason is not None:
+        raise ConfigurationError(f"{reason}; set {ALLOW_PRIVATE_ENV}=1 to allow private and "
+                                 "loopback URLs")
     default_port = 443 if parts.scheme == "https" else 80
     try:
         infos = socket.getaddrinfo(parts.host, port or default_port, proto=socket.IPPROTO_TCP)

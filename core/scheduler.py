@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
@@ -30,6 +30,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
+from shelfsync.core.db import DatabaseOutage
 from shelfsync.core.models import (
     ChannelConnection,
     ChannelSettings,
@@ -42,6 +43,7 @@ from shelfsync.core.sync.pending import Clock, organizations_waiting
 from shelfsync.core.sync.runs import fail_expired_runs
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 DEFAULT_RECONCILE_MINUTES = 15
 CATALOG_REFRESH_MINUTES = 60
@@ -100,10 +102,15 @@ class Jobs:
         """Re-send `sync_pending` for organizations whose pending SKUs wait unleased past the
         grace period, and fail runs whose lease expired; returns the organizations sent.
         A broker still down is logged: the next sweep tries again."""
-        with Session(self.engine) as session:
+        def read(session: Session) -> tuple[int, list[int]]:
             failed = fail_expired_runs(session, clock=self.clock)
             session.commit()
-            waiting = organizations_waiting(session, grace=SWEEP_GRACE, clock=self.clock)
+            return failed, organizations_waiting(session, grace=SWEEP_GRACE, clock=self.clock)
+
+        found = self._read(read)
+        if found is None:  # the database is down: logged once by the outage guard
+            return []
+        failed, waiting = found
         if failed:
             log.warning("%s sync run(s) stopped without finishing: marked failed", failed)
         sent = []
@@ -116,6 +123,17 @@ class Jobs:
                 continue
             sent.append(organization_id)
         return sent
+        # A database outage: one warning and a growing pause, not a traceback a minute.
+        self.outage = DatabaseOutage("scheduler")
+
+    def _read(self, query: Callable[[Session], T]) -> T | None:
+        """`query` in a short session; None while the database is unavailable."""
+
+        def read() -> T:
+            with Session(self.engine) as session:
+                return query(session)
+
+        return self.outage.run(read)
 
     def reconcile(self, channel_id: int) -> None:
         """Enqueue one channel's reconciliation."""
@@ -123,25 +141,30 @@ class Jobs:
 
     def refresh_catalogs(self) -> None:
         """Enqueue a catalog refresh for every organization with a store."""
-        with Session(self.engine) as session:
-            organizations = organizations_with_store(session)
+        organizations = self._read(organizations_with_store)
+        if organizations is None:
+            return
         for organization_id in organizations:
             self.enqueue_refresh(organization_id)
 
     def prune_receipts(self, now: datetime | None = None) -> int:
         """Forget webhook receipts older than the replay window (deliveries that old are
         refused as stale by their signed timestamp); returns how many."""
-        with Session(self.engine) as session:
-            pruned = prune_webhook_receipts(session, now=now or datetime.now(UTC))
+        def prune(session: Session) -> int:
+            count = prune_webhook_receipts(session, now=now or datetime.now(UTC))
             session.commit()
+            return count
+
+        pruned = self._read(prune) or 0
         if pruned:
             log.info("pruned %d webhook receipts older than the replay window", pruned)
         return pruned
 
     def sync_channel_jobs(self, scheduler: BaseScheduler) -> None:
         """Add, reschedule or remove the per-channel reconcile jobs to match the database."""
-        with Session(self.engine) as session:
-            wanted = channel_intervals(session)
+        wanted = self._read(channel_intervals)
+        if wanted is None:
+            return
         existing = {job.id: job for job in scheduler.get_jobs()
                     if job.id.startswith(RECONCILE_PREFIX)}
         for channel_id, minutes in wanted.items():

@@ -19,13 +19,6 @@ T = TypeVar("T")
 READING = "reading the schema version"
 
 
-def _one_line(exc: BaseException) -> str:
-    """The driver's own first line (e.g. "connection refused"), without SQL or links."""
-    original = getattr(exc, "orig", None) or exc
-    text = str(original).strip().splitlines()
-    return text[0] if text else type(original).__name__
-
-
 def _run(action: str, url: str, step: Callable[[], T], as_json: bool) -> T:
     """Run a database step; any failure becomes one error line (or one JSON document)."""
     try:
@@ -34,7 +27,7 @@ def _run(action: str, url: str, step: Callable[[], T], as_json: bool) -> T:
         message = (
             exc.message
             if isinstance(exc, ShelfsyncError)
-            else f"{action} failed on {database.redact(url)}: {_one_line(exc)}"
+            else f"{action} failed on {database.redact(url)}: {database.driver_message(exc, url)}"
         )
         if as_json:
             emit({"ok": False, "error": message}, as_json=True)

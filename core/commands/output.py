@@ -8,7 +8,9 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NoReturn
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
 
+from shelfsync.core.db import describe_database_error
 from shelfsync.core.errors import InvalidInput, ShelfsyncError
 from shelfsync.core.plugins import ShelfsyncPluginManager, get_plugin_manager
 from shelfsync.core.services.fields import escape_controls
@@ -124,6 +126,10 @@ class ShelfsyncGroup(click.Group):
             fail(f"{flag_for(exc.field)}: {exc.detail}", EXIT_BAD_INPUT)
         except ShelfsyncError as exc:
             fail(str(exc))
+        except SQLAlchemyError as exc:
+            # Unreachable server, never-migrated or outdated schema: what to run, no SQL, no
+            # password, whichever command met it.
+            fail(describe_database_error(exc))
         if isinstance(result, int) and result:
             sys.exit(result)
         return result

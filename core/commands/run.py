@@ -20,30 +20,35 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import replace
 from types import FrameType
 from typing import Any
 
 import click
 import dramatiq
-from werkzeug.serving import make_server
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import select
 
-from shelfsync.core.broker import BrokerSettings
+from shelfsync.core.broker import BROKER_URL_ENV, BrokerSettings, build_broker
 from shelfsync.core.commands.output import fail, plugin_manager
-from shelfsync.core.crypto import SECRET_KEY_ENV, generate_key
+from shelfsync.core.crypto import SECRET_KEY_ENV, generate_key, load_keys
 from shelfsync.core.db import (
     DATABASE_URL_ENV,
     current_revision,
     database_url,
+    describe_database_error,
     get_engine,
     head_revision,
+    install_outage_log_filter,
     redact,
     session_scope,
     upgrade,
 )
 from shelfsync.core.errors import ConfigurationError
 from shelfsync.core.http import ALLOW_PRIVATE_ENV
-from shelfsync.core.models import Organization
+from shelfsync.core.models import ChannelConnection, Organization, StoreConnection
 from shelfsync.core.webhook_setup import subscribe_organization
+from shelfsync.core.wsgi_server import serving_production
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +65,8 @@ def _stop_on_sigterm() -> None:
 @contextmanager
 def serving_everything(host: str, port: int, *, threads: int,
                        reconcile_now: bool = False) -> Iterator[str]:
-    """The web app, a worker thread on the process's broker and the scheduler; yields the URL.
+    """The web app (on waitress), a worker thread on the process's broker and the scheduler;
+    yields the URL.
 
     Everything stops, in reverse order, when the block ends.
     """
@@ -69,21 +75,17 @@ def serving_everything(host: str, port: int, *, threads: int,
     from shelfsync.web.app import create_app
 
     app = create_app()
-    server = make_server(host, port, app, threaded=True)
-    server.daemon_threads = True  # type: ignore[attr-defined]
     with ExitStack() as stack:
-        thread = threading.Thread(target=server.serve_forever, name="shelfsync-web", daemon=True)
-        thread.start()
-        stack.callback(server.server_close)
-        stack.callback(server.shutdown)
+        url = stack.enter_context(serving_production(app, host, port, threads=max(4, threads)))
         broker = tasks.sync_pending.broker
+        install_outage_log_filter()
         worker = dramatiq.Worker(broker, worker_threads=threads, worker_timeout=100)
         worker.start()
         stack.callback(worker.stop)
         scheduler = default_scheduler(get_engine(), reconcile_now=reconcile_now)
         scheduler.start()
         stack.callback(scheduler.shutdown, wait=False)
-        yield f"http://{host}:{server.server_port}"
+        yield url
 
 
 def _require_migrated() -> None:
@@ -91,11 +93,22 @@ def _require_migrated() -> None:
     try:
         current = current_revision(url)
         head = head_revision()
-    except Exception as exc:  # unreachable database, bad URL: one clear line
-        fail(f"cannot read the database at {redact(url)}: {exc}")
+    except SQLAlchemyError as exc:  # unreachable database: one clear line
+        fail(describe_database_error(exc, url))
     if current != head:
         fail(f"the database at {redact(url)} is at revision {current or 'none'}, not {head}: "
              "run `shelfsync db upgrade` first")
+
+
+def _require_secret_key() -> None:
+    """Refuse to start without a usable SHELFSYNC_SECRET_KEY, rather than answer every
+    webhook with a 500: the key must be set, valid, and open the stored credentials."""
+    load_keys()  # ConfigurationError (one line, naming the variable) when missing or invalid
+    with session_scope() as session:
+        for model in (StoreConnection, ChannelConnection):
+            stored = session.exec(select(model)).first()
+            if stored is not None:
+                stored.credentials()  # ConfigurationError when no configured key opens it
 
 
 def _broker_settings() -> BrokerSettings:
@@ -123,8 +136,9 @@ def worker_command(processes: int | None, threads: int | None, queues: tuple[str
         fail("`shelfsync worker` needs a shared broker: set SHELFSYNC_BROKER_URL to redis://… "
              "or amqp://…. Without one, jobs run inside `shelfsync run`, which has its own "
              "worker thread.")
+    load_keys()  # every job opens credentials: refuse to start without a usable key
     argv = [sys.executable, "-m", "dramatiq", "shelfsync.core.broker:broker",
-            "shelfsync.core.tasks"]
+            "shelfsync.core.tasks", "shelfsync.core.worker_logging"]
     if processes:
         argv += ["--processes", str(processes)]
     if threads:
@@ -162,6 +176,7 @@ def run_command(host: str, port: int, threads: int) -> None:
     """Run the web app, a worker and the scheduler in one process (the embedded default)."""
     settings = _broker_settings()
     _require_migrated()
+    _require_secret_key()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: "
                         "%(message)s")
     _stop_on_sigterm()
@@ -175,12 +190,54 @@ def run_command(host: str, port: int, threads: int) -> None:
         click.echo("stopped")
 
 
-def _demo_environment(directory: str) -> None:
-    """A fresh SQLite database (unless one is configured), a key, loopback fakes allowed."""
-    if not os.environ.get(DATABASE_URL_ENV, "").strip():
-        os.environ[DATABASE_URL_ENV] = f"sqlite:///{os.path.join(directory, 'demo.db')}"
-    os.environ[SECRET_KEY_ENV] = generate_key()
-    os.environ[ALLOW_PRIVATE_ENV] = "1"
+#: What the demo never takes from the environment: it runs on its own throw-away database,
+#: key and in-process broker, so it cannot write into, re-key or enqueue work for a real
+#: deployment (a fleet worker would run the demo's channel ids against the real database).
+DEMO_OWNED_ENV = (DATABASE_URL_ENV, SECRET_KEY_ENV, BROKER_URL_ENV)
+
+
+@contextmanager
+def demo_environment(directory: str) -> Iterator[list[str]]:
+    """A fresh SQLite database in `directory`, a new key, loopback fakes allowed, and no
+    shared broker, whatever the environment says; yields the names it overrode.
+
+    The previous values come back when the block ends (the demo may run in-process).
+    """
+    overridden = [name for name in DEMO_OWNED_ENV if os.environ.get(name, "").strip()]
+    values = {
+        DATABASE_URL_ENV: f"sqlite:///{os.path.join(directory, 'demo.db')}",
+        SECRET_KEY_ENV: generate_key(),
+        BROKER_URL_ENV: "",
+        ALLOW_PRIVATE_ENV: "1",
+    }
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield overridden
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _demo_broker() -> BrokerSettings:
+    """Move the actors onto a new in-process broker: the process's broker was built from the
+    environment at import and may be a fleet's Redis or RabbitMQ."""
+    from shelfsync.core import tasks
+
+    settings = replace(_broker_settings(), url="")
+    tasks.use_broker(build_broker(settings))
+    return settings
+
+
+def _require_empty(url: str) -> None:
+    """The demo's database holds nothing but what the demo makes (no one else's data)."""
+    with session_scope() as session:
+        if session.exec(select(Organization.id)).first() is not None:
+            fail(f"demo: the database at {redact(url)} is not empty; the demo only runs on a "
+                 "fresh database of its own")
 
 
 @click.command("demo")
@@ -198,7 +255,6 @@ def demo_command(port: int, products: int, variants: int, seed: int, interval: f
     """Sync a fake Shopify store to two fake TikTok shops and print every push."""
     from shelfsync.core import demo
 
-    settings = _broker_settings()
     pm = plugin_manager()
     _stop_on_sigterm()
     logging.basicConfig(level=logging.WARNING)
@@ -210,8 +266,13 @@ def demo_command(port: int, products: int, variants: int, seed: int, interval: f
         sys.stdout.flush()
 
     with tempfile.TemporaryDirectory(prefix="shelfsync-demo-") as directory, ExitStack() as stack:
-        _demo_environment(directory)
+        overridden = stack.enter_context(demo_environment(directory))
+        if overridden:
+            say(f"demo: ignoring {', '.join(overridden)}: the demo runs on its own throw-away "
+                "database, key and in-process broker")
+        settings = _demo_broker()
         upgrade()
+        _require_empty(database_url())
         fakes = stack.enter_context(demo.running_fakes(pm, products=products,
                                                        variants=variants, seed=seed))
         with session_scope() as session:

@@ -4,23 +4,48 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import subprocess
 import sys
+from collections.abc import Iterator
 from itertools import pairwise
 from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from sqlalchemy import Engine, select
+from sqlmodel import Session, SQLModel
+
+from shelfsync.core.crypto import SECRET_KEY_ENV, decrypt_credentials, generate_key
+from shelfsync.core.db import session_scope
+from shelfsync.core.demo import Fakes, connect_organization, running_fakes
+from shelfsync.core.models import ChannelConnection, StoreConnection
+from shelfsync.core.plugins import get_plugin_manager
+from shelfsync.core.testing.environment import unavailable
 
 PUSH = re.compile(r"^push\s+(?P<sku>\S+)\s+(?P<shop>.+?)\s+(?P<before>\S+) → (?P<after>\d+)\s+"
                   r"(?P<reason>\S+)$")
 
 
-def test_demo_prints_pushes_to_both_shops_and_stops(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("SHELFSYNC_") or k == "SHELFSYNC_PLUGINS"}
-    result = subprocess.run(
-        [sys.executable, "-m", "shelfsync.core", "demo", "--duration", "20", "--port", "0",
-         "--interval", "1", "--products", "6", "--variants", "2"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False,
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def clean_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items()
+            if not k.startswith("SHELFSYNC_") or k == "SHELFSYNC_PLUGINS"}
+
+
+def run_demo(cwd: Path, env: dict[str, str], *options: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "shelfsync.core", "demo", "--port", "0", *options],
+        cwd=cwd, env=env, capture_output=True, text=True, timeout=120, check=False,
     )
+
+
+def test_demo_prints_pushes_to_both_shops_and_stops(tmp_path: Path) -> None:
+    result = run_demo(tmp_path, clean_env(), "--duration", "20", "--interval", "1",
+                      "--products", "6", "--variants", "2")
     assert result.returncode == 0, result.stderr[-3000:]
     lines = result.stdout.splitlines()
     pushes = [m for line in lines if (m := PUSH.match(line))]
@@ -40,3 +65,63 @@ def test_demo_prints_pushes_to_both_shops_and_stops(tmp_path: Path) -> None:
                 compared += 1
     assert compared > 0, result.stdout
     assert not list(tmp_path.iterdir()), "the demo left files behind in the working directory"
+
+
+# --- the demo never touches a real deployment -----------------------------------------------
+
+
+def snapshot(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table, in a stable order."""
+    with Session(engine) as session:
+        return {
+            table.name: sorted((tuple(row) for row in session.execute(select(table))), key=repr)
+            for table in SQLModel.metadata.sorted_tables
+        }
+
+
+@pytest.fixture
+def real_customer(engine: Engine, migrated_url: str,
+                  monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Fakes, str]]:
+    """A real deployment's database: another organization, connected to live fakes (so a
+    reconciliation of its channels would show in its audit), its credentials under key K."""
+    key = generate_key()
+    monkeypatch.setenv(SECRET_KEY_ENV, key)
+    with running_fakes(get_plugin_manager(), products=3, variants=2, seed=3) as fakes:
+        with session_scope(engine) as session:
+            connect_organization(session, fakes, name="Real customer")
+        yield fakes, key
+
+
+def test_demo_leaves_a_configured_database_key_and_broker_alone(
+        tmp_path: Path, engine: Engine, migrated_url: str,
+        real_customer: tuple[Fakes, str]) -> None:
+    _, key = real_customer
+    namespace = f"shelfsync-demo-test-{secrets.token_hex(4)}"
+    try:
+        queue = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+        queue.ping()
+    except redis.RedisError as exc:
+        unavailable(f"Redis not reachable at {REDIS_URL}: {exc}")
+    before = snapshot(engine)
+    env = {**clean_env(), "SHELFSYNC_DATABASE_URL": migrated_url, SECRET_KEY_ENV: key,
+           "SHELFSYNC_BROKER_URL": REDIS_URL, "SHELFSYNC_BROKER_NAMESPACE": namespace}
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    result = run_demo(workdir, env, "--duration", "3", "--interval", "0.5",
+                      "--products", "3", "--variants", "1")
+    assert result.returncode == 0, result.stderr[-3000:]
+    # Not one row added, changed or removed: no demo organization, no reconciliation audit.
+    assert snapshot(engine) == before
+    # The real key still opens every stored credential.
+    with Session(engine) as session:
+        tokens = [c.credentials_token for c in session.execute(select(StoreConnection)).scalars()]
+        tokens += [c.credentials_token
+                   for c in session.execute(select(ChannelConnection)).scalars()]
+    assert len(tokens) == 3
+    assert all(decrypt_credentials(token, key) for token in tokens)
+    # Nothing was enqueued on the fleet's broker either.
+    assert queue.keys(f"{namespace}*") == []
+    assert "demo: ignoring SHELFSYNC_DATABASE_URL, SHELFSYNC_SECRET_KEY, SHELFSYNC_BROKER_URL" \
+        in result.stdout
+    assert result.stdout.splitlines()[-1] == "demo: stopped"
+    assert not list(workdir.iterdir())

@@ -25,8 +25,7 @@ def test_store_webhook_is_verified_recorded_and_enqueued(receiver: Receiver) -> 
     [message] = receiver.enqueued()
     assert message.actor_name == "sync_pending"
     assert message.args == (receiver.org.organization_id,)
-    with Session(get_engine()) as session:  # recorded before the answer (the outbox)
-        assert len(session.exec(select(PendingSku)).all()) == 1
+    assert len(receiver.pending_observed_at()) == 1  # recorded before the answer (the outbox)
     assert receiver.receipts() == [("shopify", receiver.org.store_id)]
 
 
