@@ -97,6 +97,8 @@ class Jobs:
         self.enqueue_refresh = enqueue_refresh
         self.enqueue_sync = enqueue_sync
         self.clock = clock
+        # A database outage: one warning and a growing pause, not a traceback a minute.
+        self.outage = DatabaseOutage("scheduler")
 
     def sweep(self) -> list[int]:
         """Re-send `sync_pending` for organizations whose pending SKUs wait unleased past the
@@ -123,8 +125,6 @@ class Jobs:
                 continue
             sent.append(organization_id)
         return sent
-        # A database outage: one warning and a growing pause, not a traceback a minute.
-        self.outage = DatabaseOutage("scheduler")
 
     def _read(self, query: Callable[[Session], T]) -> T | None:
         """`query` in a short session; None while the database is unavailable."""
