@@ -213,10 +213,12 @@ def test_a_burst_is_synced_with_one_push_per_shop(world: World,
     sku = live_sku(world)
     world.set_stock(sku, 17)
     before = world.inventory_calls()
-    for change in range(5):  # five changes delivered inside the coalescing window (the same
-        world.set_stock(sku, 18 + change)  # body again would be a duplicate, whatever its id)
-        response = world.post(f"/webhooks/shopify/{world.org.store_id}",
-                              *world.store_webhook(sku))
+    for change in range(5):  # five deliveries inside the coalescing window, distinct bodies
+        # (the same body again is a duplicate, whatever its webhook id)
+        sample = world.control("store", "POST", "webhook-sample",
+                               {"sku": sku, "available": 17 + change})
+        response = world.post(f"/webhooks/shopify/{world.org.store_id}", sample["headers"],
+                              sample["body"].encode())
         assert response.json["status"] == "accepted"
     world.drain()
     assert world.inventory_calls() - before == 2
