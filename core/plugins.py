@@ -54,6 +54,7 @@ class ShelfsyncPluginManager(pluggy.PluginManager):
         self._owners: dict[str, object] | None = None
         self._clashes: dict[str, list[str]] = {}
         self._callers: dict[tuple[str, str], Any] = {}
+        self._generation = 0  # bumped by every (un)registration: older routes are not kept
 
     # Registering or unregistering a plugin changes who serves which platform.
 
@@ -70,10 +71,8 @@ class ShelfsyncPluginManager(pluggy.PluginManager):
         return removed
 
     def _forget_routes(self) -> None:
-        lock = getattr(self, "_routes_lock", None)  # register runs once from pluggy's init
-        if lock is None:
-            return
-        with lock:
+        with self._routes_lock:
+            self._generation += 1
             self._owners = None
             self._callers = {}
 
@@ -82,6 +81,7 @@ class ShelfsyncPluginManager(pluggy.PluginManager):
         with self._routes_lock:
             if self._owners is not None:
                 return self._owners
+            generation = self._generation
         owners: dict[str, object] = {}
         clashes: dict[str, list[str]] = {}
         for impl in self.hook.shelfsync_platform_info.get_hookimpls():
@@ -93,8 +93,8 @@ class ShelfsyncPluginManager(pluggy.PluginManager):
         for name in clashes:
             owners.pop(name, None)
         with self._routes_lock:
-            self._owners = owners
-            self._clashes = clashes
+            if generation == self._generation:  # no plugin came or went meanwhile
+                self._owners, self._clashes = owners, clashes
         return owners
 
     def plugin_for(self, platform: str) -> object:
@@ -136,6 +136,7 @@ class ShelfsyncPluginManager(pluggy.PluginManager):
         key = (platform, hook_name)
         with self._routes_lock:
             cached = self._callers.get(key)
+            generation = self._generation
         if cached is not None:
             return cached
         owners = self._platform_owners()
@@ -148,7 +149,8 @@ class ShelfsyncPluginManager(pluggy.PluginManager):
         remove = list({id(p): p for p in owners.values() if p is not plugin}.values())
         built = self.subset_hook_caller(hook_name, remove_plugins=remove)
         with self._routes_lock:
-            self._callers[key] = built
+            if generation == self._generation:
+                self._callers[key] = built
         return built
 
     def call(self, connection: Connection, hook_name: str, **kwargs: Any) -> Any:
