@@ -9,16 +9,18 @@ from typing import Any
 from sqlmodel import Session, select
 
 from shelfsync.core.errors import InvalidInput
-from shelfsync.core.models import ChannelSettings, LocationMode, SkuLink
+from shelfsync.core.models import CatalogVariant, ChannelSettings, LocationMode, SkuLink
 from shelfsync.core.plugins import ShelfsyncPluginManager
 from shelfsync.core.rules import Decision, decide
 from shelfsync.core.sync.catalog import StoreState
-from shelfsync.core.sync.context import chunks
+from shelfsync.core.sync.context import STREAM, chunks
 from shelfsync.core.types import Capabilities, Connection
 
 UNKNOWN_STORE_SKU = "unknown_store_sku"
 INVALID_INPUT = "invalid_input"
 INVALID_DECISION = "invalid_decision"
+#: A tracked SKU the store's read did not answer for: a read problem, never a 0.
+STOCK_NOT_READ = "stock_not_read"
 
 
 @dataclass
@@ -126,3 +128,32 @@ def _valid(decision: object, maximum: int) -> bool:
     quantity = getattr(decision, "quantity", None)
     return (isinstance(decision, Decision) and isinstance(quantity, int)
             and not isinstance(quantity, bool) and 0 <= quantity <= maximum)
+
+
+def unread_skus(session: Session, store_id: int, answered: set[str],
+                skus: Collection[str] | None) -> set[str]:
+    """Tracked catalog SKUs (of `skus`, or all) the store's stock read did not answer for.
+
+    A plugin that stops reading early (a 429 it gave up on, a page it lost) must not make its
+    silence a 0 that empties a shop: these SKUs are reported as read problems, not pushed.
+    """
+    query = select(CatalogVariant.sku).where(CatalogVariant.store_connection_id == store_id,
+                                             CatalogVariant.tracked)
+    if skus is None:
+        rows = session.exec(query.execution_options(yield_per=STREAM))
+        return {sku for sku in rows if sku and sku not in answered}
+    found: set[str] = set()
+    for part in chunks(sorted(set(skus))):
+        found.update(sku for sku in session.exec(query.where(CatalogVariant.sku.in_(part)))
+                     if sku not in answered)
+    return found
+
+
+def refuse_unread(planned: list[Planned], unread: Collection[str]) -> list[Planned]:
+    """Turn the decisions of unread SKUs into read problems (failed, nothing pushed)."""
+    for item in planned:
+        if item.sku in unread and item.error_code is None:
+            item.quantity, item.reason, item.error_code = None, STOCK_NOT_READ, STOCK_NOT_READ
+            item.explanation = (f"the store's stock read did not answer for tracked SKU "
+                                f"{item.sku!r}: nothing pushed rather than a guessed 0")
+    return planned

@@ -33,7 +33,6 @@ from sqlmodel import Session, select
 
 from shelfsync.core.errors import AuthError, PluginError
 from shelfsync.core.models import (
-    CatalogVariant,
     ChannelConnection,
     ConnectionStatus,
     StoreConnection,
@@ -53,7 +52,6 @@ from shelfsync.core.sync.catalog import (
     refresh_catalog,
 )
 from shelfsync.core.sync.context import (
-    STREAM,
     capabilities_of,
     channel_connection,
     channel_maximum,
@@ -64,7 +62,15 @@ from shelfsync.core.sync.context import (
     store_connection,
     store_of,
 )
-from shelfsync.core.sync.decisions import Planned, linked, linked_in, linked_products, plan
+from shelfsync.core.sync.decisions import (
+    STOCK_NOT_READ,
+    linked,
+    linked_in,
+    linked_products,
+    plan,
+    refuse_unread,
+    unread_skus,
+)
 from shelfsync.core.sync.inventory_types import (
     Budget,
     CatalogReport,
@@ -101,6 +107,7 @@ from shelfsync.core.sync.status import channel_status
 from shelfsync.core.types import PassScope
 
 __all__ = [
+    "STOCK_NOT_READ",
     "Budget",
     "CatalogReport",
     "LinkReport",
@@ -129,8 +136,6 @@ MAX_PUSH_THREADS = 8
 #: Channel products a reconcile decides and pushes per part (a few thousand SKUs): bounds
 #: the memory a pass holds, whatever the size of the catalog.
 PRODUCTS_PER_PART = 500
-#: A tracked SKU the store's read did not answer for: a read problem, never a 0.
-STOCK_NOT_READ = "stock_not_read"
 
 
 def _channels(session: Session, organization_id: int,
@@ -167,36 +172,7 @@ def _prepare_channel(session: Session, pm: ShelfsyncPluginManager, store: StoreC
     planned = plan(pm, connection, linked(session, channel.id, skus), state, settings,
                    capabilities_of(pm, store.platform), channel_maximum(pm, channel.platform))
     run = Pass(session, pm, channel, connection, report, version, dry_run, budget)
-    return prepare(run, _refuse_unread(planned, unread))
-
-
-def _unread(session: Session, store_id: int, answered: set[str],
-            skus: Collection[str] | None) -> set[str]:
-    """Tracked catalog SKUs (of `skus`, or all) the store's stock read did not answer for.
-
-    A plugin that stops reading early (a 429 it gave up on, a page it lost) must not make its
-    silence a 0 that empties a shop: these SKUs are reported as read problems, not pushed.
-    """
-    query = select(CatalogVariant.sku).where(CatalogVariant.store_connection_id == store_id,
-                                             CatalogVariant.tracked)
-    if skus is None:
-        rows = session.exec(query.execution_options(yield_per=STREAM))
-        return {sku for sku in rows if sku and sku not in answered}
-    found: set[str] = set()
-    for part in chunks(sorted(set(skus))):
-        found.update(sku for sku in session.exec(query.where(CatalogVariant.sku.in_(part)))
-                     if sku not in answered)
-    return found
-
-
-def _refuse_unread(planned: list[Planned], unread: Collection[str]) -> list[Planned]:
-    """Turn the decisions of unread SKUs into read problems (failed, nothing pushed)."""
-    for item in planned:
-        if item.sku in unread and item.error_code is None:
-            item.quantity, item.reason, item.error_code = None, STOCK_NOT_READ, STOCK_NOT_READ
-            item.explanation = (f"the store's stock read did not answer for tracked SKU "
-                                f"{item.sku!r}: nothing pushed rather than a guessed 0")
-    return planned
+    return prepare(run, refuse_unread(planned, unread))
 
 
 def _make_all_calls(prepared: Sequence[Prepared]) -> None:
@@ -269,7 +245,7 @@ def sync_skus(session: Session, pm: ShelfsyncPluginManager, organization_id: int
     record_levels(session, store.id, levels, started, covered=wanted)
     apply_policies(session, store.id, policies)
     session.commit()  # the observation stands on its own; deciding holds no write lock
-    unread = _unread(session, store.id, {level.sku for level in levels}, wanted)
+    unread = unread_skus(session, store.id, {level.sku for level in levels}, wanted)
     state = load_store_state(session, store.id, wanted, policies)
     prepared = [_prepare_channel(session, pm, store, channel, state, wanted, report,
                                  dry_run=dry_run, budget=budget, version=started, unread=unread)
@@ -321,7 +297,7 @@ def _read_store(session: Session, pm: ShelfsyncPluginManager, store: StoreConnec
     answered = {level.sku for level in levels}
     del levels
     apply_policies(session, store.id, policies)
-    unread = _unread(session, store.id, answered, None)
+    unread = unread_skus(session, store.id, answered, None)
     del answered
     session.commit()  # the store read holds no row lock while the channels are pushed
     flags = {policy.sku: continue_selling(policy) for policy in policies}
@@ -365,7 +341,7 @@ def _reconcile_pass(session: Session, pm: ShelfsyncPluginManager, store: StoreCo
         links = linked_in(session, channel.id, products)
         state = load_store_state(session, store.id, {link.store_sku for link in links},
                                  fetched_flags=flags)
-        planned = _refuse_unread(plan(pm, connection, links, state, settings, store_caps,
+        planned = refuse_unread(plan(pm, connection, links, state, settings, store_caps,
                                       maximum), unread)
         del links, state
         renew_run(session, sync_run)

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 from sqlmodel import Session
 
 from shelfsync.core.crypto import generate_key
@@ -16,9 +16,12 @@ from shelfsync.core.models import (
     ChannelSettings,
     ConnectionStatus,
     Organization,
+    PendingSku,
     add_store_connection,
+    utcnow,
 )
 from shelfsync.core.scheduler import RECONCILE_PREFIX, Jobs, build_scheduler
+from shelfsync.core.sync.pending import lease_pending, mark_pending
 
 
 @pytest.fixture
@@ -92,3 +95,32 @@ def test_jobs_enqueue_reconciles_and_catalog_refreshes(engine: Engine,
                                                         "sweeper", "prune-webhook-receipts"}
     Jobs(engine, reconciled.append, refreshed.append).refresh_catalogs()
     assert len(refreshed) == 1
+
+
+def test_the_sweeper_resends_only_work_left_waiting(engine: Engine) -> None:
+    """Pending SKUs younger than the grace period (their message is on its way) and SKUs a
+    pass holds a live lease on are left alone; a free SKU past the grace period, or one whose
+    lease expired, gets its organization a new `sync_pending`."""
+    with Session(engine) as session:
+        ids = []
+        for name in ("fresh", "leased", "stranded", "expired"):
+            org = Organization(name=name)
+            session.add(org)
+            session.flush()
+            assert org.id is not None
+            ids.append(org.id)
+        session.commit()
+    fresh, leased, stranded, expired = ids
+    t0 = utcnow() - timedelta(minutes=30)
+    with Session(engine) as session:
+        for org_id in (leased, stranded, expired):
+            mark_pending(session, org_id, ["A"], t0)
+        session.commit()
+        session.execute(update(PendingSku).values(created_at=t0))  # queued half an hour ago
+        mark_pending(session, fresh, ["A"], utcnow())
+        session.commit()
+        lease_pending(session, leased, "busy-worker")  # alive: expires in the future
+        lease_pending(session, expired, "killed-worker", clock=lambda: t0)  # long expired
+    sent: list[int] = []
+    assert Jobs(engine, print, print, sent.append).sweep() == sorted([stranded, expired])
+    assert sent == sorted([stranded, expired])
