@@ -108,7 +108,7 @@ def confirm_revoked(pm: ShelfsyncPluginManager, row: Row) -> Revocation:
         connection = row.as_connection(timeout=CONFIRM_TIMEOUT)
         # One attempt: the platform waits for our answer, and its own retry is the retry.
         connection = replace(connection, settings={**connection.settings, "retry_attempts": 1})
-        pm.hook.shelfsync_check_connection(connection=connection)
+        pm.call(connection, "shelfsync_check_connection")
     except AuthError:
         return Revocation.CONFIRMED
     except Exception as exc:  # any other failure proves nothing either way
