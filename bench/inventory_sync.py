@@ -95,7 +95,7 @@ def _setup(session: Session, shopify: Any, tiktok: Any, shopify_url: str, tiktok
         channel = ChannelConnection(
             organization_id=org.id, platform="tiktok", base_url=tiktok_url, shop_id=shop["id"],
             shop_name=shop["name"], credentials_token="",
-            settings={"shop_id": shop["id"], "auth_base_url": tiktok_url, "qps": qps,
+            settings={"auth_base_url": tiktok_url, "qps": qps,
                       "timeout": 60, "retry_backoff": 0.2})
         channel.set_credentials(shop["credentials"])
         session.add(channel)

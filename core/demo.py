@@ -138,7 +138,7 @@ def connect_organization(
             organization_id=organization.id,
             platform=CHANNEL_PLATFORM,
             base_url=channel_url,
-            settings={"auth_base_url": channel_url, "shop_id": entry["id"], **extra},
+            settings={"auth_base_url": channel_url, **extra},
             shop_id=str(entry["id"]),
             shop_name=str(entry.get("name", "")),
         )

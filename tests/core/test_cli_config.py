@@ -294,7 +294,7 @@ def _settings_change_is_recomputed(shopify: RunningServer, tiktok: RunningServer
     channel = run_json(
         "connect", "channel", "tiktok", "--org", "Recompute", *credential_args(shop["credentials"]),
         "--api-base-url", tiktok.base_url, "--setting", f"auth_base_url={tiktok.base_url}",
-        "--setting", f"shop_id={shop['id']}",
+        "--shop-id", str(shop["id"]),
     )  # fmt: skip
     first = run_json("sync", "inventory", "--org", str(org["id"]))
     assert first["counts"]["pushed"] > 0, first
