@@ -12,14 +12,18 @@ import subprocess
 import sys
 from pathlib import Path
 
+import dramatiq
 import pytest
 from click.testing import CliRunner
+from dramatiq.brokers.stub import StubBroker
+from dramatiq.middleware import Retries
 from sqlalchemy import Engine, event, text
 
 from shelfsync.core.cli import build_cli
 from shelfsync.core.crypto import SECRET_KEY_ENV, generate_key
 from shelfsync.core.db import (
     DATABASE_URL_ENV,
+    WORKER_LOGGER,
     DatabaseOutage,
     OutageLogFilter,
     loose_sqlite_permissions,
@@ -285,3 +289,42 @@ def test_a_world_readable_sqlite_file_is_warned_about(tmp_path: Path) -> None:
     result = run_shelfsync(tmp_path, url, None)
     assert result.returncode == 1
     assert f"warning: {path} is readable by other users" in result.stderr
+
+
+def test_a_dramatiq_worker_logs_an_outage_once(caplog: pytest.LogCaptureFixture,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """Real Dramatiq: five messages, each retried twice with back-off, all failing on a dead
+    database — one error line in the log, no traceback, not fifteen."""
+    monkeypatch.setenv(DATABASE_URL_ENV, UNREACHABLE)  # the database the worker's jobs use
+    broker = StubBroker(middleware=[Retries(min_backoff=5, max_backoff=20)])
+    dead = make_engine(UNREACHABLE)
+    attempts: list[int] = []
+
+    def touch_database(n: int) -> None:
+        attempts.append(n)
+        with session_scope(dead) as session:
+            session.execute(text("SELECT 1"))
+
+    actor = dramatiq.actor(touch_database, broker=broker, max_retries=2,
+                           actor_name="touch_database_outage_test")
+    quiet = OutageLogFilter()
+    logging.getLogger(WORKER_LOGGER).addFilter(quiet)
+    caplog.set_level(logging.INFO)
+    worker = dramatiq.Worker(broker, worker_threads=2, worker_timeout=50)
+    worker.start()
+    try:
+        for n in range(5):
+            actor.send(n)
+        broker.join(actor.queue_name, timeout=30_000, fail_fast=False)
+        worker.join()
+    finally:
+        worker.stop()
+        logging.getLogger(WORKER_LOGGER).removeFilter(quiet)
+        dead.dispose()
+    assert len(attempts) == 15  # backed off and retried, as Dramatiq's Retries does
+    failures = [r for r in caplog.records if r.name == WORKER_LOGGER]
+    assert len(failures) == 1 and failures[0].exc_info is None
+    assert "cannot use the database at postgresql://shelfsync:***@127.0.0.1:1" in \
+        failures[0].getMessage()
+    assert quiet.suppressed == 14
+    assert "s3cret-pw" not in caplog.text
