@@ -101,6 +101,28 @@ def create_private_sqlite_file(url: URL) -> None:
     os.close(descriptor)
 
 
+def loose_sqlite_permissions(url: str | URL) -> str | None:
+    """A warning when the SQLite file of `url` is readable or writable by others (a file
+    made before Shelfsync created them 0600, or copied with a umask), else None."""
+    try:
+        parsed = normalize_url(url)
+    except ConfigurationError:
+        return None
+    path = parsed.database
+    if parsed.get_backend_name() != "sqlite" or path in (None, "", ":memory:"):
+        return None
+    if os.name != "posix":
+        return None
+    try:
+        mode = os.stat(path).st_mode & 0o777
+    except OSError:
+        return None
+    if not mode & 0o077:
+        return None
+    return (f"{path} is readable by other users (mode {mode:o}): it holds encrypted credentials "
+            f"and merchants' orders; run `chmod 600 {path}*`")
+
+
 def make_engine(url: str | URL | None = None, **kwargs: Any) -> Engine:
     """A new engine for `url` (default: `database_url()`), configured for its database.
 

@@ -40,6 +40,7 @@ from shelfsync.core.db import (
     get_engine,
     head_revision,
     install_outage_log_filter,
+    loose_sqlite_permissions,
     redact,
     session_scope,
     upgrade,
@@ -98,6 +99,9 @@ def _require_migrated() -> None:
     if current != head:
         fail(f"the database at {redact(url)} is at revision {current or 'none'}, not {head}: "
              "run `shelfsync db upgrade` first")
+    loose = loose_sqlite_permissions(url)
+    if loose:
+        click.echo(f"warning: {loose}", err=True)
 
 
 def _require_secret_key() -> None:
