@@ -32,11 +32,13 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint, Response, current_app, request
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, select
 from werkzeug.exceptions import HTTPException
 
 from shelfsync.core import tasks
+from shelfsync.core.db import describe_database_error, is_outage
 from shelfsync.core.errors import BadResponse, ConfigurationError, WebhookSignatureError
 from shelfsync.core.models import (
     ChannelConnection,
@@ -61,6 +63,9 @@ from shelfsync.web.webhook_guard import (
 )
 
 log = logging.getLogger(__name__)
+
+#: Whether this app is in a database outage (said once when it starts and once when it ends).
+OUTAGE_KEY = "shelfsync.webhooks.outage"
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 
@@ -261,8 +266,28 @@ def receive(platform: str, ident: str) -> Answer:
 
 @bp.errorhandler(Exception)
 def _unexpected(exc: Exception) -> Answer | HTTPException:
-    """Anything else (broker down, database unreachable): 503 so the platform retries."""
+    """Anything else (broker down, database unreachable): 503 so the platform retries.
+
+    A database outage is one warning line when it starts and one when it ends, not a
+    traceback per delivery: a platform retrying a burst of webhooks against a dead database
+    would otherwise flood the log.
+    """
     if isinstance(exc, HTTPException):
         return exc  # 413 for an oversized body and the like keep their own status
-    log.exception("webhook could not be accepted")
+    if isinstance(exc, SQLAlchemyError) and is_outage(exc):
+        if not current_app.extensions.get(OUTAGE_KEY):
+            current_app.extensions[OUTAGE_KEY] = True
+            log.warning("webhook receiver: %s; answering 503 until it is back",
+                        describe_database_error(exc))
+    else:
+        log.exception("webhook could not be accepted")
     return {"error": "temporarily unable to accept webhooks; retry later"}, 503
+
+
+@bp.after_request
+def _outage_over(response: Response) -> Response:
+    """Say once that the database is back, when a delivery is answered after an outage."""
+    if response.status_code < 500 and current_app.extensions.get(OUTAGE_KEY):
+        current_app.extensions[OUTAGE_KEY] = False
+        log.warning("webhook receiver: the database is reachable again")
+    return response

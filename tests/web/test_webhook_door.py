@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from shelfsync.core.crypto import generate_key
 from shelfsync.core.db import session_scope
 from shelfsync.core.models import StoreConnection
 from shelfsync.core.testing.server import serving
@@ -139,3 +140,23 @@ def test_a_chunked_body_within_the_limit_is_accepted(receiver: Receiver, served:
     assert response.request.headers.get("Transfer-Encoding") == "chunked"
     answer: dict[str, Any] = response.json()
     assert response.status_code == 200 and answer == {"status": "accepted", "skus": 1}
+
+
+def test_a_database_outage_is_503_and_one_log_line_not_a_traceback_per_delivery(
+        caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 10 item 5 at the receiver: a platform retrying against a dead database gets 503
+    (so it retries later), and the log gets one line, with no password, not a traceback."""
+    from shelfsync.web.app import create_app
+
+    monkeypatch.setenv("SHELFSYNC_SECRET_KEY", generate_key())
+    app = create_app({"DATABASE_URL": "postgresql://shelfsync:hunter2@127.0.0.1:1/none",
+                      "TESTING": False})
+    caplog.set_level(logging.DEBUG, logger="shelfsync.web")
+    client = app.test_client()
+    for _ in range(5):
+        response = client.post("/webhooks/shopify/1", data=b"{}",
+                               headers={"X-Shopify-Hmac-Sha256": "AAAA"})
+        assert response.status_code == 503
+    said = [r for r in caplog.records if r.name.startswith("shelfsync.web")]
+    assert len(said) == 1, [r.getMessage() for r in said]
+    assert said[0].exc_info is None and "hunter2" not in said[0].getMessage()
