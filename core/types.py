@@ -93,6 +93,9 @@ class FieldSpec:
     maximum: float | None = None
     choices: tuple[str, ...] = ()
     help: str = ""
+    #: A regular expression the whole text must match, for text that goes into a URL path or
+    #: a header (an API version): a value like "../x" must never reach a request.
+    pattern: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", FieldKind(self.kind))
@@ -127,6 +130,8 @@ class FieldSpec:
             not re.match(r"https?://[^\s/]+", text) or " " in text
         ):
             raise ValueError(f"must be an http(s) URL{self._shown(raw)}")
+        if self.pattern and not re.fullmatch(self.pattern, text):
+            raise ValueError(f"must look like {self.help or self.pattern}{self._shown(raw)}")
         return text
 
     def _number(self, raw: object) -> int | float:

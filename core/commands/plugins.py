@@ -41,6 +41,7 @@ def describe_field(field: FieldSpec) -> dict[str, Any]:
         "maximum": field.maximum,
         "choices": list(field.choices),
         "help": field.help,
+        "pattern": field.pattern,
     }
     return data
 

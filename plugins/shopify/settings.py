@@ -19,7 +19,8 @@ CLIENT_SECRET = FieldSpec("client_secret", "API secret key", secret=True, requir
                           help="Signs the webhooks Shopify sends (HMAC-SHA256).")
 
 API_VERSION = FieldSpec("api_version", "Admin API version", FieldKind.STR,
-                        default=DEFAULT_API_VERSION, help="YYYY-MM, e.g. 2025-04.")
+                        default=DEFAULT_API_VERSION, help="YYYY-MM, e.g. 2025-04",
+                        pattern=r"[0-9]{4}-[0-9]{2}|unstable")
 PAGE_SIZE = FieldSpec("page_size", "Variants per page", FieldKind.INT, minimum=1,
                       maximum=MAX_PAGE_SIZE,
                       help="Default: the largest page the query cost budget allows.")

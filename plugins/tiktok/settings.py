@@ -28,7 +28,8 @@ AUTH_BASE_URL = FieldSpec("auth_base_url", "Auth host", FieldKind.URL,
                           help="Token refresh host; default TikTok's (a fake serves its own).")
 PRODUCT_SEARCH_VERSION = FieldSpec("product_search_version", "Product search API version",
                                    default=DEFAULT_PRODUCT_SEARCH_VERSION,
-                                   help="Switches the search path, e.g. to 202309.")
+                                   help="an API version of six digits, e.g. 202309",
+                                   pattern=r"[0-9]{6}")
 LISTING_STATUS = FieldSpec("listing_status", "Listing status filter",
                            help="Only listings in this status (default: every status).")
 PAGE_SIZE = FieldSpec("page_size", "Listings per page", FieldKind.INT, default=MAX_PAGE_SIZE,

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from shelfsync.core.errors import InvalidInput
+from shelfsync.core.plugins import get_plugin_manager
 from shelfsync.core.services.fields import (
     MAX_ID,
     check_credentials,
@@ -169,3 +170,19 @@ def test_pairs_refuse_repeats_and_never_quote_a_secret() -> None:
 
 def test_escape_controls_keeps_text_and_escapes_terminal_codes() -> None:
     assert escape_controls("Café\x1b[31m\n") == "Café\\x1b[31m\\n"
+
+
+@pytest.mark.parametrize(("platform", "field", "good", "bad"), [
+    ("shopify", "api_version", "2025-04", "../../admin/oauth"),
+    ("shopify", "api_version", "unstable", "2025-04/../x"),
+    ("tiktok", "product_search_version", "202309", "202309?x=1"),
+])
+def test_text_that_goes_into_a_request_path_must_match_its_pattern(
+        platform: str, field: str, good: str, bad: str) -> None:
+    """An API version is put into the request path: only the declared shape passes, so a
+    stored value can never steer the request to another path."""
+    spec = get_plugin_manager().platform(platform).setting_specs()[field]
+    assert spec.parse(good) == good
+    with pytest.raises(ValueError, match="must look like"):
+        spec.parse(bad)
+    assert spec.read({field: bad}) == spec.default  # a bad stored value reads as the default
