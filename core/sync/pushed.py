@@ -53,27 +53,30 @@ def newer(stored: datetime | None, version: datetime) -> bool:
 def _upsert(session: Session, channel_id: int, quantities: Mapping[str, int | None],
             version: datetime, *, only_same_version: bool) -> set[str]:
     """Write (quantity, version) per SKU where the stored version allows; returns the SKU ids
-    written. One INSERT … ON CONFLICT DO UPDATE … WHERE … RETURNING per slice: the database
-    decides against a racing pass, not the caller."""
+    written. One INSERT … ON CONFLICT DO UPDATE … WHERE … RETURNING, executed for all rows
+    at once (the driver batches them): the database decides against a racing pass, not the
+    caller."""
+    if not quantities:
+        return set()
     table = _table()
     now = utcnow()
-    written: set[str] = set()
+    insert = insert_for(session, PushedQuantity)
+    if only_same_version:
+        allowed = or_(table.c.version.is_(None), table.c.version == insert.excluded.version)
+    else:
+        allowed = or_(table.c.version.is_(None), table.c.version <= insert.excluded.version)
+    statement = insert.on_conflict_do_update(
+        index_elements=["channel_id", "sku_id"],
+        set_={"quantity": insert.excluded.quantity, "pushed_at": insert.excluded.pushed_at,
+              "version": insert.excluded.version},
+        where=allowed,
+    ).returning(table.c.sku_id)
     rows = [{"channel_id": channel_id, "sku_id": sku_id, "quantity": quantity,
              "pushed_at": now, "version": version}
             for sku_id, quantity in sorted(quantities.items())]
-    for part in chunks(rows, CHUNK // 5):
-        insert = insert_for(session, PushedQuantity).values(list(part))
-        if only_same_version:
-            allowed = or_(table.c.version.is_(None), table.c.version == insert.excluded.version)
-        else:
-            allowed = or_(table.c.version.is_(None), table.c.version <= insert.excluded.version)
-        statement = insert.on_conflict_do_update(
-            index_elements=["channel_id", "sku_id"],
-            set_={"quantity": insert.excluded.quantity, "pushed_at": insert.excluded.pushed_at,
-                  "version": insert.excluded.version},
-            where=allowed,
-        ).returning(table.c.sku_id)
-        written.update(session.execute(statement).scalars())
+    written: set[str] = set()
+    for part in chunks(rows, CHUNK):
+        written.update(session.execute(statement, list(part)).scalars())
     return written
 
 
