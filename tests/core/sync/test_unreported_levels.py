@@ -95,13 +95,17 @@ def test_a_newer_level_committed_during_the_prune_is_kept(engine: Engine) -> Non
     other = Session(engine)
     record_levels(other, store_id, [StockInfo("A", "L2", 9)], fetch_began + timedelta(seconds=1))
     other.flush()  # holds the row, uncommitted
-    threading.Timer(1.0, other.commit).start()  # commits while the prune below waits
+    committer = threading.Timer(1.0, other.commit)
+    committer.start()  # commits while the prune below waits
     try:
         with Session(engine) as session:
             record_levels(session, store_id, [StockInfo("A", "L1", 4)], fetch_began,
                           covered=["A"])
             session.commit()
     finally:
+        # The prune goes on as soon as the lock is released, which may be before the other
+        # thread's commit() has returned: closing its session meanwhile is a state error.
+        committer.join()
         other.close()
     with Session(engine) as session:
         assert _stored(session) == {("A", "L1"): 4, ("A", "L2"): 9, ("B", "L1"): 3}
