@@ -17,17 +17,29 @@ import httpx
 
 from shelfsync.core.errors import (
     AuthError,
-    BadResponse,
     NotFound,
     PluginError,
     PluginMissing,
-    RateLimited,
-    TransientError,
     WebhookSignatureError,
 )
 from shelfsync.core.plugins import ShelfsyncPluginManager
 from shelfsync.core.testing.catalog import seed_catalog
+from shelfsync.core.testing.kit_reads import (
+    PERSISTENT_FAULT_ERRORS,
+    check_fault_persistent,
+    check_fault_recovered,
+    check_reads,
+    check_throttled_read,
+)
 from shelfsync.core.testing.kit_types import assert_declared_types
+from shelfsync.core.testing.kit_values import (
+    LISTINGS,
+    ContractFailure,
+    compare,
+    fake_truth,
+    flatten,
+    require,
+)
 from shelfsync.core.types import (
     AccountInfo,
     BackorderPolicy,
@@ -51,18 +63,16 @@ from shelfsync.core.types import (
     WebhookEvent,
 )
 
+__all__ = [  # the read checks live in kit_reads; callers find every check here
+    "PERSISTENT_FAULT_ERRORS",
+    "check_fault_persistent",
+    "check_fault_recovered",
+    "check_throttled_read",
+]
+
 if TYPE_CHECKING:
     from shelfsync.core.testing.kit_runner import RunningFake
 
-#: What a fault that outlasts every retry must surface as.
-PERSISTENT_FAULT_ERRORS: Mapping[str, type[PluginError]] = {
-    "429": RateLimited,
-    "500": TransientError,
-    "502": TransientError,
-    "503": TransientError,
-    "timeout": TransientError,
-    "malformed": BadResponse,
-}
 _SIGNATURE_HEADER = re.compile(r"hmac|signature|sign|authorization", re.IGNORECASE)
 
 
@@ -75,12 +85,8 @@ def expected_skus(options: Mapping[str, Any]) -> set[str]:
 
 def read_all(pm: ShelfsyncPluginManager, connection: Connection, info: PlatformInfo) -> list[Any]:
     """The role's main paginated read: the store's catalog or the channel's listings."""
-    if info.role == Role.STORE:
-        result = pm.call(connection, "shelfsync_fetch_catalog")
-    else:
-        result = pm.call(connection, "shelfsync_fetch_listings")
-    assert isinstance(result, list), f"expected a list, got {type(result).__name__}"
-    return result
+    hook = "shelfsync_fetch_catalog" if info.role == Role.STORE else "shelfsync_fetch_listings"
+    return flatten(pm.call(connection, hook), hook)
 
 
 def _canonical(values: Sequence[Any]) -> list[str]:
@@ -93,8 +99,7 @@ def _no_duplicates(values: Sequence[Any], what: str) -> None:
 
 
 def _elements(values: Any, kind: type, what: str) -> None:
-    assert isinstance(values, list), f"{what}: expected a list, got {type(values).__name__}"
-    for value in values:
+    for value in flatten(values, what):
         assert isinstance(value, kind), f"{what}: {value!r} is not a {kind.__name__}"
         assert_declared_types(value)
 
@@ -127,8 +132,14 @@ def check_platform_info(pm: ShelfsyncPluginManager, info: PlatformInfo, platform
 
 def check_connection(pm: ShelfsyncPluginManager, fake: RunningFake, info: PlatformInfo) -> None:
     """Good credentials pass and name the account; spoiled ones raise AuthError."""
-    account = pm.call(fake.connection, "shelfsync_check_connection")
-    assert isinstance(account, AccountInfo), f"check_connection answered {account!r}"
+    hook = "shelfsync_check_connection"
+    try:
+        account = pm.call(fake.connection, hook)
+    except PluginError as exc:
+        raise ContractFailure(hook, "the fake's own credentials were refused", "AccountInfo",
+                              f"{type(exc).__name__}: {exc}") from exc
+    require(isinstance(account, AccountInfo), hook, "not an AccountInfo", "AccountInfo",
+            account)
     assert_declared_types(account)
     good = fake.connection
     spoiled = Connection(platform=good.platform, base_url=good.base_url,
@@ -138,7 +149,7 @@ def check_connection(pm: ShelfsyncPluginManager, fake: RunningFake, info: Platfo
         pm.call(spoiled, "shelfsync_check_connection")
     except AuthError:
         return
-    raise AssertionError("wrong credentials were accepted")
+    raise ContractFailure(hook, "wrong credentials were accepted", "AuthError", "an answer")
 
 
 #: Each operation hook's arguments besides the connection, for calls that must never arrive.
@@ -182,52 +193,13 @@ def check_routing(pm: ShelfsyncPluginManager, fake: RunningFake, info: PlatformI
 
 def check_pagination(pm: ShelfsyncPluginManager, fake: RunningFake, info: PlatformInfo,
                      options: Mapping[str, Any], page_size: int) -> None:
-    """Small pages and default pages read the same, complete set, without duplicates."""
-    small = fake.with_settings(page_size=page_size)
-    fake.reset_requests()
-    paged = read_all(pm, small, info)
-    small_requests = fake.request_count()
-    fake.reset_requests()
-    whole = read_all(pm, fake.connection, info)
-    whole_requests = fake.request_count()
-    assert _canonical(paged) == _canonical(whole), "small pages and large pages differ"
-    assert len(paged) > page_size, "the seeded catalog is too small to need several pages"
-    # A platform's page may count products rather than SKUs, so only compare the two reads.
-    assert small_requests > whole_requests, (
-        f"{small_requests} requests with page_size={page_size}, {whole_requests} without: "
-        "the page_size setting was not honoured, so several pages were never read"
-    )
-    seeded = expected_skus(options)
+    """Every read equals the fake's truth at every page size; see `kit_reads.check_reads`."""
+    check_reads(pm, fake, info, page_size)
     if info.role == Role.STORE:
-        _no_duplicates([item.variant_id for item in paged], "variant ids")
-        _no_duplicates([item.sku for item in paged], "SKUs")
-        assert {item.sku for item in paged} == seeded, "catalog SKUs differ from the seed"
-        _check_store_stock(pm, fake, small, seeded)
-    else:
-        _no_duplicates([item.sku_id for item in paged], "SKU ids")
-        unknown = {item.seller_sku for item in paged} - seeded - {""}
-        assert not unknown, f"listings name SKUs the seed does not hold: {sorted(unknown)[:5]}"
-
-
-def _check_store_stock(pm: ShelfsyncPluginManager, fake: RunningFake, small: Connection,
-                       seeded: set[str]) -> None:
-    levels = pm.call(small, "shelfsync_fetch_stock_levels", skus=None)
-    whole = pm.call(fake.connection, "shelfsync_fetch_stock_levels", skus=None)
-    assert _canonical(levels) == _canonical(whole), "stock pages differ by page size"
-    _no_duplicates([(level.sku, level.location_id) for level in levels], "(SKU, location)")
-    assert {level.sku for level in levels} <= seeded, "stock for SKUs outside the catalog"
-    locations = pm.call(fake.connection, "shelfsync_fetch_locations")
-    _no_duplicates([location.id for location in locations], "location ids")
-    known = {location.id for location in locations}
-    assert {level.location_id for level in levels} <= known, "stock at unknown locations"
-    some = sorted({level.sku for level in levels})[:3]
-    subset = pm.call(small, "shelfsync_fetch_stock_levels", skus=[*some, "CONTRACT-NO-SUCH-SKU"])
-    assert _canonical(subset) == _canonical([lv for lv in levels if lv.sku in some]), (
-        "stock for given SKUs differs from the full read"
-    )
-    policies = pm.call(small, "shelfsync_fetch_backorder_policies", skus=None)
-    _no_duplicates([policy.sku for policy in policies], "backorder SKUs")
-    assert {policy.sku for policy in policies} <= seeded
+        catalog = read_all(pm, fake.connection, info)
+        require({item.sku for item in catalog} == expected_skus(options),
+                "shelfsync_fetch_catalog", "catalog SKUs differ from the seed",
+                len(expected_skus(options)), len(catalog))
 
 
 def check_types(pm: ShelfsyncPluginManager, fake: RunningFake, info: PlatformInfo) -> None:
@@ -245,45 +217,6 @@ def check_types(pm: ShelfsyncPluginManager, fake: RunningFake, info: PlatformInf
         page = pm.call(conn, "shelfsync_fetch_orders", updated_since=None, cursor=None)
         assert isinstance(page, OrderPage), f"fetch_orders returned {type(page).__name__}"
         assert_declared_types(page)
-
-
-# --- faults and throttling ---------------------------------------------------------------------
-
-
-def check_fault_recovered(pm: ShelfsyncPluginManager, fake: RunningFake, info: PlatformInfo,
-                          kind: str) -> None:
-    """A passing fault is retried, and the answer is the same as without it."""
-    baseline = read_all(pm, fake.connection, info)
-    if kind == "timeout":
-        fake.inject_fault(kind, count=1, seconds=fake.connection.timeout + 0.5)
-    else:
-        fake.inject_fault(kind, count=2)
-    assert _canonical(read_all(pm, fake.connection, info)) == _canonical(baseline), (
-        f"after a passing {kind} fault the answer differs"
-    )
-
-
-def check_fault_persistent(pm: ShelfsyncPluginManager, fake: RunningFake, info: PlatformInfo,
-                           kind: str) -> None:
-    """A fault that outlasts the retries surfaces as its typed error, never as data."""
-    fake.inject_fault(kind, count=1000)
-    try:
-        result = read_all(pm, fake.connection, info)
-    except PERSISTENT_FAULT_ERRORS[kind]:
-        return
-    finally:
-        fake.clear_faults()
-    raise AssertionError(f"a persistent {kind} fault returned data: {result[:3]!r}")
-
-
-def check_throttled_read(pm: ShelfsyncPluginManager, fake: RunningFake, info: PlatformInfo,
-                         options: Mapping[str, Any]) -> None:
-    """On a small budget the full read still completes with the right answer."""
-    result = read_all(pm, fake.connection, info)
-    if info.role == Role.STORE:
-        assert {item.sku for item in result} == expected_skus(options)
-    else:
-        assert result, "nothing read under throttling"
 
 
 # --- webhooks -------------------------------------------------------------------------------
@@ -343,62 +276,123 @@ def check_webhook_subscription(pm: ShelfsyncPluginManager, fake: RunningFake) ->
 # --- role-specific writes ---------------------------------------------------------------------
 
 
-def check_create_order(pm: ShelfsyncPluginManager, fake: RunningFake) -> None:
-    """Creating the same channel order again, even across a failure, finds the first one."""
-    conn = fake.connection
-    item = next(i for i in pm.call(conn, "shelfsync_fetch_catalog") if i.sku)
-    price = Money(item.price or "1.00", item.currency or "USD")
-    order = ChannelOrder(
+def _order(sku: str, price: Money | None = None) -> ChannelOrder:
+    return ChannelOrder(
         id=f"contract-{uuid.uuid4().hex[:12]}", status="AWAITING_SHIPMENT",
-        lines=(OrderLine(line_id="1", sku_id="contract-sku", seller_sku=item.sku, quantity=1,
+        lines=(OrderLine(line_id="1", sku_id="contract-sku", seller_sku=sku, quantity=1,
                          unit_price=price),),
         total=price,
     )
-    first = pm.call(conn, "shelfsync_create_order", order=order)
-    assert isinstance(first, StoreOrderRef) and first.created and first.id
-    again = pm.call(conn, "shelfsync_create_order", order=order)
-    assert again is not None and not again.created and again.id == first.id
+
+
+def _orders_held(fake: RunningFake, order_id: str) -> int:
+    orders = fake_truth(fake).orders
+    require(orders is not None, "shelfsync_create_order",
+            "the fake's truth() gives no orders to count", "a count per channel order", None)
+    assert orders is not None
+    return int(orders.get(order_id, 0))
+
+
+def check_create_order(pm: ShelfsyncPluginManager, fake: RunningFake) -> None:
+    """Creating the same channel order again, after a 500, and when the create was applied but
+    its answer lost, finds the first one: the store holds exactly one order per channel order.
+    """
+    hook = "shelfsync_create_order"
+    conn = fake.connection
+    item = next(i for i in flatten(pm.call(conn, "shelfsync_fetch_catalog"),
+                                   "shelfsync_fetch_catalog") if i.sku)
+    price = Money(item.price or "1.00", item.currency or "USD")
+    order = _order(item.sku, price)
+    first = pm.call(conn, hook, order=order)
+    require(isinstance(first, StoreOrderRef) and first.created and first.id, hook,
+            "a new order was not created", "StoreOrderRef(created=True)", first)
+    again = pm.call(conn, hook, order=order)
+    require(not again.created and again.id == first.id, hook,
+            "creating the same order again did not find the first",
+            replace(first, created=False), again)
     fake.inject_fault("500", count=1)
-    retried = pm.call(conn, "shelfsync_create_order", order=order)
-    assert retried is not None and not retried.created and retried.id == first.id
-    status = pm.call(conn, "shelfsync_fetch_order_status", order_ref=first)
-    assert isinstance(status, StoreOrderStatus) and status.id == first.id
-    unknown = ChannelOrder(
-        id=f"contract-{uuid.uuid4().hex[:12]}", status="AWAITING_SHIPMENT",
-        lines=(OrderLine(line_id="1", sku_id="x", seller_sku="CONTRACT-NO-SUCH-SKU",
-                         quantity=1),),
-    )
+    retried = pm.call(conn, hook, order=order)
+    fake.clear_faults()
+    require(not retried.created and retried.id == first.id, hook,
+            "after a 500 the same order was not found", replace(first, created=False), retried)
+    require(_orders_held(fake, order.id) == 1, hook, "the store holds duplicates", 1,
+            _orders_held(fake, order.id))
+    lost = _order(item.sku, price)
+    fake.inject_fault("lost", count=1)
     try:
-        pm.call(conn, "shelfsync_create_order", order=unknown)
+        ref = pm.call(conn, hook, order=lost)
+    except PluginError as exc:
+        ref = exc
+    finally:
+        pending = fake.pending_faults()
+        fake.clear_faults()
+    require(pending == 0, hook, "the 'applied, answer lost' fault never fired (no write?)",
+            "the fault consumed", f"{pending} pending")
+    held = _orders_held(fake, lost.id)
+    require(held == 1, hook, "a create whose answer was lost left duplicates (look the order "
+            "up before every retry)", "1 order", f"{held} orders; answered {ref!r}")
+    status = pm.call(conn, "shelfsync_fetch_order_status", order_ref=first)
+    require(isinstance(status, StoreOrderStatus) and status.id == first.id,
+            "shelfsync_fetch_order_status", "the status names another order", first.id, status)
+    try:
+        created = pm.call(conn, hook, order=_order("CONTRACT-NO-SUCH-SKU"))
     except NotFound:
         return
-    raise AssertionError("an order for an unknown SKU was created")
+    raise ContractFailure(hook, "an order for an unknown SKU was created", "NotFound", created)
 
 
 def check_push_inventory(pm: ShelfsyncPluginManager, fake: RunningFake) -> None:
-    """One result per update; a rejected SKU fails alone; accepted quantities read back (the
-    plugin may spread a SKU's quantity over locations: their total is what was pushed)."""
+    """One result per update; a rejected SKU fails alone; what was pushed is what the fake
+    holds (summed over locations), also when the push was applied but its answer lost."""
+    hook = "shelfsync_push_inventory"
     conn = fake.connection
-    listings = pm.call(conn, "shelfsync_fetch_listings")
-    picks = listings[:3]
-    assert picks, "the channel lists nothing to push to"
+    picks = flatten(pm.call(conn, "shelfsync_fetch_listings"), "shelfsync_fetch_listings")[:3]
+    require(picks, hook, "the channel lists nothing to push to", "listings", picks)
     updates = [InventoryUpdate(product_id=listing.product_id, sku_id=listing.sku_id,
                                quantity=7, seller_sku=listing.seller_sku,
                                shown=dict(listing.quantities))
                for listing in picks]
     updates.append(InventoryUpdate(product_id=picks[0].product_id,
                                    sku_id="contract-no-such-sku", quantity=1))
-    results = pm.call(conn, "shelfsync_push_inventory", updates=updates, scope=PassScope())
+    results = pm.call(conn, hook, updates=updates, scope=PassScope())
     _elements(results, PushResult, "push results")
     by_sku = {result.sku_id: result for result in results}
-    assert len(results) == len(updates) and set(by_sku) == {u.sku_id for u in updates}
+    require(len(results) == len(updates) and set(by_sku) == {u.sku_id for u in updates}, hook,
+            "not one result per update", sorted(u.sku_id for u in updates), sorted(by_sku))
     bogus = by_sku["contract-no-such-sku"]
-    assert not bogus.ok and (bogus.error_code or bogus.error_message)
+    require(not bogus.ok and (bogus.error_code or bogus.error_message), hook,
+            "a bogus SKU was not rejected with a code", "ok=False with a code", bogus)
     for update in updates[:-1]:
-        assert by_sku[update.sku_id].ok, f"push of {update.sku_id} failed: {by_sku[update.sku_id]}"
-    after = {listing.sku_id: listing for listing in pm.call(conn, "shelfsync_fetch_listings")}
-    for update in updates[:-1]:
-        quantities = after[update.sku_id].quantities
-        assert not quantities or sum(quantities.values()) == 7, (
-            f"{update.sku_id} reads back {dict(quantities)} after pushing 7"
-        )
+        require(by_sku[update.sku_id].ok, hook, f"push of {update.sku_id} failed", "ok",
+                by_sku[update.sku_id])
+    _pushed_quantities_held(pm, fake, updates[:-1], 7)
+    # Applied, answer lost: the push may report a retryable failure, never a wrong quantity.
+    again = [replace(update, quantity=4) for update in updates[:-1]]
+    fake.inject_fault("lost", count=1)
+    try:
+        answered = pm.call(conn, hook, updates=again, scope=PassScope())
+    except PluginError as exc:
+        answered = exc
+    finally:
+        pending = fake.pending_faults()
+        fake.clear_faults()
+    require(pending == 0, hook, "the 'applied, answer lost' fault never fired",
+            "the fault consumed", f"{pending} pending")
+    if isinstance(answered, list):
+        for result in answered:
+            require(result.ok or result.retryable or result.kind is not None, hook,
+                    "a push whose answer was lost was reported as a final failure",
+                    "ok or retryable", result)
+    _pushed_quantities_held(pm, fake, again, 4)
+
+
+def _pushed_quantities_held(pm: ShelfsyncPluginManager, fake: RunningFake,
+                            updates: Sequence[InventoryUpdate], quantity: int) -> None:
+    truth = fake_truth(fake)
+    compare(LISTINGS, flatten(pm.call(fake.connection, "shelfsync_fetch_listings"),
+                              LISTINGS.name), truth, when=" after a push")
+    listings = truth.listings or {}
+    for update in updates:
+        held = listings.get(update.sku_id, ("", {}))[1]
+        require(sum(held.values()) == quantity, "shelfsync_push_inventory",
+                f"{update.sku_id} holds another quantity than pushed", quantity, dict(held))

@@ -24,7 +24,7 @@ from shelfsync.core.http import RetryPolicy, call_with_retries, make_client, rai
 from shelfsync.core.plugins import ShelfsyncPluginManager, get_plugin_manager
 from shelfsync.core.testing import kit_checks
 from shelfsync.core.testing.catalog import seed_catalog
-from shelfsync.core.testing.fakes import FakePlatform, json_response
+from shelfsync.core.testing.fakes import FakePlatform, FakeTruth, json_response
 from shelfsync.core.testing.kit import PluginContract, RunningFake
 from shelfsync.core.types import (
     AccountInfo,
@@ -55,6 +55,10 @@ class ToyChannelFake(FakePlatform):
             {"product_id": f"P{p.index}", "sku_id": f"S-{v.sku}", "seller_sku": v.sku, "qty": 0}
             for p in seed_catalog(seed, products, variants) for v in p.variants
         ]
+
+    def truth(self) -> FakeTruth:
+        return FakeTruth(listings={item["sku_id"]: (item["seller_sku"], {"default": item["qty"]})
+                                   for item in self.listings})
 
     def connections(self) -> list[dict[str, Any]]:
         return [{"name": "toy shop", "credentials": {"token": TOKEN, "secret": SECRET},
