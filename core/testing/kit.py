@@ -128,7 +128,7 @@ class PluginContract:
         if self.throttle_options is None:
             pytest.skip(f"{self.platform} sets no throttle_options for its fake")
         running = run_fake(self.platform, **{**self.fake_options, **self.throttle_options})
-        checks.check_throttled_read(plugin_manager, running, info)
+        checks.check_throttled_read(plugin_manager, running, info, self.page_size)
 
     def test_webhook_verification(self, plugin_manager: ShelfsyncPluginManager,
                                   contract_fake: RunningFake) -> None:

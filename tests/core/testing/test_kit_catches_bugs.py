@@ -5,21 +5,21 @@ built on `shelfsync.core.rest`) pass the whole kit as they are (`TestToyStoreCon
 Each bug below is a switch in the plugin; with it on, the named kit check must fail — every
 time, whatever the seed:
 
-| bug                        | what the plugin does wrong                          | caught by       |
-| -------------------------- | --------------------------------------------------- | --------------- |
-| rate_limit_is_end          | a 429 during the stock read ends the data           | 429 fault       |
-| stock_first_page_only      | the stock read stops after its first page           | values + pages  |
-| continue_selling_inverted  | the continue-selling flag is inverted               | values          |
-| all_locations_active       | every location is reported active                   | values          |
-| lookup_once                | create_order looks up once, not before every retry  | "lost" fault    |
-| swapped_variants           | stock reported under the other variant's SKU        | values          |
-| wrong_auth_header          | `Token …` instead of `Bearer …`                     | connection      |
-| page_size_ignored          | the catalog ignores the page_size setting           | request counts  |
-| no_5xx_retry               | a 5xx is not retried                                | 500 fault       |
-| malformed_as_empty         | an unreadable stock page ends the data              | malformed fault |
-| inactive_stock_counted     | stock at inactive locations is reported             | values          |
-| tracked_ignored            | every SKU is reported as tracked                    | values          |
-| not_idempotent             | create_order never looks for an existing order      | create order    |
+| bug | what the plugin does wrong | caught by |
+| --- | --- | --- |
+| rate_limit_is_end | a 429 during the stock read ends the data | 429 fault |
+| stock_first_page_only | the stock read stops after its first page | values + pages |
+| continue_selling_inverted | the continue-selling flag is inverted | values |
+| all_locations_active | every location is reported active | values |
+| lookup_once | create_order looks up once, not before every retry | "lost" fault |
+| swapped_variants | stock reported under the other variant's SKU | values |
+| wrong_auth_header | `Token …` instead of `Bearer …` | connection |
+| page_size_ignored | the catalog ignores the page_size setting | request counts |
+| no_5xx_retry | a 5xx is not retried | 500 fault |
+| malformed_as_empty | an unreadable stock page ends the data | malformed fault |
+| inactive_stock_counted | stock at inactive locations is reported | values |
+| tracked_ignored | every SKU is reported as tracked | values |
+| not_idempotent | create_order never looks for an existing order | create order |
 """
 
 from __future__ import annotations
