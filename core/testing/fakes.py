@@ -129,6 +129,14 @@ def json_response(
     )
 
 
+def fake_banner(platform: str, base_url: str, fake: FakePlatform, **extra: Any) -> str:
+    """The first stdout line of `shelfsync fake <platform> --json`: one JSON object with
+    `platform`, `base_url` and `connections` (the fake's `/_fake/connections` entries, each
+    `{"name", "credentials", …}` whose other keys are connection settings), plus `extra`."""
+    return json.dumps({**extra, "platform": platform, "base_url": base_url,
+                       "connections": fake.connections()}, separators=(",", ":"))
+
+
 class WebhookSender:
     """Delivers webhooks from a background thread, in order, so API calls never wait on them."""
 
