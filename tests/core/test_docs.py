@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ast
+import builtins
+import importlib
 import inspect
 import re
 from pathlib import Path
@@ -64,3 +67,65 @@ def test_each_spec_has_a_docstring_saying_returns_and_firstresult(name: str) -> 
     marker = getattr(function, "shelfsync_spec", {})
     kind = "firstresult" if marker.get("firstresult") else "Collect-all"
     assert kind in doc, f"{name}'s docstring must say it is {kind}"
+
+
+# --- argument tables and examples -----------------------------------------------------------
+
+TABLE_ROW = re.compile(r"^\| `(\w+)` \| `([^`]+)` \| .+ \|$", re.MULTILINE)
+
+
+@pytest.mark.parametrize("name", sorted(spec_arguments()))
+def test_each_hook_tabulates_its_arguments_with_their_types(name: str) -> None:
+    _, body = documented_sections().get(name, ([], ""))
+    rows = dict(TABLE_ROW.findall(body.split("```")[0]))
+    spec = inspect.signature(getattr(hookspecs, name)).parameters
+    assert rows == {arg: str(p.annotation) for arg, p in spec.items()}, (
+        f"{name}: the argument table differs from core/hookspecs.py")
+
+
+def _examples() -> list[ast.Module]:
+    blocks = re.findall(r"```python\n(.*?)```", DOC.read_text(encoding="utf-8"), re.DOTALL)
+    return [ast.parse(block) for block in blocks]
+
+
+def _shelfsync_names() -> set[str]:
+    from shelfsync.core import errors, hookspecs, http, plugins, rest, rules, types
+
+    return {name for module in (errors, hookspecs, http, plugins, rest, rules, types)
+            for name in vars(module)}
+
+
+def test_examples_call_only_functions_that_exist() -> None:
+    """Every function an example calls is a builtin, a Shelfsync export, defined in the doc,
+    or (for `client.x(…)`) a method of the doc's client classes or of `RestClient`."""
+    from shelfsync.core.rest import RestClient
+
+    trees = _examples()
+    defined = set(dir(builtins)) | _shelfsync_names() | {"hookimpl", "replace"}
+    methods = set(dir(RestClient))
+    for tree in trees:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef | ast.ClassDef):
+                defined.add(node.name)
+            if isinstance(node, ast.ClassDef):
+                methods |= {f.name for f in node.body if isinstance(f, ast.FunctionDef)}
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                defined |= {(a.asname or a.name).split(".")[0] for a in node.names}
+            if isinstance(node, ast.Assign | ast.AnnAssign | ast.NamedExpr):
+                defined |= {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+    modules = {"json", "hmac", "base64", "time", "logging"}
+    unknown = set()
+    for tree in trees:
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            if isinstance(func, ast.Name) and func.id not in defined:
+                unknown.add(func.id)
+            if (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)
+                    and func.value.id == "client" and func.attr not in methods):
+                unknown.add(f"client.{func.attr}")
+            if (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)
+                    and func.value.id in modules):
+                assert hasattr(importlib.import_module(func.value.id), func.attr), func.attr
+    assert not unknown, f"docs/plugin_hooks.md examples call what does not exist: {unknown}"
