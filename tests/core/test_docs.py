@@ -6,7 +6,10 @@ import ast
 import builtins
 import importlib
 import inspect
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -129,3 +132,40 @@ def test_examples_call_only_functions_that_exist() -> None:
                     and func.value.id in modules):
                 assert hasattr(importlib.import_module(func.value.id), func.attr), func.attr
     assert not unknown, f"docs/plugin_hooks.md examples call what does not exist: {unknown}"
+
+
+# --- writing_a_plugin.md ----------------------------------------------------------------------
+
+GUIDE = DOC.parent / "writing_a_plugin.md"
+
+
+def test_try_it_end_to_end_runs_verbatim(tmp_path: Path) -> None:
+    """The guide's end-to-end section, run as written: fakes, db, org, store, shop, sync."""
+    text = GUIDE.read_text(encoding="utf-8")
+    section = text.split("## 5. Try it end to end", 1)[1]
+    script = re.search(r"```sh\n(.*?)```", section, re.DOTALL)
+    assert script, "the end-to-end section has no sh block"
+    bin_dir = str(Path(sys.executable).parent)
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith("SHELFSYNC_")}
+    env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
+    run = subprocess.run(["bash", "-euo", "pipefail", "-c", script.group(1)], cwd=tmp_path,
+                         env=env, capture_output=True, text=True, timeout=240)
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    assert "organization 1: demo" in run.stdout
+    assert re.search(r"pushed [1-9]\d*, .*failed 0", run.stdout), run.stdout
+    assert re.search(r"channel 1 \(tiktok .*errors 0", run.stdout), run.stdout
+
+
+def test_layout_in_the_guide_matches_the_scaffold_and_the_builtins() -> None:
+    text = GUIDE.read_text(encoding="utf-8")
+    root = DOC.parents[1]
+    for module in ("plugin.py", "client.py", "mapping.py", "fake.py", "commands.py"):
+        assert module in text
+        assert (root / "plugins" / "shopify" / module).is_file()
+        assert (root / "plugins" / "tiktok" / module).is_file()
+    for role in ("store", "channel"):
+        scaffold = root / "core" / "scaffold" / role / "acme_shelfsync"
+        assert {"plugin.py", "client.py", "mapping.py", "fake.py"} <= {
+            p.name for p in scaffold.iterdir()}
+    assert (root / "core" / "scaffold" / "common" / "commands.py").is_file()
