@@ -86,6 +86,10 @@ class FakeTruth:
     listings: dict[str, tuple[str, dict[str, int]]] | None = None
     #: External (channel) order id -> how many orders the store holds for it.
     orders: dict[str, int] | None = None
+    #: Channel order id -> shipments (tracking records) the channel holds for it.
+    shipments: dict[str, int] | None = None
+    #: Channel order id -> cancellations the channel recorded for it.
+    cancellations: dict[str, int] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The truth as JSON (tuple keys joined with a tab)."""
@@ -99,6 +103,8 @@ class FakeTruth:
             "listings": None if self.listings is None else {
                 k: [seller, qty] for k, (seller, qty) in self.listings.items()},
             "orders": self.orders,
+            "shipments": self.shipments,
+            "cancellations": self.cancellations,
         }
 
     @classmethod
@@ -114,6 +120,8 @@ class FakeTruth:
             listings=None if listings is None else {
                 k: (str(v[0]), {w: int(q) for w, q in v[1].items()}) for k, v in listings.items()},
             orders=data.get("orders"),
+            shipments=data.get("shipments"),
+            cancellations=data.get("cancellations"),
         )
 
 

@@ -145,6 +145,15 @@ class PluginContract:
         self._role(info, Role.STORE)
         checks.check_create_order(plugin_manager, contract_fake)
 
+    def test_order_writes_survive_a_lost_answer(
+        self, plugin_manager: ShelfsyncPluginManager, contract_fake: RunningFake,
+        info: PlatformInfo,
+    ) -> None:
+        self._role(info, Role.CHANNEL)
+        if not checks.check_order_writes(plugin_manager, contract_fake):
+            pytest.skip(f"{self.platform} implements neither push_fulfillment nor "
+                        "push_cancellation")
+
     def test_push_inventory_per_sku(self, plugin_manager: ShelfsyncPluginManager,
                                     contract_fake: RunningFake, info: PlatformInfo) -> None:
         self._role(info, Role.CHANNEL)

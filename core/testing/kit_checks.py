@@ -47,6 +47,7 @@ from shelfsync.core.types import (
     ChannelOrder,
     Connection,
     FieldKind,
+    Fulfillment,
     InventoryUpdate,
     Listing,
     Location,
@@ -396,3 +397,53 @@ def _pushed_quantities_held(pm: ShelfsyncPluginManager, fake: RunningFake,
         held = listings.get(update.sku_id, ("", {}))[1]
         require(sum(held.values()) == quantity, "shelfsync_push_inventory",
                 f"{update.sku_id} holds another quantity than pushed", quantity, dict(held))
+
+
+#: Each channel order write, and the `FakeTruth` field counting its effect.
+_ORDER_WRITES = {"shelfsync_push_fulfillment": "shipments",
+                 "shelfsync_push_cancellation": "cancellations"}
+
+
+def check_order_writes(pm: ShelfsyncPluginManager, fake: RunningFake) -> list[str]:
+    """Fulfilment and cancellation whose answer was lost, then sent again as core would,
+    leave exactly one shipment or cancellation. Returns the hooks checked (none when the
+    plugin implements neither)."""
+    plugin = pm.plugin_for(fake.platform)
+    hooks = [hook for hook in _ORDER_WRITES if pm.implements(plugin, hook)]
+    if not hooks:
+        return []
+    conn = fake.connection
+    page = pm.call(conn, "shelfsync_fetch_orders", updated_since=None, cursor=None)
+    require(len(page.orders) >= len(hooks), "shelfsync_fetch_orders",
+            "the fake holds too few orders to ship and cancel one each", len(hooks),
+            len(page.orders))
+    for hook, order in zip(hooks, page.orders, strict=False):
+        kwargs: dict[str, Any] = (
+            {"fulfillment": Fulfillment(order_id=order.id, tracking_number="CONTRACT-1",
+                                        carrier="contract")}
+            if hook == "shelfsync_push_fulfillment"
+            else {"order_id": order.id, "reason": "contract"})
+        fake.inject_fault("lost", count=1)
+        try:
+            first: object = pm.call(conn, hook, **kwargs)
+        except PluginError as exc:
+            first = exc
+        finally:
+            pending = fake.pending_faults()
+            fake.clear_faults()
+        require(pending == 0, hook, "the 'applied, answer lost' fault never fired",
+                "the fault consumed", f"{pending} pending")
+        try:
+            again = pm.call(conn, hook, **kwargs)
+        except PluginError as exc:
+            raise ContractFailure(hook, "sending it again after a lost answer failed", True,
+                                  f"{type(exc).__name__}: {exc}") from exc
+        require(again is True, hook, "sending it again after a lost answer was refused", True,
+                again)
+        counts = getattr(fake_truth(fake), _ORDER_WRITES[hook])
+        require(counts is not None, hook, f"the fake's truth() has no {_ORDER_WRITES[hook]}",
+                "a count per order", None)
+        held = int(counts.get(order.id, 0))
+        require(held == 1, hook, f"the channel holds {held} {_ORDER_WRITES[hook]} for one order",
+                1, f"{held} (first answer {first!r})")
+    return hooks

@@ -8,6 +8,8 @@
 | `POST /v1/inventory`              | `{"updates": [{"sku_id", "quantity"}]}` ->               |
 |                                   | `{"results": [{"sku_id", "ok", "error"?}]}`              |
 | `GET /v1/orders?cursor`           | `{"orders": [...], "next_cursor"}`                       |
+| `POST /v1/orders/<id>/ship`       | `{"tracking_number", "carrier"}`; 409 `already_shipped`   |
+| `POST /v1/orders/<id>/cancel`     | `{"reason"}`; 409 `already_cancelled`                     |
 
 `throttle_every=N` answers every Nth API request with a 429 (`Retry-After: 0`).
 """
@@ -44,18 +46,21 @@ class AcmeFake(FakePlatform):
              "quantity": v.rng("acme").randint(0, 30)}
             for p in seed_catalog(seed, products, variants) for v in p.variants
         ]
-        first = self.listings[0] if self.listings else None
-        self.orders = [] if first is None else [{
-            "id": f"ORD-{seed}-1", "status": "AWAITING_SHIPMENT", "update_time": 1_700_000_000,
-            "lines": [{"id": "1", "sku_id": first["sku_id"], "seller_sku": first["seller_sku"],
+        self.orders = [{
+            "id": f"ORD-{seed}-{n + 1}", "status": "AWAITING_SHIPMENT",
+            "lines": [{"id": "1", "sku_id": item["sku_id"], "seller_sku": item["seller_sku"],
                        "quantity": 1}],
-        }]
+        } for n, item in enumerate(self.listings[:3])]
+        self.shipments: dict[str, list[dict[str, Any]]] = {}
+        self.cancellations: dict[str, list[str]] = {}
 
     def truth(self) -> FakeTruth:
         with self._lock:
-            return FakeTruth(listings={item["sku_id"]: (item["seller_sku"],
-                                                        {WAREHOUSE: item["quantity"]})
-                                       for item in self.listings})
+            return FakeTruth(
+                listings={item["sku_id"]: (item["seller_sku"], {WAREHOUSE: item["quantity"]})
+                          for item in self.listings},
+                shipments={k: len(v) for k, v in self.shipments.items()},
+                cancellations={k: len(v) for k, v in self.cancellations.items()})
 
     def connections(self) -> list[dict[str, Any]]:
         return [{"name": "acme shop", "credentials": {"api_token": TOKEN,
@@ -83,6 +88,9 @@ class AcmeFake(FakePlatform):
             return self._page(request, self.orders, "orders")
         if request.path == "/v1/inventory" and request.method == "POST":
             return self._update(request.get_json())
+        parts = request.path.split("/")  # "", "v1", "orders", id, action
+        if len(parts) == 5 and parts[2] == "orders" and request.method == "POST":
+            return self._order_action(parts[3], parts[4], request.get_json(silent=True) or {})
         return json_response({"error": {"code": "no_such_path"}}, 404)
 
     def _page(self, request: Request, rows: list[dict[str, Any]], key: str) -> Response:
@@ -90,6 +98,25 @@ class AcmeFake(FakePlatform):
         more = start + limit < len(rows)
         return json_response({key: rows[start:start + limit],
                               "next_cursor": str(start + limit) if more else None})
+
+    def _order_action(self, order_id: str, action: str, body: dict[str, Any]) -> Response:
+        with self._lock:
+            order = next((o for o in self.orders if o["id"] == order_id), None)
+            if order is None:
+                return json_response({"error": {"code": "not_found"}}, 404)
+            if action == "ship":
+                if order["status"] == "SHIPPED":
+                    return json_response({"error": {"code": "already_shipped"}}, 409)
+                order["status"] = "SHIPPED"
+                self.shipments.setdefault(order_id, []).append(body)
+            elif action == "cancel":
+                if order["status"] == "CANCELLED":
+                    return json_response({"error": {"code": "already_cancelled"}}, 409)
+                order["status"] = "CANCELLED"
+                self.cancellations.setdefault(order_id, []).append(str(body.get("reason")))
+            else:
+                return json_response({"error": {"code": "no_such_path"}}, 404)
+        return json_response({"order": order})
 
     def _update(self, body: dict[str, Any]) -> Response:
         by_id = {item["sku_id"]: item for item in self.listings}

@@ -24,6 +24,7 @@ from shelfsync.core.types import (
     Capabilities,
     Connection,
     FieldSpec,
+    Fulfillment,
     InventoryUpdate,
     Listing,
     OrderPage,
@@ -93,6 +94,19 @@ def shelfsync_fetch_orders(connection: Connection, updated_since: datetime | Non
     with AcmeClient(connection) as client:
         rows, next_cursor = client.orders(cursor)
     return OrderPage(orders=tuple(mapping.order(row) for row in rows), next_cursor=next_cursor)
+
+
+@hookimpl
+def shelfsync_push_fulfillment(connection: Connection, fulfillment: Fulfillment) -> bool:
+    with AcmeClient(connection) as client:
+        return client.order_action(fulfillment.order_id, "ship", {
+            "tracking_number": fulfillment.tracking_number, "carrier": fulfillment.carrier})
+
+
+@hookimpl
+def shelfsync_push_cancellation(connection: Connection, order_id: str, reason: str) -> bool:
+    with AcmeClient(connection) as client:
+        return client.order_action(order_id, "cancel", {"reason": reason})
 
 
 @hookimpl
