@@ -1,4 +1,5 @@
-"""The contract's checks, as plain functions that raise AssertionError.
+"""The contract's checks, as plain functions that raise `ContractFailure` (an AssertionError
+naming the hook, what was expected and what came back).
 
 `PluginContract` calls them from its test methods; they are plain functions so the kit's own
 tests can run them against a deliberately broken plugin and see them fail.
@@ -92,12 +93,13 @@ def _canonical(values: Sequence[Any]) -> list[str]:
 
 def _no_duplicates(values: Sequence[Any], what: str) -> None:
     repeated = [value for value, n in Counter(values).items() if n > 1]
-    assert not repeated, f"duplicate {what}: {repeated[:5]}"
+    require(not repeated, what, "duplicates", "each once", repeated[:5])
 
 
 def _elements(values: Any, kind: type, what: str) -> None:
     for value in flatten(values, what):
-        assert isinstance(value, kind), f"{what}: {value!r} is not a {kind.__name__}"
+        require(isinstance(value, kind), what, "an element of the wrong type", kind.__name__,
+                value)
         assert_declared_types(value)
 
 
@@ -106,25 +108,31 @@ def _elements(values: Any, kind: type, what: str) -> None:
 
 def check_platform_info(pm: ShelfsyncPluginManager, info: PlatformInfo, platform: str) -> None:
     """Info is well formed and the platform is declared once, with a fake."""
-    assert isinstance(info, PlatformInfo)
+    hook = "shelfsync_platform_info"
+    require(isinstance(info, PlatformInfo), hook, "not a PlatformInfo", "PlatformInfo", info)
     assert_declared_types(info)
-    assert info.name == platform
-    assert info.title.strip(), "title is empty"
-    assert isinstance(info.role, Role)
+    require(info.name == platform, hook, "another name", platform, info.name)
+    require(info.title.strip(), hook, "the title is empty", "a title", info.title)
+    require(isinstance(info.role, Role), hook, "the role is not a Role", "Role", info.role)
     fields = info.credential_names
-    assert fields and all(f.strip() for f in fields), f"credential fields: {fields!r}"
+    require(fields and all(f.strip() for f in fields), hook, "credential fields are missing or "
+            "blank", "named fields", fields)
     _no_duplicates(list(fields), "credential fields")
     _no_duplicates([field.name for field in info.setting_fields], "setting fields")
     for spec in (*info.credential_fields, *info.setting_fields):
         # A form shows the default: a secret must have none, and each must pass its own check.
-        assert not (spec.secret and spec.default is not None), f"{spec.name}: secret default"
-        assert spec.kind is not FieldKind.CHOICE or spec.choices, f"{spec.name}: no choices"
+        require(not (spec.secret and spec.default is not None), hook,
+                f"{spec.name}: a secret field has a default", None, spec.default)
+        require(spec.kind is not FieldKind.CHOICE or spec.choices, hook,
+                f"{spec.name}: a choice field without choices", "choices", spec.choices)
         if spec.default is not None:
             spec.parse(spec.default)
     names = [i.name for i in pm.hook.shelfsync_platform_info()]
-    assert names.count(platform) == 1, f"{platform} declared {names.count(platform)} times"
+    require(names.count(platform) == 1, hook, f"{platform} declared more or less than once",
+            1, names.count(platform))
     fakes = [name for name, _ in pm.hook.shelfsync_fake_factory()]
-    assert fakes.count(platform) == 1, f"{platform} offers {fakes.count(platform)} fakes"
+    require(fakes.count(platform) == 1, "shelfsync_fake_factory",
+            f"{platform} offers more or fewer than one fake", 1, fakes.count(platform))
 
 
 def check_connection(pm: ShelfsyncPluginManager, fake: RunningFake, info: PlatformInfo) -> None:
@@ -172,8 +180,11 @@ def check_routing(pm: ShelfsyncPluginManager, fake: RunningFake, info: PlatformI
     connections to it, and a connection of a platform nobody serves reaches no plugin: a
     `PluginMissing` configuration error, and not one request to the API."""
     missing = pm.missing_hooks(info.name)
-    assert not missing, f"{info.name} lacks hooks its role ({info.role}) requires: {missing}"
-    assert pm.plugin_for(info.name) is pm.plugin_for(fake.connection.platform)
+    require(not missing, info.name, f"lacks hooks its role ({info.role}) requires", [],
+            missing)
+    require(pm.plugin_for(info.name) is pm.plugin_for(fake.connection.platform), info.name,
+            "the fake's connections are routed to another plugin", info.name,
+            fake.connection.platform)
     other = replace(fake.connection, platform="contract-nobody")
     fake.reset_requests()
     for name, kwargs in _NOWHERE_CALLS.items():
@@ -181,8 +192,10 @@ def check_routing(pm: ShelfsyncPluginManager, fake: RunningFake, info: PlatformI
             answer = pm.call(other, name, **kwargs)
         except PluginMissing:
             continue
-        raise AssertionError(f"{name} answered {answer!r} for a platform nobody serves")
-    assert fake.request_count() == 0, "a hook called the API for another platform"
+        raise ContractFailure(name, "answered for a platform nobody serves", "PluginMissing",
+                              answer)
+    require(fake.request_count() == 0, info.name, "a hook called the API for another platform",
+            0, fake.request_count())
 
 
 # --- pagination and types ---------------------------------------------------------------------
@@ -212,7 +225,8 @@ def check_types(pm: ShelfsyncPluginManager, fake: RunningFake, info: PlatformInf
     else:
         _elements(pm.call(conn, "shelfsync_fetch_listings"), Listing, "listings")
         page = pm.call(conn, "shelfsync_fetch_orders", updated_since=None, cursor=None)
-        assert isinstance(page, OrderPage), f"fetch_orders returned {type(page).__name__}"
+        require(isinstance(page, OrderPage), "shelfsync_fetch_orders", "not an OrderPage",
+                "OrderPage", page)
         assert_declared_types(page)
 
 
@@ -229,18 +243,26 @@ def check_webhooks(pm: ShelfsyncPluginManager, fake: RunningFake, header: str | 
         return pm.call(conn, "shelfsync_verify_webhook", headers=h, body=b)
 
     event = verify(headers, body)
-    assert isinstance(event, WebhookEvent)
+    hook = "shelfsync_verify_webhook"
+    require(isinstance(event, WebhookEvent), hook, "not a WebhookEvent", "WebhookEvent", event)
     assert_declared_types(event)
-    assert event.platform == fake.platform and event.topic and event.dedup_key
-    assert verify({k.lower(): v for k, v in headers.items()}, body).dedup_key == event.dedup_key
-    assert verify(httpx.Headers(headers), body).dedup_key == event.dedup_key
-    assert verify(headers, body) == event, "a replayed webhook parsed differently"
+    require(event.platform == fake.platform and event.topic and event.dedup_key, hook,
+            "platform, topic or dedup_key missing", fake.platform, event)
+    lowered = verify({k.lower(): v for k, v in headers.items()}, body)
+    require(lowered.dedup_key == event.dedup_key, hook, "lower-case headers read differently",
+            event.dedup_key, lowered.dedup_key)
+    mixed = verify(httpx.Headers(headers), body)
+    require(mixed.dedup_key == event.dedup_key, hook, "httpx.Headers read differently",
+            event.dedup_key, mixed.dedup_key)
+    replayed = verify(headers, body)
+    require(replayed == event, hook, "a replayed webhook parsed differently", event, replayed)
 
     tampered = bytearray(body)
     middle = len(tampered) // 2
     tampered[middle] = ord("0") if tampered[middle] != ord("0") else ord("1")
     names = [header] if header else [k for k in headers if _SIGNATURE_HEADER.search(k)]
-    assert names, f"no signature header among {sorted(headers)}; set signature_header"
+    require(names, hook, "no signature header found; set signature_header",
+            "a header naming hmac/sign/authorization", sorted(headers))
     unsigned = {k: v for k, v in headers.items() if k.lower() not in {n.lower() for n in names}}
     forged = {**headers, names[0]: "c2hlbGZzeW5jLWZvcmdlZA=="}
     for label, (h, b) in {"tampered body": (headers, bytes(tampered)),
@@ -250,7 +272,8 @@ def check_webhooks(pm: ShelfsyncPluginManager, fake: RunningFake, header: str | 
             verify(h, b)
         except WebhookSignatureError:
             continue
-        raise AssertionError(f"a webhook with a {label} was accepted")
+        raise ContractFailure(hook, f"a webhook with a {label} was accepted",
+                              "WebhookSignatureError", "an event")
 
 
 def check_webhook_subscription(pm: ShelfsyncPluginManager, fake: RunningFake) -> bool:
@@ -263,8 +286,10 @@ def check_webhook_subscription(pm: ShelfsyncPluginManager, fake: RunningFake) ->
     if not pm.implements(pm.plugin_for(fake.platform), "shelfsync_subscribe_webhooks"):
         return False
     first = pm.call(fake.connection, "shelfsync_subscribe_webhooks", address=address)
-    assert isinstance(first, list) and first, f"subscribe answered {first!r}: no topics"
-    assert all(isinstance(topic, str) and topic for topic in first), first
+    hook = "shelfsync_subscribe_webhooks"
+    require(isinstance(first, list) and first, hook, "no topics", "a non-empty list", first)
+    require(all(isinstance(topic, str) and topic for topic in first), hook,
+            "a topic is not a name", "non-empty strings", first)
     again = pm.call(fake.connection, "shelfsync_subscribe_webhooks", address=address)
-    assert again == first, f"a second subscribe answered {again!r}, the first {first!r}"
+    require(again == first, hook, "a second subscribe answered differently", first, again)
     return True

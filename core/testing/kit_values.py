@@ -81,7 +81,7 @@ def _keyed(values: list[Any], key: Callable[[Any], Any], value: Callable[[Any], 
     view: dict[Any, Any] = {}
     for element in values:
         k = key(element)
-        require(k not in view, hook, f"answered {k!r} twice", "each once", "a duplicate")
+        require(k not in view, hook, f"answered {k!r} twice: a duplicate", "each once", 2)
         view[k] = value(element)
     return view
 
