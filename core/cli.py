@@ -18,6 +18,7 @@ from shelfsync.core.commands.config import (
 from shelfsync.core.commands.connection import connection_group
 from shelfsync.core.commands.db import db_group
 from shelfsync.core.commands.output import ShelfsyncGroup
+from shelfsync.core.commands.plugin_new import plugin_group
 from shelfsync.core.commands.plugins import plugins_command
 from shelfsync.core.commands.rules import rules_group
 from shelfsync.core.commands.run import demo_command, run_command, worker_command
@@ -45,6 +46,7 @@ cli.add_command(webhooks_group)
 cli.add_command(channel_group)
 cli.add_command(connection_group)
 cli.add_command(plugins_command)
+cli.add_command(plugin_group)
 cli.add_command(rules_group)
 cli.add_command(worker_command)
 cli.add_command(run_command)

@@ -70,3 +70,11 @@ def test_entry_points_declare_builtin_plugins_and_pytest_kit(wheel_path: Path) -
     assert "tiktok = shelfsync.plugins.tiktok.plugin" in text
     assert "[pytest11]" in text and "shelfsync.core.testing.pytest_plugin" in text
     assert "shelfsync = shelfsync.core.cli:main" in text
+
+
+def test_plugin_scaffold_templates_are_in_the_wheel(wheel_names: set[str]) -> None:
+    """`shelfsync plugin new` reads its templates from the installed package."""
+    scaffold = ROOT / "core" / "scaffold"
+    expected = {f"shelfsync/core/scaffold/{p.relative_to(scaffold).as_posix()}"
+                for p in scaffold.rglob("*") if p.is_file() and "__pycache__" not in p.parts}
+    assert expected and expected <= wheel_names, sorted(expected - wheel_names)

@@ -9,12 +9,17 @@ on every fake so the contract kit, benchmarks and the demo can drive any of them
 | `POST /_fake/faults`       | `{"kind", "count", "path"?, "seconds"?}`: the next `count`      |
 |                            | requests (whose path contains `path`) fail with `kind`: `429`,  |
 |                            | `500`, `502`, `503`, `timeout` (sleep `seconds`, default 5,     |
-|                            | then 504) or `malformed` (a 200 with a body cut in half)        |
+|                            | then 504), `malformed` (a 200 with a body cut in half) or       |
+|                            | `lost` (a write is applied, then answered with a 502: "created, |
+|                            | answer lost"); `after` skips that many matching requests first  |
+| `GET /_fake/faults`        | `{"pending": n}`: faults that have not fired yet                |
 | `DELETE /_fake/faults`     | clears pending faults                                          |
 | `POST /_fake/latency`      | `{"seconds", "path"?}`: added to every API request (whose path |
 |                            | contains `path`)                                               |
-| `GET /_fake/requests`      | `{"count", "by_path", "max_in_flight"}`: API requests answered  |
-|                            | so far, and the most that were ever being answered at once     |
+| `GET /_fake/requests`      | `{"count", "by_path", "max_in_flight", "throttled"}`: API       |
+|                            | requests answered so far, the most ever answered at once, and   |
+|                            | how many the platform's own throttle refused (`note_throttled`) |
+| `GET /_fake/truth`         | what the fake holds (`FakeTruth`), for the kit to compare reads |
 | `DELETE /_fake/requests`   | resets the counts                                              |
 | `GET /_fake/connections`   | `[{"name", "credentials", ...}]`: what to connect with          |
 | `POST /_fake/webhooks`     | `{"url"}`: where signed webhooks go (alongside the platform's  |
@@ -22,9 +27,10 @@ on every fake so the contract kit, benchmarks and the demo can drive any of them
 | `POST /_fake/webhook-sample` | `{...}` platform-specific: a correctly signed webhook,       |
 |                            | `{"headers", "body"}`, for verification tests                  |
 
-A subclass implements `handle_api(request)` and `connections()`, may override
-`fault_response()` to fail in its platform's own format, `webhook_sample()`, and
-`handle_control()` for platform-specific control endpoints (which it should document).
+A subclass implements `handle_api(request)`, `connections()` and `truth()`, may override
+`fault_response()` to fail in its platform's own format, `is_write()` (which requests a
+`lost` fault may hit), `webhook_sample()`, and `handle_control()` for platform-specific
+control endpoints (which it should document).
 """
 
 from __future__ import annotations
@@ -43,7 +49,7 @@ from werkzeug.wrappers import Request, Response
 
 log = logging.getLogger(__name__)
 
-FAULT_KINDS = ("429", "500", "502", "503", "timeout", "malformed")
+FAULT_KINDS = ("429", "500", "502", "503", "timeout", "malformed", "lost")
 #: An injected timeout or latency longer than this is a mistake, not a test.
 MAX_FAULT_SECONDS = 600.0
 
@@ -56,6 +62,67 @@ class Fault:
     remaining: int
     path: str = ""
     seconds: float = 5.0
+    after: int = 0
+
+
+@dataclass
+class FakeTruth:
+    """What a fake really holds, in its plugin's vocabulary, so the kit can check values.
+
+    Each field is `None` when it does not apply to the platform's role. Ids are the ones the
+    plugin hands to core (a location's id as `Location.id`, a listing's `sku_id` …).
+    """
+
+    #: Location id -> active.
+    locations: dict[str, bool] | None = None
+    #: (SKU, location id) -> available, for every level a store read must report (active
+    #: locations only).
+    stock: dict[tuple[str, str], int] | None = None
+    #: SKU -> (continue_selling, tracked), as `BackorderPolicy` must say it.
+    backorder: dict[str, tuple[bool, bool]] | None = None
+    #: SKU -> variant id, for every catalog item with a SKU.
+    catalog: dict[str, str] | None = None
+    #: Channel SKU id -> (seller SKU, quantities per warehouse or location).
+    listings: dict[str, tuple[str, dict[str, int]]] | None = None
+    #: External (channel) order id -> how many orders the store holds for it.
+    orders: dict[str, int] | None = None
+    #: Channel order id -> shipments (tracking records) the channel holds for it.
+    shipments: dict[str, int] | None = None
+    #: Channel order id -> cancellations the channel recorded for it.
+    cancellations: dict[str, int] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The truth as JSON (tuple keys joined with a tab)."""
+        return {
+            "locations": self.locations,
+            "stock": None if self.stock is None else [
+                [sku, loc, qty] for (sku, loc), qty in self.stock.items()],
+            "backorder": None if self.backorder is None else {
+                sku: list(flags) for sku, flags in self.backorder.items()},
+            "catalog": self.catalog,
+            "listings": None if self.listings is None else {
+                k: [seller, qty] for k, (seller, qty) in self.listings.items()},
+            "orders": self.orders,
+            "shipments": self.shipments,
+            "cancellations": self.cancellations,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> FakeTruth:
+        """The inverse of `to_json`."""
+        stock, backorder, listings = data.get("stock"), data.get("backorder"), data.get("listings")
+        return cls(
+            locations=data.get("locations"),
+            stock=None if stock is None else {(s, loc): int(q) for s, loc, q in stock},
+            backorder=None if backorder is None else {
+                k: (bool(v[0]), bool(v[1])) for k, v in backorder.items()},
+            catalog=data.get("catalog"),
+            listings=None if listings is None else {
+                k: (str(v[0]), {w: int(q) for w, q in v[1].items()}) for k, v in listings.items()},
+            orders=data.get("orders"),
+            shipments=data.get("shipments"),
+            cancellations=data.get("cancellations"),
+        )
 
 
 def json_response(
@@ -68,6 +135,14 @@ def json_response(
         headers=headers,
         mimetype="application/json",
     )
+
+
+def fake_banner(platform: str, base_url: str, fake: FakePlatform, **extra: Any) -> str:
+    """The first stdout line of `shelfsync fake <platform> --json`: one JSON object with
+    `platform`, `base_url` and `connections` (the fake's `/_fake/connections` entries, each
+    `{"name", "credentials", …}` whose other keys are connection settings), plus `extra`."""
+    return json.dumps({**extra, "platform": platform, "base_url": base_url,
+                       "connections": fake.connections()}, separators=(",", ":"))
 
 
 class WebhookSender:
@@ -127,6 +202,7 @@ class FakePlatform:
         self.max_in_flight = 0
         self.webhook_urls: list[str] = []
         self.webhooks = WebhookSender()
+        self.throttled = 0
 
     # --- to implement ---------------------------------------------------------------------
 
@@ -141,6 +217,19 @@ class FakePlatform:
     def webhook_sample(self, options: dict[str, Any]) -> tuple[dict[str, str], bytes]:
         """A correctly signed webhook (headers, raw body) of this platform."""
         raise NotImplementedError
+
+    def truth(self) -> FakeTruth:
+        """What the fake holds now (see `FakeTruth`); the kit compares every read with it."""
+        raise NotImplementedError
+
+    def is_write(self, request: Request) -> bool:
+        """Whether `request` changes state: only writes are hit by a `lost` fault."""
+        return request.method not in {"GET", "HEAD", "OPTIONS"}
+
+    def note_throttled(self) -> None:
+        """Count one request the platform's own throttle refused (the kit checks it fired)."""
+        with self._lock:
+            self.throttled += 1
 
     def handle_control(self, request: Request, name: str) -> Response | None:
         """Platform-specific `/_fake/<name>` endpoints; `None` when unknown."""
@@ -164,8 +253,10 @@ class FakePlatform:
         for url in list(self.webhook_urls):
             self.webhooks.send(url, headers, body)
 
-    def inject_fault(self, kind: str, count: int = 1, path: str = "", seconds: float = 5.0) -> None:
-        """Make the next `count` API requests (matching `path`) fail with `kind`.
+    def inject_fault(self, kind: str, count: int = 1, path: str = "", seconds: float = 5.0,
+                     after: int = 0) -> None:
+        """Make the next `count` API requests (matching `path`, after skipping `after` of
+        them) fail with `kind`.
 
         A count below 1 or a negative or endless `seconds` is a ValueError here, not a fault
         that never fires or a sleep that fails at request time.
@@ -176,13 +267,22 @@ class FakePlatform:
             raise ValueError(f"count must be a whole number of at least 1, got {count!r}")
         if not 0 <= seconds < MAX_FAULT_SECONDS:
             raise ValueError(f"seconds must be 0 to {MAX_FAULT_SECONDS}, got {seconds!r}")
+        if isinstance(after, bool) or not isinstance(after, int) or after < 0:
+            raise ValueError(f"after must be a whole number of at least 0, got {after!r}")
         with self._lock:
-            self._faults.append(Fault(kind, count, path, seconds))
+            self._faults.append(Fault(kind, count, path, seconds, after))
 
-    def _take_fault(self, path: str) -> Fault | None:
+    def _take_fault(self, request: Request) -> Fault | None:
         with self._lock:
             for fault in self._faults:
-                if fault.remaining > 0 and fault.path in path:
+                if fault.remaining <= 0 or fault.path not in request.path:
+                    continue
+                if fault.kind == "lost" and not self.is_write(request):
+                    continue
+                if fault.after > 0:
+                    fault.after -= 1
+                    return None
+                if fault.remaining > 0:
                     fault.remaining -= 1
                     if fault.remaining == 0:
                         self._faults.remove(fault)
@@ -205,7 +305,11 @@ class FakePlatform:
         try:
             if self.latency and self.latency_path in request.path:
                 time.sleep(self.latency)
-            fault = self._take_fault(request.path)
+            fault = self._take_fault(request)
+            if fault is not None and fault.kind == "lost":
+                # Applied, then the answer is lost on the way back: the client sees a 502.
+                self.handle_api(request)
+                return self.fault_response(Fault("502", 0, fault.path), request)
             if fault is not None:
                 return self.fault_response(fault, request)
             return self.handle_api(request)
@@ -225,10 +329,17 @@ class FakePlatform:
                     int(body.get("count", 1)),
                     str(body.get("path", "")),
                     float(body.get("seconds", 5.0)),
+                    int(body.get("after", 0)),
                 )
             except (TypeError, ValueError) as exc:
                 return json_response({"error": str(exc)}, 400)
             return json_response({"ok": True})
+        if name == "faults" and request.method == "GET":
+            with self._lock:
+                pending = sum(1 for fault in self._faults if fault.remaining > 0)
+            return json_response({"pending": pending})
+        if name == "truth":
+            return json_response(self.truth().to_json())
         if name == "faults" and request.method == "DELETE":
             with self._lock:
                 self._faults.clear()
@@ -248,11 +359,13 @@ class FakePlatform:
                 with self._lock:
                     self.request_counts.clear()
                     self.max_in_flight = self.in_flight
+                    self.throttled = 0
             with self._lock:
                 counts = dict(self.request_counts)
                 most_at_once = self.max_in_flight
+                throttled = self.throttled
             return json_response({"count": sum(counts.values()), "by_path": counts,
-                                  "max_in_flight": most_at_once})
+                                  "max_in_flight": most_at_once, "throttled": throttled})
         if name == "connections":
             return json_response(self.connections())
         if name == "webhooks" and request.method == "POST":

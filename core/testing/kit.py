@@ -104,13 +104,15 @@ class PluginContract:
         self, plugin_manager: ShelfsyncPluginManager, contract_fake: RunningFake,
         info: PlatformInfo, kind: str,
     ) -> None:
-        checks.check_fault_recovered(plugin_manager, contract_fake, info, kind)
+        checks.check_fault_recovered(plugin_manager, contract_fake, info, kind,
+                                     self.page_size)
 
     def test_timeout_retried_to_right_answer(
         self, plugin_manager: ShelfsyncPluginManager, contract_fake: RunningFake,
         info: PlatformInfo,
     ) -> None:
-        checks.check_fault_recovered(plugin_manager, contract_fake, info, "timeout")
+        checks.check_fault_recovered(plugin_manager, contract_fake, info, "timeout",
+                                     self.page_size)
 
     @pytest.mark.parametrize("kind", ["500", "malformed", "429"])
     def test_persistent_fault_is_typed_error(
@@ -126,7 +128,7 @@ class PluginContract:
         if self.throttle_options is None:
             pytest.skip(f"{self.platform} sets no throttle_options for its fake")
         running = run_fake(self.platform, **{**self.fake_options, **self.throttle_options})
-        checks.check_throttled_read(plugin_manager, running, info, self.fake_options)
+        checks.check_throttled_read(plugin_manager, running, info, self.page_size)
 
     def test_webhook_verification(self, plugin_manager: ShelfsyncPluginManager,
                                   contract_fake: RunningFake) -> None:
@@ -142,6 +144,15 @@ class PluginContract:
                                      contract_fake: RunningFake, info: PlatformInfo) -> None:
         self._role(info, Role.STORE)
         checks.check_create_order(plugin_manager, contract_fake)
+
+    def test_order_writes_survive_a_lost_answer(
+        self, plugin_manager: ShelfsyncPluginManager, contract_fake: RunningFake,
+        info: PlatformInfo,
+    ) -> None:
+        self._role(info, Role.CHANNEL)
+        if not checks.check_order_writes(plugin_manager, contract_fake):
+            pytest.skip(f"{self.platform} implements neither push_fulfillment nor "
+                        "push_cancellation")
 
     def test_push_inventory_per_sku(self, plugin_manager: ShelfsyncPluginManager,
                                     contract_fake: RunningFake, info: PlatformInfo) -> None:

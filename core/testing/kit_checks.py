@@ -1,4 +1,5 @@
-"""The contract's checks, as plain functions that raise AssertionError.
+"""The contract's checks, as plain functions that raise `ContractFailure` (an AssertionError
+naming the hook, what was expected and what came back).
 
 `PluginContract` calls them from its test methods; they are plain functions so the kit's own
 tests can run them against a deliberately broken plugin and see them fail.
@@ -7,7 +8,6 @@ tests can run them against a deliberately broken plugin and see them fail.
 from __future__ import annotations
 
 import re
-import uuid
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
@@ -17,17 +17,30 @@ import httpx
 
 from shelfsync.core.errors import (
     AuthError,
-    BadResponse,
-    NotFound,
     PluginError,
     PluginMissing,
-    RateLimited,
-    TransientError,
     WebhookSignatureError,
 )
 from shelfsync.core.plugins import ShelfsyncPluginManager
 from shelfsync.core.testing.catalog import seed_catalog
+from shelfsync.core.testing.kit_reads import (
+    PERSISTENT_FAULT_ERRORS,
+    check_fault_persistent,
+    check_fault_recovered,
+    check_reads,
+    check_throttled_read,
+)
 from shelfsync.core.testing.kit_types import assert_declared_types
+from shelfsync.core.testing.kit_values import (
+    ContractFailure,
+    flatten,
+    require,
+)
+from shelfsync.core.testing.kit_writes import (
+    check_create_order,
+    check_order_writes,
+    check_push_inventory,
+)
 from shelfsync.core.types import (
     AccountInfo,
     BackorderPolicy,
@@ -35,34 +48,29 @@ from shelfsync.core.types import (
     ChannelOrder,
     Connection,
     FieldKind,
-    InventoryUpdate,
     Listing,
     Location,
-    Money,
-    OrderLine,
     OrderPage,
-    PassScope,
     PlatformInfo,
-    PushResult,
     Role,
     StockLevel,
     StoreOrderRef,
-    StoreOrderStatus,
     WebhookEvent,
 )
+
+__all__ = [  # reads live in kit_reads, writes in kit_writes; callers find every check here
+    "PERSISTENT_FAULT_ERRORS",
+    "check_create_order",
+    "check_fault_persistent",
+    "check_fault_recovered",
+    "check_order_writes",
+    "check_push_inventory",
+    "check_throttled_read",
+]
 
 if TYPE_CHECKING:
     from shelfsync.core.testing.kit_runner import RunningFake
 
-#: What a fault that outlasts every retry must surface as.
-PERSISTENT_FAULT_ERRORS: Mapping[str, type[PluginError]] = {
-    "429": RateLimited,
-    "500": TransientError,
-    "502": TransientError,
-    "503": TransientError,
-    "timeout": TransientError,
-    "malformed": BadResponse,
-}
 _SIGNATURE_HEADER = re.compile(r"hmac|signature|sign|authorization", re.IGNORECASE)
 
 
@@ -75,12 +83,8 @@ def expected_skus(options: Mapping[str, Any]) -> set[str]:
 
 def read_all(pm: ShelfsyncPluginManager, connection: Connection, info: PlatformInfo) -> list[Any]:
     """The role's main paginated read: the store's catalog or the channel's listings."""
-    if info.role == Role.STORE:
-        result = pm.call(connection, "shelfsync_fetch_catalog")
-    else:
-        result = pm.call(connection, "shelfsync_fetch_listings")
-    assert isinstance(result, list), f"expected a list, got {type(result).__name__}"
-    return result
+    hook = "shelfsync_fetch_catalog" if info.role == Role.STORE else "shelfsync_fetch_listings"
+    return flatten(pm.call(connection, hook), hook)
 
 
 def _canonical(values: Sequence[Any]) -> list[str]:
@@ -89,13 +93,13 @@ def _canonical(values: Sequence[Any]) -> list[str]:
 
 def _no_duplicates(values: Sequence[Any], what: str) -> None:
     repeated = [value for value, n in Counter(values).items() if n > 1]
-    assert not repeated, f"duplicate {what}: {repeated[:5]}"
+    require(not repeated, what, "duplicates", "each once", repeated[:5])
 
 
 def _elements(values: Any, kind: type, what: str) -> None:
-    assert isinstance(values, list), f"{what}: expected a list, got {type(values).__name__}"
-    for value in values:
-        assert isinstance(value, kind), f"{what}: {value!r} is not a {kind.__name__}"
+    for value in flatten(values, what):
+        require(isinstance(value, kind), what, "an element of the wrong type", kind.__name__,
+                value)
         assert_declared_types(value)
 
 
@@ -104,31 +108,43 @@ def _elements(values: Any, kind: type, what: str) -> None:
 
 def check_platform_info(pm: ShelfsyncPluginManager, info: PlatformInfo, platform: str) -> None:
     """Info is well formed and the platform is declared once, with a fake."""
-    assert isinstance(info, PlatformInfo)
+    hook = "shelfsync_platform_info"
+    require(isinstance(info, PlatformInfo), hook, "not a PlatformInfo", "PlatformInfo", info)
     assert_declared_types(info)
-    assert info.name == platform
-    assert info.title.strip(), "title is empty"
-    assert isinstance(info.role, Role)
+    require(info.name == platform, hook, "another name", platform, info.name)
+    require(info.title.strip(), hook, "the title is empty", "a title", info.title)
+    require(isinstance(info.role, Role), hook, "the role is not a Role", "Role", info.role)
     fields = info.credential_names
-    assert fields and all(f.strip() for f in fields), f"credential fields: {fields!r}"
+    require(fields and all(f.strip() for f in fields), hook, "credential fields are missing or "
+            "blank", "named fields", fields)
     _no_duplicates(list(fields), "credential fields")
     _no_duplicates([field.name for field in info.setting_fields], "setting fields")
     for spec in (*info.credential_fields, *info.setting_fields):
         # A form shows the default: a secret must have none, and each must pass its own check.
-        assert not (spec.secret and spec.default is not None), f"{spec.name}: secret default"
-        assert spec.kind is not FieldKind.CHOICE or spec.choices, f"{spec.name}: no choices"
+        require(not (spec.secret and spec.default is not None), hook,
+                f"{spec.name}: a secret field has a default", None, spec.default)
+        require(spec.kind is not FieldKind.CHOICE or spec.choices, hook,
+                f"{spec.name}: a choice field without choices", "choices", spec.choices)
         if spec.default is not None:
             spec.parse(spec.default)
     names = [i.name for i in pm.hook.shelfsync_platform_info()]
-    assert names.count(platform) == 1, f"{platform} declared {names.count(platform)} times"
+    require(names.count(platform) == 1, hook, f"{platform} declared more or less than once",
+            1, names.count(platform))
     fakes = [name for name, _ in pm.hook.shelfsync_fake_factory()]
-    assert fakes.count(platform) == 1, f"{platform} offers {fakes.count(platform)} fakes"
+    require(fakes.count(platform) == 1, "shelfsync_fake_factory",
+            f"{platform} offers more or fewer than one fake", 1, fakes.count(platform))
 
 
 def check_connection(pm: ShelfsyncPluginManager, fake: RunningFake, info: PlatformInfo) -> None:
     """Good credentials pass and name the account; spoiled ones raise AuthError."""
-    account = pm.call(fake.connection, "shelfsync_check_connection")
-    assert isinstance(account, AccountInfo), f"check_connection answered {account!r}"
+    hook = "shelfsync_check_connection"
+    try:
+        account = pm.call(fake.connection, hook)
+    except PluginError as exc:
+        raise ContractFailure(hook, "the fake's own credentials were refused", "AccountInfo",
+                              f"{type(exc).__name__}: {exc}") from exc
+    require(isinstance(account, AccountInfo), hook, "not an AccountInfo", "AccountInfo",
+            account)
     assert_declared_types(account)
     good = fake.connection
     spoiled = Connection(platform=good.platform, base_url=good.base_url,
@@ -138,7 +154,7 @@ def check_connection(pm: ShelfsyncPluginManager, fake: RunningFake, info: Platfo
         pm.call(spoiled, "shelfsync_check_connection")
     except AuthError:
         return
-    raise AssertionError("wrong credentials were accepted")
+    raise ContractFailure(hook, "wrong credentials were accepted", "AuthError", "an answer")
 
 
 #: Each operation hook's arguments besides the connection, for calls that must never arrive.
@@ -164,8 +180,11 @@ def check_routing(pm: ShelfsyncPluginManager, fake: RunningFake, info: PlatformI
     connections to it, and a connection of a platform nobody serves reaches no plugin: a
     `PluginMissing` configuration error, and not one request to the API."""
     missing = pm.missing_hooks(info.name)
-    assert not missing, f"{info.name} lacks hooks its role ({info.role}) requires: {missing}"
-    assert pm.plugin_for(info.name) is pm.plugin_for(fake.connection.platform)
+    require(not missing, info.name, f"lacks hooks its role ({info.role}) requires", [],
+            missing)
+    require(pm.plugin_for(info.name) is pm.plugin_for(fake.connection.platform), info.name,
+            "the fake's connections are routed to another plugin", info.name,
+            fake.connection.platform)
     other = replace(fake.connection, platform="contract-nobody")
     fake.reset_requests()
     for name, kwargs in _NOWHERE_CALLS.items():
@@ -173,8 +192,10 @@ def check_routing(pm: ShelfsyncPluginManager, fake: RunningFake, info: PlatformI
             answer = pm.call(other, name, **kwargs)
         except PluginMissing:
             continue
-        raise AssertionError(f"{name} answered {answer!r} for a platform nobody serves")
-    assert fake.request_count() == 0, "a hook called the API for another platform"
+        raise ContractFailure(name, "answered for a platform nobody serves", "PluginMissing",
+                              answer)
+    require(fake.request_count() == 0, info.name, "a hook called the API for another platform",
+            0, fake.request_count())
 
 
 # --- pagination and types ---------------------------------------------------------------------
@@ -182,52 +203,13 @@ def check_routing(pm: ShelfsyncPluginManager, fake: RunningFake, info: PlatformI
 
 def check_pagination(pm: ShelfsyncPluginManager, fake: RunningFake, info: PlatformInfo,
                      options: Mapping[str, Any], page_size: int) -> None:
-    """Small pages and default pages read the same, complete set, without duplicates."""
-    small = fake.with_settings(page_size=page_size)
-    fake.reset_requests()
-    paged = read_all(pm, small, info)
-    small_requests = fake.request_count()
-    fake.reset_requests()
-    whole = read_all(pm, fake.connection, info)
-    whole_requests = fake.request_count()
-    assert _canonical(paged) == _canonical(whole), "small pages and large pages differ"
-    assert len(paged) > page_size, "the seeded catalog is too small to need several pages"
-    # A platform's page may count products rather than SKUs, so only compare the two reads.
-    assert small_requests > whole_requests, (
-        f"{small_requests} requests with page_size={page_size}, {whole_requests} without: "
-        "the page_size setting was not honoured, so several pages were never read"
-    )
-    seeded = expected_skus(options)
+    """Every read equals the fake's truth at every page size; see `kit_reads.check_reads`."""
+    check_reads(pm, fake, info, page_size)
     if info.role == Role.STORE:
-        _no_duplicates([item.variant_id for item in paged], "variant ids")
-        _no_duplicates([item.sku for item in paged], "SKUs")
-        assert {item.sku for item in paged} == seeded, "catalog SKUs differ from the seed"
-        _check_store_stock(pm, fake, small, seeded)
-    else:
-        _no_duplicates([item.sku_id for item in paged], "SKU ids")
-        unknown = {item.seller_sku for item in paged} - seeded - {""}
-        assert not unknown, f"listings name SKUs the seed does not hold: {sorted(unknown)[:5]}"
-
-
-def _check_store_stock(pm: ShelfsyncPluginManager, fake: RunningFake, small: Connection,
-                       seeded: set[str]) -> None:
-    levels = pm.call(small, "shelfsync_fetch_stock_levels", skus=None)
-    whole = pm.call(fake.connection, "shelfsync_fetch_stock_levels", skus=None)
-    assert _canonical(levels) == _canonical(whole), "stock pages differ by page size"
-    _no_duplicates([(level.sku, level.location_id) for level in levels], "(SKU, location)")
-    assert {level.sku for level in levels} <= seeded, "stock for SKUs outside the catalog"
-    locations = pm.call(fake.connection, "shelfsync_fetch_locations")
-    _no_duplicates([location.id for location in locations], "location ids")
-    known = {location.id for location in locations}
-    assert {level.location_id for level in levels} <= known, "stock at unknown locations"
-    some = sorted({level.sku for level in levels})[:3]
-    subset = pm.call(small, "shelfsync_fetch_stock_levels", skus=[*some, "CONTRACT-NO-SUCH-SKU"])
-    assert _canonical(subset) == _canonical([lv for lv in levels if lv.sku in some]), (
-        "stock for given SKUs differs from the full read"
-    )
-    policies = pm.call(small, "shelfsync_fetch_backorder_policies", skus=None)
-    _no_duplicates([policy.sku for policy in policies], "backorder SKUs")
-    assert {policy.sku for policy in policies} <= seeded
+        catalog = read_all(pm, fake.connection, info)
+        require({item.sku for item in catalog} == expected_skus(options),
+                "shelfsync_fetch_catalog", "catalog SKUs differ from the seed",
+                len(expected_skus(options)), len(catalog))
 
 
 def check_types(pm: ShelfsyncPluginManager, fake: RunningFake, info: PlatformInfo) -> None:
@@ -243,47 +225,9 @@ def check_types(pm: ShelfsyncPluginManager, fake: RunningFake, info: PlatformInf
     else:
         _elements(pm.call(conn, "shelfsync_fetch_listings"), Listing, "listings")
         page = pm.call(conn, "shelfsync_fetch_orders", updated_since=None, cursor=None)
-        assert isinstance(page, OrderPage), f"fetch_orders returned {type(page).__name__}"
+        require(isinstance(page, OrderPage), "shelfsync_fetch_orders", "not an OrderPage",
+                "OrderPage", page)
         assert_declared_types(page)
-
-
-# --- faults and throttling ---------------------------------------------------------------------
-
-
-def check_fault_recovered(pm: ShelfsyncPluginManager, fake: RunningFake, info: PlatformInfo,
-                          kind: str) -> None:
-    """A passing fault is retried, and the answer is the same as without it."""
-    baseline = read_all(pm, fake.connection, info)
-    if kind == "timeout":
-        fake.inject_fault(kind, count=1, seconds=fake.connection.timeout + 0.5)
-    else:
-        fake.inject_fault(kind, count=2)
-    assert _canonical(read_all(pm, fake.connection, info)) == _canonical(baseline), (
-        f"after a passing {kind} fault the answer differs"
-    )
-
-
-def check_fault_persistent(pm: ShelfsyncPluginManager, fake: RunningFake, info: PlatformInfo,
-                           kind: str) -> None:
-    """A fault that outlasts the retries surfaces as its typed error, never as data."""
-    fake.inject_fault(kind, count=1000)
-    try:
-        result = read_all(pm, fake.connection, info)
-    except PERSISTENT_FAULT_ERRORS[kind]:
-        return
-    finally:
-        fake.clear_faults()
-    raise AssertionError(f"a persistent {kind} fault returned data: {result[:3]!r}")
-
-
-def check_throttled_read(pm: ShelfsyncPluginManager, fake: RunningFake, info: PlatformInfo,
-                         options: Mapping[str, Any]) -> None:
-    """On a small budget the full read still completes with the right answer."""
-    result = read_all(pm, fake.connection, info)
-    if info.role == Role.STORE:
-        assert {item.sku for item in result} == expected_skus(options)
-    else:
-        assert result, "nothing read under throttling"
 
 
 # --- webhooks -------------------------------------------------------------------------------
@@ -299,18 +243,26 @@ def check_webhooks(pm: ShelfsyncPluginManager, fake: RunningFake, header: str | 
         return pm.call(conn, "shelfsync_verify_webhook", headers=h, body=b)
 
     event = verify(headers, body)
-    assert isinstance(event, WebhookEvent)
+    hook = "shelfsync_verify_webhook"
+    require(isinstance(event, WebhookEvent), hook, "not a WebhookEvent", "WebhookEvent", event)
     assert_declared_types(event)
-    assert event.platform == fake.platform and event.topic and event.dedup_key
-    assert verify({k.lower(): v for k, v in headers.items()}, body).dedup_key == event.dedup_key
-    assert verify(httpx.Headers(headers), body).dedup_key == event.dedup_key
-    assert verify(headers, body) == event, "a replayed webhook parsed differently"
+    require(event.platform == fake.platform and event.topic and event.dedup_key, hook,
+            "platform, topic or dedup_key missing", fake.platform, event)
+    lowered = verify({k.lower(): v for k, v in headers.items()}, body)
+    require(lowered.dedup_key == event.dedup_key, hook, "lower-case headers read differently",
+            event.dedup_key, lowered.dedup_key)
+    mixed = verify(httpx.Headers(headers), body)
+    require(mixed.dedup_key == event.dedup_key, hook, "httpx.Headers read differently",
+            event.dedup_key, mixed.dedup_key)
+    replayed = verify(headers, body)
+    require(replayed == event, hook, "a replayed webhook parsed differently", event, replayed)
 
     tampered = bytearray(body)
     middle = len(tampered) // 2
     tampered[middle] = ord("0") if tampered[middle] != ord("0") else ord("1")
     names = [header] if header else [k for k in headers if _SIGNATURE_HEADER.search(k)]
-    assert names, f"no signature header among {sorted(headers)}; set signature_header"
+    require(names, hook, "no signature header found; set signature_header",
+            "a header naming hmac/sign/authorization", sorted(headers))
     unsigned = {k: v for k, v in headers.items() if k.lower() not in {n.lower() for n in names}}
     forged = {**headers, names[0]: "c2hlbGZzeW5jLWZvcmdlZA=="}
     for label, (h, b) in {"tampered body": (headers, bytes(tampered)),
@@ -320,7 +272,8 @@ def check_webhooks(pm: ShelfsyncPluginManager, fake: RunningFake, header: str | 
             verify(h, b)
         except WebhookSignatureError:
             continue
-        raise AssertionError(f"a webhook with a {label} was accepted")
+        raise ContractFailure(hook, f"a webhook with a {label} was accepted",
+                              "WebhookSignatureError", "an event")
 
 
 def check_webhook_subscription(pm: ShelfsyncPluginManager, fake: RunningFake) -> bool:
@@ -333,72 +286,10 @@ def check_webhook_subscription(pm: ShelfsyncPluginManager, fake: RunningFake) ->
     if not pm.implements(pm.plugin_for(fake.platform), "shelfsync_subscribe_webhooks"):
         return False
     first = pm.call(fake.connection, "shelfsync_subscribe_webhooks", address=address)
-    assert isinstance(first, list) and first, f"subscribe answered {first!r}: no topics"
-    assert all(isinstance(topic, str) and topic for topic in first), first
+    hook = "shelfsync_subscribe_webhooks"
+    require(isinstance(first, list) and first, hook, "no topics", "a non-empty list", first)
+    require(all(isinstance(topic, str) and topic for topic in first), hook,
+            "a topic is not a name", "non-empty strings", first)
     again = pm.call(fake.connection, "shelfsync_subscribe_webhooks", address=address)
-    assert again == first, f"a second subscribe answered {again!r}, the first {first!r}"
+    require(again == first, hook, "a second subscribe answered differently", first, again)
     return True
-
-
-# --- role-specific writes ---------------------------------------------------------------------
-
-
-def check_create_order(pm: ShelfsyncPluginManager, fake: RunningFake) -> None:
-    """Creating the same channel order again, even across a failure, finds the first one."""
-    conn = fake.connection
-    item = next(i for i in pm.call(conn, "shelfsync_fetch_catalog") if i.sku)
-    price = Money(item.price or "1.00", item.currency or "USD")
-    order = ChannelOrder(
-        id=f"contract-{uuid.uuid4().hex[:12]}", status="AWAITING_SHIPMENT",
-        lines=(OrderLine(line_id="1", sku_id="contract-sku", seller_sku=item.sku, quantity=1,
-                         unit_price=price),),
-        total=price,
-    )
-    first = pm.call(conn, "shelfsync_create_order", order=order)
-    assert isinstance(first, StoreOrderRef) and first.created and first.id
-    again = pm.call(conn, "shelfsync_create_order", order=order)
-    assert again is not None and not again.created and again.id == first.id
-    fake.inject_fault("500", count=1)
-    retried = pm.call(conn, "shelfsync_create_order", order=order)
-    assert retried is not None and not retried.created and retried.id == first.id
-    status = pm.call(conn, "shelfsync_fetch_order_status", order_ref=first)
-    assert isinstance(status, StoreOrderStatus) and status.id == first.id
-    unknown = ChannelOrder(
-        id=f"contract-{uuid.uuid4().hex[:12]}", status="AWAITING_SHIPMENT",
-        lines=(OrderLine(line_id="1", sku_id="x", seller_sku="CONTRACT-NO-SUCH-SKU",
-                         quantity=1),),
-    )
-    try:
-        pm.call(conn, "shelfsync_create_order", order=unknown)
-    except NotFound:
-        return
-    raise AssertionError("an order for an unknown SKU was created")
-
-
-def check_push_inventory(pm: ShelfsyncPluginManager, fake: RunningFake) -> None:
-    """One result per update; a rejected SKU fails alone; accepted quantities read back (the
-    plugin may spread a SKU's quantity over locations: their total is what was pushed)."""
-    conn = fake.connection
-    listings = pm.call(conn, "shelfsync_fetch_listings")
-    picks = listings[:3]
-    assert picks, "the channel lists nothing to push to"
-    updates = [InventoryUpdate(product_id=listing.product_id, sku_id=listing.sku_id,
-                               quantity=7, seller_sku=listing.seller_sku,
-                               shown=dict(listing.quantities))
-               for listing in picks]
-    updates.append(InventoryUpdate(product_id=picks[0].product_id,
-                                   sku_id="contract-no-such-sku", quantity=1))
-    results = pm.call(conn, "shelfsync_push_inventory", updates=updates, scope=PassScope())
-    _elements(results, PushResult, "push results")
-    by_sku = {result.sku_id: result for result in results}
-    assert len(results) == len(updates) and set(by_sku) == {u.sku_id for u in updates}
-    bogus = by_sku["contract-no-such-sku"]
-    assert not bogus.ok and (bogus.error_code or bogus.error_message)
-    for update in updates[:-1]:
-        assert by_sku[update.sku_id].ok, f"push of {update.sku_id} failed: {by_sku[update.sku_id]}"
-    after = {listing.sku_id: listing for listing in pm.call(conn, "shelfsync_fetch_listings")}
-    for update in updates[:-1]:
-        quantities = after[update.sku_id].quantities
-        assert not quantities or sum(quantities.values()) == 7, (
-            f"{update.sku_id} reads back {dict(quantities)} after pushing 7"
-        )

@@ -64,12 +64,21 @@ class RunningFake:
         return response.json()
 
     def inject_fault(self, kind: str, count: int = 1, path: str = "",
-                     seconds: float | None = None) -> None:
-        """Make the next `count` API requests fail with `kind` (see core/testing/fakes.py)."""
-        body: dict[str, Any] = {"kind": kind, "count": count, "path": path}
+                     seconds: float | None = None, after: int = 0) -> None:
+        """Make the next `count` API requests (after skipping `after`) fail with `kind` (see
+        core/testing/fakes.py; `lost` hits writes only, after applying them)."""
+        body: dict[str, Any] = {"kind": kind, "count": count, "path": path, "after": after}
         if seconds is not None:
             body["seconds"] = seconds
         self.control("POST", "faults", body)
+
+    def pending_faults(self) -> int:
+        """Injected faults that have not fired yet."""
+        return int(self.control("GET", "faults")["pending"])
+
+    def throttled(self) -> int:
+        """Requests the platform's own throttle refused since the last reset."""
+        return int(self.control("GET", "requests").get("throttled", 0))
 
     def clear_faults(self) -> None:
         """Drop any pending fault."""
@@ -95,6 +104,7 @@ class RunningFake:
         return Connection(
             platform=base.platform, base_url=base.base_url, credentials=base.credentials,
             settings={**base.settings, **settings}, id=base.id, timeout=base.timeout,
+            platform_id=base.platform_id,
         )
 
     def stop(self) -> None:

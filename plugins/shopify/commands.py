@@ -1,18 +1,19 @@
 """`shelfsync fake shopify`: serve the Shopify fake on a local port until interrupted.
 
 The plugin registers `fake_command` into the `fake` group. With `--json` the first line of
-stdout is one JSON object (`base_url`, `credentials`, `shop`) so scripts and the demo can
+stdout is one JSON object (`platform`, `base_url`, `connections`, and `credentials`, `shop`)
+so scripts and the demo can
 start the fake with `--port 0` and read where it listens and how to connect.
 """
 
 from __future__ import annotations
 
-import json
 import sys
 
 import click
 from werkzeug.serving import make_server
 
+from shelfsync.core.testing.fakes import fake_banner
 from shelfsync.plugins.shopify.fake import DEFAULT_API_VERSION, ShopifyFake
 
 
@@ -57,9 +58,8 @@ def fake_command(
     base_url = f"http://{host}:{server.server_port}"
     credentials = {"access_token": fake.access_token, "client_secret": fake.client_secret}
     if as_json:
-        click.echo(
-            json.dumps({"base_url": base_url, "credentials": credentials, "shop": fake.shop})
-        )
+        click.echo(fake_banner("shopify", base_url, fake, credentials=credentials,
+                               shop=fake.shop))
     else:
         click.echo(f"Shopify fake for {fake.shop} at {base_url}")
         click.echo(f"  GraphQL:       {base_url}/admin/api/{DEFAULT_API_VERSION}/graphql.json")

@@ -60,7 +60,7 @@ from graphql import (
 from graphql.execution.values import get_variable_values
 from werkzeug.wrappers import Request, Response
 
-from shelfsync.core.testing.fakes import FakePlatform, Fault, json_response
+from shelfsync.core.testing.fakes import FakePlatform, FakeTruth, Fault, json_response
 from shelfsync.plugins.shopify import fake_webhooks as hooks
 from shelfsync.plugins.shopify.fake_control import handle_control
 from shelfsync.plugins.shopify.fake_cost import (
@@ -79,8 +79,10 @@ from shelfsync.plugins.shopify.fake_errors import (
 )
 from shelfsync.plugins.shopify.fake_mutations import MUTATIONS
 from shelfsync.plugins.shopify.fake_resolvers import Context, build_fake_schema
-from shelfsync.plugins.shopify.fake_store import ShopStore
+from shelfsync.plugins.shopify.fake_store import ShopStore, gid
 
+#: The tag the plugin puts on an order it creates for a channel order (counted by `truth()`).
+ORDER_TAG = "tiktok-order:"
 API_PATH = re.compile(r"^/admin/api/(\d{4}-(?:0[1-9]|1[0-2])|unstable)/graphql\.json$")
 INVALID_TOKEN = "[API] Invalid API key or access token (unrecognized login or wrong password)"
 # Standard plan: 100 points/s restore (https://shopify.dev/docs/apps/build/apis/graphql-admin/
@@ -156,6 +158,36 @@ class ShopifyFake(FakePlatform):
                 },
             }
         ]
+
+    def truth(self) -> FakeTruth:
+        """What the shop holds, as the plugin must read it (gids, active locations only,
+        stock of tracked SKUs; a variant that is not tracked sells on)."""
+        store = self.store
+        with self.state_lock:
+            active = {gid("Location", loc.num): loc.active for loc in store.locations}
+            stock = {
+                (v.sku, gid("Location", num)): level.quantities["available"]
+                for v in store.variants if v.sku and v.item.tracked
+                for num, level in v.item.levels.items() if level.location.active
+            }
+            orders: dict[str, int] = {}
+            for order in store.orders:
+                for tag in order.tags:
+                    if tag.startswith(ORDER_TAG):
+                        key = tag.removeprefix(ORDER_TAG)
+                        orders[key] = orders.get(key, 0) + 1
+            return FakeTruth(
+                locations=active,
+                stock=stock,
+                backorder={v.sku: (v.policy == "CONTINUE" or not v.item.tracked, v.item.tracked)
+                           for v in store.variants if v.sku},
+                catalog={v.sku: gid("ProductVariant", v.num) for v in store.variants if v.sku},
+                orders=orders,
+            )
+
+    def is_write(self, request: Request) -> bool:
+        """GraphQL mutations are the writes (every request is a POST)."""
+        return b"mutation" in request.get_data(cache=True)
 
     def handle_api(self, request: Request) -> Response:
         """Route, authenticate and answer one Admin API request."""
@@ -268,6 +300,7 @@ class ShopifyFake(FakePlatform):
         if requested > MAX_QUERY_COST:
             return {"errors": [max_cost_error(requested)]}
         if not self.bucket.try_take(requested):
+            self.note_throttled()
             error = {
                 "message": "Throttled",
                 "extensions": {"code": "THROTTLED", "documentation": DOCS_URL},

@@ -16,10 +16,10 @@ import click
 
 from shelfsync.core.errors import (
     NotFound,
-    PluginError,
 )
 from shelfsync.core.hookspecs import hookimpl
 from shelfsync.core.plugins import add_fake_command
+from shelfsync.core.rest import create_once
 from shelfsync.core.types import (
     AccountInfo,
     BackorderPolicy,
@@ -187,21 +187,14 @@ def shelfsync_create_order(connection: Connection, order: ChannelOrder) -> Store
             # TikTok already sold the units: take them off stock even past zero.
             "options": {"inventoryBehaviour": "DECREMENT_IGNORING_POLICY", "sendReceipt": False},
         }
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                return mapping.created_order(
-                    client.mutate(queries.ORDER_CREATE, variables, "orderCreate")
-                )
-            except PluginError as exc:
-                if not exc.retryable or attempt >= client.policy.attempts:
-                    raise
-                client.sleep(client.policy.delay(attempt, getattr(exc, "retry_after", None)))
-            # The failed attempt may have landed (a lost response): never create twice.
-            existing = _existing_order(client, order.id)
-            if existing is not None:
-                return existing
+        # Looked up again before every retry: a failed attempt may have landed (a lost answer).
+        ref, _ = create_once(
+            lambda: _existing_order(client, order.id),
+            lambda: mapping.created_order(
+                client.mutate(queries.ORDER_CREATE, variables, "orderCreate")),
+            client.policy, platform=PLATFORM, sleep=client.sleep,
+        )
+        return ref
 
 
 @hookimpl

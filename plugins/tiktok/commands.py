@@ -1,17 +1,18 @@
 """`shelfsync fake tiktok`: serve the TikTok Shop fake until interrupted.
 
-With `--json` the first stdout line is one JSON object, `{"base_url", "shops": [{"id", "name",
+With `--json` the first stdout line is one JSON object, `{"platform", "base_url", "connections",
+"shops": [{"id", "name",
 "credentials": {app_key, app_secret, access_token, refresh_token, shop_cipher}}]}`, so a
 script or a benchmark can start the fake as a subprocess and read how to connect.
 """
 
 from __future__ import annotations
 
-import json
 import threading
 
 import click
 
+from shelfsync.core.testing.fakes import fake_banner
 from shelfsync.core.testing.server import start_server
 from shelfsync.plugins.tiktok.fake import TikTokFake
 
@@ -39,7 +40,7 @@ def fake_command(
         for c in app.connections()
     ]
     if as_json:
-        click.echo(json.dumps({"base_url": base_url, "shops": shops_info}), nl=True)
+        click.echo(fake_banner("tiktok", base_url, app, shops=shops_info))
     else:
         click.echo(f"TikTok Shop fake on {base_url} (Ctrl+C to stop)")
         for shop in shops_info:

@@ -65,7 +65,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from shelfsync.core.testing.fakes import FakePlatform, Fault, json_response
+from shelfsync.core.testing.fakes import FakePlatform, FakeTruth, Fault, json_response
 from shelfsync.plugins.tiktok import fake_control, fake_orders, fake_products, fake_webhooks
 from shelfsync.plugins.tiktok.fake_gateway import (
     AUTH_RECORD_NOT_FOUND,
@@ -207,6 +207,7 @@ class TikTokFake(FakePlatform):
                 shop = shop_for_token(request.headers.get("x-tts-access-token"),
                                       self._by_token, now)
             if not self.limiter.allow(f"{self.creds.app_key}:{shop.id}"):
+                self.note_throttled()
                 raise ApiError(RATE_LIMITED, http_status=429)
             check_cipher(query, shop, shop_scoped)
             body = json_body(request)
@@ -215,6 +216,22 @@ class TikTokFake(FakePlatform):
         except ApiError as error:
             return envelope_response(request_id, error=error)
         return envelope_response(request_id, data)
+
+    def truth(self) -> FakeTruth:
+        """What the first shop (the kit's connection) lists: each SKU's seller SKU and its
+        available quantity per warehouse."""
+        with self.state_lock:
+            shop = self.shops[0]
+            return FakeTruth(listings={
+                sku.id: (sku.seller_sku, dict(sku.available))
+                for pid in shop.product_order for sku in shop.skus.values()
+                if sku.product_id == pid
+            })
+
+    def is_write(self, request: Request) -> bool:
+        """Searches are POSTs too; only inventory updates, cancellations, shipments and
+        subscription changes write."""
+        return request.method != "GET" and not request.path.endswith("/search")
 
     def connections(self) -> list[dict[str, Any]]:
         """One entry per shop, with that shop's current tokens and cipher."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -11,7 +12,13 @@ import httpx
 import pytest
 from werkzeug.wrappers import Request, Response
 
-from shelfsync.core.testing.fakes import FakePlatform, WebhookSender, json_response
+from shelfsync.core.testing.fakes import (
+    FakePlatform,
+    FakeTruth,
+    WebhookSender,
+    fake_banner,
+    json_response,
+)
 from shelfsync.core.testing.server import RunningServer, serving
 
 
@@ -111,3 +118,72 @@ def test_requests_counts_the_most_answered_at_once(server: RunningServer) -> Non
 
     httpx.delete(server.base_url + "/_fake/requests").raise_for_status()
     assert httpx.get(server.base_url + "/_fake/requests").json()["max_in_flight"] == 0
+
+
+class CounterFake(FakePlatform):
+    """POST /count adds one (a write); GET /count reads; its truth is the count."""
+
+    platform = "counter"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = 0
+
+    def handle_api(self, request: Request) -> Response:
+        if request.method == "POST":
+            with self._lock:
+                self.count += 1
+        if request.args.get("throttle"):
+            self.note_throttled()
+        return json_response({"count": self.count})
+
+    def connections(self) -> list[dict[str, Any]]:
+        return [{"name": "counter", "credentials": {}}]
+
+    def truth(self) -> FakeTruth:
+        return FakeTruth(orders={"only": self.count})
+
+
+def test_lost_fault_applies_the_write_then_answers_502_and_spares_reads() -> None:
+    with serving(CounterFake()) as running:
+        url = running.base_url
+        assert httpx.post(url + "/_fake/faults", json={"kind": "lost"}).status_code == 200
+        assert httpx.get(url + "/count").json() == {"count": 0}  # a read is not hit
+        assert httpx.get(url + "/_fake/faults").json() == {"pending": 1}
+        assert httpx.post(url + "/count").status_code == 502
+        assert httpx.get(url + "/count").json() == {"count": 1}  # it was applied
+        assert httpx.get(url + "/_fake/faults").json() == {"pending": 0}
+        truth = FakeTruth.from_json(httpx.get(url + "/_fake/truth").json())
+        assert truth.orders == {"only": 1}
+
+
+def test_after_lets_requests_through_before_the_fault_fires() -> None:
+    with serving(CounterFake()) as running:
+        url = running.base_url
+        httpx.post(url + "/_fake/faults", json={"kind": "503", "count": 1, "after": 2})
+        assert [httpx.get(url + "/count").status_code for _ in range(4)] == [200, 200, 503, 200]
+        refused = httpx.post(url + "/_fake/faults", json={"kind": "503", "after": -1})
+        assert refused.status_code == 400
+
+
+def test_throttled_requests_are_counted_and_reset() -> None:
+    with serving(CounterFake()) as running:
+        url = running.base_url
+        httpx.get(url + "/count", params={"throttle": "1"})
+        assert httpx.get(url + "/_fake/requests").json()["throttled"] == 1
+        assert httpx.delete(url + "/_fake/requests").json()["throttled"] == 0
+
+
+def test_truth_round_trips_through_json() -> None:
+    truth = FakeTruth(locations={"L": True}, stock={("S", "L"): 3}, backorder={"S": (True, False)},
+                      catalog={"S": "V"}, listings={"K": ("S", {"W": 2})}, orders={"O": 1},
+                      shipments={"O": 1}, cancellations={})
+    assert FakeTruth.from_json(truth.to_json()) == truth
+
+
+def test_fake_banner_is_one_json_line_with_connections() -> None:
+    line = fake_banner("counter", "http://127.0.0.1:1", CounterFake(), extra=1)
+    assert "\n" not in line
+    assert json.loads(line) == {"platform": "counter", "base_url": "http://127.0.0.1:1",
+                                "connections": [{"name": "counter", "credentials": {}}],
+                                "extra": 1}

@@ -24,13 +24,15 @@ from shelfsync.core.http import RetryPolicy, call_with_retries, make_client, rai
 from shelfsync.core.plugins import ShelfsyncPluginManager, get_plugin_manager
 from shelfsync.core.testing import kit_checks
 from shelfsync.core.testing.catalog import seed_catalog
-from shelfsync.core.testing.fakes import FakePlatform, json_response
+from shelfsync.core.testing.fakes import FakePlatform, FakeTruth, json_response
 from shelfsync.core.testing.kit import PluginContract, RunningFake
 from shelfsync.core.types import (
     AccountInfo,
     Capabilities,
+    ChannelOrder,
     Connection,
     ContinueSelling,
+    Fulfillment,
     InventoryUpdate,
     Listing,
     OrderPage,
@@ -51,10 +53,16 @@ class ToyChannelFake(FakePlatform):
 
     def __init__(self, products: int = 10, variants: int = 2, seed: int = 0) -> None:
         super().__init__()
+        self.shipments: dict[str, int] = {}
         self.listings = [
             {"product_id": f"P{p.index}", "sku_id": f"S-{v.sku}", "seller_sku": v.sku, "qty": 0}
             for p in seed_catalog(seed, products, variants) for v in p.variants
         ]
+
+    def truth(self) -> FakeTruth:
+        return FakeTruth(listings={item["sku_id"]: (item["seller_sku"], {"default": item["qty"]})
+                                   for item in self.listings},
+                         shipments=dict(self.shipments))
 
     def connections(self) -> list[dict[str, Any]]:
         return [{"name": "toy shop", "credentials": {"token": TOKEN, "secret": SECRET},
@@ -89,6 +97,10 @@ class ToyChannelFake(FakePlatform):
             return json_response({"results": results})
         if request.path == "/orders":
             return json_response({"orders": [], "next": None})
+        if request.path.startswith("/ship/"):  # records every shipment, repeats included
+            order_id = request.path.removeprefix("/ship/")
+            self.shipments[order_id] = self.shipments.get(order_id, 0) + 1
+            return json_response({"ok": True})
         return json_response({"error": "no such path"}, 404)
 
 
@@ -247,3 +259,27 @@ def test_contract_catches_data_returned_despite_a_fault(run_fake: Callable[..., 
     with pytest.raises(AssertionError, match="returned data"):
         kit_checks.check_fault_persistent(pm, running, info, "malformed")
 
+
+
+class ShipsTwicePlugin(ToyChannelPlugin):
+    """Ships an order again after a lost answer, without asking whether it already shipped."""
+
+    @hookimpl
+    def shelfsync_fetch_orders(self, connection: Connection, updated_since: datetime | None,
+                               cursor: str | None) -> OrderPage:
+        return OrderPage(orders=(ChannelOrder(id="O-1", status="AWAITING_SHIPMENT", lines=()),))
+
+    @hookimpl
+    def shelfsync_push_fulfillment(self, connection: Connection,
+                                   fulfillment: Fulfillment) -> bool:
+        with make_client(connection, headers={"X-Toy-Token":
+                                              connection.credentials["token"]}) as client:
+            raise_for_status(client.post(f"/ship/{fulfillment.order_id}"), "toychannel")
+        return True
+
+
+def test_contract_catches_a_shipment_sent_twice(run_fake: Callable[..., RunningFake]) -> None:
+    pm = _manager(ShipsTwicePlugin())
+    running = run_fake("toychannel", products=2)
+    with pytest.raises(AssertionError, match="holds 2 shipments"):
+        kit_checks.check_order_writes(pm, running)

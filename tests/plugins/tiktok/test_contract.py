@@ -19,7 +19,7 @@ class TestTikTokContract(PluginContract):
 
     platform = "tiktok"
     fake_options: ClassVar[dict[str, Any]] = {"products": 45, "variants": 1, "seed": 0}
-    throttle_options: ClassVar[dict[str, Any] | None] = {"qps": 5}
+    throttle_options: ClassVar[dict[str, Any] | None] = {"qps": 2}
     signature_header: ClassVar[str | None] = "Authorization"
 
     @pytest.fixture(autouse=True)
