@@ -17,7 +17,8 @@ from sqlmodel import Session
 from shelfsync.core.models import ChannelConnection, OrderBinding
 from shelfsync.core.plugins import ShelfsyncPluginManager
 from shelfsync.core.sync.context import channel_connection
-from shelfsync.core.sync.orders import accept_order
+from shelfsync.core.sync.orders import accept_order, held_skus
+from shelfsync.core.sync.pending import mark_pending
 from shelfsync.core.types import OrderPage
 
 #: How far back each poll reaches before the newest update it has seen.
@@ -60,7 +61,7 @@ def read_orders(session: Session, pm: ShelfsyncPluginManager, channel_id: int,
     if row is None:
         return PollResult()
     connection = channel_connection(row)
-    shop_name = row.shop_name
+    shop_name, organization_id = row.shop_name, row.organization_id
     session.commit()
     result = PollResult()
     cursor: str | None = None
@@ -75,6 +76,10 @@ def read_orders(session: Session, pm: ShelfsyncPluginManager, channel_id: int,
                 session, channel_id, order_id=order.id, status=order.status,
                 updated_at=order.updated_at, order=order))
             result.seen.add(order.id)
+        # Held-back units changed: every channel's quantities of these SKUs are decided again.
+        changed = held_skus(session, result.binding_ids[-len(page.orders):] if page.orders else [])
+        if changed:
+            mark_pending(session, organization_id, changed, datetime.now(UTC))
         session.commit()
         cursor = page.next_cursor
         if not cursor or (until_found is not None and until_found in result.seen):

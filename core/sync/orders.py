@@ -40,6 +40,7 @@ from shelfsync.core.sync.context import (
     store_connection,
     store_of,
 )
+from shelfsync.core.sync.pending import mark_pending
 from shelfsync.core.types import Address, ChannelOrder, Money, OrderLine, StoreOrderRef
 
 Clock = Callable[[], datetime]
@@ -222,6 +223,14 @@ def accept_order(session: Session, channel_id: int, *, order_id: str, status: st
     return int(found.id)
 
 
+def held_skus(session: Session, binding_ids: list[int]) -> list[str]:
+    """The store SKUs these orders hold (or held) back."""
+    if not binding_ids:
+        return []
+    rows = session.execute(select(_table().c.units).where(_table().c.id.in_(binding_ids)))
+    return sorted({sku for (units,) in rows for sku in (units or {})})
+
+
 # --- one attempt -----------------------------------------------------------------------------
 
 
@@ -371,6 +380,8 @@ def create_in_store(session: Session, pm: ShelfsyncPluginManager, binding_id: in
         return _fail(session, binding, owner, classify(exc), clock())
     _settle(session, binding_id, status=OrderState.CREATED.value, store_order_id=ref.id,
             store_order_name=ref.name, failure_reason_code=None, fix_hint=None, retry_at=None)
+    # Its units are no longer held back: the store's own stock now counts them.
+    mark_pending(session, channel.organization_id, held_skus(session, [binding_id]), clock())
     session.commit()
     return Outcome(binding_id, binding.channel_order_id, OrderState.CREATED.value,
                    store_order=ref)

@@ -277,3 +277,57 @@ def test_a_different_currency_without_a_rate_is_refused(linked: World) -> None:
     failed = attempt(linked, order["id"])
     assert (failed.state, failed.reason) == (OrderState.FAILED, Reason.CURRENCY_MISMATCH)
     assert store_orders(linked, order["id"]) == []
+
+
+def _audit(world: World, channel: int, sku: str) -> Any:
+    from shelfsync.core.models import InventoryAudit
+
+    world.session.expire_all()
+    return world.session.exec(select(InventoryAudit).where(
+        InventoryAudit.channel_id == world.channel_ids[channel], InventoryAudit.sku == sku)
+        .order_by(InventoryAudit.id.desc())).first()  # type: ignore[union-attr]
+
+
+def test_units_of_a_waiting_order_are_held_back_from_every_shop(linked: World) -> None:
+    from shelfsync.core.sync.decisions import held_back_units
+    from shelfsync.core.sync.inventory import sync_skus
+
+    sku = linked.plain_sku()
+
+    def store_total() -> int:
+        return sum(lv["available"] for lv in linked.store_stock(sku)["levels"]
+                   if lv["location_active"])
+
+    sync_skus(linked.session, linked.pm, linked.org_id, [sku])
+    total = store_total()
+    assert total > 10
+    assert (linked.shown(0)[sku], linked.shown(1)[sku]) == (total, total // 2)
+    held = place(linked, 0, {sku: 4}, "ON_HOLD")  # accepted, waiting (cancellation window)
+    poll(linked)
+    sync_skus(linked.session, linked.pm, linked.org_id, [sku])
+    # 4 units owed to shop 1's buyer: shop 2 (50 %) shows half of what is left, at once.
+    assert (linked.shown(0)[sku], linked.shown(1)[sku]) == (total - 4, (total - 4) // 2)
+    audit = _audit(linked, 1, sku)
+    assert audit.inputs["held_back"] == 4 and "4 units held back" in audit.explanation
+    set_status(linked, held["id"], "AWAITING_SHIPMENT")
+    poll(linked)
+    assert attempt(linked, held["id"]).state == OrderState.CREATED
+    # The store took the 4 units off its stock; they are no longer held back on top.
+    assert store_total() == total - 4
+    assert held_back_units(linked.session, linked.org_id, [sku]) == {}
+    sync_skus(linked.session, linked.pm, linked.org_id, [sku])
+    assert (linked.shown(0)[sku], linked.shown(1)[sku]) == (total - 4, (total - 4) // 2)
+
+
+def test_unpaid_and_cancelled_orders_hold_nothing_back(linked: World) -> None:
+    from shelfsync.core.sync.decisions import held_back_units
+
+    sku = linked.plain_sku()
+    place(linked, 0, {sku: 1}, "UNPAID")
+    cancelled = place(linked, 1, {sku: 2}, "ON_HOLD")
+    set_status(linked, cancelled["id"], "CANCELLED")
+    waiting = place(linked, 1, {sku: 3}, "ON_HOLD")
+    poll(linked)
+    poll(linked, 1)
+    assert held_back_units(linked.session, linked.org_id, [sku]) == {sku: 3}
+    assert binding(linked, waiting["id"]).units == {sku: 3}
