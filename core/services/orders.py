@@ -10,8 +10,9 @@ raises: the caller's retry policy (the broker's middleware, the next poll) decid
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import update
@@ -42,15 +43,22 @@ def accept_order_event(session: Session, channel: ChannelConnection,
     """Record a channel's order webhook in the caller's transaction (committed before the
     receiver answers 200); the binding's id, or None when the event names no order or the
     channel's order sync is off."""
-    if not event.order_id or channel.id is None:
+    if event.topic != ORDER_STATUS_TOPIC or not event.order_id or channel.id is None:
         return None
     settings = session.get(ChannelSettings, channel.id)
     if settings is not None and not settings.order_sync:
         return None
-    data = event.payload.get("data") if isinstance(event.payload, dict) else None
-    status = str((data or {}).get("order_status") or "")
+    data = event.payload.get("data") if isinstance(event.payload, Mapping) else None
+    data = data if isinstance(data, Mapping) else {}
+    status = str(data.get("order_status") or "")
+    if not status:
+        return None
+    updated = data.get("update_time")
+    when = (datetime.fromtimestamp(updated, UTC)
+            if isinstance(updated, int) and not isinstance(updated, bool) and updated > 0
+            else event.occurred_at)
     return accept_order(session, channel.id, order_id=event.order_id, status=status,
-                        updated_at=event.occurred_at)
+                        updated_at=when)
 
 
 def create_order(pm: ShelfsyncPluginManager, binding_id: int, owner: str, *,
