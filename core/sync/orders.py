@@ -179,9 +179,10 @@ def accept_order(session: Session, channel_id: int, *, order_id: str, status: st
     """Record an order (a webhook's id and status, or a poll's whole order) in the caller's
     transaction; returns the binding's id.
 
-    One INSERT … ON CONFLICT DO UPDATE: racing intakes make one row. A created or skipped order
-    keeps its state; otherwise the newer channel status (by update time, then by TikTok's
-    status order) wins, and a whole order replaces a bare webhook's.
+    INSERT … ON CONFLICT DO NOTHING, then the row is locked (PostgreSQL; SQLite's writer lock
+    is already held) and moved on: racing intakes make one row. A created or skipped order
+    keeps its state; otherwise the newer channel status wins (by update time, then, within
+    TikTok's whole seconds, by its status order), and a whole order fills in a bare webhook's.
     """
     table = _table()
     values: dict[str, Any] = {
@@ -193,34 +194,40 @@ def accept_order(session: Session, channel_id: int, *, order_id: str, status: st
         values["payload"] = order_to_payload(order)
         values["units"] = _held_units(session, channel_id, order)
     insert = insert_for(session, OrderBinding).values(**values)
-    newer = or_(table.c.channel_updated_at.is_(None),
-                insert.excluded.channel_updated_at.is_(None),
-                table.c.channel_updated_at <= insert.excluded.channel_updated_at)
-    changes: dict[str, Any] = {"channel_status": insert.excluded.channel_status,
-                               "channel_updated_at": insert.excluded.channel_updated_at,
-                               "updated_at": insert.excluded.updated_at}
-    if order is not None:
-        changes.update(payload=insert.excluded.payload, units=insert.excluded.units)
-    statement = insert.on_conflict_do_update(
-        index_elements=["channel_id", "channel_order_id"], set_=changes,
-        where=and_(table.c.status.in_([OrderState.WAITING.value, OrderState.FAILED.value]),
-                   newer),
-    )
-    session.execute(statement)
-    found = session.execute(select(table.c.id, table.c.channel_status, table.c.payload,
-                                   table.c.status).where(
-        table.c.channel_id == channel_id, table.c.channel_order_id == order_id)).one()
-    open_states = (OrderState.WAITING.value, OrderState.FAILED.value)
-    if order is not None and not found.payload and found.status in open_states:
+    inserted = session.execute(insert.on_conflict_do_nothing(
+        index_elements=["channel_id", "channel_order_id"]).returning(table.c.id)
+    ).scalar_one_or_none()
+    if inserted is not None:
+        return int(inserted)
+    found = session.execute(select(
+        table.c.id, table.c.channel_status, table.c.channel_updated_at, table.c.payload,
+        table.c.status).where(table.c.channel_id == channel_id,
+                              table.c.channel_order_id == order_id).with_for_update()).one()
+    if found.status not in (OrderState.WAITING.value, OrderState.FAILED.value):
+        return int(found.id)
+    changes: dict[str, Any] = {}
+    if _is_newer(updated_at, status, found.channel_updated_at, found.channel_status):
+        changes.update(channel_status=status, channel_updated_at=updated_at,
+                       updated_at=utcnow())
+        if order is not None:
+            changes.update(payload=values["payload"], units=values["units"])
+    elif order is not None and not found.payload:
         # A bare webhook's newer status stands; the order it named is now known whole.
-        session.execute(update(table).where(table.c.id == found.id).values(
-            payload=values["payload"], units=values["units"]))
-    if order is None and found.channel_status != status and _RANK.get(status, -1) > _RANK.get(
-            found.channel_status or "", -1):
-        # Same second, later status (TikTok's times are whole seconds): the later one wins.
-        session.execute(update(table).where(table.c.id == found.id)
-                        .values(channel_status=status))
+        changes.update(payload=values["payload"], units=values["units"])
+    if changes:
+        session.execute(update(table).where(table.c.id == found.id).values(**changes))
     return int(found.id)
+
+
+def _is_newer(when: datetime | None, status: str, old_when: datetime | None,
+              old_status: str | None) -> bool:
+    if when is None or old_when is None:
+        return when is not None or old_when is None
+    if old_when.tzinfo is None:
+        old_when = old_when.replace(tzinfo=when.tzinfo)
+    if when != old_when:
+        return when > old_when
+    return _RANK.get(status.upper(), -1) >= _RANK.get((old_status or "").upper(), -1)
 
 
 def held_skus(session: Session, binding_ids: list[int]) -> list[str]:
