@@ -13,8 +13,8 @@ from sqlmodel import select
 from shelfsync.core.cli import build_cli
 from shelfsync.core.models import ChannelSettings, SkuLink
 
-from .conftest import World
-from .test_orders import RATE, place
+from .conftest import RATE, World
+from .test_orders import place
 
 
 @pytest.fixture

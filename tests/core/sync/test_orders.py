@@ -7,7 +7,6 @@ store's orders: one per TikTok order, whatever faults were injected.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -17,7 +16,6 @@ import pytest
 from sqlmodel import select
 
 from shelfsync.core.models import ChannelSettings, OrderBinding
-from shelfsync.core.sync.linking import refresh_listings
 from shelfsync.core.sync.order_poll import read_orders
 from shelfsync.core.sync.orders import (
     OrderState,
@@ -27,23 +25,7 @@ from shelfsync.core.sync.orders import (
     due_orders,
 )
 
-from .conftest import World
-
-RATE = Decimal("0.8")
-
-
-@pytest.fixture
-def linked(world: World) -> Iterator[World]:
-    """The world with both shops' listings read and linked by SKU, and each shop's currency
-    rate set (the store sells in USD; channel price = store price × rate)."""
-    for channel_id in world.channel_ids:
-        refresh_listings(world.session, world.pm, channel_id)
-        settings = world.session.get(ChannelSettings, channel_id)
-        assert settings is not None
-        settings.currency_rate = RATE
-        world.session.add(settings)
-    world.session.commit()
-    yield world
+from .conftest import RATE, World
 
 
 def place(world: World, shop: int, skus: dict[str, int], status: str = "AWAITING_SHIPMENT"
