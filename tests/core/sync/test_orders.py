@@ -313,3 +313,21 @@ def test_unpaid_and_cancelled_orders_hold_nothing_back(linked: World) -> None:
     poll(linked, 1)
     assert held_back_units(linked.session, linked.org_id, [sku]) == {sku: 3}
     assert binding(linked, waiting["id"]).units == {sku: 3}
+
+
+def test_tax_and_discounts_reach_the_store_as_tiktok_reports_them(linked: World) -> None:
+    """Shop 2 sells in USD with sales tax on top; every third order has a seller discount:
+    the store order's total is TikTok's total, to the cent."""
+    placed = [place(linked, 1, {linked.plain_sku(): 2}) for _ in range(3)]
+    assert any(Decimal(o["payment"]["seller_discount"]) > 0 for o in placed)
+    assert all(Decimal(o["payment"]["tax"]) > 0 for o in placed)
+    poll(linked, 1)
+    for order in placed:
+        assert attempt(linked, order["id"]).state == OrderState.CREATED
+        made = store_orders(linked, order["id"])
+        assert len(made) == 1
+        total = Decimal(made[0]["totalPriceSet"]["shopMoney"]["amount"])
+        assert total == Decimal(order["payment"]["total_amount"])
+        attributes = {a["key"]: a["value"] for a in made[0]["customAttributes"]}
+        if Decimal(order["payment"]["seller_discount"]) > 0:
+            assert attributes["tiktok_discount"] == order["payment"]["seller_discount"]
