@@ -197,6 +197,11 @@ def handle_order(binding_id: int) -> None:
     if outcome.attempted:
         log.info("order %s (%s): %s%s", outcome.channel_order_id, binding_id, outcome.state,
                  f" ({outcome.reason})" if outcome.reason else "")
+        # Units held back (a new order) or released (now in the store): the engine queued
+        # the SKUs; every channel's quantities follow at once.
+        organization_id = orders.organization_of(binding_id)
+        if organization_id is not None:
+            request_sync(organization_id)
 
 
 @dramatiq.actor(queue_name=_broker.BULK_QUEUE)
@@ -204,7 +209,10 @@ def poll_orders(channel_id: int) -> None:
     """Read the channel's changed orders, then send every due order to `handle_order`."""
     pm = plugin_manager()
     with _throttle_hint():
-        orders.poll_channel(pm, channel_id)
+        polled = orders.poll_channel(pm, channel_id)
+    organization_id = orders.channel_organization(channel_id)
+    if polled.seen and organization_id is not None:
+        request_sync(organization_id)  # held-back units may have changed
     with session_scope() as session:
         due = due_orders(session, datetime.now(UTC), channel_ids=[channel_id])
     for binding_id in due:

@@ -81,6 +81,21 @@ def _mark_store_refused(session: Session, binding_id: int, detail: str) -> None:
         mark_needs_reauth(session, "store", store.id, detail)
 
 
+def organization_of(binding_id: int) -> int | None:
+    """The organization an order belongs to (None when it is gone)."""
+    with session_scope() as session:
+        binding = session.get(OrderBinding, binding_id)
+        channel = session.get(ChannelConnection, binding.channel_id) if binding else None
+        return channel.organization_id if channel is not None else None
+
+
+def channel_organization(channel_id: int) -> int | None:
+    """The organization of a channel (None when it is gone)."""
+    with session_scope() as session:
+        channel = session.get(ChannelConnection, channel_id)
+        return channel.organization_id if channel is not None else None
+
+
 def read_event_order(pm: ShelfsyncPluginManager, binding_id: int) -> PollResult:
     """Read the order a bare webhook named, from its update time (the hook reads pages of
     changed orders; the webhook's order is on the first)."""

@@ -113,3 +113,21 @@ def test_order_sync_off_records_nothing(receiver: Receiver) -> None:
     answer = _post(receiver, 0, _status_push(receiver, 0, order, "AWAITING_SHIPMENT", "o-1"))
     assert answer.status_code == 200
     assert _bindings(order["id"]) == []
+
+
+def test_an_order_whose_webhook_was_lost_arrives_through_the_poll(receiver: Receiver) -> None:
+    _link(receiver)
+    order = _place(receiver, 1)  # no webhook reaches us
+    assert _bindings(order["id"]) == []
+    tasks.poll_orders.fn(receiver.org.channel_ids[1])
+    rows = _bindings(order["id"])
+    assert len(rows) == 1 and rows[0].payload["lines"]
+    sent = [m for m in receiver.enqueued() if m.actor_name == "handle_order"]
+    assert [m.args for m in sent] == [(rows[0].id,)]
+    tasks.handle_order.fn(rows[0].id)
+    assert _store_orders(receiver, order["id"]) == 1
+    # The next poll reads it again (overlap window): nothing new, nothing sent for it.
+    tasks.poll_orders.fn(receiver.org.channel_ids[1])
+    assert [m.args for m in receiver.enqueued() if m.actor_name == "handle_order"] == [
+        (rows[0].id,)]
+    assert _store_orders(receiver, order["id"]) == 1
