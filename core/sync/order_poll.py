@@ -54,8 +54,9 @@ def read_orders(session: Session, pm: ShelfsyncPluginManager, channel_id: int,
                 max_pages: int = MAX_PAGES) -> PollResult:
     """Read the channel's orders updated since `since`, accept each, commit per page.
 
-    With `until_found`, stop at the page that holds that order (a webhook's read). No
-    transaction is open during a read.
+    With `until_found` (a webhook's read), only that order is taken in and the read stops at
+    the page that holds it: the page's other orders have webhooks of their own, and the poll
+    catches any whose webhook was lost. No transaction is open during a read.
     """
     row = session.get(ChannelConnection, channel_id)
     if row is None:
@@ -69,7 +70,10 @@ def read_orders(session: Session, pm: ShelfsyncPluginManager, channel_id: int,
         page: OrderPage = pm.call(connection, "shelfsync_fetch_orders", updated_since=since,
                                   cursor=cursor)
         result.pages += 1
+        before = len(result.binding_ids)
         for order in page.orders:
+            if until_found is not None and order.id != until_found:
+                continue
             if not order.shop_name:
                 order = replace(order, shop_name=shop_name)
             result.binding_ids.append(accept_order(
@@ -77,7 +81,8 @@ def read_orders(session: Session, pm: ShelfsyncPluginManager, channel_id: int,
                 updated_at=order.updated_at, order=order))
             result.seen.add(order.id)
         # Held-back units changed: every channel's quantities of these SKUs are decided again.
-        changed = held_skus(session, result.binding_ids[-len(page.orders):] if page.orders else [])
+        taken = len(result.binding_ids) - before
+        changed = held_skus(session, result.binding_ids[-taken:] if taken else [])
         if changed:
             mark_pending(session, organization_id, changed, datetime.now(UTC))
         session.commit()
