@@ -31,6 +31,7 @@ from shelfsync.core.sync.orders import (
     accept_order,
     create_in_store,
     due_orders,
+    is_read,
 )
 from shelfsync.core.types import WebhookEvent
 
@@ -101,7 +102,7 @@ def read_event_order(pm: ShelfsyncPluginManager, binding_id: int) -> PollResult:
     changed orders; the webhook's order is on the first)."""
     with session_scope() as session:
         binding = session.get(OrderBinding, binding_id)
-        if binding is None or binding.payload:
+        if binding is None or is_read(binding):
             return PollResult()
         since = binding.channel_updated_at
         return read_orders(session, pm, binding.channel_id, since,

@@ -15,7 +15,7 @@ attempt finds it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -40,8 +40,9 @@ from shelfsync.core.sync.context import (
     store_connection,
     store_of,
 )
+from shelfsync.core.sync.order_payload import order_from_payload, order_to_payload
 from shelfsync.core.sync.pending import mark_pending
-from shelfsync.core.types import Address, ChannelOrder, Money, OrderLine, StoreOrderRef
+from shelfsync.core.types import ChannelOrder, Money, StoreOrderRef
 
 Clock = Callable[[], datetime]
 #: Longer than one store call with its retries; short enough that a killed worker's order is
@@ -95,64 +96,6 @@ CANCELLED = frozenset({"CANCELLED", "CANCEL"})
 _RANK = {s: i for i, s in enumerate(("UNPAID", "ON_HOLD", "AWAITING_SHIPMENT",
                                      "PARTIALLY_SHIPPING", "AWAITING_COLLECTION", "IN_TRANSIT",
                                      "DELIVERED", "COMPLETED", "CANCEL", "CANCELLED"))}
-
-
-# --- the order as stored ---------------------------------------------------------------------
-
-
-def _money(value: Money | None) -> dict[str, str] | None:
-    return None if value is None else {"amount": value.amount, "currency": value.currency}
-
-
-def _unmoney(value: Any) -> Money | None:
-    return None if not value else Money(str(value["amount"]), str(value["currency"]))
-
-
-def order_to_payload(order: ChannelOrder) -> dict[str, Any]:
-    """A channel order as JSON, to store it on the binding and rebuild it for the store."""
-    recipient = order.recipient
-    return {
-        "id": order.id, "status": order.status, "shop_id": order.shop_id,
-        "shop_name": order.shop_name, "buyer_name": order.buyer_name,
-        "buyer_email": order.buyer_email,
-        "total": _money(order.total), "shipping_fee": _money(order.shipping_fee),
-        "tax": _money(order.tax), "discount": _money(order.discount),
-        "created_at": order.created_at.isoformat() if order.created_at else None,
-        "updated_at": order.updated_at.isoformat() if order.updated_at else None,
-        "recipient": None if recipient is None else {
-            "name": recipient.name, "phone": recipient.phone, "lines": list(recipient.lines),
-            "city": recipient.city, "region": recipient.region,
-            "postal_code": recipient.postal_code, "country_code": recipient.country_code},
-        "lines": [{"line_id": li.line_id, "sku_id": li.sku_id, "seller_sku": li.seller_sku,
-                   "quantity": li.quantity, "unit_price": _money(li.unit_price),
-                   "product_id": li.product_id, "title": li.title} for li in order.lines],
-    }
-
-
-def order_from_payload(data: Mapping[str, Any]) -> ChannelOrder:
-    """The channel order `order_to_payload` stored."""
-    recipient = data.get("recipient")
-
-    def moment(name: str) -> datetime | None:
-        return datetime.fromisoformat(data[name]) if data.get(name) else None
-
-    return ChannelOrder(
-        id=data["id"], status=data["status"], shop_id=data.get("shop_id", ""),
-        shop_name=data.get("shop_name", ""), buyer_name=data.get("buyer_name", ""),
-        buyer_email=data.get("buyer_email", ""), total=_unmoney(data.get("total")),
-        shipping_fee=_unmoney(data.get("shipping_fee")), tax=_unmoney(data.get("tax")),
-        discount=_unmoney(data.get("discount")), created_at=moment("created_at"),
-        updated_at=moment("updated_at"),
-        recipient=None if not recipient else Address(
-            name=recipient["name"], phone=recipient["phone"], lines=tuple(recipient["lines"]),
-            city=recipient["city"], region=recipient["region"],
-            postal_code=recipient["postal_code"], country_code=recipient["country_code"]),
-        lines=tuple(OrderLine(line_id=li["line_id"], sku_id=li["sku_id"],
-                              seller_sku=li["seller_sku"], quantity=int(li["quantity"]),
-                              unit_price=_unmoney(li.get("unit_price")),
-                              product_id=li.get("product_id", ""), title=li.get("title", ""))
-                    for li in data.get("lines", [])),
-    )
 
 
 # --- intake ----------------------------------------------------------------------------------
@@ -406,12 +349,20 @@ def _decide(session: Session, binding: OrderBinding, now: datetime) -> Outcome |
         return Outcome(binding.id, ident, OrderState.SKIPPED.value, reason.value)
     settings = settings_of(session, binding.channel_id)
     on_hold_waits = status == ON_HOLD and settings.on_hold != "create"
-    if status == UNPAID or on_hold_waits or not binding.payload:
-        # Waits for its next status (or, for a bare webhook, for the poll that reads it).
+    if status == UNPAID or on_hold_waits or not is_read(binding):
+        # Waits for its next status, or for the read of the order as it now stands (TikTok
+        # shows no address while an order is on hold, say).
         _settle(session, binding.id, status=OrderState.WAITING.value)
         return Outcome(binding.id, ident, OrderState.WAITING.value,
                        detail=f"{status or 'unread'}: waiting")
     return None
+
+
+def is_read(binding: OrderBinding) -> bool:
+    """Whether the stored order is the one the newest status describes."""
+    stored = str((binding.payload or {}).get("status") or "").upper()
+    newest = (binding.channel_status or "").upper()
+    return bool(stored) and (stored == newest or (stored in CANCELLED and newest in CANCELLED))
 
 
 def _fail(session: Session, binding: OrderBinding, owner: str, refusal: Refusal,

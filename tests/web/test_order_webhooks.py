@@ -131,3 +131,31 @@ def test_an_order_whose_webhook_was_lost_arrives_through_the_poll(receiver: Rece
     assert [m.args for m in receiver.enqueued() if m.actor_name == "handle_order"] == [
         (rows[0].id,)]
     assert _store_orders(receiver, order["id"]) == 1
+
+
+def test_an_on_hold_order_released_by_webhook_is_read_again_for_its_address(
+        receiver: Receiver) -> None:
+    """TikTok shows no address while an order is ON_HOLD: when the webhook says it moved on,
+    the order is read again before the store order is made, so it ships somewhere."""
+    _link(receiver)
+    channel = receiver.fakes.channel
+    sku = next(iter(channel.shops[1].by_seller_sku))
+    order = httpx.post(f"{receiver.fakes.channel_server.base_url}/_fake/orders",
+                       json={"shop": 1, "seller_skus": {sku: 1}, "status": "ON_HOLD"},
+                       timeout=10).json()
+    assert "recipient_address" not in order
+    tasks.poll_orders.fn(receiver.org.channel_ids[1])
+    held = _bindings(order["id"])[0]
+    assert held.payload["recipient"] is None and held.status == "waiting"
+    time.sleep(1.1)  # TikTok's times are whole seconds: the release is a later one
+    released = httpx.post(
+        f"{receiver.fakes.channel_server.base_url}/_fake/orders/{order['id']}/status",
+        json={"status": "AWAITING_SHIPMENT"}, timeout=10).json()
+    _post(receiver, 1, _status_push(receiver, 1, released, "AWAITING_SHIPMENT", "h-1"))
+    tasks.handle_order.fn(held.id)
+    row = _bindings(order["id"])[0]
+    assert row.status == "created" and row.payload["recipient"]["name"]
+    made = [o for o in receiver.fakes.store.store.orders
+            if o.source_identifier == order["id"]]
+    assert len(made) == 1 and made[0].shipping_address is not None
+    assert made[0].shipping_address["name"] == released["recipient_address"]["name"]

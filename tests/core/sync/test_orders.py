@@ -163,7 +163,8 @@ def test_a_worker_killed_before_recording_leaves_one_order(linked: World) -> Non
     linked.session.commit()
     from shelfsync.core.models import ChannelConnection, StoreConnection
     from shelfsync.core.sync.context import store_connection
-    from shelfsync.core.sync.orders import order_from_payload, store_order_for
+    from shelfsync.core.sync.order_payload import order_from_payload
+    from shelfsync.core.sync.orders import store_order_for
 
     channel = linked.session.get(ChannelConnection, row.channel_id)
     assert channel is not None
