@@ -83,7 +83,11 @@ def test_a_polled_order_is_created_once_with_what_tiktok_reports(linked: World) 
     sku = linked.plain_sku()
     order = place(linked, 0, {sku: 2})
     poll(linked)
+    linked.reset_counts()
     outcome = attempt(linked, order["id"])
+    # One look-up (the TikTok id and the lines' variants in one request), one create.
+    assert linked.control(linked.shopify, "GET", "requests")["count"] == 2
+    assert linked.control(linked.shopify, "GET", "order-calls") == {"create": 1, "search": 1}
     assert outcome.state == OrderState.CREATED, outcome
     found = store_orders(linked, order["id"])
     assert len(found) == 1
