@@ -70,7 +70,7 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--products", type=int, default=60)
-    parser.add_argument("--wait", type=float, default=120.0,
+    parser.add_argument("--wait", type=float, default=300.0,
                         help="seconds to wait for the last orders after the last is placed")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
