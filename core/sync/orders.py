@@ -15,6 +15,7 @@ attempt finds it.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -44,6 +45,7 @@ from shelfsync.core.sync.order_payload import order_from_payload, order_to_paylo
 from shelfsync.core.sync.pending import mark_pending
 from shelfsync.core.types import ChannelOrder, Money, StoreOrderRef
 
+log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 #: Longer than one store call with its retries; short enough that a killed worker's order is
 #: taken again soon.
@@ -288,6 +290,10 @@ def classify(exc: BaseException) -> Refusal:
         return Refusal(Reason.STORE_REFUSED, str(exc))
     if isinstance(exc, ShelfsyncError) and not exc.retryable:
         return Refusal(Reason.STORE_REFUSED, str(exc))
+    if not isinstance(exc, ShelfsyncError):
+        # Not a typed plugin error (a bug, a dropped connection): kept with its traceback in
+        # the log; the order is retried like a store API error.
+        log.warning("order attempt failed unexpectedly", exc_info=exc)
     return Refusal(Reason.STORE_API_ERROR, str(exc) or type(exc).__name__, retry=True)
 
 
