@@ -336,3 +336,29 @@ def test_tax_and_discounts_reach_the_store_as_tiktok_reports_them(linked: World)
         attributes = {a["key"]: a["value"] for a in made[0]["customAttributes"]}
         if Decimal(order["payment"]["seller_discount"]) > 0:
             assert attributes["tiktok_discount"] == order["payment"]["seller_discount"]
+
+
+def test_a_sku_the_store_lacks_and_refused_credentials_fail_with_their_reasons(
+        linked: World) -> None:
+    from shelfsync.core.models import SkuLink
+
+    sku = linked.plain_sku()
+    link = linked.session.exec(select(SkuLink).where(
+        SkuLink.channel_id == linked.channel_ids[1], SkuLink.store_sku == sku)).one()
+    link.store_sku = "NOT-IN-THE-STORE"
+    linked.session.add(link)
+    linked.session.commit()
+    missing = place(linked, 1, {sku: 1})
+    poll(linked, 1)
+    failed = attempt(linked, missing["id"])
+    assert (failed.state, failed.reason) == (OrderState.FAILED, Reason.SKU_MISSING_IN_STORE)
+    assert "NOT-IN-THE-STORE" in failed.detail and binding(linked, missing["id"]).retry_at is None
+    # The store refuses our token: the order waits for a reconnect, nothing is created.
+    other = place(linked, 0, {sku: 1})
+    poll(linked)
+    linked.shopify.app.access_token = "shpat_revoked"
+    refused = attempt(linked, other["id"])
+    assert (refused.state, refused.reason) == (OrderState.FAILED, Reason.NEEDS_REAUTH)
+    row = binding(linked, other["id"])
+    assert row.retry_at is None and row.fix_hint and "Reconnect" in row.fix_hint
+    assert len(linked.shopify.app.store.orders) == 0
