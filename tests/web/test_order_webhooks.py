@@ -159,3 +159,20 @@ def test_an_on_hold_order_released_by_webhook_is_read_again_for_its_address(
             if o.source_identifier == order["id"]]
     assert len(made) == 1 and made[0].shipping_address is not None
     assert made[0].shipping_address["name"] == released["recipient_address"]["name"]
+
+
+def test_a_store_refusing_our_token_is_marked_and_the_order_waits(receiver: Receiver) -> None:
+    from shelfsync.core.models import StoreConnection
+
+    from .conftest import connection_status
+
+    _link(receiver)
+    order = _place(receiver, 1)
+    _post(receiver, 1, _status_push(receiver, 1, order, "AWAITING_SHIPMENT", "r-1"))
+    receiver.fakes.store.access_token = "shpat_revoked"
+    binding = _bindings(order["id"])[0]
+    tasks.handle_order.fn(binding.id)
+    row = _bindings(order["id"])[0]
+    assert (row.status, row.failure_reason_code) == ("failed", "needs_reauth")
+    assert connection_status(StoreConnection, receiver.org.store_id) == "needs_reauth"
+    assert _store_orders(receiver, order["id"]) == 0
