@@ -17,6 +17,7 @@ from shelfsync.core.commands.config import (
 )
 from shelfsync.core.commands.connection import connection_group
 from shelfsync.core.commands.db import db_group
+from shelfsync.core.commands.orders import orders_group, sync_orders_command
 from shelfsync.core.commands.output import ShelfsyncGroup
 from shelfsync.core.commands.plugin_new import plugin_group
 from shelfsync.core.commands.plugins import plugins_command
@@ -51,7 +52,9 @@ cli.add_command(rules_group)
 cli.add_command(worker_command)
 cli.add_command(run_command)
 cli.add_command(demo_command)
+sync_group.add_command(sync_orders_command)
 cli.add_command(sync_group)
+cli.add_command(orders_group)
 cli.add_command(status_command)
 
 

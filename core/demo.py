@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -27,6 +28,7 @@ from shelfsync.core.models import (
     ChannelSettings,
     InventoryAudit,
     Location,
+    OrderBinding,
     Organization,
     SkuLink,
     add_store_connection,
@@ -46,6 +48,11 @@ mutation Subscribe($topic: WebhookSubscriptionTopic!, $sub: WebhookSubscriptionI
     userErrors { field message }
   }
 }"""
+
+
+#: Channel price = store price × rate, for a shop selling in another currency than the store's
+#: (the demo's rates, not live ones).
+DEMO_RATES = {("USD", "GBP"): "0.79", ("USD", "EUR"): "0.92"}
 
 
 @dataclass(frozen=True)
@@ -147,11 +154,25 @@ def connect_organization(
         session.flush()
         assert channel.id is not None
         rule = rules[index % len(rules)]
-        session.add(ChannelSettings(channel_id=channel.id, percent=rule.percent,
-                                    threshold=rule.threshold))
+        settings_row = ChannelSettings(channel_id=channel.id, percent=rule.percent,
+                                       threshold=rule.threshold)
+        rate = _demo_rate(fakes, index)
+        if rate is not None:
+            settings_row.currency_rate = Decimal(rate)
+        session.add(settings_row)
         demo.channel_ids.append(channel.id)
     session.flush()
     return demo
+
+
+def _demo_rate(fakes: Fakes, index: int) -> str | None:
+    """The demo's rate for shop `index` when it sells in another currency than the store."""
+    store_currency = getattr(getattr(fakes.store, "store", None), "currency", None)
+    shops = getattr(fakes.channel, "shops", [])
+    shop_currency = getattr(shops[index], "currency", None) if index < len(shops) else None
+    if not store_currency or not shop_currency or store_currency == shop_currency:
+        return None
+    return DEMO_RATES.get((store_currency, shop_currency))
 
 
 def shopify_graphql(fakes: Fakes, query: str, variables: Mapping[str, Any]) -> dict[str, Any]:
@@ -288,3 +309,102 @@ def wait_for(condition: Callable[[], bool], timeout: float, every: float = 0.1) 
             return True
         time.sleep(every)
     return condition()
+
+
+class OrderPlacer:
+    """Places a buyer's order on a random shop every `interval` seconds, through the TikTok
+    fake's control API; now and then in TikTok's ON_HOLD window, released a few seconds later
+    (the fake sends the status webhooks)."""
+
+    def __init__(self, fakes: Fakes, shops: Mapping[int, Sequence[str]], *, seed: int,
+                 interval: float, announce: Callable[[str], None]) -> None:
+        self.fakes = fakes
+        self.shops = {index: list(skus) for index, skus in shops.items() if skus}
+        self.random = random.Random(f"{seed}:orders")
+        self.interval = interval
+        self.announce = announce
+        self.on_hold: list[tuple[float, str]] = []
+
+    def _control(self, path: str, body: dict[str, Any]) -> httpx.Response:
+        return httpx.post(f"{self.fakes.channel_server.base_url}/_fake/{path}", json=body,
+                          timeout=10)
+
+    def tick(self) -> None:
+        """Release the orders whose hold is over, then place one order."""
+        now = time.monotonic()
+        for due, order_id in [h for h in self.on_hold if h[0] <= now]:
+            self.on_hold.remove((due, order_id))
+            self._control(f"orders/{order_id}/status", {"status": "AWAITING_SHIPMENT"})
+        shop = self.random.choice(sorted(self.shops))
+        sku = self.random.choice(self.shops[shop])
+        held = self.random.random() < 0.25
+        answer = self._control("orders", {"shop": shop, "seller_skus": {
+            sku: self.random.choice([1, 1, 2])}, "status": "ON_HOLD" if held else
+            "AWAITING_SHIPMENT"})
+        if answer.status_code != 201:
+            self.announce(f"order  (not placed on shop {shop + 1}: {answer.text[:80]})")
+            return
+        if held:
+            self.on_hold.append((now + 3 * self.interval, str(answer.json()["id"])))
+
+    def run(self, stop: threading.Event) -> None:
+        """Place orders until `stop` is set."""
+        while not stop.wait(self.interval):
+            if self.shops:
+                try:
+                    self.tick()
+                except httpx.HTTPError as exc:
+                    self.announce(f"order  (the TikTok fake did not answer: {exc})")
+
+
+def order_skus(session: Session, demo: DemoOrganization) -> dict[int, list[str]]:
+    """Shop index → the seller SKUs linked in it (what the order placer buys)."""
+    found: dict[int, list[str]] = {}
+    for index, channel_id in enumerate(demo.channel_ids):
+        found[index] = sorted(set(session.exec(select(SkuLink.store_sku).where(
+            SkuLink.channel_id == channel_id))))
+    return found
+
+
+class OrderPrinter:
+    """Prints each channel order once it is created in the store, skipped or failed."""
+
+    def __init__(self, engine: Engine, demo: DemoOrganization,
+                 announce: Callable[[str], None]) -> None:
+        self.engine = engine
+        self.demo = demo
+        self.announce = announce
+        self.seen: dict[int, str] = {}
+        with Session(engine) as session:
+            rows = session.exec(select(ChannelConnection.id, ChannelConnection.shop_name).where(
+                ChannelConnection.organization_id == demo.organization_id)).all()
+        self.shop_names = {int(cid): name or f"shop {cid}" for cid, name in rows}
+
+    def poll(self) -> int:
+        """Print the orders that reached a new final state; returns how many lines."""
+        with Session(self.engine) as session:
+            rows = session.exec(select(OrderBinding).where(
+                OrderBinding.channel_id.in_(self.demo.channel_ids),  # type: ignore[attr-defined]
+                OrderBinding.status.in_(("created", "failed", "skipped")),  # type: ignore[attr-defined]
+            )).all()
+        printed = 0
+        for row in sorted(rows, key=lambda r: r.updated_at):
+            key = f"{row.status}:{row.failure_reason_code}"
+            if row.id is None or self.seen.get(row.id) == key:
+                continue
+            self.seen[row.id] = key
+            shop = self.shop_names.get(row.channel_id, f"channel {row.channel_id}")
+            if row.status == "created":
+                self.announce(f"order  {row.channel_order_id}  {shop}  → store order "
+                              f"{row.store_order_name}")
+            else:
+                self.announce(f"order  {row.channel_order_id}  {shop}  {row.status.upper()} "
+                              f"{row.failure_reason_code}: {(row.fix_hint or '')[:120]}")
+            printed += 1
+        return printed
+
+    def run(self, stop: threading.Event, every: float = 0.25) -> None:
+        """Poll until `stop` is set (and once more after)."""
+        while not stop.wait(every):
+            self.poll()
+        self.poll()

@@ -168,6 +168,8 @@ class ChannelSettings(ShelfsyncModel, table=True):
         CheckConstraint("threshold >= 0", name="threshold_nonnegative"),
         CheckConstraint("currency_rate > 0", name="currency_rate_positive"),
         CheckConstraint("reconcile_interval_minutes >= 1", name="reconcile_interval_positive"),
+        CheckConstraint("on_hold IN ('wait', 'create')", name="on_hold_choice"),
+        CheckConstraint("order_poll_minutes >= 1", name="order_poll_positive"),
         one_of("location_mode", LocationMode, "location_mode"),
     )
 
@@ -192,4 +194,9 @@ class ChannelSettings(ShelfsyncModel, table=True):
     #: Store carrier name -> channel shipping provider id.
     carrier_mapping: dict[str, str] = Field(default_factory=dict, sa_type=JSON)
     reconcile_interval_minutes: int = 15
+    #: TikTok's ON_HOLD (the buyer's cancellation window): "wait" for AWAITING_SHIPMENT, or
+    #: "create" the store order at once.
+    on_hold: str = Field(default="wait", sa_column_kwargs={"server_default": "wait"})
+    #: How often the channel's orders are polled (webhooks can be lost).
+    order_poll_minutes: int = Field(default=5, sa_column_kwargs={"server_default": "5"})
     updated_at: datetime = _updated()

@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Text, UniqueConstraint, delete, event, select
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Index,
+    Text,
+    UniqueConstraint,
+    delete,
+    event,
+    select,
+)
 from sqlalchemy.engine import Connection as SAConnection
 from sqlalchemy.orm import Mapper, ORMExecuteState, Session
 from sqlmodel import Field
@@ -104,13 +113,16 @@ class OrderBinding(ShelfsyncModel, table=True):
     """A channel order bound, by a unique key, to the store order made from it.
 
     The row is inserted before the store order is created, so a retried job or a duplicate
-    webhook finds it and never creates a second store order.
+    webhook finds it and never creates a second store order. A worker leases it (owner,
+    expiry) in a short committed statement before calling the store; a killed worker's lease
+    expires and the next attempt looks the order up in the store before creating it.
     """
 
     __tablename__ = "order_binding"
     __table_args__ = (
         UniqueConstraint("channel_id", "channel_order_id"),
         CheckConstraint("attempts >= 0", name="attempts_nonnegative"),
+        Index("ix_order_binding_status_retry", "status", "retry_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -127,6 +139,15 @@ class OrderBinding(ShelfsyncModel, table=True):
     updated_at: datetime = Field(
         default_factory=utcnow, sa_type=UTCDateTime, sa_column_kwargs={"onupdate": utcnow}
     )
+    lease_owner: str | None = None
+    lease_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    #: When a failed order is tried again; None: it waits for the merchant's retry.
+    retry_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    #: The channel's own status of the order (UNPAID, ON_HOLD, …) and when it last changed.
+    channel_status: str | None = None
+    channel_updated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    #: Store SKU → units this order holds back from every channel until its store order exists.
+    units: dict[str, int] | None = Field(default=None, sa_type=JSON)
 
 
 class SyncRun(ShelfsyncModel, table=True):

@@ -173,16 +173,25 @@ def items_of(payload: Any, key: str, platform: str) -> list[Any]:
 
 
 def create_once(find: Callable[[], T | None], create: Callable[[], T], policy: RetryPolicy,
-                *, platform: str = "", sleep: Callable[[float], None] = time.sleep
-                ) -> tuple[T, bool]:
+                *, platform: str = "", sleep: Callable[[float], None] = time.sleep,
+                looked_up: bool = False) -> tuple[T, bool]:
     """`(object, created)`: look the object up, create it only when absent, and on a retryable
     failure start again from the look-up, so a create whose answer was lost is found, not
-    repeated. `find` must look up by the caller's own key (the channel's order id)."""
+    repeated. `find` must look up by the caller's own key (the channel's order id).
+
+    `looked_up=True`: the caller has just looked (in a request that also read what the create
+    needs) and found nothing, so the first attempt creates at once; every retry still looks
+    up first.
+    """
+    attempts = 0
 
     def attempt() -> tuple[T, bool]:
-        existing = find()
-        if existing is not None:
-            return existing, False
+        nonlocal attempts
+        attempts += 1
+        if not (looked_up and attempts == 1):
+            existing = find()
+            if existing is not None:
+                return existing, False
         return create(), True
 
     return call_with_retries(attempt, policy, platform=platform, sleep=sleep)

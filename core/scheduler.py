@@ -1,4 +1,6 @@
-"""Periodic jobs (APScheduler 3): reconcile each channel on its interval, refresh catalogs hourly.
+"""Periodic jobs (APScheduler 3): reconcile each channel on its interval, poll each channel's
+orders (every `order_poll_minutes`, default 5: a lost order webhook still arrives), refresh
+catalogs hourly.
 
 The scheduler only enqueues messages; workers do the work, so one scheduler serves a whole
 fleet. Run exactly one (inside `shelfsync run`, or `shelfsync worker --scheduler` on one
@@ -50,6 +52,8 @@ CATALOG_REFRESH_MINUTES = 60
 HOUSEKEEPING_SECONDS = 60
 RECEIPT_PRUNE_MINUTES = 60
 RECONCILE_PREFIX = "reconcile:"
+ORDER_POLL_PREFIX = "orders:"
+DEFAULT_ORDER_POLL_MINUTES = 5
 SWEEP_SECONDS = 30
 #: How long a pending SKU may wait unleased before the sweeper re-sends its sync: above the
 #: coalescing delay and a busy queue's usual wait, so the sweeper rarely duplicates a message.
@@ -76,6 +80,20 @@ def channel_intervals(session: Session) -> dict[int, int]:
     return intervals
 
 
+def order_poll_intervals(session: Session) -> dict[int, int]:
+    """Every channel with order sync on (not waiting for re-authorization), and how often
+    its orders are polled, in minutes (`ChannelSettings.order_poll_minutes`)."""
+    rows = session.exec(
+        select(ChannelConnection.id, ChannelSettings.order_sync,
+               ChannelSettings.order_poll_minutes)
+        .join(ChannelSettings, ChannelSettings.channel_id == ChannelConnection.id, isouter=True)
+        .where(ChannelConnection.status != ConnectionStatus.NEEDS_REAUTH.value)
+    ).all()
+    return {int(channel_id): max(1, int(minutes or DEFAULT_ORDER_POLL_MINUTES))
+            for channel_id, order_sync, minutes in rows
+            if channel_id is not None and order_sync is not False}
+
+
 def organizations_with_store(session: Session) -> list[int]:
     """Organizations that have a store connected (a catalog to refresh)."""
     return sorted(set(session.exec(select(StoreConnection.organization_id)).all()))
@@ -91,8 +109,10 @@ class Jobs:
         enqueue_refresh: Callable[[int], Any],
         enqueue_sync: Callable[[int], Any] | None = None,
         clock: Clock = utcnow,
+        enqueue_order_poll: Callable[[int], Any] | None = None,
     ) -> None:
         self.engine = engine
+        self.enqueue_order_poll = enqueue_order_poll
         self.enqueue_reconcile = enqueue_reconcile
         self.enqueue_refresh = enqueue_refresh
         self.enqueue_sync = enqueue_sync
@@ -160,19 +180,33 @@ class Jobs:
             log.info("pruned %d webhook receipts older than the replay window", pruned)
         return pruned
 
+    def poll_orders(self, channel_id: int) -> None:
+        """Enqueue one channel's order poll."""
+        if self.enqueue_order_poll is not None:
+            self.enqueue_order_poll(channel_id)
+
     def sync_channel_jobs(self, scheduler: BaseScheduler) -> None:
-        """Add, reschedule or remove the per-channel reconcile jobs to match the database."""
+        """Add, reschedule or remove the per-channel reconcile and order-poll jobs to match
+        the database."""
         wanted = self._read(channel_intervals)
         if wanted is None:
             return
-        existing = {job.id: job for job in scheduler.get_jobs()
-                    if job.id.startswith(RECONCILE_PREFIX)}
+        self._keep_jobs(scheduler, RECONCILE_PREFIX, wanted, self.reconcile)
+        if self.enqueue_order_poll is not None:
+            polls = self._read(order_poll_intervals)
+            if polls is not None:
+                self._keep_jobs(scheduler, ORDER_POLL_PREFIX, polls, self.poll_orders)
+
+    @staticmethod
+    def _keep_jobs(scheduler: BaseScheduler, prefix: str, wanted: dict[int, int],
+                   job_function: Callable[[int], None]) -> None:
+        existing = {job.id: job for job in scheduler.get_jobs() if job.id.startswith(prefix)}
         for channel_id, minutes in wanted.items():
-            job_id = f"{RECONCILE_PREFIX}{channel_id}"
+            job_id = f"{prefix}{channel_id}"
             job = existing.pop(job_id, None)
             interval = timedelta(minutes=minutes)
             if job is None:
-                scheduler.add_job(self.reconcile, IntervalTrigger(minutes=minutes),
+                scheduler.add_job(job_function, IntervalTrigger(minutes=minutes),
                                   args=(channel_id,), id=job_id, coalesce=True,
                                   max_instances=1, misfire_grace_time=60,
                                   next_run_time=datetime.now(UTC) + interval)
@@ -190,6 +224,7 @@ def build_scheduler(
     enqueue_sync: Callable[[int], Any] | None = None,
     scheduler: BaseScheduler | None = None,
     reconcile_now: bool = False,
+    enqueue_order_poll: Callable[[int], Any] | None = None,
 ) -> BaseScheduler:
     """A scheduler (not started) with the housekeeping and catalog-refresh jobs.
 
@@ -197,7 +232,8 @@ def build_scheduler(
     right at once rather than in 15 minutes).
     """
     scheduler = scheduler or BackgroundScheduler(timezone=UTC)
-    jobs = Jobs(engine, enqueue_reconcile, enqueue_refresh, enqueue_sync)
+    jobs = Jobs(engine, enqueue_reconcile, enqueue_refresh, enqueue_sync,
+                enqueue_order_poll=enqueue_order_poll)
     now = datetime.now(UTC)
     scheduler.add_job(jobs.sweep, IntervalTrigger(seconds=SWEEP_SECONDS), id="sweeper",
                       coalesce=True, max_instances=1,
@@ -224,4 +260,5 @@ def default_scheduler(engine: Engine, **kwargs: Any) -> BaseScheduler:
     from shelfsync.core import tasks
 
     return build_scheduler(engine, tasks.reconcile_channel.send, tasks.refresh_catalog.send,
-                           enqueue_sync=tasks.sync_pending.send, **kwargs)
+                           enqueue_sync=tasks.sync_pending.send,
+                           enqueue_order_poll=tasks.poll_orders.send, **kwargs)

@@ -10,7 +10,12 @@ finds the database as it is now and leaves the same end state:
   redelivered message takes back what its killed attempt held), syncs them with no
   transaction open across the network, and loops while SKUs arrive, so under load each pass
   takes everything that arrived meanwhile: one store read, one push per changed product;
-- `reconcile_channel` and `refresh_catalog` recompute from the platforms' current state.
+- `reconcile_channel` and `refresh_catalog` recompute from the platforms' current state;
+- `handle_order` takes one channel order into the store (reads it when a webhook named only
+  its id), exactly once; `poll_orders` reads a channel's changed orders and sends
+  `handle_order` for every order due (new, moved on, or failed and due for a retry). A
+  failing order is recorded with its reason and retry time, never raised: one bad order
+  never blocks the queue.
 
 Retries are the broker middleware's business (`shelfsync.core.broker`): throttling, 5xx and
 unreadable answers are retried with backoff. An `AuthError` is not: the service marks the
@@ -38,8 +43,9 @@ from shelfsync.core.db import session_scope
 from shelfsync.core.errors import InvalidInput, RateLimited
 from shelfsync.core.models import StoreConnection
 from shelfsync.core.plugins import ShelfsyncPluginManager, get_plugin_manager
-from shelfsync.core.services import syncing
+from shelfsync.core.services import orders, syncing
 from shelfsync.core.sync.inventory_types import SyncReport
+from shelfsync.core.sync.orders import due_orders
 
 log = logging.getLogger(__name__)
 
@@ -171,11 +177,56 @@ def refresh_catalog(organization_id: int) -> None:
                                 broker=refresh_catalog.broker)
 
 
+def request_order(binding_id: int) -> bool:
+    """Ask for `handle_order` of a recorded order. A broker that refuses is logged, never
+    raised: the order is recorded, and the channel's next poll sends it."""
+    try:
+        handle_order.send(binding_id)
+    except Exception as exc:  # any broker failure: the poller finds the order
+        log.warning("could not enqueue order %s (%s: %s); the next poll sends it",
+                    binding_id, type(exc).__name__, exc)
+        return False
+    return True
+
+
+@dramatiq.actor(queue_name=_broker.SYNC_QUEUE)
+def handle_order(binding_id: int) -> None:
+    """Create one channel order's store order (see `services.orders.handle_order`)."""
+    with _throttle_hint():
+        outcome = orders.handle_order(plugin_manager(), binding_id, _owner())
+    if outcome.attempted:
+        log.info("order %s (%s): %s%s", outcome.channel_order_id, binding_id, outcome.state,
+                 f" ({outcome.reason})" if outcome.reason else "")
+        # Units held back (a new order) or released (now in the store): the engine queued
+        # the SKUs; every channel's quantities follow at once.
+        organization_id = orders.organization_of(binding_id)
+        if organization_id is not None:
+            request_sync(organization_id)
+
+
+@dramatiq.actor(queue_name=_broker.BULK_QUEUE)
+def poll_orders(channel_id: int) -> None:
+    """Read the channel's changed orders, then send every due order to `handle_order`."""
+    pm = plugin_manager()
+    with _throttle_hint():
+        polled = orders.poll_channel(pm, channel_id)
+    organization_id = orders.channel_organization(channel_id)
+    if polled.seen and organization_id is not None:
+        request_sync(organization_id)  # held-back units may have changed
+    with session_scope() as session:
+        due = due_orders(session, datetime.now(UTC), channel_ids=[channel_id])
+    for binding_id in due:
+        if not request_order(binding_id):
+            return
+
+
 ACTORS: tuple[dramatiq.Actor[Any, Any], ...] = (
     handle_store_webhook,
     sync_pending,
     reconcile_channel,
     refresh_catalog,
+    handle_order,
+    poll_orders,
 )
 
 

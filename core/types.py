@@ -461,6 +461,14 @@ class ChannelOrder:
     created_at: datetime | None = None
     updated_at: datetime | None = None
     shop_id: str = ""
+    #: The shop's name, shown on the store order so a merchant sees where it was sold.
+    shop_name: str = ""
+    buyer_name: str = ""
+    #: What the channel charged for shipping, the tax it reports and the discounts it gave
+    #: (seller and platform together), each in the order's currency.
+    shipping_fee: Money | None = None
+    tax: Money | None = None
+    discount: Money | None = None
 
 
 @dataclass(frozen=True)

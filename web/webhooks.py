@@ -15,8 +15,9 @@ covers, record the work, answer 200. The work happens in the workers.
   the scheduler's sweeper sends the message once the broker is back.
 - Channel (TikTok) events: an app has one webhook address for all its shops, so the event is
   routed by its signed `shop_id` to the channel holding that shop in the organization
-  addressed, verified with that channel's own credentials. Order events are recorded only
-  for now: order sync is a later issue.
+  addressed, verified with that channel's own credentials. An ORDER_STATUS_CHANGE is
+  recorded as the shop's order (`services.orders.accept_order_event`) with the receipt, and
+  `handle_order` is sent after the commit.
 - An event saying the merchant withdrew our access (an uninstall, a deauthorization) is
   confirmed with a live call before the connection is marked "needs re-auth";
   `shelfsync reconnect` restores it. docs/security.md says what each signature covers.
@@ -48,6 +49,7 @@ from shelfsync.core.models import (
 )
 from shelfsync.core.models_sync import WEBHOOK_REPLAY_WINDOW, webhook_receipt_exists
 from shelfsync.core.plugins import ShelfsyncPluginManager
+from shelfsync.core.services import orders as order_service
 from shelfsync.core.services import syncing
 from shelfsync.core.sync import inventory
 from shelfsync.core.types import Role, WebhookEvent
@@ -203,6 +205,7 @@ def _channel_event(session: Session, pm: ShelfsyncPluginManager, addressed: Chan
                 continue
         targets.append(target)
     recorded = 0
+    orders_recorded: list[int] = []
     for target in targets:
         if record_webhook_receipt(session, platform=target.platform,
                                   connection_id=int(target.id), dedup_key=event.dedup_key,
@@ -210,7 +213,14 @@ def _channel_event(session: Session, pm: ShelfsyncPluginManager, addressed: Chan
             recorded += 1
             if event.access_revoked:
                 _revoked(session, target, event)
+            # An order's status change: recorded with the receipt, before the 200 (a lost
+            # message is found by the channel's next poll).
+            binding_id = order_service.accept_order_event(session, target, event)
+            if binding_id is not None:
+                orders_recorded.append(binding_id)
     session.commit()
+    for binding_id in orders_recorded:
+        tasks.request_order(binding_id)
     if not targets and answer is not None:
         return answer  # every holder's answer was a duplicate or an ignored lie
     if not targets:

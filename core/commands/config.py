@@ -216,6 +216,8 @@ def _settings_dict(settings: ChannelSettings) -> dict[str, Any]:
         "locations": "all" if settings.location_mode == "all" else list(settings.location_ids),
         "auto_link": settings.auto_link,
         "order_sync": settings.order_sync,
+        "on_hold": settings.on_hold,
+        "order_poll_minutes": settings.order_poll_minutes,
         "reconcile_interval_minutes": settings.reconcile_interval_minutes,
     }
 
@@ -237,6 +239,9 @@ def channel_group() -> None:
 )
 @option("--locations", help="all, or store location ids separated by commas.")
 @option("--auto-link", help="on or off: link SKUs to seller SKUs automatically.")
+@option("--order-sync", help="on or off: create the shop's orders in the store.")
+@option("--on-hold", help="wait (default) or create: what to do with TikTok's ON_HOLD orders.")
+@option("--order-poll-minutes", help="How often the shop's orders are polled (default 5).")
 @option(
     "--recompute/--no-recompute",
     default=True,
@@ -252,6 +257,9 @@ def channel_settings_command(
     honor_continue_selling: bool | None,
     locations: str | None,
     auto_link: str | None,
+    order_sync: str | None,
+    on_hold: str | None,
+    order_poll_minutes: str | None,
     recompute: bool,
     as_json: bool,
 ) -> None:
@@ -273,6 +281,13 @@ def channel_settings_command(
         changes["locations"] = locations.strip()
     if auto_link is not None:
         changes["auto_link"] = parse_switch("auto_link", auto_link)
+    if order_sync is not None:
+        changes["order_sync"] = parse_switch("order_sync", order_sync)
+    if on_hold is not None:
+        changes["on_hold"] = on_hold.strip().lower()
+    if order_poll_minutes is not None:
+        changes["order_poll_minutes"] = parse_int(
+            "order_poll_minutes", order_poll_minutes, *channel_rules.RANGES["order_poll_minutes"])
     with session_scope() as session:
         found = connections.find_channel(session, channel)
         if changes:
@@ -280,7 +295,8 @@ def channel_settings_command(
         else:
             settings = channel_rules.channel_settings(session, found.id or 0)
         data = _settings_dict(settings)
-    if changes and recompute and data["inventory_sync"]:
+    quantities_changed = set(changes) - channel_rules.ORDER_SETTINGS
+    if quantities_changed and recompute and data["inventory_sync"]:
         data["recompute"] = _recompute(int(data["channel_id"]))
     emit(data, as_json, lambda d: "\n".join(f"{k}: {safe(v)}" for k, v in d.items()))
 

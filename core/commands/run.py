@@ -254,9 +254,13 @@ def _require_empty(url: str) -> None:
               help="Seconds between stock changes in the store.")
 @click.option("--duration", type=click.FloatRange(min=0), default=None,
               help="Stop after this many seconds (default: run until Ctrl-C).")
+@click.option("--order-interval", type=click.FloatRange(min=0), default=5.0,
+              show_default=True,
+              help="Seconds between TikTok buyer orders on a random shop (0: none).")
 def demo_command(port: int, products: int, variants: int, seed: int, interval: float,
-                 duration: float | None) -> None:
-    """Sync a fake Shopify store to two fake TikTok shops and print every push."""
+                 duration: float | None, order_interval: float) -> None:
+    """Sync a fake Shopify store to two fake TikTok shops; print every push and every order
+    created in the store."""
     from shelfsync.core import demo
 
     pm = plugin_manager()
@@ -307,6 +311,18 @@ def demo_command(port: int, products: int, variants: int, seed: int, interval: f
         ticker = demo.StockTicker(fakes, targets, seed=seed, interval=interval, announce=say)
         ticker_thread = threading.Thread(target=ticker.run, args=(stop,), daemon=True)
         ticker_thread.start()
+        order_threads = []
+        if order_interval > 0:
+            with session_scope() as session:
+                skus = demo.order_skus(session, world)
+            placer = demo.OrderPlacer(fakes, skus, seed=seed, interval=order_interval,
+                                      announce=say)
+            order_printer = demo.OrderPrinter(get_engine(), world, say)
+            order_threads = [threading.Thread(target=placer.run, args=(stop,), daemon=True),
+                             threading.Thread(target=order_printer.run, args=(stop,),
+                                              daemon=True)]
+            for thread in order_threads:
+                thread.start()
         try:
             if duration is None:
                 while True:
@@ -318,6 +334,8 @@ def demo_command(port: int, products: int, variants: int, seed: int, interval: f
             stop.set()
             ticker_thread.join(timeout=10)
             printer_thread.join(timeout=10)
+            for thread in order_threads:
+                thread.join(timeout=10)
             say("demo: stopped")
 
 

@@ -163,6 +163,8 @@ def _status_lines(rows: list[dict[str, Any]]) -> str:
             f": last sync {row['last_sync_at'] or 'never'}, pushes {row['pushes_24h']}, errors "
             f"{row['errors_24h']} (24 h), drift {row['drift'] if row['drift'] is not None else '-'}"
             f", link problems {row['link_problems']}, pending {row['pending_skus']}"
+            f", orders created {row.get('orders_created', 0)} waiting "
+            f"{row.get('orders_waiting', 0)} failed {row.get('orders_failed', 0)}"
             + (f" [{', '.join(flags)}]" if flags else ""))
     return "\n".join(lines)
 
@@ -171,7 +173,8 @@ def _status_lines(rows: list[dict[str, Any]]) -> str:
 @option("--org", help="Only this organization's channels (id or name).")
 @option("--json", "as_json", is_flag=True, help="Print JSON.")
 def status_command(org: str | None, as_json: bool) -> None:
-    """Per channel: last sync, pushes, errors, drift, link problems, re-auth needed."""
+    """Per channel: last sync, pushes, errors, drift, link problems, orders (created, waiting,
+    failed), re-auth needed."""
     engine = make_engine()
     try:
         with session_scope(engine) as session:

@@ -31,7 +31,16 @@ RANGES = {
     "percent": (0, 100),
     "threshold": (0, 1_000_000),
     "reconcile_interval_minutes": (1, 7 * 24 * 60),
+    "order_poll_minutes": (1, 24 * 60),
 }
+#: Settings that take one of a few words.
+CHOICES = {
+    #: TikTok's ON_HOLD (the buyer's cancellation window): wait for AWAITING_SHIPMENT, or
+    #: create the store order at once.
+    "on_hold": ("wait", "create"),
+}
+#: Settings that change only how orders are taken in (no quantity depends on them).
+ORDER_SETTINGS = frozenset({"order_sync", "on_hold", "order_poll_minutes"})
 
 
 def channel_settings(session: Session, channel_id: int) -> ChannelSettings:
@@ -99,6 +108,11 @@ def _checked_change(
         low, high = RANGES[field]
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             raise InvalidInput(field, f"must be {low} to {high}, got {value!r}")
+        return {field: value}
+    if field in CHOICES:
+        if value not in CHOICES[field]:
+            raise InvalidInput(field, f"must be one of {', '.join(CHOICES[field])}, got "
+                                      f"{escape_controls(str(value))[:40]!r}")
         return {field: value}
     if field == "locations":
         return _locations(session, channel, value)

@@ -6,12 +6,20 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.orm import object_session
 from sqlmodel import Session, select
 
 from shelfsync.core.errors import InvalidInput
-from shelfsync.core.models import CatalogVariant, ChannelSettings, LocationMode, SkuLink
+from shelfsync.core.models import (
+    CatalogVariant,
+    ChannelConnection,
+    ChannelSettings,
+    LocationMode,
+    OrderBinding,
+    SkuLink,
+)
 from shelfsync.core.plugins import ShelfsyncPluginManager
-from shelfsync.core.rules import Decision, decide
+from shelfsync.core.rules import Decision, LocationStock, decide
 from shelfsync.core.sync.catalog import StoreState
 from shelfsync.core.sync.context import STREAM, chunks
 from shelfsync.core.types import Capabilities, Connection
@@ -21,6 +29,12 @@ INVALID_INPUT = "invalid_input"
 INVALID_DECISION = "invalid_decision"
 #: A tracked SKU the store's read did not answer for: a read problem, never a 0.
 STOCK_NOT_READ = "stock_not_read"
+#: The rules' stock entry for units of channel orders not yet created in the store.
+HELD_BACK = "held_back"
+#: Order states whose units are still owed to buyers but not yet taken off the store's stock.
+_HOLDING_STATES = ("waiting", "failed")
+#: Channel statuses that hold nothing back: not paid yet, or cancelled.
+_NOT_ACCEPTED = ("UNPAID", "CANCELLED", "CANCEL")
 
 
 @dataclass
@@ -86,6 +100,7 @@ def plan(pm: ShelfsyncPluginManager, channel: Connection, links: list[SkuLink],
     use_locations: list[str] | None = None
     if settings.location_mode == LocationMode.SPECIFIC.value:
         use_locations = [str(location) for location in settings.location_ids or []]
+    held = _held_for(channel, links)
     planned = []
     for link in links:
         item = Planned(link.store_sku, link.sku_id, link.product_id, None, "", "")
@@ -95,10 +110,17 @@ def plan(pm: ShelfsyncPluginManager, channel: Connection, links: list[SkuLink],
             item.reason, item.error_code = UNKNOWN_STORE_SKU, UNKNOWN_STORE_SKU
             item.explanation = f"the store reports nothing for SKU {link.store_sku!r}"
             continue
+        stock, counted = state.stock.get(link.store_sku, []), use_locations
+        units = held.get(link.store_sku, 0)
+        if units:
+            # Owed to buyers, like a location's negative stock: lowers the counted total.
+            item.inputs[HELD_BACK] = units
+            stock = [*stock, LocationStock(HELD_BACK, -units)]
+            counted = None if use_locations is None else [*use_locations, HELD_BACK]
         try:
             decision = decide(
-                stock=state.stock.get(link.store_sku, []),
-                use_locations=use_locations,
+                stock=stock,
+                use_locations=counted,
                 percent=settings.percent,
                 threshold=settings.threshold,
                 continue_selling=state.flags.get(link.store_sku, False),
@@ -121,7 +143,39 @@ def plan(pm: ShelfsyncPluginManager, channel: Connection, links: list[SkuLink],
             decision = adjusted
         item.quantity = decision.quantity
         item.reason, item.explanation = str(decision.reason), decision.explanation
+        if units:
+            item.explanation += (f"; {units} unit{'s' if units != 1 else ''} held back for "
+                                 f"channel orders not yet created in the store")
     return planned
+
+
+def held_back_units(session: Session, organization_id: int,
+                    skus: Collection[str] | None = None) -> dict[str, int]:
+    """Store SKU → units of the organization's accepted channel orders (any shop; not
+    unpaid, not cancelled) whose store order does not exist yet: the store has not taken
+    them off its stock, so every channel must not offer them again."""
+    query = select(OrderBinding.units).join(
+        ChannelConnection, ChannelConnection.id == OrderBinding.channel_id  # type: ignore[arg-type]
+    ).where(ChannelConnection.organization_id == organization_id,
+            OrderBinding.status.in_(_HOLDING_STATES),  # type: ignore[attr-defined]
+            OrderBinding.channel_status.not_in(_NOT_ACCEPTED))  # type: ignore[union-attr]
+    wanted = None if skus is None else set(skus)
+    held: dict[str, int] = {}
+    for units in session.exec(query):
+        for sku, count in (units or {}).items():
+            if (wanted is None or sku in wanted) and isinstance(count, int) and count > 0:
+                held[sku] = held.get(sku, 0) + count
+    return held
+
+
+def _held_for(channel: Connection, links: list[SkuLink]) -> dict[str, int]:
+    """The held-back units of the links' SKUs, read in the links' own session."""
+    session = object_session(links[0]) if links else None
+    row = session.get(ChannelConnection, channel.id) if session and channel.id else None
+    if session is None or row is None:
+        return {}
+    return held_back_units(session, row.organization_id,  # type: ignore[arg-type]
+                           {link.store_sku for link in links})
 
 
 def _valid(decision: object, maximum: int) -> bool:

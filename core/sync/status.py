@@ -14,6 +14,7 @@ from shelfsync.core.models import (
     ConnectionStatus,
     InventoryAudit,
     LinkProblem,
+    OrderBinding,
     PendingSku,
     StoreConnection,
     SyncRun,
@@ -33,6 +34,14 @@ def _audit_counts(session: Session, channel_id: int) -> dict[str, int]:
         .group_by(InventoryAudit.outcome)
     )
     return {outcome: int(count) for outcome, count in rows}
+
+
+def _order_counts(session: Session, channel_id: int) -> dict[str, int]:
+    rows = session.exec(
+        select(OrderBinding.status, func.count())
+        .where(OrderBinding.channel_id == channel_id).group_by(OrderBinding.status)
+    )
+    return {status: int(count) for status, count in rows}
 
 
 def channel_status(session: Session, organization_id: int | None = None) -> list[dict[str, Any]]:
@@ -58,6 +67,7 @@ def channel_status(session: Session, organization_id: int | None = None) -> list
                 LinkProblem.channel_id == channel.id)
         ).one()
         counts = _audit_counts(session, channel.id)
+        orders = _order_counts(session, channel.id)
         store = stores.get(channel.organization_id)
         result.append({
             "channel_id": channel.id,
@@ -73,6 +83,9 @@ def channel_status(session: Session, organization_id: int | None = None) -> list
             "last_reconcile_status": last.status if last else None,
             "drift": int((last.counts or {}).get("drift", 0)) if last else None,
             "link_problems": int(problems),
+            "orders_created": orders.get("created", 0),
+            "orders_waiting": orders.get("waiting", 0),
+            "orders_failed": orders.get("failed", 0),
             "pending_skus": int(pending.get(channel.organization_id, 0)),
             "status": channel.status,
             "needs_reauth": channel.status == ConnectionStatus.NEEDS_REAUTH.value,

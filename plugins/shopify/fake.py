@@ -45,6 +45,7 @@ import hmac
 import json
 import re
 import threading
+import time
 import uuid
 from collections import OrderedDict
 from typing import Any
@@ -141,6 +142,11 @@ class ShopifyFake(FakePlatform):
         self._documents: OrderedDict[str, tuple[DocumentNode | None, list[dict[str, Any]]]] = (
             OrderedDict()
         )
+        #: Faults for orderCreate only, applied after the order was made: "500" (the order
+        #: exists, the answer is a 500) or "lost" (the answer never arrives in time).
+        self.order_faults: list[list[Any]] = []
+        #: orderCreate calls and order searches answered, for the order benchmark.
+        self.order_calls: dict[str, int] = {"create": 0, "search": 0}
 
     # --- FakePlatform ---------------------------------------------------------------------
 
@@ -215,6 +221,9 @@ class ShopifyFake(FakePlatform):
         if not isinstance(variables, dict):
             return json_response({"errors": {"variables": "must be an object"}}, 400)
         answer = self.graphql(query, variables, body.get("operationName"))
+        lost = self._order_fault(query, answer)
+        if lost is not None:
+            return lost
         # Shopify names the version that served the request, and (as of 2025-04) the
         # deprecated fields the query used (https://shopify.dev/changelog/posts/
         # graphql-return-actual-deprecation-reasons). This fake serves its 2025-04 subset
@@ -224,6 +233,27 @@ class ShopifyFake(FakePlatform):
         if document is not None and (used := deprecated_fields(self.schema, document)):
             headers["X-Shopify-API-Deprecated-Reason"] = ", ".join(used)
         return json_response(answer, headers=headers)
+
+    def _order_fault(self, query: str, answer: dict[str, Any]) -> Response | None:
+        """Count order calls; fail an orderCreate that made its order when a fault waits."""
+        created = "orderCreate(" in query
+        with self.state_lock:
+            if created:
+                self.order_calls["create"] += 1
+            elif "orders(" in query:
+                self.order_calls["search"] += 1
+            made = ((answer.get("data") or {}).get("orderCreate") or {}).get("order")
+            if not (created and made and self.order_faults):
+                return None
+            fault = self.order_faults[0]
+            fault[1] -= 1
+            if fault[1] <= 0:
+                self.order_faults.pop(0)
+        if fault[0] == "lost":
+            time.sleep(float(fault[2]))
+            return Response(b'{"data": {"orderCreate": {"or', status=200,
+                            mimetype="application/json")
+        return json_response({"errors": "Internal Server Error"}, 500)
 
     def webhook_sample(self, options: dict[str, Any]) -> tuple[dict[str, str], bytes]:
         """A signed `inventory_levels/update` for a seeded level (`sku`, `available` optional)."""

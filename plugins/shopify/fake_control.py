@@ -45,6 +45,8 @@ def handle_control(fake: ShopifyFake, request: Request, name: str) -> Response |
         ("variant", "POST"): lambda: _edit_variant(fake, body),
         ("budget", "POST"): lambda: _budget(fake, body),
         ("fulfill", "POST"): lambda: _fulfill(fake, body),
+        ("order-faults", "POST"): lambda: _order_fault(fake, body),
+        ("order-calls", "GET"): lambda: dict(fake.order_calls),
     }
     route = routes.get((name, request.method))
     if route is None:
@@ -56,6 +58,20 @@ def handle_control(fake: ShopifyFake, request: Request, name: str) -> Response |
         return json_response({"error": str(exc)}, exc.status)
     except (TypeError, ValueError) as exc:
         return json_response({"error": f"invalid request: {exc}"}, 400)
+
+
+def _order_fault(fake: ShopifyFake, body: dict[str, Any]) -> dict[str, Any]:
+    """`{"kind": "500"|"lost", "count"?, "seconds"?}`: the next `count` orderCreate calls make
+    their order, then answer 500, or answer too late (after `seconds`) and garbled."""
+    kind, count, seconds = body.get("kind"), body.get("count", 1), body.get("seconds", 1.0)
+    if kind not in ("500", "lost"):
+        raise ControlError("kind must be 500 or lost")
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise ControlError("count must be a whole number of at least 1")
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not 0 <= seconds <= 30:
+        raise ControlError("seconds must be from 0 to 30")
+    fake.order_faults.append([kind, count, float(seconds)])
+    return {"ok": True}
 
 
 def _variant(fake: ShopifyFake, sku: Any) -> Variant:

@@ -22,6 +22,7 @@ from shelfsync.core.types import (
     CatalogItem,
     ChannelOrder,
     Location,
+    Money,
     StockLevel,
     StoreOrderRef,
     StoreOrderStatus,
@@ -363,18 +364,53 @@ def order_input(order: ChannelOrder, variants: Mapping[str, str], tag: str,
             item["priceSet"] = {"shopMoney": {"amount": line.unit_price.amount,
                                               "currencyCode": line.unit_price.currency}}
         lines.append(item)
+    shop = order.shop_name or order.shop_id
+    attributes = [{"key": attribute_key, "value": order.id}]
+    if shop:
+        attributes.append({"key": "tiktok_shop", "value": shop})
+    if order.buyer_name:
+        attributes.append({"key": "tiktok_buyer", "value": order.buyer_name})
+    if order.discount is not None:
+        attributes.append({"key": "tiktok_discount", "value": order.discount.amount})
     payload: dict[str, Any] = {
         "lineItems": lines,
         "tags": [tag],
-        "customAttributes": [{"key": attribute_key, "value": order.id}],
-        "note": f"TikTok Shop order {order.id}",
+        "customAttributes": attributes,
+        # Shopify's advice for orders from another channel: name the source and the
+        # channel's own order id (shown in the admin, searchable as source_identifier).
+        "sourceName": "tiktok",
+        "sourceIdentifier": order.id,
+        "note": f"TikTok Shop order {order.id}" + (f" from {shop}" if shop else ""),
         "financialStatus": "PAID",
     }
+    currency = next((m.currency for m in (order.total, *(li.unit_price for li in order.lines))
+                     if m is not None and m.currency), "")
+    if currency:
+        payload["currency"] = currency
+    if order.shipping_fee is not None:
+        payload["shippingLines"] = [{"title": "TikTok Shop shipping", "source": "tiktok",
+                                     "priceSet": _money_bag(order.shipping_fee)}]
+    if order.tax is not None and Decimal(order.tax.amount) != 0:
+        payload["taxLines"] = [{"title": "TikTok Shop tax", "rate": _tax_rate(order),
+                                "priceSet": _money_bag(order.tax)}]
     if order.buyer_email:
         payload["email"] = order.buyer_email
     if order.recipient is not None:
         payload["shippingAddress"] = _address(order.recipient)
     return payload
+
+
+def _money_bag(money: Money) -> dict[str, Any]:
+    return {"shopMoney": {"amount": money.amount, "currencyCode": money.currency}}
+
+
+def _tax_rate(order: ChannelOrder) -> str:
+    """The tax as a share of the goods (Shopify wants a rate with every tax line)."""
+    goods = sum((Decimal(li.unit_price.amount) * li.quantity for li in order.lines
+                 if li.unit_price is not None), Decimal(0))
+    if order.tax is None or goods == 0:
+        return "0"
+    return f"{(Decimal(order.tax.amount) / goods).quantize(Decimal('0.0001'))}"
 
 
 def _address(address: Address) -> dict[str, Any]:

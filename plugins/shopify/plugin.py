@@ -40,12 +40,14 @@ from shelfsync.core.types import (
 from shelfsync.plugins.shopify import mapping, queries, settings, subscriptions, webhooks
 from shelfsync.plugins.shopify.client import PLATFORM, ShopifyClient
 from shelfsync.plugins.shopify.reads import (
+    SKU_CHUNK,
     PassReads,
     page_size,
     read_locations,
     read_stock_levels,
     read_variants,
 )
+from shelfsync.plugins.shopify.reads import _sku_search as sku_search  # the same quoting
 
 ORDER_TAG_PREFIX = "tiktok-order:"
 ORDER_ATTRIBUTE = "tiktok_order_id"
@@ -158,25 +160,50 @@ def shelfsync_fetch_catalog(connection: Connection) -> list[CatalogItem]:
 # --- orders ---------------------------------------------------------------------------------
 
 
-def _existing_order(client: ShopifyClient, order_id: str) -> StoreOrderRef | None:
+def _tagged(data: Mapping[str, Any], order_id: str) -> StoreOrderRef | None:
     tag = f"{ORDER_TAG_PREFIX}{order_id}"
-    data = client.query(queries.ORDERS_BY_TAG, {"query": f'tag:"{tag}"'})
     page = mapping.obj(data.get("orders"), "orders")
     nodes = [mapping.obj(n, "orders.nodes[]") for n in mapping.items(page.get("nodes"),
                                                                        "orders.nodes")]
     return mapping.find_tagged_order(nodes, tag, ORDER_ATTRIBUTE, order_id)
 
 
+def _existing_order(client: ShopifyClient, order_id: str) -> StoreOrderRef | None:
+    tag = f"{ORDER_TAG_PREFIX}{order_id}"
+    return _tagged(client.query(queries.ORDERS_BY_TAG, {"query": f'tag:"{tag}"'}), order_id)
+
+
+def _lookup(client: ShopifyClient, order: ChannelOrder
+            ) -> tuple[StoreOrderRef | None, dict[str, str]]:
+    """The order already carrying the TikTok id, if any, and SKU → variant id of its lines:
+    one request for an order of up to `SKU_CHUNK` SKUs (more: the variants are read apart)."""
+    skus = list(dict.fromkeys(line.seller_sku for line in order.lines if line.seller_sku))
+    tag = f"{ORDER_TAG_PREFIX}{order.id}"
+    data = client.query(queries.ORDER_LOOKUP, {
+        "query": f'tag:"{tag}"', "first": min(250, max(1, len(skus) * 2)),
+        "variants": sku_search(skus[:SKU_CHUNK]) if skus else None})
+    existing = _tagged(data, order.id)
+    page = mapping.obj(data.get("productVariants"), "productVariants")
+    more = mapping.obj(page.get("pageInfo"), "productVariants.pageInfo").get("hasNextPage")
+    if existing is not None or not skus:
+        return existing, {}
+    if more or len(skus) > SKU_CHUNK:
+        found = read_variants(client, queries.BACKORDER_POLICIES, {}, skus, None)
+    else:
+        found = (mapping.to_variant_stock(mapping.obj(node, "productVariants.nodes[]"))
+                 for node in mapping.items(page.get("nodes"), "productVariants.nodes"))
+    return None, {v.sku: v.variant_id for v in found if v.sku in skus}
+
+
 @hookimpl
 def shelfsync_create_order(connection: Connection, order: ChannelOrder) -> StoreOrderRef:
-    """Create the order once: look for the channel order's tag before every attempt."""
+    """Create the order once: look for the channel order's tag before every attempt (the
+    first look-up also reads the lines' variants, in the same request)."""
     with ShopifyClient(connection) as client:
-        existing = _existing_order(client, order.id)
+        existing, variants = _lookup(client, order)
         if existing is not None:
             return existing
         skus = [line.seller_sku for line in order.lines]
-        variants = {v.sku: v.variant_id
-                    for v in read_variants(client, queries.BACKORDER_POLICIES, {}, skus, None)}
         missing = sorted({sku for sku in skus if sku not in variants})
         if missing:
             raise NotFound(f"shopify: no variant with SKU {', '.join(map(repr, missing))}",
@@ -187,12 +214,13 @@ def shelfsync_create_order(connection: Connection, order: ChannelOrder) -> Store
             # TikTok already sold the units: take them off stock even past zero.
             "options": {"inventoryBehaviour": "DECREMENT_IGNORING_POLICY", "sendReceipt": False},
         }
-        # Looked up again before every retry: a failed attempt may have landed (a lost answer).
+        # Looked up again before every retry (the first look-up is `_lookup` above): a failed
+        # attempt may have landed (a lost answer).
         ref, _ = create_once(
             lambda: _existing_order(client, order.id),
             lambda: mapping.created_order(
                 client.mutate(queries.ORDER_CREATE, variables, "orderCreate")),
-            client.policy, platform=PLATFORM, sleep=client.sleep,
+            client.policy, platform=PLATFORM, sleep=client.sleep, looked_up=True,
         )
         return ref
 

@@ -137,6 +137,30 @@ query OrdersByTag($query: String!) {
 }
 """
 
+#: Before a first attempt: the order carrying the TikTok id, and the variants of its SKUs, in
+#: one request (one look-up per order).
+ORDER_LOOKUP = """
+query OrderLookup($query: String!, $first: Int!, $variants: String) {
+  orders(first: 5, query: $query) {
+    nodes {
+      id
+      name
+      tags
+      customAttributes { key value }
+    }
+  }
+  productVariants(first: $first, query: $variants) {
+    pageInfo { hasNextPage endCursor }
+    nodes {
+      id
+      sku
+      inventoryPolicy
+      inventoryItem { id tracked }
+    }
+  }
+}
+"""
+
 ORDER_CREATE = """
 mutation OrderCreate($order: OrderCreateOrderInput!, $options: OrderCreateOptionsInput) {
   orderCreate(order: $order, options: $options) {

@@ -154,9 +154,28 @@ def _money(value: Decimal) -> str:
     return f"{value:.2f}"
 
 
+#: Every third order of a shop carries a seller discount of this share on each item.
+SELLER_DISCOUNT = Decimal("0.10")
+#: Sales tax added on top of the prices where prices exclude it (US); VAT regions' prices
+#: include their VAT, so TikTok reports no separate tax there.
+SALES_TAX = {"US": Decimal("0.08")}
+_CENT = Decimal("0.01")
+
+
+def _line_discount(order: Order, line: OrderLine) -> Decimal:
+    if order.number % 3:
+        return Decimal(0)
+    return (Decimal(line.sku.price) * SELLER_DISCOUNT).quantize(_CENT)
+
+
 def order_to_api(shop: Shop, order: Order) -> dict[str, Any]:
-    """An order as Get Order List / Get Order Detail return it."""
-    sub_total = sum((Decimal(line.sku.price) for line in order.lines), Decimal(0))
+    """An order as Get Order List / Get Order Detail return it: line sale prices after the
+    seller's discount, the sub-total of those, shipping, and sales tax where prices exclude
+    it (total = sub-total + shipping + tax)."""
+    original = sum((Decimal(line.sku.price) for line in order.lines), Decimal(0))
+    discount = sum((_line_discount(order, line) for line in order.lines), Decimal(0))
+    sub_total = original - discount
+    tax = (sub_total * SALES_TAX.get(shop.region, Decimal(0))).quantize(_CENT)
     buyer = order.buyer
     item: dict[str, Any] = {
         "id": order.id,
@@ -179,14 +198,14 @@ def order_to_api(shop: Shop, order: Order) -> dict[str, Any]:
             "currency": shop.currency,
             "sub_total": _money(sub_total),
             "shipping_fee": _money(SHIPPING_FEE),
-            "seller_discount": "0.00",
+            "seller_discount": _money(discount),
             "platform_discount": "0.00",
-            "total_amount": _money(sub_total + SHIPPING_FEE),
-            "original_total_product_price": _money(sub_total),
+            "total_amount": _money(sub_total + SHIPPING_FEE + tax),
+            "original_total_product_price": _money(original),
             "original_shipping_fee": _money(SHIPPING_FEE),
             "shipping_fee_seller_discount": "0.00",
             "shipping_fee_platform_discount": "0.00",
-            "tax": "0.00",
+            "tax": _money(tax),
         },
         "line_items": [_line_to_api(shop, order, line) for line in order.lines],
         "packages": [{"id": numeric_id("11", 18, order.id, "package")}],
@@ -230,9 +249,9 @@ def _line_to_api(shop: Shop, order: Order, line: OrderLine) -> dict[str, Any]:
         "sku_name": line.sku.option,
         "sku_image": "",
         "original_price": line.sku.price,
-        "sale_price": line.sku.price,
+        "sale_price": _money(Decimal(line.sku.price) - _line_discount(order, line)),
         "platform_discount": "0.00",
-        "seller_discount": "0.00",
+        "seller_discount": _money(_line_discount(order, line)),
         "currency": shop.currency,
         "display_status": order.status,
         "sku_type": "NORMAL",

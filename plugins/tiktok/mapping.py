@@ -329,17 +329,40 @@ def parse_order(order: Reader, shop_id: str = "") -> ChannelOrder:
     total = None
     if payment is not None and payment.amount("total_amount", required=False):
         total = Money(payment.amount("total_amount"), currency)
+    recipient = _address(order.child("recipient_address", required=False))
     return ChannelOrder(
         id=order.text("id"),
         status=order.text("status"),
         lines=_lines(order, currency),
         total=total,
-        recipient=_address(order.child("recipient_address", required=False)),
+        recipient=recipient,
         buyer_email=order.text("buyer_email", required=False),
         created_at=order.moment("create_time"),
         updated_at=order.moment("update_time"),
         shop_id=shop_id,
+        buyer_name=recipient.name if recipient is not None else "",
+        shipping_fee=_payment_money(payment, currency, "shipping_fee"),
+        tax=_payment_money(payment, currency, "tax"),
+        discount=_discount(payment, currency),
     )
+
+
+def _payment_money(payment: Reader | None, currency: str, name: str) -> Money | None:
+    """One amount of the order's `payment` (None when TikTok reports none)."""
+    if payment is None:
+        return None
+    amount = payment.amount(name, required=False)
+    return Money(amount, currency) if amount else None
+
+
+def _discount(payment: Reader | None, currency: str) -> Money | None:
+    """Seller and platform discounts on products and shipping, added up (None when zero)."""
+    if payment is None:
+        return None
+    names = ("seller_discount", "platform_discount", "shipping_fee_seller_discount",
+             "shipping_fee_platform_discount")
+    total = sum((Decimal(payment.amount(n, required=False) or "0") for n in names), Decimal(0))
+    return Money(f"{total:.2f}", currency) if total else None
 
 
 def parse_orders(

@@ -28,6 +28,7 @@ PUSH = re.compile(r"^push\s+(?P<sku>\S+)\s+(?P<shop>.+?)\s+(?P<before>\S+) → (
                   r"(?P<reason>\S+)$")
 
 
+ORDER = re.compile(r"^order  (?P<id>\d+)  (?P<shop>.+?)  → store order (?P<name>#\d+)$")
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
@@ -45,7 +46,7 @@ def run_demo(cwd: Path, env: dict[str, str], *options: str) -> subprocess.Comple
 
 def test_demo_prints_pushes_to_both_shops_and_stops(tmp_path: Path) -> None:
     result = run_demo(tmp_path, clean_env(), "--duration", "20", "--interval", "1",
-                      "--products", "6", "--variants", "2")
+                      "--products", "6", "--variants", "2", "--order-interval", "1")
     assert result.returncode == 0, result.stderr[-3000:]
     lines = result.stdout.splitlines()
     pushes = [m for line in lines if (m := PUSH.match(line))]
@@ -64,6 +65,10 @@ def test_demo_prints_pushes_to_both_shops_and_stops(tmp_path: Path) -> None:
                 assert int(two["after"]) == (0 if total <= 5 else total * 80 // 100), one["sku"]
                 compared += 1
     assert compared > 0, result.stdout
+    # Buyers' orders on the shops, each created once in the store, with its own name.
+    orders = [m for line in lines if (m := ORDER.match(line))]
+    assert orders, result.stdout
+    assert len({m["id"] for m in orders}) == len(orders) == len({m["name"] for m in orders})
     assert not list(tmp_path.iterdir()), "the demo left files behind in the working directory"
 
 

@@ -123,3 +123,21 @@ def test_create_once_finds_a_create_whose_answer_was_lost(serve: Any) -> None:
                                  client.policy, sleep=lambda _: None)
     assert thing == {"id": "T1"} and created is False
     assert len(app.created) == 1
+
+
+def test_create_once_after_the_callers_own_look_up_creates_at_once_then_looks_again(
+        serve: Any) -> None:
+    """`looked_up=True`: the caller's look-up found nothing, so the first attempt creates
+    without a second look-up; the retry after a lost answer still looks first."""
+    client, app = serve({"/things": [(502, {})],
+                         "/lookup": [(200, {"found": {"id": "T1"}})]})
+    looks: list[str] = []
+
+    def find() -> Any:
+        looks.append("look")
+        return client.get("/lookup")["found"]
+
+    thing, created = create_once(find, lambda: client.request("POST", "/things", json={}),
+                                 client.policy, sleep=lambda _: None, looked_up=True)
+    assert thing == {"id": "T1"} and created is False
+    assert looks == ["look"] and len(app.created) == 1

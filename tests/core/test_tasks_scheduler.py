@@ -124,3 +124,34 @@ def test_the_sweeper_resends_only_work_left_waiting(engine: Engine) -> None:
     sent: list[int] = []
     assert Jobs(engine, print, print, sent.append).sweep() == sorted([stranded, expired])
     assert sent == sorted([stranded, expired])
+
+
+def test_each_channel_with_order_sync_gets_its_order_poll(engine: Engine, channels: list[int],
+                                                         paused: BackgroundScheduler) -> None:
+    """Issue 12: orders are polled every `order_poll_minutes` (default 5) per channel with
+    order sync on, whatever its inventory sync; the poll enqueues the channel's id."""
+    with Session(engine) as session:
+        settings = session.get_one(ChannelSettings, channels[1])
+        settings.order_poll_minutes = 2
+        session.add(settings)
+        off = session.get_one(ChannelSettings, channels[0])
+        off.order_sync = False
+        session.add(off)
+        session.commit()
+    polled: list[int] = []
+    jobs = Jobs(engine, print, print, enqueue_order_poll=polled.append)
+    jobs.sync_channel_jobs(paused)
+    polls = {job.id: job for job in paused.get_jobs() if job.id.startswith("orders:")}
+    assert {k: j.trigger.interval for k, j in polls.items()} == {
+        f"orders:{channels[1]}": timedelta(minutes=2),
+        f"orders:{channels[2]}": timedelta(minutes=5)}
+    polls[f"orders:{channels[2]}"].func(*polls[f"orders:{channels[2]}"].args)
+    assert polled == [channels[2]]
+    with Session(engine) as session:
+        settings = session.get_one(ChannelSettings, channels[2])
+        settings.order_sync = False
+        session.add(settings)
+        session.commit()
+    jobs.sync_channel_jobs(paused)
+    assert {job.id for job in paused.get_jobs() if job.id.startswith("orders:")} == {
+        f"orders:{channels[1]}"}

@@ -247,3 +247,50 @@ def _audited(sku: str) -> int:
     with Session(get_engine()) as session:
         return len(session.exec(select(InventoryAudit.id).where(
             InventoryAudit.sku == sku, InventoryAudit.outcome == "ok")).all())
+
+
+def test_orders_survive_a_worker_sigkilled_mid_batch(fleet: Fleet) -> None:
+    """Issue 12: two worker processes take a batch of orders; the store makes one order and
+    its answer is held back, and a worker is SIGKILLed mid-batch. Every TikTok order ends
+    with exactly one store order, every binding records it."""
+    from datetime import UTC, datetime, timedelta
+
+    from shelfsync.core.models import OrderBinding
+    from shelfsync.core.sync.order_poll import read_orders
+
+    sku = _live_sku()
+    shop_id = fleet.fakes.channel.shops[1].id
+    placed = [fleet.control("channel", "POST", "orders",
+                            {"shop_id": shop_id, "seller_skus": {sku: 1}})["id"]
+              for _ in range(6)]
+    with session_scope() as session:
+        found = read_orders(session, get_plugin_manager(), fleet.org.channel_ids[1],
+                            datetime.now(UTC) - timedelta(hours=1))
+    assert set(placed) <= found.seen
+    fleet.control("store", "POST", "order-faults", {"kind": "lost", "seconds": 4.0})
+    first = fleet.start_worker()
+    fleet.start_worker()
+    for binding_id in sorted(set(found.binding_ids)):
+        tasks.handle_order.send(binding_id)
+
+    def store_orders() -> list[str]:
+        return [o.source_identifier for o in fleet.fakes.store.store.orders]
+
+    # The first create was made and its answer is held: kill a worker mid-batch.
+    assert wait_for(lambda: len(store_orders()) >= 1, timeout=30), _logs(fleet)
+    fleet.kill(first)
+    fleet.start_worker()
+
+    def all_created() -> bool:
+        with Session(get_engine()) as session:
+            states = session.exec(select(OrderBinding.status).where(
+                OrderBinding.channel_order_id.in_(placed))).all()  # type: ignore[attr-defined]
+        return sorted(states) == ["created"] * len(placed)
+
+    assert wait_for(all_created, timeout=60), _logs(fleet)
+    made = store_orders()
+    assert sorted(made) == sorted(placed)  # one store order each: no duplicate, none lost
+    with Session(get_engine()) as session:
+        rows = session.exec(select(OrderBinding).where(
+            OrderBinding.channel_order_id.in_(placed))).all()  # type: ignore[attr-defined]
+    assert all(row.store_order_id and row.store_order_name for row in rows)

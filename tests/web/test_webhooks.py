@@ -88,9 +88,11 @@ def test_tiktok_event_is_routed_by_shop_id(receiver: Receiver) -> None:
     assert response.status_code == 200
     assert response.json == {"status": "recorded", "channels": 1}
     assert receiver.receipts() == [("tiktok", second)]
-    assert receiver.enqueued() == []  # orders: recorded only, for now
+    # The order is recorded for the shop's channel and its intake sent (issue 12).
+    assert [(m.actor_name, m.args) for m in receiver.enqueued()] == [("handle_order", (1,))]
     again = receiver.client.post(f"/webhooks/tiktok/{first}", headers=headers, data=body)
     assert again.json == {"status": "duplicate", "channels": 0}
+    assert len(receiver.enqueued()) == 1  # a replay sends nothing more
 
 
 def test_tiktok_bad_signature_is_401(receiver: Receiver) -> None:

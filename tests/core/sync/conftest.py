@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -24,6 +25,7 @@ from shelfsync.core.models import (
 )
 from shelfsync.core.plugins import ShelfsyncPluginManager, get_plugin_manager
 from shelfsync.core.sync.catalog import refresh_catalog
+from shelfsync.core.sync.linking import refresh_listings
 from shelfsync.core.testing.server import RunningServer, serving
 from shelfsync.plugins.shopify.fake import ShopifyFake
 from shelfsync.plugins.tiktok.fake import TikTokFake
@@ -139,3 +141,21 @@ def world(session: Session, pm: ShelfsyncPluginManager, secrets: None) -> Iterat
         refresh_catalog(session, pm, store.id)
         session.commit()
         yield World(session, pm, shopify, tiktok, org.id, store.id, channel_ids)
+
+
+#: The TikTok fake's first shop sells in GBP, the store in USD: channel = store × rate.
+RATE = Decimal("0.8")
+
+
+@pytest.fixture
+def linked(world: World) -> Iterator[World]:
+    """The world with both shops' listings read and linked by SKU, and each shop's currency
+    rate set (the store sells in USD; channel price = store price × rate)."""
+    for channel_id in world.channel_ids:
+        refresh_listings(world.session, world.pm, channel_id)
+        settings = world.session.get(ChannelSettings, channel_id)
+        assert settings is not None
+        settings.currency_rate = RATE
+        world.session.add(settings)
+    world.session.commit()
+    yield world
