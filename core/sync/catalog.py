@@ -20,7 +20,7 @@ from shelfsync.core.models import (
 )
 from shelfsync.core.plugins import ShelfsyncPluginManager
 from shelfsync.core.rules import LocationStock
-from shelfsync.core.sync.context import STREAM, chunks, store_connection
+from shelfsync.core.sync.context import STREAM, chunks, pass_scope, store_connection
 from shelfsync.core.sync.inventory_types import Budget, CatalogReport
 from shelfsync.core.types import BackorderPolicy, CatalogItem, Connection, PassScope
 from shelfsync.core.types import Location as LocationInfo
@@ -197,7 +197,7 @@ def refresh_catalog(session: Session, pm: ShelfsyncPluginManager, store_id: int,
         raise InvalidInput("store_id", f"no store connection {store_id}")
     connection = store_connection(store)
     report = CatalogReport(store_id=store_id)
-    scope = PassScope()  # this refresh is a pass of its own: its reads may share, no more
+    scope = pass_scope(pm, connection)  # a pass of its own: its reads may share, no more
     if budget is not None:
         budget.acquire(f"store:{store_id}")
     items = _answer(pm, connection, "shelfsync_fetch_catalog", scope=scope)

@@ -25,6 +25,7 @@ from shelfsync.core.types import (
     Capabilities,
     Connection,
     CredentialsCallback,
+    PassScope,
 )
 
 T = TypeVar("T")
@@ -126,6 +127,13 @@ def channel_connection(row: ChannelConnection) -> Connection:
     """The plain connection channel hooks receive: credentials decrypted, the shop's id, and
     a callback that saves refreshed tokens in a transaction of its own."""
     return _engine_connection(row)
+
+
+def pass_scope(pm: ShelfsyncPluginManager, connection: Connection) -> PassScope:
+    """A new pass's scope for `connection`, carrying the connection's cache that outlives
+    passes (kept by the plugin manager: see core/connection_cache.py)."""
+    return PassScope(pm.connection_caches.for_connection(
+        connection.platform, connection.id, connection.base_url, connection.platform_id))
 
 
 def store_of(session: Session, organization_id: int) -> StoreConnection:

@@ -58,6 +58,7 @@ from shelfsync.core.sync.context import (
     channel_row,
     chunks,
     mark_needs_reauth,
+    pass_scope,
     settings_of,
     store_connection,
     store_of,
@@ -104,7 +105,6 @@ from shelfsync.core.sync.pushing import (
 )
 from shelfsync.core.sync.runs import fail_expired_runs, finish_run, renew_run, start_run
 from shelfsync.core.sync.status import channel_status
-from shelfsync.core.types import PassScope
 
 __all__ = [
     "STOCK_NOT_READ",
@@ -171,7 +171,8 @@ def _prepare_channel(session: Session, pm: ShelfsyncPluginManager, store: StoreC
     connection = channel_connection(channel)
     planned = plan(pm, connection, linked(session, channel.id, skus), state, settings,
                    capabilities_of(pm, store.platform), channel_maximum(pm, channel.platform))
-    run = Pass(session, pm, channel, connection, report, version, dry_run, budget)
+    run = Pass(session, pm, channel, connection, report, version, dry_run, budget,
+               scope=pass_scope(pm, connection))
     return prepare(run, refuse_unread(planned, unread))
 
 
@@ -231,7 +232,7 @@ def sync_skus(session: Session, pm: ShelfsyncPluginManager, organization_id: int
     connection = store_connection(store)
     session.commit()  # no transaction open while the store is read
     started = utcnow()
-    scope = PassScope()  # what the store plugin's reads of this pass share; dropped after it
+    scope = pass_scope(pm, connection)  # what this pass's store reads share; dropped after it
     try:
         levels = fetch_stock(pm, connection, wanted, budget, scope)
         report.count("fetch_stock_levels")
@@ -286,7 +287,7 @@ def _read_store(session: Session, pm: ShelfsyncPluginManager, store: StoreConnec
             session.commit()
         started = utcnow()
         connection = store_connection(store)
-        scope = PassScope()  # this read's own: dropped when it returns
+        scope = pass_scope(pm, connection)  # this read's own: dropped when it returns
         levels = fetch_stock(pm, connection, None, budget, scope)
         report.count("fetch_stock_levels")
         policies = fetch_policies(pm, connection, None, budget, scope)
@@ -335,7 +336,8 @@ def _reconcile_pass(session: Session, pm: ShelfsyncPluginManager, store: StoreCo
     connection = channel_connection(channel)
     store_caps = capabilities_of(pm, store.platform)
     maximum = channel_maximum(pm, channel.platform)
-    run = Pass(session, pm, channel, connection, report, version, dry_run, budget, shown)
+    run = Pass(session, pm, channel, connection, report, version, dry_run, budget, shown,
+               scope=pass_scope(pm, connection))
     first_error: AuthError | None = None
     for products in chunks(linked_products(session, channel.id), PRODUCTS_PER_PART):
         links = linked_in(session, channel.id, products)

@@ -18,6 +18,9 @@ from shelfsync.plugins.shopify.settings import PAGE_SIZE
 
 #: SKUs per `productVariants(query:)` search: keeps the search string short.
 SKU_CHUNK = 50
+#: How long a SKU-scoped read trusts the locations it listed (a new location is picked up
+#: within a minute; whole-store reads always list them afresh).
+LOCATIONS_TTL = 60.0
 
 
 def read_locations(client: ShopifyClient) -> list[Location]:
@@ -112,19 +115,22 @@ class PassReads:
 
     The engine reads stock, then backorder flags, for the same few SKUs. The StockLevels
     query already carries each variant's policy and `tracked`, so the flags hook answers from
-    the variants the stock read just saw (once) instead of a second query, and the locations
-    are listed once per pass. Everything lives in the pass's `PassScope`, which core drops
-    after the pass: nothing outlives it or leaks to another connection.
+    the variants the stock read just saw (once) instead of a second query. The variants live
+    in the pass's `PassScope`, which core drops after the pass. The locations are listed at
+    most once per `LOCATIONS_TTL` for the connection: kept in the cache core hands in with the
+    scope (`scope.cache`, core's, kept between passes), never in module state.
     """
 
     def __init__(self, scope: PassScope) -> None:
         self._space = scope.space(PLATFORM)
+        self._cache = scope.cache
 
     def locations(self, client: ShopifyClient) -> list[Location]:
-        """The shop's locations, listed at most once per pass."""
-        found = self._space.get("locations")
+        """The shop's locations, listed at most once per `LOCATIONS_TTL`."""
+        found: tuple[Location, ...] | None = self._cache.get("locations")
         if found is None:
-            found = self._space["locations"] = read_locations(client)
+            found = tuple(read_locations(client))
+            self._cache.put("locations", found, LOCATIONS_TTL)
         return list(found)
 
     def keep_variants(self, skus: Sequence[str], read: list[mapping.VariantStock]) -> None:
