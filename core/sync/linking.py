@@ -15,7 +15,6 @@ from typing import Any, NamedTuple
 from sqlalchemy import delete, insert, update
 from sqlmodel import Session, select
 
-from shelfsync.core.errors import PluginContractError
 from shelfsync.core.models import (
     CatalogVariant,
     ChannelListing,
@@ -37,35 +36,48 @@ from shelfsync.core.sync.context import (
     store_of,
 )
 from shelfsync.core.sync.inventory_types import Budget, LinkReport, Problem
-from shelfsync.core.types import Listing, WebhookEvent
+from shelfsync.core.sync.paging import checked_pages
+from shelfsync.core.types import Connection, Listing, WebhookEvent
 
 
-def fetch_listings(session: Session, pm: ShelfsyncPluginManager, channel_id: int,
-                   budget: Budget | None = None) -> list[Listing]:
-    """Every listing of the channel, through the hook (one call; the plugin pages).
+def read_listings(session: Session, pm: ShelfsyncPluginManager, channel_id: int,
+                  budget: Budget | None = None) -> int:
+    """Read the channel's listings page by page into the database; returns how many were read.
 
-    A channel that suddenly reads empty after having listings is read a second time before
-    the answer is believed: applied, an empty read deletes every listing and link (and a
-    reconcile then pushes nothing). Only a second empty answer is taken as "no listings".
+    Each page is stored (`channel_listing`, `channel_sku_state`) and committed before the next
+    is asked for: no transaction is open across the plugin's calls, and one page is in
+    memory. Only once the whole read has finished are the listings it did not return
+    forgotten (told apart in the database by the read's time), so a read that fails
+    part-way forgets nothing. A channel that suddenly reads empty after having listings is
+    read a second time before the answer is believed: applied, an empty read deletes every
+    listing and link (and a reconcile then pushes nothing). Only a second empty answer is
+    taken as "no listings".
     """
     channel = channel_row(session, channel_id)
     connection = channel_connection(channel)
-    listings = _read_listings_once(pm, connection, channel.platform, channel_id, budget)
-    if not listings and _has_listings(session, channel_id):
-        listings = _read_listings_once(pm, connection, channel.platform, channel_id, budget)
-    return listings
+    had_listings = _has_listings(session, channel_id)
+    session.commit()  # no transaction open while the channel is read
+    read_at = utcnow()
+    count = _read_listings_once(session, pm, connection, channel_id, budget, read_at)
+    if count == 0 and had_listings:
+        count = _read_listings_once(session, pm, connection, channel_id, budget, read_at)
+    _forget_listings_not_read(session, channel_id, read_at)
+    session.flush()
+    return count
 
 
-def _read_listings_once(pm: ShelfsyncPluginManager, connection: Any, platform: str,
-                        channel_id: int, budget: Budget | None) -> list[Listing]:
+def _read_listings_once(session: Session, pm: ShelfsyncPluginManager, connection: Connection,
+                        channel_id: int, budget: Budget | None, read_at: datetime) -> int:
     if budget is not None:
         budget.acquire(f"channel:{channel_id}")
-    listings = pm.call(connection, "shelfsync_fetch_listings")
-    if not isinstance(listings, list):
-        raise PluginContractError(f"{platform}: shelfsync_fetch_listings returned "
-                                  f"{type(listings).__name__}, not a list",
-                                  platform=platform, code="plugin_bad_answer")
-    return listings
+    hook = "shelfsync_fetch_listings"
+    count = 0
+    for page in checked_pages(pm.call(connection, hook), Listing,
+                              platform=connection.platform, hook=hook):
+        store_listings(session, channel_id, page, read_at)
+        session.commit()
+        count += len(page)
+    return count
 
 
 def _has_listings(session: Session, channel_id: int) -> bool:
@@ -73,23 +85,49 @@ def _has_listings(session: Session, channel_id: int) -> bool:
         ChannelListing.channel_id == channel_id).limit(1)).first() is not None
 
 
-def store_listings(session: Session, channel_id: int, listings: Sequence[Listing]) -> None:
-    """Mirror the listings into ChannelListing and ChannelSkuState (only what changed).
+def store_listings(session: Session, channel_id: int, listings: Sequence[Listing],
+                   read_at: datetime | None = None) -> None:
+    """Mirror one page of listings into ChannelListing and ChannelSkuState (only what
+    changed), marking every listing of the page as read at `read_at`.
 
     A slice of SKUs at a time, flushed as it goes: only a slice's ORM rows are in memory.
     """
-    now = utcnow()
+    now = read_at or utcnow()
     latest = {listing.sku_id: listing for listing in listings}
     for part in chunks(list(latest)):
         _store_listing_part(session, channel_id, [latest[sku_id] for sku_id in part], now)
         session.flush()
-    for model in (ChannelListing, ChannelSkuState):
-        gone = [ident for ident, sku_id in session.exec(
-            select(model.id, model.sku_id).where(model.channel_id == channel_id)  # type: ignore[attr-defined]
-            .execution_options(yield_per=STREAM))
-            if sku_id not in latest]
-        _delete_ids(session, model, gone)
-    session.flush()
+        session.execute(update(ChannelListing).where(  # type: ignore[arg-type]
+            ChannelListing.channel_id == channel_id,
+            ChannelListing.sku_id.in_(list(part))).values(updated_at=now))  # type: ignore[attr-defined]
+
+
+def _forget_listings_not_read(session: Session, channel_id: int, read_at: datetime) -> None:
+    """Delete the listings a finished read did not return, and the SKU states of SKU ids the
+    channel no longer lists (set differences in the database)."""
+    session.execute(delete(ChannelListing).where(
+        ChannelListing.channel_id == channel_id,
+        ChannelListing.updated_at < read_at))  # type: ignore[arg-type]
+    listed = select(ChannelListing.sku_id).where(ChannelListing.channel_id == channel_id)
+    session.execute(delete(ChannelSkuState).where(
+        ChannelSkuState.channel_id == channel_id,
+        ChannelSkuState.sku_id.not_in(listed)))  # type: ignore[attr-defined]
+
+
+def shown_totals(session: Session, channel_id: int, sku_ids: Sequence[str]) -> dict[str, int]:
+    """What the channel shows in total for each of these SKU ids it lists, as last read (or
+    set by a push since): a SKU id it does not list is absent."""
+    shown: dict[str, int] = {}
+    for part in chunks(sorted(set(sku_ids))):
+        shown.update(dict.fromkeys(session.exec(select(ChannelListing.sku_id).where(
+            ChannelListing.channel_id == channel_id, ChannelListing.sku_id.in_(part))), 0))
+        for sku_id, quantities in session.exec(
+                select(ChannelSkuState.sku_id, ChannelSkuState.quantities).where(
+                    ChannelSkuState.channel_id == channel_id,
+                    ChannelSkuState.sku_id.in_(part))):
+            if sku_id in shown:
+                shown[sku_id] = sum(int(value) for value in (quantities or {}).values())
+    return shown
 
 
 def _store_listing_part(session: Session, channel_id: int, part: Sequence[Listing],
@@ -128,18 +166,12 @@ def _store_listing_part(session: Session, channel_id: int, part: Sequence[Listin
             session.add(state)
 
 
-def _delete_ids(session: Session, model: type, ids: list[int | None]) -> None:
-    for part in chunks([i for i in ids if i is not None]):
-        session.execute(delete(model).where(model.id.in_(part)))  # type: ignore[attr-defined]
-
-
 def refresh_listings(session: Session, pm: ShelfsyncPluginManager, channel_id: int, *,
                      budget: Budget | None = None) -> LinkReport:
-    """Read the channel's listings, store them, then re-link by SKU (`auto_link`)."""
-    listings = fetch_listings(session, pm, channel_id, budget)
-    store_listings(session, channel_id, listings)
+    """Read the channel's listings into the database, then re-link by SKU (`auto_link`)."""
+    count = read_listings(session, pm, channel_id, budget)
     report = auto_link(session, channel_id)
-    report.listings = len(listings)
+    report.listings = count
     return report
 
 

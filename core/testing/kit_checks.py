@@ -26,6 +26,7 @@ from shelfsync.core.errors import (
     WebhookSignatureError,
 )
 from shelfsync.core.plugins import ShelfsyncPluginManager
+from shelfsync.core.sync.paging import checked_pages
 from shelfsync.core.testing.catalog import seed_catalog
 from shelfsync.core.testing.kit_types import assert_declared_types
 from shelfsync.core.types import (
@@ -73,14 +74,20 @@ def expected_skus(options: Mapping[str, Any]) -> set[str]:
     return {variant.sku for product in catalog for variant in product.variants}
 
 
+def whole(pm: ShelfsyncPluginManager, connection: Connection, hook: str, kind: type,
+          **kwargs: Any) -> list[Any]:
+    """A whole-catalog read's pages joined, each page checked (a list of `kind`) as core
+    checks it (`shelfsync.core.sync.paging`)."""
+    answer = pm.call(connection, hook, **kwargs)
+    return [item for page in checked_pages(answer, kind, platform=connection.platform,
+                                           hook=hook) for item in page]
+
+
 def read_all(pm: ShelfsyncPluginManager, connection: Connection, info: PlatformInfo) -> list[Any]:
     """The role's main paginated read: the store's catalog or the channel's listings."""
     if info.role == Role.STORE:
-        result = pm.call(connection, "shelfsync_fetch_catalog")
-    else:
-        result = pm.call(connection, "shelfsync_fetch_listings")
-    assert isinstance(result, list), f"expected a list, got {type(result).__name__}"
-    return result
+        return whole(pm, connection, "shelfsync_fetch_catalog", CatalogItem)
+    return whole(pm, connection, "shelfsync_fetch_listings", Listing)
 
 
 def _canonical(values: Sequence[Any]) -> list[str]:
@@ -211,9 +218,9 @@ def check_pagination(pm: ShelfsyncPluginManager, fake: RunningFake, info: Platfo
 
 def _check_store_stock(pm: ShelfsyncPluginManager, fake: RunningFake, small: Connection,
                        seeded: set[str]) -> None:
-    levels = pm.call(small, "shelfsync_fetch_stock_levels", skus=None)
-    whole = pm.call(fake.connection, "shelfsync_fetch_stock_levels", skus=None)
-    assert _canonical(levels) == _canonical(whole), "stock pages differ by page size"
+    levels = whole(pm, small, "shelfsync_fetch_stock_levels", StockLevel, skus=None)
+    large = whole(pm, fake.connection, "shelfsync_fetch_stock_levels", StockLevel, skus=None)
+    assert _canonical(levels) == _canonical(large), "stock pages differ by page size"
     _no_duplicates([(level.sku, level.location_id) for level in levels], "(SKU, location)")
     assert {level.sku for level in levels} <= seeded, "stock for SKUs outside the catalog"
     locations = pm.call(fake.connection, "shelfsync_fetch_locations")
@@ -225,7 +232,8 @@ def _check_store_stock(pm: ShelfsyncPluginManager, fake: RunningFake, small: Con
     assert _canonical(subset) == _canonical([lv for lv in levels if lv.sku in some]), (
         "stock for given SKUs differs from the full read"
     )
-    policies = pm.call(small, "shelfsync_fetch_backorder_policies", skus=None)
+    policies = whole(pm, small, "shelfsync_fetch_backorder_policies", BackorderPolicy,
+                     skus=None)
     _no_duplicates([policy.sku for policy in policies], "backorder SKUs")
     assert {policy.sku for policy in policies} <= seeded
 
@@ -235,13 +243,14 @@ def check_types(pm: ShelfsyncPluginManager, fake: RunningFake, info: PlatformInf
     conn = fake.connection
     if info.role == Role.STORE:
         _elements(pm.call(conn, "shelfsync_fetch_locations"), Location, "locations")
-        _elements(pm.call(conn, "shelfsync_fetch_stock_levels", skus=None), StockLevel,
-                  "stock levels")
-        _elements(pm.call(conn, "shelfsync_fetch_backorder_policies", skus=None),
-                  BackorderPolicy, "backorder policies")
-        _elements(pm.call(conn, "shelfsync_fetch_catalog"), CatalogItem, "catalog")
+        _elements(whole(pm, conn, "shelfsync_fetch_stock_levels", StockLevel, skus=None),
+                  StockLevel, "stock levels")
+        _elements(whole(pm, conn, "shelfsync_fetch_backorder_policies", BackorderPolicy,
+                        skus=None), BackorderPolicy, "backorder policies")
+        _elements(whole(pm, conn, "shelfsync_fetch_catalog", CatalogItem), CatalogItem,
+                  "catalog")
     else:
-        _elements(pm.call(conn, "shelfsync_fetch_listings"), Listing, "listings")
+        _elements(whole(pm, conn, "shelfsync_fetch_listings", Listing), Listing, "listings")
         page = pm.call(conn, "shelfsync_fetch_orders", updated_since=None, cursor=None)
         assert isinstance(page, OrderPage), f"fetch_orders returned {type(page).__name__}"
         assert_declared_types(page)
@@ -346,7 +355,7 @@ def check_webhook_subscription(pm: ShelfsyncPluginManager, fake: RunningFake) ->
 def check_create_order(pm: ShelfsyncPluginManager, fake: RunningFake) -> None:
     """Creating the same channel order again, even across a failure, finds the first one."""
     conn = fake.connection
-    item = next(i for i in pm.call(conn, "shelfsync_fetch_catalog") if i.sku)
+    item = next(i for i in whole(pm, conn, "shelfsync_fetch_catalog", CatalogItem) if i.sku)
     price = Money(item.price or "1.00", item.currency or "USD")
     order = ChannelOrder(
         id=f"contract-{uuid.uuid4().hex[:12]}", status="AWAITING_SHIPMENT",
@@ -379,7 +388,7 @@ def check_push_inventory(pm: ShelfsyncPluginManager, fake: RunningFake) -> None:
     """One result per update; a rejected SKU fails alone; accepted quantities read back (the
     plugin may spread a SKU's quantity over locations: their total is what was pushed)."""
     conn = fake.connection
-    listings = pm.call(conn, "shelfsync_fetch_listings")
+    listings = whole(pm, conn, "shelfsync_fetch_listings", Listing)
     picks = listings[:3]
     assert picks, "the channel lists nothing to push to"
     updates = [InventoryUpdate(product_id=listing.product_id, sku_id=listing.sku_id,
@@ -396,7 +405,8 @@ def check_push_inventory(pm: ShelfsyncPluginManager, fake: RunningFake) -> None:
     assert not bogus.ok and (bogus.error_code or bogus.error_message)
     for update in updates[:-1]:
         assert by_sku[update.sku_id].ok, f"push of {update.sku_id} failed: {by_sku[update.sku_id]}"
-    after = {listing.sku_id: listing for listing in pm.call(conn, "shelfsync_fetch_listings")}
+    after = {listing.sku_id: listing
+             for listing in whole(pm, conn, "shelfsync_fetch_listings", Listing)}
     for update in updates[:-1]:
         quantities = after[update.sku_id].quantities
         assert not quantities or sum(quantities.values()) == 7, (

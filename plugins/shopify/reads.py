@@ -37,6 +37,18 @@ def _sku_search(skus: Sequence[str]) -> str:
     return " OR ".join(f'sku:"{sku}"' for sku in quoted)
 
 
+def variant_pages(
+    client: ShopifyClient,
+    document: str,
+    variables: Mapping[str, Any],
+    page_size: int | None,
+) -> Iterator[list[mapping.VariantStock]]:
+    """Every variant of the shop, one list per page Shopify answered."""
+    for page in client.paginate(document, {**variables, "query": None}, "productVariants",
+                                page_size=page_size):
+        yield [mapping.to_variant_stock(node) for node in page]
+
+
 def read_variants(
     client: ShopifyClient,
     document: str,
@@ -46,9 +58,8 @@ def read_variants(
 ) -> Iterator[mapping.VariantStock]:
     """Every variant, or those whose SKU is exactly one of `skus` (searched in chunks)."""
     if skus is None:
-        for page in client.paginate(document, {**variables, "query": None}, "productVariants",
-                                    page_size=page_size):
-            yield from (mapping.to_variant_stock(node) for node in page)
+        for page in variant_pages(client, document, variables, page_size):
+            yield from page
         return
     wanted = list(dict.fromkeys(sku for sku in skus if sku))
     for start in range(0, len(wanted), SKU_CHUNK):
@@ -81,15 +92,20 @@ def _rest_of_levels(client: ShopifyClient, variant: mapping.VariantStock,
     return replace(variant, levels=levels, more_levels_after=None)
 
 
+def _per_item(locations: list[Location], levels_per_item: int | None) -> int:
+    """Levels asked per variant: as many as the shop has locations, capped."""
+    return max(1, min(MAX_PAGE_SIZE, len(locations), levels_per_item or MAX_PAGE_SIZE))
+
+
 def read_stock_levels(
     client: ShopifyClient,
-    skus: Sequence[str] | None,
+    skus: Sequence[str],
     page_size: int | None = None,
     levels_per_item: int | None = None,
     locations: list[Location] | None = None,
     variants: list[mapping.VariantStock] | None = None,
 ) -> list[StockLevel]:
-    """Available stock per tracked SKU at each active location, read with `client`.
+    """Available stock per tracked SKU of `skus` at each active location, read with `client`.
 
     By default each variant asks for as many levels as the shop has locations, so one page
     carries everything; `levels_per_item` caps that for shops with very many locations (the
@@ -98,16 +114,32 @@ def read_stock_levels(
     """
     locations = read_locations(client) if locations is None else locations
     active = {location.id for location in locations if location.active}
-    per_item = max(1, min(MAX_PAGE_SIZE, len(locations), levels_per_item or MAX_PAGE_SIZE))
+    per_item = _per_item(locations, levels_per_item)
     levels: list[StockLevel] = []
     for variant in read_variants(client, queries.STOCK_LEVELS, {"levels": per_item}, skus,
-                             page_size):
+                                 page_size):
         if variant.more_levels_after:
             variant = _rest_of_levels(client, variant, per_item)
         if variants is not None:
             variants.append(variant)
         levels.extend(mapping.stock_levels(variant, active))
     return levels
+
+
+def stock_level_pages(client: ShopifyClient, page_size: int | None = None,
+                      levels_per_item: int | None = None) -> Iterator[list[StockLevel]]:
+    """The whole shop's stock, one list per page of variants (the locations listed afresh
+    first): nothing of an earlier page is kept."""
+    locations = read_locations(client)
+    active = {location.id for location in locations if location.active}
+    per_item = _per_item(locations, levels_per_item)
+    for page in variant_pages(client, queries.STOCK_LEVELS, {"levels": per_item}, page_size):
+        levels: list[StockLevel] = []
+        for variant in page:
+            if variant.more_levels_after:
+                variant = _rest_of_levels(client, variant, per_item)
+            levels.extend(mapping.stock_levels(variant, active))
+        yield levels
 
 
 class PassReads:
