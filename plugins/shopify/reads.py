@@ -99,13 +99,14 @@ def _per_item(locations: list[Location], levels_per_item: int | None) -> int:
 
 def read_stock_levels(
     client: ShopifyClient,
-    skus: Sequence[str],
+    skus: Sequence[str] | None,
     page_size: int | None = None,
     levels_per_item: int | None = None,
     locations: list[Location] | None = None,
     variants: list[mapping.VariantStock] | None = None,
 ) -> list[StockLevel]:
-    """Available stock per tracked SKU of `skus` at each active location, read with `client`.
+    """Available stock per tracked SKU of `skus` (None: all, in one list; the whole-store
+    hook pages instead, `stock_level_pages`) at each active location, read with `client`.
 
     By default each variant asks for as many levels as the shop has locations, so one page
     carries everything; `levels_per_item` caps that for shops with very many locations (the
