@@ -110,8 +110,8 @@ def main() -> None:
                     channel["base_url"],
                     "--setting",
                     f"auth_base_url={channel['base_url']}",
-                    "--setting",
-                    f"shop_id={shop['id']}",
+                    "--shop-id",
+                    str(shop["id"]),
                 ],
                 env,
             )

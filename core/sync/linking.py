@@ -1,43 +1,33 @@
-"""Channel listings and SKU links: store SKU ↔ channel seller SKU, never guessed.
-
-A link is made automatically only when exactly one store variant and exactly one channel SKU
-carry the same SKU. Everything else (duplicates on either side, a SKU missing on one side, a
-listing without a seller SKU) becomes a `LinkProblem` row for the merchant to settle; manual
-links are never touched.
-"""
+"""Channel listings, read page by page into the database, and SKU links (store SKU ↔
+channel seller SKU, never guessed: see autolink.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, NamedTuple
 
-from sqlalchemy import delete, insert, update
+from sqlalchemy import delete, update
 from sqlmodel import Session, select
 
 from shelfsync.core.models import (
     CatalogVariant,
     ChannelListing,
     ChannelSkuState,
-    LinkKind,
-    LinkProblem,
-    LinkProblemKind,
-    SkuLink,
     utcnow,
 )
 from shelfsync.core.plugins import ShelfsyncPluginManager
+from shelfsync.core.sync.autolink import auto_link
 from shelfsync.core.sync.context import (
-    CHUNK,
-    STREAM,
     channel_connection,
     channel_row,
     chunks,
-    settings_of,
-    store_of,
 )
-from shelfsync.core.sync.inventory_types import Budget, LinkReport, Problem
+from shelfsync.core.sync.inventory_types import Budget, LinkReport
 from shelfsync.core.sync.paging import checked_pages
 from shelfsync.core.types import Connection, Listing, WebhookEvent
+
+__all__ = ["auto_link", "read_listings", "refresh_listings", "shown_totals", "skus_for_event",
+           "store_listings"]
 
 
 def read_listings(session: Session, pm: ShelfsyncPluginManager, channel_id: int,
@@ -173,150 +163,6 @@ def refresh_listings(session: Session, pm: ShelfsyncPluginManager, channel_id: i
     report = auto_link(session, channel_id)
     report.listings = count
     return report
-
-
-def auto_link(session: Session, channel_id: int) -> LinkReport:
-    """Link stored store SKUs to the channel's stored listings by SKU, listing the problems.
-
-    Manual links stay as they are; auto links that no longer hold are removed; the channel's
-    LinkProblem rows are replaced by this pass's. Nothing happens when auto-link is off.
-    """
-    report = LinkReport(channel_id=channel_id)
-    channel = channel_row(session, channel_id)
-    if not settings_of(session, channel_id).auto_link:
-        report.skipped = True
-        return report
-    store = store_of(session, channel.organization_id)
-    # Plain column tuples, not ORM rows, and lists only for the (rare) duplicates: a large
-    # catalog's variants, listings and links as ORM identities would be most of a worker's
-    # memory.
-    variants: dict[str, str] = {}  # sku -> its variant id
-    store_dupes: dict[str, list[str]] = {}  # sku -> every variant id, when several carry it
-    for sku, variant_id in session.exec(select(CatalogVariant.sku, CatalogVariant.variant_id)
-                                        .where(CatalogVariant.store_connection_id == store.id)
-                                        .execution_options(yield_per=STREAM)):
-        if sku and sku in variants:
-            store_dupes.setdefault(sku, [variants[sku]]).append(variant_id)
-        elif sku:
-            variants[sku] = variant_id
-    links = {row[1]: _LinkRow(*row) for row in session.exec(
-        select(SkuLink.id, SkuLink.sku_id, SkuLink.store_sku, SkuLink.product_id, SkuLink.kind)
-        .where(SkuLink.channel_id == channel_id).execution_options(yield_per=STREAM))}
-    manual = {sku_id: link for sku_id, link in links.items() if link.kind == LinkKind.MANUAL}
-    report.manual = len(manual)
-    manual_store_skus = {link.store_sku for link in manual.values()}
-
-    by_seller: dict[str, _ListingRow] = {}
-    channel_dupes: dict[str, list[_ListingRow]] = {}
-    for row in session.exec(
-            select(ChannelListing.sku_id, ChannelListing.seller_sku, ChannelListing.product_id)
-            .where(ChannelListing.channel_id == channel_id).execution_options(yield_per=STREAM)):
-        listing = _ListingRow(*row)
-        if listing.sku_id in manual:
-            continue
-        if not listing.seller_sku:
-            report.problems.append(Problem(
-                LinkProblemKind.MISSING_IN_STORE.value, "",
-                f"channel SKU {listing.sku_id} (product {listing.product_id}) has no seller "
-                "SKU to link by"))
-            continue
-        if listing.seller_sku in by_seller:
-            channel_dupes.setdefault(listing.seller_sku, [by_seller[listing.seller_sku]]).append(
-                listing)
-        else:
-            by_seller[listing.seller_sku] = listing
-
-    now = utcnow()
-    added = _Inserter(session, SkuLink)
-    wanted: set[str] = set()  # channel SKU ids linked automatically
-    for sku, listing in sorted(by_seller.items()):
-        if sku in channel_dupes:
-            found = channel_dupes[sku]
-            ids = ", ".join(sorted(item.sku_id for item in found))
-            report.problems.append(Problem(LinkProblemKind.DUPLICATE_CHANNEL_SKU.value, sku,
-                                           f"{len(found)} channel SKUs carry it: {ids}"))
-        elif sku not in variants:
-            report.problems.append(Problem(
-                LinkProblemKind.MISSING_IN_STORE.value, sku,
-                f"channel SKU {listing.sku_id} (product {listing.product_id}) has no store "
-                "variant with this SKU"))
-        elif sku in store_dupes:
-            ids = ", ".join(sorted(store_dupes[sku]))
-            report.problems.append(Problem(LinkProblemKind.DUPLICATE_STORE_SKU.value, sku,
-                                           f"{len(store_dupes[sku])} store variants carry it: "
-                                           f"{ids}"))
-        else:
-            wanted.add(listing.sku_id)
-            link = links.get(listing.sku_id)
-            if link is None:
-                added.add({"channel_id": channel_id, "store_sku": sku,
-                           "product_id": listing.product_id, "sku_id": listing.sku_id,
-                           "kind": LinkKind.AUTO.value, "created_at": now})
-            elif (link.store_sku, link.product_id) != (sku, listing.product_id):
-                session.execute(update(SkuLink).where(SkuLink.id == link.id).values(  # type: ignore[arg-type]
-                    store_sku=sku, product_id=listing.product_id))
-                report.updated += 1
-    report.added = added.close()
-    for sku in sorted(set(variants) - set(by_seller) - manual_store_skus):
-        report.problems.append(Problem(LinkProblemKind.MISSING_ON_CHANNEL.value, sku,
-                                       "no channel SKU carries this store SKU"))
-
-    stale = [link.id for sku_id, link in links.items()
-             if link.kind == LinkKind.AUTO and sku_id not in wanted]
-    for part in chunks([i for i in stale if i is not None]):
-        session.execute(delete(SkuLink).where(SkuLink.id.in_(part)))
-    report.removed = len(stale)
-    report.linked = len(wanted) + len(manual)
-
-    session.execute(delete(LinkProblem).where(LinkProblem.channel_id == channel_id))
-    problems = _Inserter(session, LinkProblem)
-    for problem in report.problems:
-        problems.add({"channel_id": channel_id, "kind": problem.kind, "sku": problem.sku,
-                      "detail": problem.detail, "created_at": now})
-    problems.close()
-    session.flush()
-    return report
-
-
-class _ListingRow(NamedTuple):
-    sku_id: str
-    seller_sku: str
-    product_id: str
-
-
-class _LinkRow(NamedTuple):
-    id: int
-    sku_id: str
-    store_sku: str
-    product_id: str
-    kind: str
-
-
-class _Inserter:
-    """Rows bulk-inserted (executemany) as they come, `CHUNK * 2` at a time: neither an ORM
-    object per row nor every row's dict held at once."""
-
-    def __init__(self, session: Session, model: type) -> None:
-        self.session, self.model = session, model
-        self.rows: list[dict[str, Any]] = []
-        self.count = 0
-
-    def add(self, row: dict[str, Any]) -> None:
-        """Queue one row; a full slice is written at once."""
-        self.rows.append(row)
-        if len(self.rows) >= CHUNK * 2:
-            self._write()
-
-    def close(self) -> int:
-        """Write what is left; returns how many rows were inserted in all."""
-        self._write()
-        return self.count
-
-    def _write(self) -> None:
-        if self.rows:
-            self.session.execute(insert(self.model), self.rows)
-            self.count += len(self.rows)
-            self.rows = []
 
 
 def skus_for_event(session: Session, store_id: int, event: WebhookEvent) -> list[str]:
