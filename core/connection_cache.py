@@ -77,6 +77,36 @@ class ConnectionCache:
             return len(self._entries)
 
 
+class FreshView:
+    """A connection's cache as a pass that must see the platform afresh uses it (a
+    reconciliation, which repairs what a stale entry may have caused): it reads back only
+    what it put itself, and what it puts (or drops) is kept for the passes that follow."""
+
+    def __init__(self, cache: ConnectionCache) -> None:
+        self._cache = cache
+        self._lock = threading.Lock()
+        self._mine: set[Hashable] = set()
+
+    def get(self, key: Hashable, default: Any = None) -> Any:
+        """What this pass put under `key` (and is still there), else `default`."""
+        with self._lock:
+            if key not in self._mine:
+                return default
+        return self._cache.get(key, default)
+
+    def put(self, key: Hashable, value: Any, ttl: float) -> None:
+        """Keep `value` for this pass and the ones after it."""
+        with self._lock:
+            self._mine.add(key)
+        self._cache.put(key, value, ttl)
+
+    def drop(self, key: Hashable) -> None:
+        """Forget `key`, here and for the passes after this one."""
+        with self._lock:
+            self._mine.discard(key)
+        self._cache.drop(key)
+
+
 class ConnectionCaches:
     """Core's caches, one per connection, keyed by platform, connection id, API base URL and
     the platform's own id of the store or shop: a connection re-pointed at another shop or

@@ -10,6 +10,7 @@ from sqlalchemy import Engine, text, update
 from sqlalchemy.orm import object_session
 from sqlmodel import Session, select
 
+from shelfsync.core.connection_cache import FreshView
 from shelfsync.core.errors import ConfigurationError, InvalidInput
 from shelfsync.core.models import (
     ChannelConnection,
@@ -129,11 +130,14 @@ def channel_connection(row: ChannelConnection) -> Connection:
     return _engine_connection(row)
 
 
-def pass_scope(pm: ShelfsyncPluginManager, connection: Connection) -> PassScope:
+def pass_scope(pm: ShelfsyncPluginManager, connection: Connection, *,
+               fresh: bool = False) -> PassScope:
     """A new pass's scope for `connection`, carrying the connection's cache that outlives
-    passes (kept by the plugin manager: see core/connection_cache.py)."""
-    return PassScope(pm.connection_caches.for_connection(
-        connection.platform, connection.id, connection.base_url, connection.platform_id))
+    passes (kept by the plugin manager: see core/connection_cache.py). A `fresh` pass (a
+    reconciliation, which repairs drift) reads nothing it did not put there itself."""
+    cache = pm.connection_caches.for_connection(
+        connection.platform, connection.id, connection.base_url, connection.platform_id)
+    return PassScope(FreshView(cache) if fresh else cache)
 
 
 def store_of(session: Session, organization_id: int) -> StoreConnection:

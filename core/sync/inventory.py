@@ -341,8 +341,10 @@ def _reconcile_pass(session: Session, pm: ShelfsyncPluginManager, store: StoreCo
     connection = channel_connection(channel)
     store_caps = capabilities_of(pm, store.platform)
     maximum = channel_maximum(pm, channel.platform)
+    # A reconcile repairs drift: the channel plugin reads its warehouses afresh (once per
+    # pass) and keeps them for the webhook passes after it.
     run = Pass(session, pm, channel, connection, report, read.version, dry_run, budget, {},
-               scope=pass_scope(pm, connection))
+               scope=pass_scope(pm, connection, fresh=True))
     first_error: AuthError | None = None
     for products in chunks(linked_products(session, channel.id), PRODUCTS_PER_PART):
         links = linked_in(session, channel.id, products)

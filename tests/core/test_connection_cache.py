@@ -62,3 +62,18 @@ def test_the_engine_hands_each_pass_of_a_connection_the_same_cache() -> None:
     assert second.cache.get("k") == "v"
     assert pass_scope(other_pm, connection).cache.get("k") is None  # another manager's own
     assert PassScope().cache.get("k") is None  # outside the engine: an empty cache
+
+
+def test_a_fresh_pass_reads_only_what_it_put_and_keeps_it_for_the_next_passes() -> None:
+    """A reconcile (fresh) reads the platform again, and the webhook passes after it use
+    what it read."""
+    pm = get_plugin_manager()
+    connection = Connection("tiktok", "http://fake", {}, id=7, platform_id="shop")
+    pass_scope(pm, connection).cache.put("warehouse", "old", ttl=60)
+    fresh = pass_scope(pm, connection, fresh=True)
+    assert fresh.cache.get("warehouse") is None  # not trusted by a reconcile
+    fresh.cache.put("warehouse", "new", ttl=60)
+    assert fresh.cache.get("warehouse") == "new"
+    assert pass_scope(pm, connection).cache.get("warehouse") == "new"  # kept for later passes
+    fresh.cache.drop("warehouse")
+    assert pass_scope(pm, connection).cache.get("warehouse") is None
