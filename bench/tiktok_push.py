@@ -68,7 +68,8 @@ def main() -> None:
             platform_id=str(shop["id"]),
             timeout=10.0,
         )
-        listings = pm.call(connection, "shelfsync_fetch_listings")
+        listings = [item for page in pm.call(connection, "shelfsync_fetch_listings")
+                    for item in page]
         updates = build_updates(listings)
         products = len({u.product_id for u in updates})
         control.delete("/_fake/requests")

@@ -8,13 +8,20 @@ an implementation carries no "not my platform" guard and always answers or raise
 is never retried. Callers always pass keyword arguments, so a hook may gain arguments later
 and an implementation may accept fewer than the spec names (pluggy's rule).
 
+Whole-catalog reads (`shelfsync_fetch_stock_levels` and `shelfsync_fetch_backorder_policies`
+with `skus=None`, `shelfsync_fetch_catalog`, `shelfsync_fetch_listings`) return an iterable
+of pages, each page a `list` of the hook's type — best a generator that fetches a page only
+when core asks for it. Core stores each page, in a transaction of its own, before it asks
+for the next, so a worker's memory holds one page whatever the catalog's size; an answer or
+page of another shape is a `PluginContractError`. A SKU-scoped read answers one list.
+
 Every hook is documented, with an example, in docs/plugin_hooks.md; tests/core/test_docs.py
 fails when a hook is undocumented or its documented arguments drift from this file.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -166,15 +173,19 @@ def shelfsync_fetch_locations(connection: Connection, scope: PassScope | None) -
 @hookspec(firstresult=True)
 def shelfsync_fetch_stock_levels(
     connection: Connection, skus: Sequence[str] | None, scope: PassScope | None
-) -> list[StockLevel]:
+) -> list[StockLevel] | Iterable[list[StockLevel]]:
     """Read available stock per SKU per location.
 
     Receives the connection, the SKUs to read (`None` = the whole catalog) and the pass's
     `PassScope` (`None` outside a pass): what the read learns that the pass's later hooks can
-    reuse (the backorder flags the same query carried, say) goes there, never into module
-    state. Returns one `StockLevel` per SKU and location that the store tracks; a SKU unknown
-    to the store is simply absent. Raises `AuthError`, `RateLimited`, `TransientError`,
-    `BadResponse`.
+    reuse (the backorder flags the same query carried, say) goes there, and what is worth
+    keeping for the connection's later passes (its locations, say) in `scope.cache` with a
+    TTL — never into module state. Returns one `StockLevel` per SKU and location that the
+    store tracks; a SKU unknown to the store is simply absent. For given `skus`: one list.
+    For `skus=None`: an iterable of pages (lists of `StockLevel`, e.g. a generator yielding
+    one list per API page); core records each page before asking for the next, and forgets
+    levels the store no longer reports only once the last page came. Raises `AuthError`,
+    `RateLimited`, `TransientError`, `BadResponse` (from the call, or while iterating).
     Routed, firstresult: called on the connection's platform plugin only.
     """
 
@@ -182,22 +193,27 @@ def shelfsync_fetch_stock_levels(
 @hookspec(firstresult=True)
 def shelfsync_fetch_backorder_policies(
     connection: Connection, skus: Sequence[str] | None, scope: PassScope | None
-) -> list[BackorderPolicy]:
+) -> list[BackorderPolicy] | Iterable[list[BackorderPolicy]]:
     """Read each SKU's "continue selling when out of stock" flag and whether it is tracked.
 
     Receives the connection, the SKUs (`None` = all) and the pass's `PassScope` (`None`
-    outside a pass). Returns one `BackorderPolicy` per known SKU. Raises as
+    outside a pass). Returns one `BackorderPolicy` per known SKU: one list for given `skus`,
+    an iterable of pages (lists of `BackorderPolicy`) for `skus=None`. Raises as
     `shelfsync_fetch_stock_levels`.
     Routed, firstresult: called on the connection's platform plugin only.
     """
 
 
 @hookspec(firstresult=True)
-def shelfsync_fetch_catalog(connection: Connection, scope: PassScope | None) -> list[CatalogItem]:
+def shelfsync_fetch_catalog(
+    connection: Connection, scope: PassScope | None
+) -> Iterable[list[CatalogItem]]:
     """Read the store's catalog: products, variants, SKU, price and currency.
 
     Receives the connection and the pass's `PassScope` (`None` outside a pass). Returns every
-    variant. Raises as `shelfsync_fetch_stock_levels`.
+    variant as an iterable of pages (lists of `CatalogItem`); core stores each page before
+    asking for the next and removes the variants the read did not return only once it
+    finished. Raises as `shelfsync_fetch_stock_levels`.
     Routed, firstresult: called on the connection's platform plugin only.
     """
 
@@ -231,11 +247,14 @@ def shelfsync_fetch_order_status(
 
 
 @hookspec(firstresult=True)
-def shelfsync_fetch_listings(connection: Connection) -> list[Listing]:
+def shelfsync_fetch_listings(connection: Connection) -> Iterable[list[Listing]]:
     """Read every SKU the channel shop lists, with its `seller_sku` and current quantities.
 
-    Receives the connection. Returns the listings. Raises `AuthError`, `RateLimited`,
-    `TransientError`, `BadResponse`.
+    Receives the connection. Returns the listings as an iterable of pages (lists of
+    `Listing`, e.g. a generator yielding one list per API page); core stores each page
+    before asking for the next and forgets listings the read did not return only once it
+    finished. Raises `AuthError`, `RateLimited`, `TransientError`, `BadResponse` (from the
+    call, or while iterating).
     Routed, firstresult: called on the connection's platform plugin only.
     """
 

@@ -26,6 +26,7 @@ import click
 import pluggy
 
 from shelfsync.core import hookspecs
+from shelfsync.core.connection_cache import ConnectionCaches
 from shelfsync.core.errors import HookNotImplemented, PluginContractError, PluginMissing
 from shelfsync.core.types import Connection, PlatformInfo
 
@@ -55,6 +56,8 @@ class ShelfsyncPluginManager(pluggy.PluginManager):
         self._clashes: dict[str, list[str]] = {}
         self._callers: dict[tuple[str, str], Any] = {}
         self._generation = 0  # bumped by every (un)registration: older routes are not kept
+        #: What plugins keep about each connection between passes (`PassScope.cache`).
+        self.connection_caches = ConnectionCaches()
 
     # Registering or unregistering a plugin changes who serves which platform.
 

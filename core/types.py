@@ -18,6 +18,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from shelfsync.core.connection_cache import ConnectionCache, FreshView
+
 log = logging.getLogger(__name__)
 
 #: The highest quantity a TikTok Shop SKU accepts, and the "continue selling" override.
@@ -271,11 +273,21 @@ class PassScope:
     warehouse a push chose) lives here, keyed by the plugin's own name, instead of in module
     state that would outlive the pass and leak between connections. Thread-safe: a pass may
     push to several channels from worker threads (each channel's pass has its own scope).
+
+    What is worth keeping longer than the pass (a shop's locations or default warehouse) goes
+    in `cache`: the connection's `ConnectionCache`, which core keeps between passes, each
+    entry with the TTL the plugin gives it (`cache.put(key, value, ttl)`, `cache.get(key)`,
+    `cache.drop(key)` when the platform refuses what it held). A scope made without one
+    (a call outside any engine pass) gets an empty cache of its own; a reconciliation's scope
+    sees only what it put itself (it reads the platform afresh, and keeps what it read for the
+    passes after it).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, cache: ConnectionCache | FreshView | None = None) -> None:
         self._lock = threading.Lock()
         self._spaces: dict[str, dict[Any, Any]] = {}
+        self.cache: ConnectionCache | FreshView = (
+            cache if cache is not None else ConnectionCache())
 
     def space(self, owner: str) -> dict[Any, Any]:
         """The dict `owner` (a plugin's platform name) keeps its pass data in."""

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
-from sqlalchemy import delete, func
+from sqlalchemy import delete, exists, func
 from sqlmodel import Session, select
 
-from shelfsync.core.errors import InvalidInput, PluginContractError
+from shelfsync.core.errors import InvalidInput
 from shelfsync.core.models import (
     CatalogVariant,
     Location,
@@ -20,46 +21,69 @@ from shelfsync.core.models import (
 )
 from shelfsync.core.plugins import ShelfsyncPluginManager
 from shelfsync.core.rules import LocationStock
-from shelfsync.core.sync.context import STREAM, chunks, store_connection
+from shelfsync.core.sync.context import STREAM, chunks, pass_scope, store_connection
 from shelfsync.core.sync.inventory_types import Budget, CatalogReport
+from shelfsync.core.sync.paging import checked_list, checked_pages
 from shelfsync.core.types import BackorderPolicy, CatalogItem, Connection, PassScope
 from shelfsync.core.types import Location as LocationInfo
 from shelfsync.core.types import StockLevel as StockInfo
 
+T = TypeVar("T")
 
-def _answer(pm: ShelfsyncPluginManager, connection: Connection, hook: str,
-            **kwargs: object) -> list:  # type: ignore[type-arg]
-    """A store hook's list answer, from the connection's platform plugin only.
+
+def _one_list(pm: ShelfsyncPluginManager, connection: Connection, hook: str, kind: type[T],
+              **kwargs: object) -> list[T]:
+    """A store hook's one-list answer, from the connection's platform plugin only.
 
     `pm.call` raises the configuration errors (no plugin, hook not implemented) and the
-    contract error for a `None`; an answer that is not a list is a plugin bug too. None of
-    them is retried: another attempt would get the same answer.
+    contract error for a `None`; an answer that is not a list of `kind` is a plugin bug too.
+    None of them is retried: another attempt would get the same answer.
     """
-    value = pm.call(connection, hook, **kwargs)
-    if not isinstance(value, list):
-        raise PluginContractError(f"{connection.platform}: {hook} returned "
-                                  f"{type(value).__name__}, not a list",
-                                  platform=connection.platform, code="plugin_bad_answer")
-    return value
+    answer = pm.call(connection, hook, **kwargs)
+    return checked_list(answer, kind, platform=connection.platform, hook=hook)
 
 
-def fetch_stock(pm: ShelfsyncPluginManager, connection: Connection,
-                skus: Sequence[str] | None, budget: Budget | None,
-                scope: PassScope | None = None) -> list[StockInfo]:
-    """Stock levels for `skus` (None = all) in one hook call; `scope` is the pass's."""
+def _pages(pm: ShelfsyncPluginManager, connection: Connection, hook: str, kind: type[T],
+           budget: Budget | None, **kwargs: object) -> Iterator[list[T]]:
+    """A whole-catalog hook's pages, each checked as it arrives (see paging.py)."""
     if budget is not None:
         budget.acquire(f"store:{connection.id}")
-    return _answer(pm, connection, "shelfsync_fetch_stock_levels", skus=skus, scope=scope)
+    answer = pm.call(connection, hook, **kwargs)
+    return checked_pages(answer, kind, platform=connection.platform, hook=hook)
 
 
-def fetch_policies(pm: ShelfsyncPluginManager, connection: Connection,
-                   skus: Sequence[str] | None, budget: Budget | None,
+def fetch_stock(pm: ShelfsyncPluginManager, connection: Connection, skus: Sequence[str],
+                budget: Budget | None, scope: PassScope | None = None) -> list[StockInfo]:
+    """Stock levels of the given SKUs, one list from one hook call; `scope` is the pass's."""
+    if budget is not None:
+        budget.acquire(f"store:{connection.id}")
+    return _one_list(pm, connection, "shelfsync_fetch_stock_levels", StockInfo, skus=skus,
+                     scope=scope)
+
+
+def fetch_policies(pm: ShelfsyncPluginManager, connection: Connection, skus: Sequence[str],
+                   budget: Budget | None,
                    scope: PassScope | None = None) -> list[BackorderPolicy]:
-    """Backorder flags for `skus` (None = all) in one hook call; `scope` is the pass's (a
-    plugin may answer from what the same pass's stock read saw)."""
+    """Backorder flags of the given SKUs in one hook call; `scope` is the pass's (a plugin
+    may answer from what the same pass's stock read saw)."""
     if budget is not None:
         budget.acquire(f"store:{connection.id}")
-    return _answer(pm, connection, "shelfsync_fetch_backorder_policies", skus=skus, scope=scope)
+    return _one_list(pm, connection, "shelfsync_fetch_backorder_policies", BackorderPolicy,
+                     skus=skus, scope=scope)
+
+
+def stock_pages(pm: ShelfsyncPluginManager, connection: Connection, budget: Budget | None,
+                scope: PassScope | None = None) -> Iterator[list[StockInfo]]:
+    """The whole store's stock levels, page by page."""
+    return _pages(pm, connection, "shelfsync_fetch_stock_levels", StockInfo, budget,
+                  skus=None, scope=scope)
+
+
+def policy_pages(pm: ShelfsyncPluginManager, connection: Connection, budget: Budget | None,
+                 scope: PassScope | None = None) -> Iterator[list[BackorderPolicy]]:
+    """The whole store's backorder flags, page by page."""
+    return _pages(pm, connection, "shelfsync_fetch_backorder_policies", BackorderPolicy,
+                  budget, skus=None, scope=scope)
 
 
 #: `record_levels(covered=NOT_A_FULL_ANSWER)`: the levels are not everything the store holds
@@ -127,18 +151,23 @@ def continue_selling(policy: BackorderPolicy) -> bool:
     return bool(policy.continue_selling or not policy.tracked)
 
 
-def apply_policies(session: Session, store_id: int, policies: Sequence[BackorderPolicy]) -> None:
-    """Store the fetched flags on the catalog variants that carry those SKUs."""
+def apply_policies(session: Session, store_id: int,
+                   policies: Sequence[BackorderPolicy]) -> dict[str, bool]:
+    """Store the fetched flags on the catalog variants that carry those SKUs; returns the
+    continue-selling flag of each SKU no stored variant carries (a catalog not read yet)."""
     flags = {p.sku: (continue_selling(p), bool(p.tracked)) for p in policies if p.sku}
+    unknown = set(flags)
     for part in chunks(sorted(flags)):
         rows = session.exec(select(CatalogVariant).where(
             CatalogVariant.store_connection_id == store_id, CatalogVariant.sku.in_(part)))
         for row in rows:
+            unknown.discard(row.sku)
             selling, tracked = flags[row.sku]
             if (row.continue_selling, row.tracked) != (selling, tracked):
                 row.continue_selling, row.tracked = selling, tracked
                 session.add(row)
         session.flush()  # written rows leave the session's memory (its identity map is weak)
+    return {sku: flags[sku][0] for sku in sorted(unknown)}
 
 
 def _store_locations(session: Session, store_id: int, found: Sequence[LocationInfo]) -> None:
@@ -155,67 +184,144 @@ def _store_locations(session: Session, store_id: int, found: Sequence[LocationIn
 
 
 def _store_variants(session: Session, store_id: int, items: Sequence[CatalogItem],
-                    flags: dict[str, tuple[bool, bool]]) -> int:
-    """Upsert the variants a slice at a time (only a slice's ORM rows in memory at once),
-    then delete those the store no longer has."""
+                    refreshed_at: datetime) -> None:
+    """Upsert one page of variants a slice at a time (only a slice's ORM rows in memory at
+    once), stamped with the refresh's time; their flags are left to the flags read."""
     ours = CatalogVariant.store_connection_id == store_id
-    now = utcnow()
     for part in chunks(items):
         existing = {row.variant_id: row for row in session.exec(select(CatalogVariant).where(
             ours, CatalogVariant.variant_id.in_([item.variant_id for item in part])))}
         for item in part:
-            row = existing.pop(item.variant_id, None) or CatalogVariant(
-                store_connection_id=store_id, product_id=item.product_id,
-                variant_id=item.variant_id, sku=item.sku)
+            row = existing.get(item.variant_id)
+            if row is None:
+                row = existing[item.variant_id] = CatalogVariant(
+                    store_connection_id=store_id, product_id=item.product_id,
+                    variant_id=item.variant_id, sku=item.sku)
             row.product_id, row.sku, row.title = item.product_id, item.sku.strip(), item.title
             row.price, row.currency = item.price, item.currency
             row.inventory_item_id = item.inventory_item_id
-            selling, tracked = flags.get(row.sku, (row.continue_selling, row.tracked))
-            row.continue_selling, row.tracked = selling, tracked
-            row.updated_at = now
+            row.updated_at = refreshed_at
             session.add(row)
         session.flush()
-    current = {item.variant_id for item in items}
-    gone = [ident for ident, variant_id in session.exec(
-        select(CatalogVariant.id, CatalogVariant.variant_id).where(ours)
-        .execution_options(yield_per=STREAM))
-        if variant_id not in current]
-    for ids in chunks(gone):
-        session.execute(delete(CatalogVariant).where(CatalogVariant.id.in_(ids)))
-    return len(gone)
+
+
+def _remove_variants_not_read(session: Session, store_id: int, refreshed_at: datetime) -> int:
+    """Delete the variants a finished catalog read did not return (database-side: every
+    variant it returned carries the read's time)."""
+    result = session.execute(delete(CatalogVariant).where(
+        CatalogVariant.store_connection_id == store_id,
+        CatalogVariant.updated_at < refreshed_at))  # type: ignore[arg-type]
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def refresh_catalog(session: Session, pm: ShelfsyncPluginManager, store_id: int, *,
                     with_stock: bool = False, budget: Budget | None = None) -> CatalogReport:
     """Read the store's catalog, backorder flags and locations (and stock) into the database.
 
-    Variants the store no longer has are removed; a location it no longer lists is kept but
-    inactive, so old stock rows there never count.
+    The catalog and flags arrive page by page; each page is stored and committed before the
+    next is asked for, so no transaction is open while the plugin reads on. Only once the
+    catalog read has finished are the variants it did not return removed (a read that fails
+    part-way removes nothing); a location the store no longer lists is kept but inactive, so
+    old stock rows there never count.
     """
     store = session.get(StoreConnection, store_id)
     if store is None:
         raise InvalidInput("store_id", f"no store connection {store_id}")
     connection = store_connection(store)
     report = CatalogReport(store_id=store_id)
-    scope = PassScope()  # this refresh is a pass of its own: its reads may share, no more
+    scope = pass_scope(pm, connection)  # a pass of its own: its reads may share, no more
+    session.commit()  # no transaction open while the store is read
+    refreshed_at = utcnow()
+    for items in _pages(pm, connection, "shelfsync_fetch_catalog", CatalogItem, budget,
+                        scope=scope):
+        _store_variants(session, store_id, items, refreshed_at)
+        report.variants += len(items)
+        session.commit()
+    report.removed = _remove_variants_not_read(session, store_id, refreshed_at)
+    session.commit()
+    for policies in policy_pages(pm, connection, budget, scope):
+        apply_policies(session, store_id, policies)
+        report.policies += len(policies)
+        session.commit()
     if budget is not None:
         budget.acquire(f"store:{store_id}")
-    items = _answer(pm, connection, "shelfsync_fetch_catalog", scope=scope)
-    policies = fetch_policies(pm, connection, None, budget, scope)
-    if budget is not None:
-        budget.acquire(f"store:{store_id}")
-    locations = _answer(pm, connection, "shelfsync_fetch_locations", scope=scope)
-    flags = {p.sku: (continue_selling(p), bool(p.tracked)) for p in policies if p.sku}
-    report.variants, report.policies, report.locations = len(items), len(policies), len(locations)
-    report.removed = _store_variants(session, store_id, items, flags)
+    locations = _one_list(pm, connection, "shelfsync_fetch_locations", LocationInfo,
+                          scope=scope)
+    report.locations = len(locations)
     _store_locations(session, store_id, locations)
     if with_stock:
-        started = utcnow()
-        levels = fetch_stock(pm, connection, None, budget, scope)
-        report.stock_levels = len(levels)
-        report.stock_written = record_levels(session, store_id, levels, started, covered=None)
+        session.commit()
+        read = WholeStockRead(session, store_id, utcnow())
+        for levels in stock_pages(pm, connection, budget, scope):
+            read.record(levels)
+            session.commit()
+        read.finish()
+        report.stock_levels, report.stock_written = read.levels, read.written
     session.flush()
     return report
+
+
+class WholeStockRead:
+    """A whole-store stock read, recorded page by page (newer observation wins, as always).
+
+    The levels the store no longer reports are forgotten only once the read has finished
+    (`finish`): a read that fails part-way forgets nothing. What was reported is told apart
+    in the database by its observation time (the read's start, or newer); only the rare
+    levels the plugin dated earlier than the read are remembered here.
+    """
+
+    def __init__(self, session: Session, store_id: int, started: datetime) -> None:
+        self.session, self.store_id, self.started = session, store_id, started
+        self.levels = self.written = 0
+        #: (SKU, location) reported with an observation time older than the read's start.
+        self.older: set[tuple[str, str]] = set()
+
+    def record(self, levels: Sequence[StockInfo]) -> None:
+        """Record one page (the caller commits before asking for the next)."""
+        self.levels += len(levels)
+        self.written += record_levels(self.session, self.store_id, levels, self.started)
+        self.older.update((level.sku, level.location_id) for level in levels
+                          if level.observed_at is not None and level.observed_at < self.started)
+
+    def finish(self) -> set[str]:
+        """The read is complete: forget the levels it did not report; returns the tracked
+        catalog SKUs it did not answer for at all (read problems, never a 0)."""
+        forget_levels_not_read(self.session, self.store_id, self.started, self.older)
+        return unanswered_skus(self.session, self.store_id, self.started,
+                               {sku for sku, _ in self.older})
+
+
+def forget_levels_not_read(session: Session, store_id: int, started: datetime,
+                           older: Collection[tuple[str, str]] = ()) -> int:
+    """Delete the store's levels a finished whole read did not report: those observed before
+    it began (one statement in the database), but for `older` (reported, dated earlier).
+    A newer observation another worker stored meanwhile is never a candidate."""
+    table = StockLevel.__table__  # type: ignore[attr-defined]
+    candidates = (table.c.store_connection_id == store_id, table.c.observed_at < started)
+    if not older:
+        result = session.execute(delete(table).where(*candidates))
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    stale = [row.id for row in session.execute(
+        select(table.c.id, table.c.sku, table.c.location_id).where(*candidates)
+        .execution_options(yield_per=STREAM)) if (row.sku, row.location_id) not in older]
+    deleted = 0
+    for ids in chunks(stale):
+        result = session.execute(delete(table).where(table.c.id.in_(ids), *candidates))
+        deleted += int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return deleted
+
+
+def unanswered_skus(session: Session, store_id: int, started: datetime,
+                    answered_older: Collection[str] = ()) -> set[str]:
+    """Tracked catalog SKUs with no stock level observed since the whole read began (the
+    database's set difference), but for `answered_older` (reported, dated earlier)."""
+    fresh = exists().where(StockLevel.store_connection_id == store_id,
+                           StockLevel.sku == CatalogVariant.sku,
+                           StockLevel.observed_at >= started)  # type: ignore[operator]
+    query = select(CatalogVariant.sku).where(
+        CatalogVariant.store_connection_id == store_id, CatalogVariant.tracked,
+        CatalogVariant.sku != "", ~fresh).distinct()
+    return {sku for sku in session.exec(query) if sku not in answered_older}
 
 
 #: How old the stored catalog may be before a reconcile reads it again.

@@ -10,6 +10,7 @@ from sqlalchemy import Engine, text, update
 from sqlalchemy.orm import object_session
 from sqlmodel import Session, select
 
+from shelfsync.core.connection_cache import FreshView
 from shelfsync.core.errors import ConfigurationError, InvalidInput
 from shelfsync.core.models import (
     ChannelConnection,
@@ -25,6 +26,7 @@ from shelfsync.core.types import (
     Capabilities,
     Connection,
     CredentialsCallback,
+    PassScope,
 )
 
 T = TypeVar("T")
@@ -126,6 +128,16 @@ def channel_connection(row: ChannelConnection) -> Connection:
     """The plain connection channel hooks receive: credentials decrypted, the shop's id, and
     a callback that saves refreshed tokens in a transaction of its own."""
     return _engine_connection(row)
+
+
+def pass_scope(pm: ShelfsyncPluginManager, connection: Connection, *,
+               fresh: bool = False) -> PassScope:
+    """A new pass's scope for `connection`, carrying the connection's cache that outlives
+    passes (kept by the plugin manager: see core/connection_cache.py). A `fresh` pass (a
+    reconciliation, which repairs drift) reads nothing it did not put there itself."""
+    cache = pm.connection_caches.for_connection(
+        connection.platform, connection.id, connection.base_url, connection.platform_id)
+    return PassScope(FreshView(cache) if fresh else cache)
 
 
 def store_of(session: Session, organization_id: int) -> StoreConnection:

@@ -25,8 +25,9 @@ A reconcile does the same per channel and per part, renewing its run's lease as 
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlmodel import Session, select
@@ -42,14 +43,16 @@ from shelfsync.core.models import (
 from shelfsync.core.plugins import ShelfsyncPluginManager
 from shelfsync.core.sync.catalog import (
     StoreState,
+    WholeStockRead,
     apply_policies,
     catalog_stale,
-    continue_selling,
     fetch_policies,
     fetch_stock,
     load_store_state,
+    policy_pages,
     record_levels,
     refresh_catalog,
+    stock_pages,
 )
 from shelfsync.core.sync.context import (
     capabilities_of,
@@ -58,6 +61,7 @@ from shelfsync.core.sync.context import (
     channel_row,
     chunks,
     mark_needs_reauth,
+    pass_scope,
     settings_of,
     store_connection,
     store_of,
@@ -81,10 +85,10 @@ from shelfsync.core.sync.inventory_types import (
 )
 from shelfsync.core.sync.linking import (
     auto_link,
-    fetch_listings,
+    read_listings,
     refresh_listings,
+    shown_totals,
     skus_for_event,
-    store_listings,
 )
 from shelfsync.core.sync.pending import (
     Lease,
@@ -104,7 +108,6 @@ from shelfsync.core.sync.pushing import (
 )
 from shelfsync.core.sync.runs import fail_expired_runs, finish_run, renew_run, start_run
 from shelfsync.core.sync.status import channel_status
-from shelfsync.core.types import PassScope
 
 __all__ = [
     "STOCK_NOT_READ",
@@ -171,7 +174,8 @@ def _prepare_channel(session: Session, pm: ShelfsyncPluginManager, store: StoreC
     connection = channel_connection(channel)
     planned = plan(pm, connection, linked(session, channel.id, skus), state, settings,
                    capabilities_of(pm, store.platform), channel_maximum(pm, channel.platform))
-    run = Pass(session, pm, channel, connection, report, version, dry_run, budget)
+    run = Pass(session, pm, channel, connection, report, version, dry_run, budget,
+               scope=pass_scope(pm, connection))
     return prepare(run, refuse_unread(planned, unread))
 
 
@@ -231,7 +235,7 @@ def sync_skus(session: Session, pm: ShelfsyncPluginManager, organization_id: int
     connection = store_connection(store)
     session.commit()  # no transaction open while the store is read
     started = utcnow()
-    scope = PassScope()  # what the store plugin's reads of this pass share; dropped after it
+    scope = pass_scope(pm, connection)  # what this pass's store reads share; dropped after it
     try:
         levels = fetch_stock(pm, connection, wanted, budget, scope)
         report.count("fetch_stock_levels")
@@ -268,14 +272,25 @@ def sync_skus(session: Session, pm: ShelfsyncPluginManager, organization_id: int
     return report
 
 
+@dataclass
+class _StoreRead:
+    """What a reconcile's store read leaves for its channels: when the stock was read (the
+    pushes' version), the tracked SKUs it did not answer for, and the flags of SKUs no
+    stored variant carries (every other flag is stored on the catalog)."""
+
+    version: datetime
+    unread: set[str]
+    flags: dict[str, bool]
+
+
 def _read_store(session: Session, pm: ShelfsyncPluginManager, store: StoreConnection,
                 report: SyncReport, budget: Budget | None,
-                refresh_store_catalog: bool) -> tuple[dict[str, bool], datetime, set[str]]:
-    """Read the store's catalog (when asked), stock and flags into the database, each in its
-    own transaction committed at once; returns the fetched flags (SKU -> continue selling),
-    when the stock was read (the pushes' version) and the tracked SKUs it did not answer for.
-    The fetched lists go out of scope here, so a large store's levels and policies are not
-    held while the channels are pushed."""
+                refresh_store_catalog: bool) -> _StoreRead:
+    """Read the store's catalog (when asked), stock and flags into the database page by page,
+    each page recorded in a transaction committed before the next page is asked for (no
+    transaction open across the plugin's calls); only one page is in memory at a time.
+    Levels the store stopped reporting are forgotten, and missing SKUs found (in the
+    database), only once the whole stock read has finished."""
     assert store.id is not None
     session.commit()  # no transaction open while the store is read
     try:
@@ -286,63 +301,58 @@ def _read_store(session: Session, pm: ShelfsyncPluginManager, store: StoreConnec
             session.commit()
         started = utcnow()
         connection = store_connection(store)
-        scope = PassScope()  # this read's own: dropped when it returns
-        levels = fetch_stock(pm, connection, None, budget, scope)
+        scope = pass_scope(pm, connection)  # this read's own: dropped when it returns
+        stock = WholeStockRead(session, store.id, started)
+        for levels in stock_pages(pm, connection, budget, scope):
+            stock.record(levels)
+            session.commit()
         report.count("fetch_stock_levels")
-        policies = fetch_policies(pm, connection, None, budget, scope)
+        flags: dict[str, bool] = {}
+        for policies in policy_pages(pm, connection, budget, scope):
+            flags.update(apply_policies(session, store.id, policies))
+            session.commit()
         report.count("fetch_backorder_policies")
     except AuthError as exc:
         raise _store_auth(store, exc, report) from exc
-    record_levels(session, store.id, levels, started, covered=None)
-    answered = {level.sku for level in levels}
-    del levels
-    apply_policies(session, store.id, policies)
-    unread = unread_skus(session, store.id, answered, None)
-    del answered
+    unread = stock.finish()
     session.commit()  # the store read holds no row lock while the channels are pushed
-    flags = {policy.sku: continue_selling(policy) for policy in policies}
-    return flags, started, unread
-
-
-_StoreRead = tuple[Mapping[str, bool], datetime, set[str]]
+    return _StoreRead(started, unread, flags)
 
 
 def _read_listings(session: Session, pm: ShelfsyncPluginManager, channel_id: int,
-                   report: SyncReport, budget: Budget | None) -> dict[str, int]:
-    """Read, store and link the channel's listings; returns what each SKU id shows in total
-    (the listings themselves are dropped here)."""
-    listings = fetch_listings(session, pm, channel_id, budget)
+                   report: SyncReport, budget: Budget | None) -> None:
+    """Read, store and link the channel's listings, page by page (see `read_listings`)."""
+    read_listings(session, pm, channel_id, budget)
     report.count("fetch_listings")
-    store_listings(session, channel_id, listings)
-    shown = {listing.sku_id: sum(listing.quantities.values()) for listing in listings}
-    del listings  # linking reads the stored rows: the channel's listings may go first
     auto_link(session, channel_id)
-    return shown
 
 
 def _reconcile_pass(session: Session, pm: ShelfsyncPluginManager, store: StoreConnection,
                     channel: ChannelConnection, read: _StoreRead, report: SyncReport, *,
-                    dry_run: bool, budget: Budget | None, shown: dict[str, int],
+                    dry_run: bool, budget: Budget | None,
                     sync_run: SyncRun | None) -> AuthError | None:
     """Decide, compare and push the channel's whole catalog, `PRODUCTS_PER_PART` products at a
     time: only one part's links, stock, decisions and rows are in memory at once. A product
     is never split between parts, so the calls made are those of one whole pass. Each part
     is committed before its calls and after its recording (`settle`), renewing the run's
     lease."""
-    flags, version, unread = read
     assert channel.id is not None and store.id is not None
     settings = settings_of(session, channel.id)
     connection = channel_connection(channel)
     store_caps = capabilities_of(pm, store.platform)
     maximum = channel_maximum(pm, channel.platform)
-    run = Pass(session, pm, channel, connection, report, version, dry_run, budget, shown)
+    # A reconcile repairs drift: the channel plugin reads its warehouses afresh (once per
+    # pass) and keeps them for the webhook passes after it.
+    run = Pass(session, pm, channel, connection, report, read.version, dry_run, budget, {},
+               scope=pass_scope(pm, connection, fresh=True))
     first_error: AuthError | None = None
     for products in chunks(linked_products(session, channel.id), PRODUCTS_PER_PART):
         links = linked_in(session, channel.id, products)
         state = load_store_state(session, store.id, {link.store_sku for link in links},
-                                 fetched_flags=flags)
+                                 fetched_flags=read.flags)
+        run.shown = shown_totals(session, channel.id, [link.sku_id for link in links])
         planned = refuse_unread(plan(pm, connection, links, state, settings, store_caps,
-                                      maximum), unread)
+                                      maximum), read.unread)
         del links, state
         renew_run(session, sync_run)
         error = settle(run, planned)
@@ -388,7 +398,7 @@ def reconcile_organization(session: Session, pm: ShelfsyncPluginManager, organiz
         session.commit()
         channel_report = SyncReport(keep_items=keep_items)
         try:
-            shown = _read_listings(session, pm, channel.id, channel_report, budget)
+            _read_listings(session, pm, channel.id, channel_report, budget)
         except PluginError as exc:
             if isinstance(exc, AuthError):
                 failures.append(("channel", channel.id, exc.message))
@@ -399,8 +409,7 @@ def reconcile_organization(session: Session, pm: ShelfsyncPluginManager, organiz
             continue
         session.commit()  # listings and links, before any push
         error = _reconcile_pass(session, pm, store, channel, read, channel_report,
-                                dry_run=dry_run, budget=budget, shown=shown, sync_run=run)
-        del shown
+                                dry_run=dry_run, budget=budget, sync_run=run)
         if error is not None:
             failures.append(("channel", channel.id, error.message))
         finish_run(session, run, channel_report, error.message if error else None)

@@ -22,6 +22,7 @@ from shelfsync.core.errors import (
     WebhookSignatureError,
 )
 from shelfsync.core.plugins import ShelfsyncPluginManager
+from shelfsync.core.sync.paging import checked_pages
 from shelfsync.core.testing.catalog import seed_catalog
 from shelfsync.core.testing.kit_reads import (
     PERSISTENT_FAULT_ERRORS,
@@ -81,10 +82,20 @@ def expected_skus(options: Mapping[str, Any]) -> set[str]:
     return {variant.sku for product in catalog for variant in product.variants}
 
 
+def whole(pm: ShelfsyncPluginManager, connection: Connection, hook: str, kind: type,
+          **kwargs: Any) -> list[Any]:
+    """A whole-catalog read's pages joined, each page checked (a list of `kind`) as core
+    checks it (`shelfsync.core.sync.paging`)."""
+    answer = pm.call(connection, hook, **kwargs)
+    return [item for page in checked_pages(answer, kind, platform=connection.platform,
+                                           hook=hook) for item in page]
+
+
 def read_all(pm: ShelfsyncPluginManager, connection: Connection, info: PlatformInfo) -> list[Any]:
     """The role's main paginated read: the store's catalog or the channel's listings."""
-    hook = "shelfsync_fetch_catalog" if info.role == Role.STORE else "shelfsync_fetch_listings"
-    return flatten(pm.call(connection, hook), hook)
+    if info.role == Role.STORE:
+        return whole(pm, connection, "shelfsync_fetch_catalog", CatalogItem)
+    return whole(pm, connection, "shelfsync_fetch_listings", Listing)
 
 
 def _canonical(values: Sequence[Any]) -> list[str]:
@@ -217,13 +228,14 @@ def check_types(pm: ShelfsyncPluginManager, fake: RunningFake, info: PlatformInf
     conn = fake.connection
     if info.role == Role.STORE:
         _elements(pm.call(conn, "shelfsync_fetch_locations"), Location, "locations")
-        _elements(pm.call(conn, "shelfsync_fetch_stock_levels", skus=None), StockLevel,
-                  "stock levels")
-        _elements(pm.call(conn, "shelfsync_fetch_backorder_policies", skus=None),
-                  BackorderPolicy, "backorder policies")
-        _elements(pm.call(conn, "shelfsync_fetch_catalog"), CatalogItem, "catalog")
+        _elements(whole(pm, conn, "shelfsync_fetch_stock_levels", StockLevel, skus=None),
+                  StockLevel, "stock levels")
+        _elements(whole(pm, conn, "shelfsync_fetch_backorder_policies", BackorderPolicy,
+                        skus=None), BackorderPolicy, "backorder policies")
+        _elements(whole(pm, conn, "shelfsync_fetch_catalog", CatalogItem), CatalogItem,
+                  "catalog")
     else:
-        _elements(pm.call(conn, "shelfsync_fetch_listings"), Listing, "listings")
+        _elements(whole(pm, conn, "shelfsync_fetch_listings", Listing), Listing, "listings")
         page = pm.call(conn, "shelfsync_fetch_orders", updated_since=None, cursor=None)
         require(isinstance(page, OrderPage), "shelfsync_fetch_orders", "not an OrderPage",
                 "OrderPage", page)

@@ -8,7 +8,7 @@ imported inside their hooks, so loading the plugin stays cheap.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -46,6 +46,8 @@ from shelfsync.plugins.shopify.reads import (
     read_locations,
     read_stock_levels,
     read_variants,
+    stock_level_pages,
+    variant_pages,
 )
 from shelfsync.plugins.shopify.reads import _sku_search as sku_search  # the same quoting
 
@@ -109,15 +111,19 @@ def shelfsync_fetch_locations(connection: Connection) -> list[Location]:
 @hookimpl
 def shelfsync_fetch_stock_levels(
     connection: Connection, skus: Sequence[str] | None, scope: PassScope | None
-) -> list[StockLevel]:
-    """Available stock per tracked SKU at each active location.
+) -> list[StockLevel] | Iterator[list[StockLevel]]:
+    """Available stock per tracked SKU at each active location: the given SKUs' in one
+    list, or the whole shop's page by page (one list per page of variants).
 
     A SKU-scoped read within a pass lends the variants it saw (they carry the flags) to the
-    pass's flags read, through the scope.
+    pass's flags read, through the scope, and lists the locations at most once a minute
+    (kept in the connection's cache core hands in with the scope).
     """
+    cap = settings.LEVELS_PER_ITEM.read(connection.settings)
+    if skus is None:
+        return _whole_stock(connection, cap)
     with ShopifyClient(connection) as client:
-        cap = settings.LEVELS_PER_ITEM.read(connection.settings)
-        if skus is None or scope is None:
+        if scope is None:
             return read_stock_levels(client, skus, page_size(connection), cap)
         read: list[mapping.VariantStock] = []
         reads = PassReads(scope)
@@ -127,11 +133,19 @@ def shelfsync_fetch_stock_levels(
         return levels
 
 
+def _whole_stock(connection: Connection, cap: int | None) -> Iterator[list[StockLevel]]:
+    with ShopifyClient(connection) as client:
+        yield from stock_level_pages(client, page_size(connection), cap)
+
+
 @hookimpl
 def shelfsync_fetch_backorder_policies(
     connection: Connection, skus: Sequence[str] | None, scope: PassScope | None
-) -> list[BackorderPolicy]:
-    """CONTINUE, or an untracked item, means the variant keeps selling when out of stock."""
+) -> list[BackorderPolicy] | Iterator[list[BackorderPolicy]]:
+    """CONTINUE, or an untracked item, means the variant keeps selling when out of stock.
+    The given SKUs' in one list, or the whole shop's page by page."""
+    if skus is None:
+        return _whole_policies(connection)
     shared = PassReads(scope).take_variants(skus) if scope is not None else None
     if shared is not None:  # the pass's stock read of the same SKUs carried the flags
         return [mapping.backorder_policy(variant) for variant in shared if variant.sku]
@@ -139,22 +153,26 @@ def shelfsync_fetch_backorder_policies(
         return [
             mapping.backorder_policy(variant)
             for variant in read_variants(client, queries.BACKORDER_POLICIES, {}, skus,
-                                     page_size(connection))
+                                         page_size(connection))
             if variant.sku
         ]
 
 
+def _whole_policies(connection: Connection) -> Iterator[list[BackorderPolicy]]:
+    with ShopifyClient(connection) as client:
+        for page in variant_pages(client, queries.BACKORDER_POLICIES, {},
+                                  page_size(connection)):
+            yield [mapping.backorder_policy(variant) for variant in page if variant.sku]
+
+
 @hookimpl
-def shelfsync_fetch_catalog(connection: Connection) -> list[CatalogItem]:
-    """Every variant with its product, SKU, price and the shop's currency."""
+def shelfsync_fetch_catalog(connection: Connection) -> Iterator[list[CatalogItem]]:
+    """Every variant with its product, SKU, price and the shop's currency, page by page."""
     with ShopifyClient(connection) as client:
         currency = mapping.shop_currency(client.query(queries.SHOP))
-        return [
-            mapping.to_catalog_item(node, currency)
-            for page in client.paginate(queries.CATALOG, {"query": None}, "productVariants",
-                                        page_size=page_size(connection))
-            for node in page
-        ]
+        for page in client.paginate(queries.CATALOG, {"query": None}, "productVariants",
+                                    page_size=page_size(connection)):
+            yield [mapping.to_catalog_item(node, currency) for node in page]
 
 
 # --- orders ---------------------------------------------------------------------------------

@@ -18,6 +18,9 @@ from shelfsync.plugins.shopify.settings import PAGE_SIZE
 
 #: SKUs per `productVariants(query:)` search: keeps the search string short.
 SKU_CHUNK = 50
+#: How long a SKU-scoped read trusts the locations it listed (a new location is picked up
+#: within a minute; whole-store reads always list them afresh).
+LOCATIONS_TTL = 60.0
 
 
 def read_locations(client: ShopifyClient) -> list[Location]:
@@ -34,6 +37,18 @@ def _sku_search(skus: Sequence[str]) -> str:
     return " OR ".join(f'sku:"{sku}"' for sku in quoted)
 
 
+def variant_pages(
+    client: ShopifyClient,
+    document: str,
+    variables: Mapping[str, Any],
+    page_size: int | None,
+) -> Iterator[list[mapping.VariantStock]]:
+    """Every variant of the shop, one list per page Shopify answered."""
+    for page in client.paginate(document, {**variables, "query": None}, "productVariants",
+                                page_size=page_size):
+        yield [mapping.to_variant_stock(node) for node in page]
+
+
 def read_variants(
     client: ShopifyClient,
     document: str,
@@ -43,9 +58,8 @@ def read_variants(
 ) -> Iterator[mapping.VariantStock]:
     """Every variant, or those whose SKU is exactly one of `skus` (searched in chunks)."""
     if skus is None:
-        for page in client.paginate(document, {**variables, "query": None}, "productVariants",
-                                    page_size=page_size):
-            yield from (mapping.to_variant_stock(node) for node in page)
+        for page in variant_pages(client, document, variables, page_size):
+            yield from page
         return
     wanted = list(dict.fromkeys(sku for sku in skus if sku))
     for start in range(0, len(wanted), SKU_CHUNK):
@@ -78,6 +92,11 @@ def _rest_of_levels(client: ShopifyClient, variant: mapping.VariantStock,
     return replace(variant, levels=levels, more_levels_after=None)
 
 
+def _per_item(locations: list[Location], levels_per_item: int | None) -> int:
+    """Levels asked per variant: as many as the shop has locations, capped."""
+    return max(1, min(MAX_PAGE_SIZE, len(locations), levels_per_item or MAX_PAGE_SIZE))
+
+
 def read_stock_levels(
     client: ShopifyClient,
     skus: Sequence[str] | None,
@@ -86,7 +105,8 @@ def read_stock_levels(
     locations: list[Location] | None = None,
     variants: list[mapping.VariantStock] | None = None,
 ) -> list[StockLevel]:
-    """Available stock per tracked SKU at each active location, read with `client`.
+    """Available stock per tracked SKU of `skus` (None: all, in one list; the whole-store
+    hook pages instead, `stock_level_pages`) at each active location, read with `client`.
 
     By default each variant asks for as many levels as the shop has locations, so one page
     carries everything; `levels_per_item` caps that for shops with very many locations (the
@@ -95,10 +115,10 @@ def read_stock_levels(
     """
     locations = read_locations(client) if locations is None else locations
     active = {location.id for location in locations if location.active}
-    per_item = max(1, min(MAX_PAGE_SIZE, len(locations), levels_per_item or MAX_PAGE_SIZE))
+    per_item = _per_item(locations, levels_per_item)
     levels: list[StockLevel] = []
     for variant in read_variants(client, queries.STOCK_LEVELS, {"levels": per_item}, skus,
-                             page_size):
+                                 page_size):
         if variant.more_levels_after:
             variant = _rest_of_levels(client, variant, per_item)
         if variants is not None:
@@ -107,24 +127,43 @@ def read_stock_levels(
     return levels
 
 
+def stock_level_pages(client: ShopifyClient, page_size: int | None = None,
+                      levels_per_item: int | None = None) -> Iterator[list[StockLevel]]:
+    """The whole shop's stock, one list per page of variants (the locations listed afresh
+    first): nothing of an earlier page is kept."""
+    locations = read_locations(client)
+    active = {location.id for location in locations if location.active}
+    per_item = _per_item(locations, levels_per_item)
+    for page in variant_pages(client, queries.STOCK_LEVELS, {"levels": per_item}, page_size):
+        levels: list[StockLevel] = []
+        for variant in page:
+            if variant.more_levels_after:
+                variant = _rest_of_levels(client, variant, per_item)
+            levels.extend(mapping.stock_levels(variant, active))
+        yield levels
+
+
 class PassReads:
     """What a pass's first store read learnt, lent to the reads that follow it in the pass.
 
     The engine reads stock, then backorder flags, for the same few SKUs. The StockLevels
     query already carries each variant's policy and `tracked`, so the flags hook answers from
-    the variants the stock read just saw (once) instead of a second query, and the locations
-    are listed once per pass. Everything lives in the pass's `PassScope`, which core drops
-    after the pass: nothing outlives it or leaks to another connection.
+    the variants the stock read just saw (once) instead of a second query. The variants live
+    in the pass's `PassScope`, which core drops after the pass. The locations are listed at
+    most once per `LOCATIONS_TTL` for the connection: kept in the cache core hands in with the
+    scope (`scope.cache`, core's, kept between passes), never in module state.
     """
 
     def __init__(self, scope: PassScope) -> None:
         self._space = scope.space(PLATFORM)
+        self._cache = scope.cache
 
     def locations(self, client: ShopifyClient) -> list[Location]:
-        """The shop's locations, listed at most once per pass."""
-        found = self._space.get("locations")
+        """The shop's locations, listed at most once per `LOCATIONS_TTL`."""
+        found: tuple[Location, ...] | None = self._cache.get("locations")
         if found is None:
-            found = self._space["locations"] = read_locations(client)
+            found = tuple(read_locations(client))
+            self._cache.put("locations", found, LOCATIONS_TTL)
         return list(found)
 
     def keep_variants(self, skus: Sequence[str], read: list[mapping.VariantStock]) -> None:

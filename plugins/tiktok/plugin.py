@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -132,21 +132,20 @@ def shelfsync_fetch_locations(connection: Connection) -> list[Location]:
 
 
 @hookimpl
-def shelfsync_fetch_listings(connection: Connection) -> list[Listing]:
-    """Every SKU of every product, 100 products a page, following `next_page_token`."""
+def shelfsync_fetch_listings(connection: Connection) -> Iterator[list[Listing]]:
+    """Every SKU of every product, page by page: one list per page of (up to 100) products,
+    following `next_page_token`; the next page is asked for only when core wants it."""
     version = str(settings.PRODUCT_SEARCH_VERSION.read(connection.settings)
                   or settings.DEFAULT_PRODUCT_SEARCH_VERSION)
     body: dict[str, Any] = {}
     status = settings.LISTING_STATUS.read(connection.settings)
     if status:
         body["status"] = str(status)
-    listings: list[Listing] = []
     page_size = int(settings.PAGE_SIZE.read(connection.settings))
     with TikTokClient(connection) as client:
         for page in client.pages("POST", PRODUCT_SEARCH_PATH.format(version=version),
                                  page_size=page_size, body=body):
-            listings.extend(mapping.parse_listings(page.data, page.request_id))
-    return listings
+            yield mapping.parse_listings(page.data, page.request_id)
 
 
 def _order_page_size(connection: Connection) -> int:

@@ -1,26 +1,31 @@
 """Where a SKU's quantity goes: the shop's default sales warehouse, the others cleared.
 
 Core pushes one total quantity per SKU; spreading it over the shop's warehouses is TikTok's
-business, so it lives here. The shop's warehouses are read once per pass (kept in the pass's
-`PassScope`, which core drops afterwards) or once per hook call outside a pass. A push refused
-because the warehouse kept from earlier in the pass no longer holds (deleted, disabled, no
-longer a sales warehouse) answers `STALE_TARGET` for every SKU refused for it and forgets it,
-so the pass's next push reads the warehouses again; a freshly read warehouse that is refused
-is an ordinary refusal (quarantine).
+business, so it lives here. The shop's warehouses are read once a day (`WAREHOUSE_TTL`): the
+choice is kept in the connection's cache that core hands in with each pass (`scope.cache`,
+kept by core between passes; the plugin holds nothing itself), or once per hook call outside
+a pass. A push refused because the kept warehouse no longer holds (deleted, disabled, no
+longer a sales warehouse) answers `STALE_TARGET` for every SKU refused for it and drops it
+from the cache, so the next push reads the warehouses again; a freshly read warehouse that is
+refused is an ordinary refusal (quarantine).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Any
 
 from shelfsync.core.errors import AuthError, PluginError
 from shelfsync.core.types import InventoryUpdate, Location, PassScope, PushOutcome
-from shelfsync.plugins.tiktok.client import PLATFORM
 
 #: TikTok's codes for "this warehouse cannot take stock": it does not exist, or it is not an
 #: enabled sales (delivery) warehouse.
 WAREHOUSE_REFUSED = frozenset({"12052097", "12052532"})
+
+
+#: How long a shop's chosen warehouse is trusted before the warehouses are read again.
+WAREHOUSE_TTL = 24 * 3600.0
 
 
 def _key(connection_id: int | None, shop_id: str) -> tuple[str, object, str]:
@@ -33,8 +38,8 @@ Choice = tuple[str | None, frozenset[str]]
 
 def remember(scope: PassScope, connection_id: int | None, shop_id: str,
              warehouse_id: str | None, active: frozenset[str] = frozenset()) -> None:
-    """Keep the warehouse a pass pushes to (also how a test plants a stale one)."""
-    scope.space(PLATFORM)[_key(connection_id, shop_id)] = (warehouse_id, active)
+    """Keep the warehouse the connection's pushes go to (also how a test plants a stale one)."""
+    scope.cache.put(_key(connection_id, shop_id), (warehouse_id, active), WAREHOUSE_TTL)
 
 
 def choose(locations: list[Location]) -> Choice:
@@ -47,24 +52,23 @@ def choose(locations: list[Location]) -> Choice:
 
 @dataclass
 class Target:
-    """The warehouse one push hook call sends to, read at most once per pass."""
+    """The warehouse one push hook call sends to, read at most once per `WAREHOUSE_TTL`."""
 
     read: Callable[[], list[Location]]
     scope: PassScope | None
     connection_id: int | None
     shop_id: str
-    #: True when the warehouse came from an earlier call of the pass (it may have gone stale).
+    #: True when the warehouse came from the cache (an earlier call: it may have gone stale).
     kept: bool = False
     error: PluginError | None = None
     #: The shop's active sales warehouses as read (empty when planted without them).
     active: frozenset[str] = frozenset()
     _warehouse: str | None = None
     _known: bool = False
-    _space: dict[object, object] = field(default_factory=dict)
 
-    def __post_init__(self) -> None:
-        if self.scope is not None:
-            self._space = self.scope.space(PLATFORM)
+    @property
+    def _cache(self) -> Any:
+        return self.scope.cache if self.scope is not None else None
 
     def warehouse(self) -> str | None:
         """The warehouse to push to; raises the read's error (AuthError included) again for
@@ -74,8 +78,9 @@ class Target:
         if self._known:
             return self._warehouse
         key = _key(self.connection_id, self.shop_id)
-        if key in self._space:
-            self._warehouse, self.active = self._space[key]  # type: ignore[misc]
+        kept = self._cache.get(key) if self._cache is not None else None
+        if kept is not None:
+            self._warehouse, self.active = kept
             self._known, self.kept = True, True
             return self._warehouse
         try:
@@ -86,14 +91,17 @@ class Target:
             self.error = exc
             raise
         self._known, self.kept = True, False
-        self._space[key] = (self._warehouse, self.active)
+        if self._cache is not None:
+            self._cache.put(key, (self._warehouse, self.active), WAREHOUSE_TTL)
         return self._warehouse
 
     def refused(self, code: str | None) -> PushOutcome:
         """What a refusal with `code` means: a kept warehouse refused as a warehouse is stale
-        (forgotten, so the next call reads again); anything else is a quarantine."""
+        (dropped from the cache, so the next call reads again); anything else is a
+        quarantine."""
         if code in WAREHOUSE_REFUSED and self.kept:
-            self._space.pop(_key(self.connection_id, self.shop_id), None)
+            if self._cache is not None:
+                self._cache.drop(_key(self.connection_id, self.shop_id))
             return PushOutcome.STALE_TARGET
         return PushOutcome.QUARANTINE
 

@@ -137,6 +137,6 @@ def test_skus_arriving_during_a_pass_are_taken_by_the_same_message(org: Org) -> 
         pm.unregister(hook)
     assert hook.fired and org.pending() == []
     assert (org.shown(first), org.shown(late)) == (org.store_total(first), org.store_total(late))
-    # Two passes, one store read each, and each lists the shop's locations once (the store
-    # plugin keeps nothing between passes: what a pass shares lives in its PassScope).
-    assert org.control("store", "GET", "requests")["count"] == 4
+    # Two passes, one store read each (the first also lists the shop's locations at most:
+    # the list is kept in the connection's cache core hands the plugin, `scope.cache`).
+    assert 2 <= org.control("store", "GET", "requests")["count"] <= 3

@@ -1,12 +1,18 @@
-"""The webhook path's economy: stock and flags from one store query per pass, the channel's
-warehouses read once per pass by its plugin (core never reads them), and the shops pushed side
-by side."""
+"""The webhook path's economy: one store read per pass, the warehouse kept until refused, and
+the shops pushed side by side. What a plugin keeps between passes (the store's locations, a
+shop's default warehouse) lives in the connection's cache core hands in (`scope.cache`)."""
 
 from __future__ import annotations
 
+from shelfsync.core.models import ChannelConnection
+from shelfsync.core.sync.context import channel_connection, pass_scope
 from shelfsync.core.sync.inventory import reconcile_organization, sync_skus
+from shelfsync.plugins.tiktok import warehouses
 
 from .conftest import World
+
+WAREHOUSES = "/logistics/202309/warehouses"
+GONE = "7499999999999999999"
 
 
 def _siblings(sku: str) -> list[str]:
@@ -14,11 +20,12 @@ def _siblings(sku: str) -> list[str]:
     return [f"{stem}-{v:02d}" for v in (1, 2, 3)]
 
 
-WAREHOUSES = "/logistics/202309/warehouses"
+def _store_requests(world: World) -> int:
+    return int(world.control(world.shopify, "GET", "requests")["count"])
 
 
-def _store_requests(world: World) -> dict[str, int]:
-    return dict(world.control(world.shopify, "GET", "requests")["by_path"])
+def _warehouse_reads(world: World) -> int:
+    return int(world.control(world.tiktok, "GET", "requests")["by_path"].get(WAREHOUSES, 0))
 
 
 def _reconciled(world: World) -> None:
@@ -41,10 +48,7 @@ def test_a_pass_reads_stock_and_flags_with_one_store_query(world: World) -> None
     report = sync_skus(world.session, world.pm, world.org_id, skus)
     world.session.commit()
 
-    # The pass lists the shop's locations, then one query carries stock AND flags: the flags
-    # read answers from what the stock read left in the pass's scope. Nothing is kept in
-    # the plugin between passes, so each pass lists the locations once.
-    assert sum(_store_requests(world).values()) == 2
+    assert _store_requests(world) == 1
     assert report.api_calls.get("fetch_backorder_policies") == 1
     assert report.failed == 0, report.to_dict()
     for shop in (0, 1):
@@ -54,39 +58,51 @@ def test_a_pass_reads_stock_and_flags_with_one_store_query(world: World) -> None
     assert world.shown(0)[skus[1]] == 99_999
 
 
-def test_the_channel_plugin_reads_the_warehouses_once_per_pass(world: World) -> None:
-    """Core pushes one quantity per SKU and never reads a channel's warehouses; the plugin
-    reads them once per pass and shop, whatever the number of push calls, and a warehouse
-    that changed between passes costs nothing: the next pass reads the new one."""
-    _reconciled(world)
-    skus = [f"SKU-0-{product:05d}-01" for product in (1, 2, 4, 6)]
-    for sku in skus:
-        world.bump(sku, 2)
-    world.reset_counts()
-    report = sync_skus(world.session, world.pm, world.org_id, skus)
-    world.session.commit()
-    assert "fetch_locations" not in report.api_calls and report.failed == 0
-    counts = world.control(world.tiktok, "GET", "requests")["by_path"]
-    assert counts.get(WAREHOUSES) == 2  # one per shop
-    assert world.update_calls() >= 2 * 2
+def _plant_warehouse(world: World, channel_id: int, warehouse_id: str) -> None:
+    """What the TikTok plugin keeps for the shop between passes, replaced by `warehouse_id`."""
+    row = world.session.get(ChannelConnection, channel_id)
+    assert row is not None
+    connection = channel_connection(row)
+    warehouses.remember(pass_scope(world.pm, connection), connection.id,
+                        connection.platform_id, warehouse_id)
 
-    # The shop's default warehouse changes between two passes: the next pass reads the
-    # warehouses afresh, the stock goes to the new default and the old one is cleared.
-    old, new = world.tiktok.app.shops[0].warehouses[:2]
-    old.is_default, new.is_default = False, True
-    try:
-        for sku in skus:
-            world.bump(sku, 2)
-        again = sync_skus(world.session, world.pm, world.org_id, skus)
-        world.session.commit()
-        assert again.failed == 0, again.to_dict()
-        shown = world.shown(0)
-        assert {sku: shown[sku] for sku in skus} == {sku: world.expected(sku, 0) for sku in skus}
-        held = {s.seller_sku: s.available for s in world.tiktok.app.shops[0].skus.values()}
-        moved = [sku for sku in skus if world.expected(sku, 0) != 99_999]  # others unchanged
-        assert moved and all(held[sku].get(old.id, 0) == 0 for sku in moved)
-    finally:
-        old.is_default, new.is_default = True, False
+
+def _kept_warehouse(world: World, channel_id: int) -> object:
+    row = world.session.get(ChannelConnection, channel_id)
+    assert row is not None
+    connection = channel_connection(row)
+    return pass_scope(world.pm, connection).cache.get(
+        ("default_warehouse", connection.id, connection.platform_id))
+
+
+def test_the_warehouse_is_read_once_and_again_only_when_a_push_refuses_it(world: World) -> None:
+    _reconciled(world)
+    sku, shop_one = world.plain_sku(), world.channel_ids[0]
+    assert _kept_warehouse(world, shop_one) is not None  # kept from the reconcile
+    world.bump(sku, 2)
+    world.reset_counts()
+    report = sync_skus(world.session, world.pm, world.org_id, [sku])
+    world.session.commit()
+    assert "fetch_locations" not in report.api_calls and report.pushed == 2
+    assert _warehouse_reads(world) == 0
+
+    # The shop's default warehouse changed behind our back: the kept one no longer exists.
+    _plant_warehouse(world, shop_one, GONE)
+    world.bump(sku, 2)
+    refused = sync_skus(world.session, world.pm, world.org_id, [sku])
+    world.session.commit()
+    failed = [item for item in refused.items if item.outcome == "failed"]
+    assert [item.channel_id for item in failed] == [shop_one], refused.to_dict()
+    assert sku in refused.retry_skus  # tried again soon, not quarantined
+    assert _kept_warehouse(world, shop_one) is None  # dropped by the plugin
+
+    world.reset_counts()
+    again = sync_skus(world.session, world.pm, world.org_id, [sku])
+    world.session.commit()
+    assert _warehouse_reads(world) == 1  # shop one reads again; shop two still has its own
+    assert again.failed == 0 and world.shown(0)[sku] == world.expected(sku, 0)
+    kept = _kept_warehouse(world, shop_one)
+    assert kept is not None and kept[0] != GONE  # type: ignore[index]
 
 
 def test_the_shops_are_pushed_side_by_side(world: World) -> None:

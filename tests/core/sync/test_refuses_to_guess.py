@@ -28,6 +28,9 @@ class StopsReadingEarly:
     def shelfsync_fetch_stock_levels(self, connection: Any,
                                      skus: Any) -> Generator[None, Any, Any]:
         levels = yield
+        if skus is None:  # the whole store: page by page
+            return ([level for level in page if level.sku not in self.dropped]
+                    for page in levels)
         return [level for level in levels if level.sku not in self.dropped]
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -143,23 +143,23 @@ class ToyChannelPlugin:
         return AccountInfo(platform_id="toy-shop", name="Toy shop")
 
     @hookimpl
-    def shelfsync_fetch_listings(self, connection: Connection) -> list[Listing]:
+    def shelfsync_fetch_listings(self, connection: Connection) -> Iterator[list[Listing]]:
         size = int(connection.settings.get("page_size") or 50)
-        found, cursor = [], ""
+        cursor = ""
         while True:
             try:
                 page = self._get(connection, "/listings", cursor=cursor, page_size=size)
             except BadResponse:
                 if not self.swallow_errors:
                     raise
-                return found
+                return
             items = page["items"] + (page["items"][:1] if self.repeat_a_page else [])
-            found += [Listing(product_id=i["product_id"], sku_id=i["sku_id"],
-                              seller_sku=i["seller_sku"], quantities={"default": i["qty"]})
-                      for i in items]
+            yield [Listing(product_id=i["product_id"], sku_id=i["sku_id"],
+                           seller_sku=i["seller_sku"], quantities={"default": i["qty"]})
+                   for i in items]
             cursor = page["next"]
             if not cursor:
-                return found
+                return
 
     @hookimpl
     def shelfsync_push_inventory(self, connection: Connection,
@@ -226,7 +226,9 @@ def test_run_fake_control_api_counts_and_faults(run_fake: Callable[..., RunningF
     running = run_fake("toychannel", products=2)
     running.reset_requests()
     running.inject_fault("503", count=1)
-    listings = plugin_manager.call(running.connection, "shelfsync_fetch_listings")
+    listings = [item for page in plugin_manager.call(running.connection,
+                                                     "shelfsync_fetch_listings")
+                for item in page]
     assert len(listings) == 4
     assert running.request_count() == 2  # the 503, then the retry
 

@@ -105,7 +105,8 @@ def _variant(available: Any = 5, **overrides: Any) -> dict[str, Any]:
 
 
 def _stock(pm: ShelfsyncPluginManager, conn: Connection) -> list[StockLevel]:
-    return pm.call(conn, "shelfsync_fetch_stock_levels", skus=None)
+    return [level for page in pm.call(conn, "shelfsync_fetch_stock_levels", skus=None)
+            for level in page]
 
 
 def test_version_path_token_and_variables_are_sent(app: tuple[Scripted, Connection]) -> None:

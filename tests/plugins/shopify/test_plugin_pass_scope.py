@@ -67,3 +67,27 @@ def test_the_plugin_keeps_no_module_state() -> None:
         assert not any(isinstance(value, (dict, list, set)) or type(value).__name__ ==
                        "RecentReads" for name, value in vars(module).items()
                        if not name.startswith("__") and name.islower())
+
+
+def test_the_locations_are_listed_once_a_minute_through_core_s_cache(
+        shop: RunningFake) -> None:
+    """No module state: the locations live in the connection's cache core hands in."""
+    from shelfsync.core.connection_cache import ConnectionCache
+
+    now = [0.0]
+    cache = ConnectionCache(lambda: now[0])
+    skus = ["SKU-7-00001-01"]
+    shop.reset_requests()
+    plugin.shelfsync_fetch_stock_levels(connection=shop.connection, skus=skus,
+                                        scope=PassScope(cache))
+    assert _requests(shop) == 2  # the locations, then the stock
+    for elapsed, requests in ((30.0, 1), (reads.LOCATIONS_TTL + 1, 2)):
+        now[0] = elapsed
+        shop.reset_requests()
+        plugin.shelfsync_fetch_stock_levels(connection=shop.connection, skus=skus,
+                                            scope=PassScope(cache))  # a later pass
+        assert _requests(shop) == requests
+    shop.reset_requests()
+    plugin.shelfsync_fetch_stock_levels(connection=shop.connection, skus=skus,
+                                        scope=PassScope())  # another connection's cache
+    assert _requests(shop) == 2

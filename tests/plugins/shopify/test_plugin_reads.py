@@ -12,8 +12,21 @@ from typing import Any
 import pytest
 
 from shelfsync.core.plugins import ShelfsyncPluginManager
+from shelfsync.core.sync.paging import checked_pages
 from shelfsync.core.testing.kit import RunningFake
-from shelfsync.core.types import BackorderPolicy, CatalogItem, Location, StockLevel
+from shelfsync.core.types import BackorderPolicy, CatalogItem, Connection, Location, StockLevel
+
+KINDS = {"shelfsync_fetch_stock_levels": StockLevel,
+         "shelfsync_fetch_backorder_policies": BackorderPolicy,
+         "shelfsync_fetch_catalog": CatalogItem}
+
+
+def whole(pm: ShelfsyncPluginManager, connection: Connection, hook: str,
+          **kwargs: Any) -> list[Any]:
+    """A whole-store read's pages, each checked as core checks it, joined."""
+    pages = checked_pages(pm.call(connection, hook, **kwargs), KINDS[hook],
+                          platform="shopify", hook=hook)
+    return [item for page in pages for item in page]
 
 
 def gid(kind: str, num: int) -> str:
@@ -48,7 +61,7 @@ def test_locations_include_the_inactive_one_marked(shop: RunningFake,
 def test_stock_levels_match_the_store_and_skip_the_inactive_location(
     shop: RunningFake, plugin_manager: ShelfsyncPluginManager
 ) -> None:
-    levels = plugin_manager.call(shop.connection, "shelfsync_fetch_stock_levels", skus=None)
+    levels = whole(plugin_manager, shop.connection, "shelfsync_fetch_stock_levels", skus=None)
     assert len(levels) == len(set(levels))
     assert set(levels) == _truth_levels(shop.fake)
     inactive = {gid("Location", loc.num) for loc in shop.fake.store.locations if not loc.active}
@@ -59,7 +72,7 @@ def test_stock_levels_match_the_store_and_skip_the_inactive_location(
 def test_untracked_variants_have_no_stock_levels(shop: RunningFake,
                                                 plugin_manager: ShelfsyncPluginManager) -> None:
     untracked = {v.sku for v in shop.fake.store.variants if not v.item.tracked}
-    levels = plugin_manager.call(shop.connection, "shelfsync_fetch_stock_levels", skus=None)
+    levels = whole(plugin_manager, shop.connection, "shelfsync_fetch_stock_levels", skus=None)
     assert untracked and not untracked & {level.sku for level in levels}
 
 
@@ -80,7 +93,7 @@ def test_items_with_more_locations_than_a_page_are_completed(
 ) -> None:
     capped = shop.with_settings(levels_per_item=1)
     shop.reset_requests()
-    levels = plugin_manager.call(capped, "shelfsync_fetch_stock_levels", skus=None)
+    levels = whole(plugin_manager, capped, "shelfsync_fetch_stock_levels", skus=None)
     assert set(levels) == _truth_levels(shop.fake)
     assert shop.request_count() > 100, "each item's further levels needed follow-up queries"
 
@@ -88,7 +101,8 @@ def test_items_with_more_locations_than_a_page_are_completed(
 def test_continue_and_untracked_variants_keep_selling(shop: RunningFake,
                                                      plugin_manager: ShelfsyncPluginManager
                                                      ) -> None:
-    policies = plugin_manager.call(shop.connection, "shelfsync_fetch_backorder_policies", skus=None)
+    policies = whole(plugin_manager, shop.connection, "shelfsync_fetch_backorder_policies",
+                     skus=None)
     by_sku = {policy.sku: policy for policy in policies}
     variants = shop.fake.store.variants
     assert len(by_sku) == len(policies) == len(variants)
@@ -117,7 +131,7 @@ def test_backorder_policy_follows_a_product_edit(shop: RunningFake,
 
 def test_catalog_matches_the_store(shop: RunningFake,
                                    plugin_manager: ShelfsyncPluginManager) -> None:
-    catalog = plugin_manager.call(shop.connection, "shelfsync_fetch_catalog")
+    catalog = whole(plugin_manager, shop.connection, "shelfsync_fetch_catalog")
     truth = {
         CatalogItem(product_id=gid("Product", v.product.num),
                     variant_id=gid("ProductVariant", v.num), sku=v.sku,
@@ -135,3 +149,22 @@ def test_check_connection_and_api_version_setting(shop: RunningFake,
     # The store's own id is its myshopify domain, the one its webhooks name.
     assert account.platform_id.endswith(".myshopify.com") and account.name
     assert "/admin/api/2025-01/graphql.json" in shop.control("GET", "requests")["by_path"]
+
+
+@pytest.mark.parametrize("hook", sorted(KINDS))
+def test_a_whole_store_read_yields_a_page_at_a_time_as_asked(
+        hook: str, shop: RunningFake, plugin_manager: ShelfsyncPluginManager) -> None:
+    """One list per page of variants, each fetched only when the next page is asked for."""
+    small = shop.with_settings(page_size=25)
+    kwargs = {"skus": None} if hook != "shelfsync_fetch_catalog" else {}
+    shop.reset_requests()
+    pages = iter(plugin_manager.call(small, hook, **kwargs))
+    assert shop.request_count() == 0  # nothing read before core asks
+    first = next(pages)
+    after_first = shop.request_count()
+    assert isinstance(first, list) and first and after_first >= 1
+    rest = list(pages)
+    assert len(rest) >= 4 and all(isinstance(page, list) for page in rest)  # 120 variants
+    assert shop.request_count() >= after_first + len(rest)
+    everything = [item for page in [first, *rest] for item in page]
+    assert everything == whole(plugin_manager, shop.connection, hook, **kwargs)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -13,6 +14,11 @@ from shelfsync.core.types import InventoryUpdate, Listing, PushOutcome
 from shelfsync.plugins.tiktok import plugin
 from shelfsync.plugins.tiktok.fake import TikTokFake
 from shelfsync.plugins.tiktok.fake_client import connection_for as connect
+
+
+def listed(**kwargs: Any) -> list[Listing]:
+    """The listings hook's pages, joined."""
+    return [item for page in plugin.shelfsync_fetch_listings(**kwargs) for item in page]
 
 INVENTORY = "/product/202309/products/{}/inventory/update"
 WAREHOUSES = "/logistics/202309/warehouses"
@@ -25,7 +31,7 @@ def server() -> Iterator[RunningServer]:
 
 
 def listings(server: RunningServer, index: int = 0) -> list[Listing]:
-    return plugin.shelfsync_fetch_listings(connection=connect(server, index))
+    return listed(connection=connect(server, index))
 
 
 def updates_for(items: list[Listing], quantity: int) -> list[InventoryUpdate]:

@@ -15,10 +15,15 @@ from shelfsync.core.errors import AuthError, PluginMissing
 from shelfsync.core.plugins import get_plugin_manager
 from shelfsync.core.testing.catalog import seed_catalog
 from shelfsync.core.testing.server import RunningServer, serving
-from shelfsync.core.types import Role
+from shelfsync.core.types import Listing, Role
 from shelfsync.plugins.tiktok import plugin
 from shelfsync.plugins.tiktok.fake import TikTokFake
 from shelfsync.plugins.tiktok.fake_client import connection_for as connect
+
+
+def listed(**kwargs: Any) -> list[Listing]:
+    """The listings hook's pages, joined."""
+    return [item for page in plugin.shelfsync_fetch_listings(**kwargs) for item in page]
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +107,7 @@ def test_locations_are_sales_warehouses(server: RunningServer) -> None:
 
 
 def test_listings_cover_every_listed_sku(server: RunningServer) -> None:
-    listings = plugin.shelfsync_fetch_listings(connection=connect(server))
+    listings = listed(connection=connect(server))
     catalog = {v.sku for p in seed_catalog(0, 20, 3) for v in p.variants}
     seller_skus = [listing.seller_sku for listing in listings]
     # The fake leaves one variant out of each shop on purpose.
@@ -119,7 +124,7 @@ def test_listings_cover_every_listed_sku(server: RunningServer) -> None:
 
 def test_listings_follow_every_page(server: RunningServer) -> None:
     httpx.delete(server.base_url + "/_fake/requests")
-    listings = plugin.shelfsync_fetch_listings(connection=connect(server, page_size=7))
+    listings = listed(connection=connect(server, page_size=7))
     assert len(listings) == 59
     assert len({listing.sku_id for listing in listings}) == 59
     by_path = httpx.get(server.base_url + "/_fake/requests").json()["by_path"]
@@ -127,15 +132,15 @@ def test_listings_follow_every_page(server: RunningServer) -> None:
 
 
 def test_listings_from_the_202309_search(server: RunningServer) -> None:
-    old = plugin.shelfsync_fetch_listings(
+    old = listed(
         connection=connect(server, product_search_version="202309"))
-    new = plugin.shelfsync_fetch_listings(connection=connect(server))
+    new = listed(connection=connect(server))
     assert old == new
 
 
 def test_shops_list_their_own_products(server: RunningServer) -> None:
-    first = plugin.shelfsync_fetch_listings(connection=connect(server, 0))
-    second = plugin.shelfsync_fetch_listings(connection=connect(server, 1))
+    first = listed(connection=connect(server, 0))
+    second = listed(connection=connect(server, 1))
     assert not {x.sku_id for x in first} & {x.sku_id for x in second}
 
 
@@ -158,13 +163,13 @@ def test_unusable_stored_settings_read_as_their_default_and_are_logged(
     the declared default (issue 10: settings that break every sync), with a warning."""
     name = next(iter(settings)) if len(settings) == 1 else "qps_headroom"
     with caplog.at_level("WARNING", logger="shelfsync.core.types"):
-        listings = plugin.shelfsync_fetch_listings(connection=connect(server, **settings))
+        listings = listed(connection=connect(server, **settings))
     assert listings
     assert any(f"setting {name} " in record.getMessage() for record in caplog.records)
 
 
 def test_settings_given_as_text_are_read(server: RunningServer) -> None:
-    listings = plugin.shelfsync_fetch_listings(
+    listings = listed(
         connection=connect(server, page_size="7", retry_attempts="2", qps="50"))
     assert len(listings) == len({item.sku_id for item in listings}) > 7
 

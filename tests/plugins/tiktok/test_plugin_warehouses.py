@@ -4,6 +4,7 @@ means (done, retry, quarantine, stale target): core never picks a warehouse or r
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -14,6 +15,11 @@ from shelfsync.core.types import InventoryUpdate, Listing, PassScope, PushOutcom
 from shelfsync.plugins.tiktok import plugin, warehouses
 from shelfsync.plugins.tiktok.fake import TikTokFake
 from shelfsync.plugins.tiktok.fake_client import connection_for as connect
+
+
+def listed(**kwargs: Any) -> list[Listing]:
+    """The listings hook's pages, joined."""
+    return [item for page in plugin.shelfsync_fetch_listings(**kwargs) for item in page]
 
 WAREHOUSES = "/logistics/202309/warehouses"
 GONE = "7499999999999999999"
@@ -26,14 +32,14 @@ def server() -> Iterator[RunningServer]:
 
 
 def live_single(server: RunningServer, count: int) -> list[Listing]:
-    found = plugin.shelfsync_fetch_listings(connection=connect(server))
+    found = listed(connection=connect(server))
     return [item for item in found
             if item.status == "ACTIVATE" and len(item.quantities) == 1][:count]
 
 
 def totals(server: RunningServer) -> dict[str, dict[str, int]]:
     return {item.sku_id: dict(item.quantities)
-            for item in plugin.shelfsync_fetch_listings(connection=connect(server))}
+            for item in listed(connection=connect(server))}
 
 
 def warehouse_reads(server: RunningServer) -> int:
