@@ -12,9 +12,19 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from shelfsync.core.errors import PluginContractError
 from shelfsync.core.plugins import ShelfsyncPluginManager
+from shelfsync.core.sync.paging import checked_pages
 from shelfsync.core.testing.fakes import FakeTruth
-from shelfsync.core.types import Connection, PlatformInfo, Role
+from shelfsync.core.types import (
+    BackorderPolicy,
+    CatalogItem,
+    Connection,
+    Listing,
+    PlatformInfo,
+    Role,
+    StockLevel,
+)
 
 if TYPE_CHECKING:
     from shelfsync.core.testing.kit_runner import RunningFake
@@ -69,11 +79,25 @@ class ReadHook:
     truth: Callable[[FakeTruth], dict[Any, Any] | None] = lambda t: None
     #: The key's SKU, to restrict the truth to the SKUs asked for.
     sku_of: Callable[[Any], str] | None = None
+    #: A whole-catalog read's element type: read with `skus=None` (or taking no SKUs), its
+    #: answer must be an iterable of pages (lists of it), checked as core checks it.
+    kind: type | None = None
 
     def read(self, pm: ShelfsyncPluginManager, connection: Connection, **kwargs: Any
              ) -> list[Any]:
-        """Call the hook and flatten its answer."""
-        return flatten(pm.call(connection, self.name, **{**self.kwargs, **kwargs}), self.name)
+        """Call the hook; a whole-catalog answer's pages checked and joined."""
+        arguments = {**self.kwargs, **kwargs}
+        answer = pm.call(connection, self.name, **arguments)
+        if self.kind is None or arguments.get("skus") is not None:
+            return flatten(answer, self.name)
+        try:
+            return [item for page in checked_pages(answer, self.kind,
+                                                   platform=connection.platform,
+                                                   hook=self.name) for item in page]
+        except PluginContractError as exc:
+            raise ContractFailure(self.name, "a whole-catalog read must yield pages "
+                                  f"({exc.message})", f"pages (lists) of {self.kind.__name__}",
+                                  type(answer).__name__) from None
 
 
 def _keyed(values: list[Any], key: Callable[[Any], Any], value: Callable[[Any], Any],
@@ -94,23 +118,23 @@ STOCK = ReadHook(
     "shelfsync_fetch_stock_levels", {"skus": None},
     view=lambda vs: _keyed(vs, lambda v: (v.sku, v.location_id), lambda v: v.available,
                            "shelfsync_fetch_stock_levels"),
-    truth=lambda t: t.stock, sku_of=lambda key: key[0])
+    truth=lambda t: t.stock, sku_of=lambda key: key[0], kind=StockLevel)
 BACKORDER = ReadHook(
     "shelfsync_fetch_backorder_policies", {"skus": None},
     view=lambda vs: _keyed(vs, lambda v: v.sku, lambda v: (v.continue_selling, v.tracked),
                            "shelfsync_fetch_backorder_policies"),
-    truth=lambda t: t.backorder, sku_of=lambda key: key)
+    truth=lambda t: t.backorder, sku_of=lambda key: key, kind=BackorderPolicy)
 CATALOG = ReadHook(
     "shelfsync_fetch_catalog",
     view=lambda vs: _keyed([v for v in vs if v.sku], lambda v: v.sku, lambda v: v.variant_id,
                            "shelfsync_fetch_catalog"),
-    truth=lambda t: t.catalog)
+    truth=lambda t: t.catalog, kind=CatalogItem)
 LISTINGS = ReadHook(
     "shelfsync_fetch_listings",
     view=lambda vs: _keyed(vs, lambda v: v.sku_id,
                            lambda v: (v.seller_sku, dict(v.quantities)),
                            "shelfsync_fetch_listings"),
-    truth=lambda t: t.listings)
+    truth=lambda t: t.listings, kind=Listing)
 
 #: The reads of each role, paged ones (whose page size, faults and request counts the kit
 #: checks) and the rest.

@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -67,9 +67,11 @@ def shelfsync_check_connection(connection: Connection) -> AccountInfo:
 
 
 @hookimpl
-def shelfsync_fetch_listings(connection: Connection) -> list[Listing]:
+def shelfsync_fetch_listings(connection: Connection) -> Iterator[list[Listing]]:
+    """The shop's listings, one list per API page (a whole-catalog read yields pages)."""
     with AcmeClient(connection) as client:
-        return [mapping.listing(row) for page in client.listings() for row in page]
+        for page in client.listings():
+            yield [mapping.listing(row) for row in page]
 
 
 @hookimpl

@@ -73,39 +73,53 @@ def shelfsync_fetch_locations(connection: Connection) -> list[Location]:
         return [mapping.location(row) for row in client.locations()]
 
 
-@hookimpl
-def shelfsync_fetch_stock_levels(connection: Connection,
-                                 skus: Sequence[str] | None) -> list[StockLevel]:
-    if skus is not None and not skus:
-        return []
+# A whole-catalog read (`skus=None`) yields pages, one list per API page, so the engine records
+# a page before the next is read and memory does not grow with the catalog; a read of given
+# SKUs (a webhook's) answers one list.
+
+
+def _stock_pages(connection: Connection, skus: Sequence[str] | None) -> Iterator[list[StockLevel]]:
     with AcmeClient(connection) as client:
         active = {loc.id for loc in map(mapping.location, client.locations()) if loc.active}
-        levels = [mapping.stock_level(row) for page in client.stock(skus) for row in page]
-    wanted = None if skus is None else set(skus)
-    # Stock at an inactive location cannot be sold: it is not reported.
-    return [level for level in levels if level.location_id in active
-            and (wanted is None or level.sku in wanted)]
-
-
-def _variants(client: AcmeClient) -> Iterator[Any]:
-    for page in client.products():
-        for product in page:
-            yield from mapping.field(product, "variants", list)
+        wanted = None if skus is None else set(skus)
+        for page in client.stock(skus):
+            levels = [mapping.stock_level(row) for row in page]
+            # Stock at an inactive location cannot be sold: it is not reported.
+            yield [level for level in levels if level.location_id in active
+                   and (wanted is None or level.sku in wanted)]
 
 
 @hookimpl
-def shelfsync_fetch_backorder_policies(connection: Connection,
-                                       skus: Sequence[str] | None) -> list[BackorderPolicy]:
+def shelfsync_fetch_stock_levels(connection: Connection, skus: Sequence[str] | None
+                                 ) -> list[StockLevel] | Iterator[list[StockLevel]]:
+    if skus is None:
+        return _stock_pages(connection, None)
+    if not skus:
+        return []
+    return [level for page in _stock_pages(connection, skus) for level in page]
+
+
+def _policy_pages(connection: Connection) -> Iterator[list[BackorderPolicy]]:
     with AcmeClient(connection) as client:
-        policies = [mapping.backorder_policy(v) for v in _variants(client)]
-    return [p for p in policies if skus is None or p.sku in skus]
+        for page in client.products():
+            yield [mapping.backorder_policy(v) for product in page
+                   for v in mapping.field(product, "variants", list)]
 
 
 @hookimpl
-def shelfsync_fetch_catalog(connection: Connection) -> list[CatalogItem]:
+def shelfsync_fetch_backorder_policies(connection: Connection, skus: Sequence[str] | None
+                                       ) -> list[BackorderPolicy] | Iterator[list[BackorderPolicy]]:
+    if skus is None:
+        return _policy_pages(connection)
+    wanted = set(skus)
+    return [p for page in _policy_pages(connection) for p in page if p.sku in wanted]
+
+
+@hookimpl
+def shelfsync_fetch_catalog(connection: Connection) -> Iterator[list[CatalogItem]]:
     with AcmeClient(connection) as client:
-        return [item for page in client.products() for product in page
-                for item in mapping.catalog_items(product)]
+        for page in client.products():
+            yield [item for product in page for item in mapping.catalog_items(product)]
 
 
 @hookimpl

@@ -60,6 +60,13 @@ BUGS: Mapping[str, str] = {
 PAGE_SIZE = FieldSpec("page_size", kind=FieldKind.INT, default=50, minimum=1, maximum=250)
 
 
+
+def _in_pages(items: list[Any], size: int = 50) -> Iterator[list[Any]]:
+    """A whole-catalog answer as the contract wants it: pages (lists). The toy reads
+    everything first (its bugs are about what it reads, not how it hands it over)."""
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
 class ToyStoreClient(RestClient):
     """The toy store's REST client."""
 
@@ -159,10 +166,15 @@ class ToyStorePlugin:
                 return
 
     @hookimpl
-    def shelfsync_fetch_stock_levels(self, connection: Connection,
-                                     skus: Sequence[str] | None) -> list[StockLevel]:
+    def shelfsync_fetch_stock_levels(self, connection: Connection, skus: Sequence[str] | None
+                                     ) -> list[StockLevel] | Iterator[list[StockLevel]]:
         if skus is not None and not skus:
             return []
+        levels = self._stock_levels(connection, skus)
+        return levels if skus is not None else _in_pages(levels)
+
+    def _stock_levels(self, connection: Connection,
+                      skus: Sequence[str] | None) -> list[StockLevel]:
         with self._client(connection) as client:
             active = {r["id"] for r in client.get("/v1/locations")["locations"] if r["active"]}
             if "rate_limit_is_end" in self.bugs or "malformed_as_empty" in self.bugs:
@@ -180,8 +192,14 @@ class ToyStorePlugin:
                 if r["location_id"] in active or "inactive_stock_counted" in self.bugs]
 
     @hookimpl
-    def shelfsync_fetch_backorder_policies(self, connection: Connection,
-                                           skus: Sequence[str] | None) -> list[BackorderPolicy]:
+    def shelfsync_fetch_backorder_policies(
+            self, connection: Connection, skus: Sequence[str] | None
+    ) -> list[BackorderPolicy] | Iterator[list[BackorderPolicy]]:
+        policies = self._policies(connection, skus)
+        return policies if skus is not None else _in_pages(policies)
+
+    def _policies(self, connection: Connection,
+                  skus: Sequence[str] | None) -> list[BackorderPolicy]:
         with self._client(connection) as client:
             variants = [v for p in _products(client, self._page_size(connection))
                         for v in p["variants"] if skus is None or v["sku"] in skus]
@@ -191,12 +209,13 @@ class ToyStorePlugin:
                 for v in variants]
 
     @hookimpl
-    def shelfsync_fetch_catalog(self, connection: Connection) -> list[CatalogItem]:
+    def shelfsync_fetch_catalog(self, connection: Connection) -> Iterator[list[CatalogItem]]:
         size = 250 if "page_size_ignored" in self.bugs else self._page_size(connection)
         with self._client(connection) as client:
-            return [CatalogItem(product_id=p["id"], variant_id=v["id"], sku=v["sku"],
-                                title=p["title"], price=v["price"], currency="USD")
-                    for p in _products(client, size) for v in p["variants"]]
+            items = [CatalogItem(product_id=p["id"], variant_id=v["id"], sku=v["sku"],
+                                 title=p["title"], price=v["price"], currency="USD")
+                     for p in _products(client, size) for v in p["variants"]]
+        return _in_pages(items)
 
     @hookimpl
     def shelfsync_create_order(self, connection: Connection, order: ChannelOrder
