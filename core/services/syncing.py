@@ -123,7 +123,8 @@ def sync_pending_pass(pm: ShelfsyncPluginManager, organization_id: int, owner: s
             # Every read would be refused again: the SKUs wait (pending, unleased) until the
             # merchant reconnects the store, and no call is made meanwhile.
             return PassResult(stopped=True)
-        lease = lease_pending(session, organization_id, owner, limit=limit, clock=clock)
+        lease = lease_pending(session, organization_id, owner, limit=limit, clock=clock,
+                              exclusive=True)
         if not lease.observed:
             return PassResult()
         try:

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import and_, delete, exists, or_, select, update
 from sqlmodel import Session
 
 from shelfsync.core.errors import InvalidInput
@@ -81,12 +81,18 @@ def _free(now: datetime):  # type: ignore[no-untyped-def]
 
 def lease_pending(session: Session, organization_id: int, owner: str, *,
                   limit: int | None = None, ttl: timedelta = LEASE_TTL,
-                  clock: Clock = utcnow) -> Lease:
+                  clock: Clock = utcnow, exclusive: bool = False) -> Lease:
     """Lease the organization's free (or expired, or already `owner`'s) pending SKUs, those
     queued longest first, and COMMIT: one short statement, nothing held afterwards.
 
     Longest waiting means first queued (`created_at`), not newest webhook: a best seller
     named on every sale would otherwise starve behind a backlog.
+
+    `exclusive`: lease nothing while another owner holds a live lease of the organization.
+    A webhook pass loops and takes what arrives while it runs, so a second pass beside it
+    would only split the same SKUs into smaller passes that each read the store and compete
+    for its budget. Decided in the same statement; a pass that dies releases the
+    organization when its lease expires.
     """
     if limit is not None and limit < 1:
         raise InvalidInput("limit", "must be at least 1")
@@ -95,9 +101,15 @@ def lease_pending(session: Session, organization_id: int, owner: str, *,
     table = _table()
     now = clock()
     expires = now + ttl
+    conditions = [table.c.organization_id == organization_id,
+                  or_(_free(now), table.c.lease_owner == owner)]
+    if exclusive:
+        held = table.alias("held")
+        conditions.append(~exists().where(held.c.organization_id == organization_id,
+                                          held.c.lease_owner != owner,
+                                          held.c.lease_expires_at > now))
     chosen = (select(table.c.id)
-              .where(table.c.organization_id == organization_id,
-                     or_(_free(now), table.c.lease_owner == owner))
+              .where(*conditions)
               .order_by(table.c.created_at, table.c.id)
               .limit(limit)
               .with_for_update(skip_locked=True))  # PostgreSQL; SQLite renders nothing

@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 
 from shelfsync.core.models import Organization, PendingSku
 from shelfsync.core.sync.inventory import lease_pending, mark_pending, settle_pending
+from shelfsync.core.sync.pending import LEASE_TTL
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -106,3 +107,23 @@ def test_two_workers_never_take_the_same_rows(engine: Engine) -> None:
     with Session(engine) as after:
         owners = {row.sku: row.lease_owner for row in after.exec(select(PendingSku))}
         assert owners == {"A": "w1", "B": "w1", "C": "w2"}
+
+
+def test_an_exclusive_lease_waits_while_another_pass_holds_the_organization(
+        session: Session) -> None:
+    """A webhook pass loops over what arrives while it runs: a second pass beside it leases
+    nothing (it would only split the work into smaller passes competing for the store's
+    budget) until the first one's lease is settled or expired."""
+    org = _org(session)
+    mark_pending(session, org, ["A", "B"], T0)
+    session.commit()
+    first = lease_pending(session, org, "one", clock=lambda: T0, exclusive=True)
+    assert first.skus == ["A", "B"]
+    mark_pending(session, org, ["C"], T0 + timedelta(seconds=1))
+    session.commit()
+    assert lease_pending(session, org, "two", clock=lambda: T0, exclusive=True).skus == []
+    assert lease_pending(session, org, "one", clock=lambda: T0, exclusive=True).skus == [
+        "A", "B", "C"]  # the holder's next round takes what arrived
+    later = T0 + LEASE_TTL + timedelta(seconds=1)  # the holder died: its lease expired
+    assert lease_pending(session, org, "two", clock=lambda: later, exclusive=True).skus == [
+        "A", "B", "C"]
