@@ -24,6 +24,7 @@ from shelfsync.core.testing.kit_values import (
 )
 from shelfsync.core.types import (
     ChannelOrder,
+    Connection,
     Fulfillment,
     InventoryUpdate,
     Money,
@@ -37,6 +38,23 @@ from shelfsync.core.types import (
 if TYPE_CHECKING:
     from shelfsync.core.testing.kit_runner import RunningFake
 
+
+def _call_losing_the_answer(pm: ShelfsyncPluginManager, fake: RunningFake, conn: Connection,
+                            hook: str, **kwargs: Any) -> Any:
+    """Call a write hook while the fake applies the next write and loses its answer; returns
+    the hook's answer or the `PluginError` it raised. Fails when the fault never fired (the
+    hook wrote nothing, so the check would prove nothing)."""
+    fake.inject_fault("lost", count=1)
+    try:
+        answered: Any = pm.call(conn, hook, **kwargs)
+    except PluginError as exc:
+        answered = exc
+    finally:
+        pending = fake.pending_faults()
+        fake.clear_faults()
+    require(pending == 0, hook, "the 'applied, answer lost' fault never fired (no write?)",
+            "the fault consumed", f"{pending} pending")
+    return answered
 
 def _elements(values: Any, kind: type, what: str) -> None:
     for value in flatten(values, what):
@@ -90,16 +108,7 @@ def check_create_order(pm: ShelfsyncPluginManager, fake: RunningFake) -> None:
     require(_orders_held(fake, order.id) == 1, hook, "the store holds duplicates", 1,
             _orders_held(fake, order.id))
     lost = _order(item.sku, price)
-    fake.inject_fault("lost", count=1)
-    try:
-        ref = pm.call(conn, hook, order=lost)
-    except PluginError as exc:
-        ref = exc
-    finally:
-        pending = fake.pending_faults()
-        fake.clear_faults()
-    require(pending == 0, hook, "the 'applied, answer lost' fault never fired (no write?)",
-            "the fault consumed", f"{pending} pending")
+    ref = _call_losing_the_answer(pm, fake, conn, hook, order=lost)
     held = _orders_held(fake, lost.id)
     require(held == 1, hook, "a create whose answer was lost left duplicates (look the order "
             "up before every retry)", "1 order", f"{held} orders; answered {ref!r}")
@@ -140,16 +149,7 @@ def check_push_inventory(pm: ShelfsyncPluginManager, fake: RunningFake) -> None:
     _pushed_quantities_held(pm, fake, updates[:-1], 7)
     # Applied, answer lost: the push may report a retryable failure, never a wrong quantity.
     again = [replace(update, quantity=4) for update in updates[:-1]]
-    fake.inject_fault("lost", count=1)
-    try:
-        answered = pm.call(conn, hook, updates=again, scope=PassScope())
-    except PluginError as exc:
-        answered = exc
-    finally:
-        pending = fake.pending_faults()
-        fake.clear_faults()
-    require(pending == 0, hook, "the 'applied, answer lost' fault never fired",
-            "the fault consumed", f"{pending} pending")
+    answered = _call_losing_the_answer(pm, fake, conn, hook, updates=again, scope=PassScope())
     if isinstance(answered, list):
         for result in answered:
             require(result.ok or result.retryable or result.kind is not None, hook,
@@ -194,16 +194,7 @@ def check_order_writes(pm: ShelfsyncPluginManager, fake: RunningFake) -> list[st
                                         carrier="contract")}
             if hook == "shelfsync_push_fulfillment"
             else {"order_id": order.id, "reason": "contract"})
-        fake.inject_fault("lost", count=1)
-        try:
-            first: object = pm.call(conn, hook, **kwargs)
-        except PluginError as exc:
-            first = exc
-        finally:
-            pending = fake.pending_faults()
-            fake.clear_faults()
-        require(pending == 0, hook, "the 'applied, answer lost' fault never fired",
-                "the fault consumed", f"{pending} pending")
+        first = _call_losing_the_answer(pm, fake, conn, hook, **kwargs)
         try:
             again = pm.call(conn, hook, **kwargs)
         except PluginError as exc:
