@@ -44,6 +44,7 @@ from shelfsync.core.types import (
     PlatformInfo,
     PushResult,
     Role,
+    StockChanges,
     StockLevel,
     StoreOrderRef,
     StoreOrderStatus,
@@ -71,6 +72,7 @@ OPERATION_HOOKS = frozenset({
     "shelfsync_push_cancellation",
     "shelfsync_verify_webhook",
     "shelfsync_subscribe_webhooks",
+    "shelfsync_poll_stock_changes",
 })
 
 #: What a platform of each role must implement for the engine to serve it. The others are
@@ -214,6 +216,24 @@ def shelfsync_fetch_catalog(
     variant as an iterable of pages (lists of `CatalogItem`); core stores each page before
     asking for the next and removes the variants the read did not return only once it
     finished. Raises as `shelfsync_fetch_stock_levels`.
+    Routed, firstresult: called on the connection's platform plugin only.
+    """
+
+
+@hookspec(firstresult=True)
+def shelfsync_poll_stock_changes(
+    connection: Connection, cursor: str | None, scope: PassScope | None
+) -> StockChanges:
+    """Find the SKUs whose stock changed since `cursor`, for a store that sends no webhooks.
+
+    Optional, for stores whose stock moves without a webhook (Magento Open Source; stock a
+    WooCommerce order moved). Core schedules it per store every `poll_seconds` (a store
+    setting the plugin declares; default 60) and queues the answered SKUs exactly like a
+    webhook's, so one pass reads and pushes them. Receives the connection, the cursor the
+    previous poll answered (`None` on the first poll: take a baseline, and report what a
+    cheap read can tell changed, possibly nothing) and the pass scope. Returns
+    `StockChanges`; a poll that cannot finish raises (`RateLimited`, `TransientError`,
+    `BadResponse`) and core keeps the old cursor, so nothing is skipped.
     Routed, firstresult: called on the connection's platform plugin only.
     """
 

@@ -492,6 +492,25 @@ class OrderPage:
 
 
 @dataclass(frozen=True)
+class StockChanges:
+    """What one poll of a store without stock webhooks found (`shelfsync_poll_stock_changes`).
+
+    `skus` are the store SKUs whose available stock or sellability may have changed since the
+    cursor the poll was given: a superset is fine (core re-reads them and pushes only what
+    differs), a missed SKU is not. `cursor` is the plugin's own opaque text, stored by core
+    and handed back on the next poll, so a poll resumes where the last one stopped even after
+    a restart. `observed_at` is when the platform was read (a SKU's pending time; a newer
+    webhook or poll always wins). `more` asks core to poll again at once (the plugin stopped
+    early to bound one call's work).
+    """
+
+    skus: tuple[str, ...]
+    cursor: str
+    observed_at: datetime
+    more: bool = False
+
+
+@dataclass(frozen=True)
 class StoreOrderRef:
     """The store order created for a channel order; `created` is False when it existed."""
 
