@@ -73,6 +73,7 @@ OPERATION_HOOKS = frozenset({
     "shelfsync_verify_webhook",
     "shelfsync_subscribe_webhooks",
     "shelfsync_poll_stock_changes",
+    "shelfsync_cancel_store_order",
 })
 
 #: What a platform of each role must implement for the engine to serve it. The others are
@@ -259,6 +260,23 @@ def shelfsync_fetch_order_status(
 
     Receives the connection and the ref `shelfsync_create_order` returned. Returns its
     status. Raises `NotFound`.
+    Routed, firstresult: called on the connection's platform plugin only.
+    """
+
+
+@hookspec(firstresult=True)
+def shelfsync_cancel_store_order(
+    connection: Connection, order_ref: StoreOrderRef, reason: str, restock: bool
+) -> StoreOrderStatus:
+    """Cancel a store order the channel's buyer or the channel cancelled.
+
+    Optional (a store that cannot cancel through its API leaves it out; core then records the
+    cancellation and says so). Receives the connection, the store order as `create_order`
+    answered it, the channel's reason (text a merchant reads on the order) and whether the
+    cancelled units go back to stock (the channel's setting). Idempotent: an order already
+    cancelled answers its status without a second cancellation. Returns the order's status
+    after the call. Raises `NotFound` for an unknown order, `BadRequest` when the store
+    refuses (already fulfilled).
     Routed, firstresult: called on the connection's platform plugin only.
     """
 
