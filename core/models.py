@@ -44,7 +44,12 @@ from shelfsync.core.models_org import (
     StoreConnection,
     User,
 )
-from shelfsync.core.models_pending import ChannelSkuState, ChannelWarehouse, PendingSku
+from shelfsync.core.models_pending import (
+    ChannelSkuState,
+    ChannelWarehouse,
+    PendingSku,
+    StorePollState,
+)
 from shelfsync.core.models_sync import (
     AuditIsAppendOnly,
     InventoryAudit,
@@ -82,6 +87,7 @@ __all__ = [
     "StockLevel",
     "StoreAlreadyConnected",
     "StoreConnection",
+    "StorePollState",
     "SyncRun",
     "UTCDateTime",
     "User",
