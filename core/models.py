@@ -34,6 +34,7 @@ from shelfsync.core.models_ops import (
     StoreAlreadyConnected,
     add_store_connection,
     record_stock,
+    record_stock_many,
     record_webhook_receipt,
     rotate_stored_credentials,
 )
@@ -96,6 +97,7 @@ __all__ = [
     "add_store_connection",
     "metadata",
     "record_stock",
+    "record_stock_many",
     "record_webhook_receipt",
     "rotate_stored_credentials",
     "utcnow",
