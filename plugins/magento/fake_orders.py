@@ -24,6 +24,10 @@ from shelfsync.plugins.magento.fake_store import Cart, MagentoStore, Order, mage
 
 FLAT_RATE_PER_ITEM = 5.0
 PAYMENT_METHODS = ("checkmo",)
+#: What an order's address keeps of a cart address (`sales-data-order-address-interface`).
+ORDER_ADDRESS_FIELDS = ("city", "company", "country_id", "email", "fax", "firstname",
+                        "lastname", "middlename", "postcode", "prefix", "region",
+                        "region_code", "region_id", "street", "suffix", "telephone", "vat_id")
 #: The fields an orders search filters and sorts on (columns of `sales_order`).
 ORDER_FIELDS = ("entity_id", "increment_id", "state", "status", "customer_email",
                 "created_at", "updated_at", "store_id", "ext_order_id", "grand_total",
@@ -97,7 +101,11 @@ def _totals(store: MagentoStore, cart: Cart) -> dict[str, Any]:
     return {"grand_total": subtotal + shipping, "base_grand_total": subtotal + shipping,
             "subtotal": subtotal, "base_subtotal": subtotal, "shipping_amount": shipping,
             "base_shipping_amount": shipping, "base_currency_code": store.currency,
-            "quote_currency_code": store.currency, "items_qty": len(cart.items), "items": []}
+            "quote_currency_code": store.currency, "items_qty": len(cart.items), "items": [],
+            "weee_tax_applied_amount": None, "total_segments": [
+                {"code": "subtotal", "title": "Subtotal", "value": subtotal},
+                {"code": "shipping", "title": "Shipping & Handling", "value": shipping},
+                {"code": "grand_total", "title": "Grand Total", "value": subtotal + shipping}]}
 
 
 def place(store: MagentoStore, masked: str, body: dict[str, Any]) -> int:
@@ -142,10 +150,11 @@ def place(store: MagentoStore, masked: str, body: dict[str, Any]) -> int:
         "shipping_description": "Flat Rate - Fixed", "total_item_count": len(items),
         "total_qty_ordered": sum(line["qty"] for line in cart.items), "quote_id": cart.quote_id,
         "created_at": now, "updated_at": now, "items": items,
-        "billing_address": {**dict(body.get("billingAddress") or address),
+        "billing_address": {**{k: v for k, v in dict(body.get("billingAddress") or address)
+                               .items() if k in ORDER_ADDRESS_FIELDS},
                             "address_type": "billing", "parent_id": order_id},
         "payment": {"method": body["paymentMethod"]["method"], "parent_id": order_id,
-                    "account_status": None, "additional_information": []},
+                    "account_status": None, "additional_information": [], "cc_last4": None},
         "status_histories": [],
     }
     store.orders.append(Order(entity))

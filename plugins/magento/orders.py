@@ -65,8 +65,11 @@ def _address(order: ChannelOrder, email: str) -> dict[str, Any]:
         "telephone": (recipient.phone if recipient else "") or "0000000000",
         "email": email,
     }
-    if recipient and recipient.region:
-        address["region"] = recipient.region
+    # Adobe's schema marks all three region fields required; region_id 0 lets Magento
+    # resolve the region from its code or name (TikTok gives a name, or a state code).
+    region = (recipient.region if recipient else "") or ""
+    address.update(region=region, region_id=0,
+                   region_code=region.upper() if len(region) in (2, 3) else "")
     return address
 
 
