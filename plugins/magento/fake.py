@@ -89,7 +89,7 @@ class MagentoFake(FakePlatform):
     def connections(self) -> list[dict[str, Any]]:
         """The one store view, with the integration token the plugin connects with."""
         return [{"name": "Magento fake (default store view)", "platform": "magento",
-                 "store_code": "default", "stock_id": DEFAULT_STOCK_ID,
+                 "settings": {"store_code": "default", "stock_id": DEFAULT_STOCK_ID},
                  "credentials": {"access_token": self.access_token}}]
 
     def truth(self) -> FakeTruth:
