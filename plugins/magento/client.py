@@ -110,7 +110,7 @@ class MagentoClient(RestClient):
                     raise BadResponse(f"magento: {rest}: an item is not an object",
                                       platform=PLATFORM)
             last = max(1, math.ceil(total / size))
-            if not items and page < last:
+            if not items and total > (page - 1) * size:  # the page must hold something
                 raise BadResponse(f"magento: {rest}: page {page} of {last} came back empty",
                                   platform=PLATFORM)
             yield items
