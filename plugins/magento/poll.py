@@ -8,10 +8,11 @@ One poll reads, page by page:
    cursor keeps the digests, not the rows, so it stays a few kilobytes at any catalog size and
    survives a restart (core stores it). A bucket whose digest changed reports every SKU that
    fell in it: a superset, which core may re-read (it pushes only what differs), never a miss.
-2. orders updated since the newest `updated_at` of the last poll (`gteq`, so one in the same
-   second is read again rather than lost): placing, cancelling or shipping an order moves the
+2. orders updated since the newest `updated_at` of the last poll (`gteq`, so one saved in the
+   same second is not lost; the ids already read at that second are kept in the cursor and
+   not reported again): placing, cancelling or shipping an order moves the
    salable quantity through reservations without touching any source item.
-3. products updated since the same kind of mark: stock settings (backorders, manage stock,
+3. sellable products updated since the same kind of mark: stock settings (backorders, manage stock,
    min qty) saved with the product.
 
 The marks are Magento's own `updated_at` values, never our clock, so clock skew between the
@@ -81,20 +82,34 @@ def _unpack(text: str) -> list[int]:
     return list(struct.unpack(f"<{BUCKETS}I", zlib.decompress(base64.b64decode(text))))
 
 
-def _changed_since(client: MagentoClient, rest: str, since: str | None,
-                   skus_of: Any) -> tuple[set[str], str | None]:
-    """SKUs of `rest` objects updated at or after `since`, and the newest `updated_at`."""
-    if since is None:  # the baseline: only the newest mark
-        newest = next(client.search_pages(rest, (), [("updated_at", "DESC")], page_size=1))
-        return set(), str(newest[0]["updated_at"]) if newest else ""
+def _changed_since(client: MagentoClient, rest: str, mark: Any, skus_of: Any,
+                   groups: list[list[tuple[str, str, str]]]) -> tuple[set[str], dict[str, Any]]:
+    """SKUs of `rest` objects updated since `mark` (`{"at": updated_at, "ids": [...]}`: the
+    newest `updated_at` read and the ids read at exactly that second), and the new mark.
+
+    Read with `gteq`, so an object saved in the same second as the last one read is not
+    lost; the ids already read at that second are not reported twice.
+    """
+    first = not isinstance(mark, dict) or not isinstance(mark.get("at"), str)
+    if first:  # the baseline: start from the newest object, report nothing
+        newest = next(client.search_pages(rest, groups, [("updated_at", "DESC")],
+                                          page_size=1))
+        mark = {"at": str(newest[0].get("updated_at") or "") if newest else "", "ids": []}
+    at, seen = str(mark["at"]), {str(i) for i in mark.get("ids") or []}
     found: set[str] = set()
-    mark = since
-    for page in client.search_pages(rest, [[("updated_at", since, "gteq")]],
+    newest_at, newest_ids = at, set(seen)
+    for page in client.search_pages(rest, [*groups, [("updated_at", at, "gteq")]],
                                     [("updated_at", "ASC")]):
         for entity in page:
-            found |= skus_of(entity)
-            mark = max(mark, str(entity.get("updated_at") or ""))
-    return found, mark
+            updated, ident = str(entity.get("updated_at") or ""), str(
+                entity.get("entity_id", entity.get("id")))
+            if not (updated == at and ident in seen) and not first:
+                found |= skus_of(entity)
+            if updated > newest_at:
+                newest_at, newest_ids = updated, set()
+            if updated == newest_at:
+                newest_ids.add(ident)
+    return found, {"at": newest_at, "ids": sorted(newest_ids)}
 
 
 def _order_skus(order: dict[str, Any]) -> set[str]:
@@ -127,9 +142,10 @@ def poll(client: MagentoClient, cursor: str | None, scope: PassScope | None) -> 
     digests, members = _digests(client, scope)
     first = previous is None
     orders, orders_mark = _changed_since(
-        client, "orders", None if first else previous.get("orders"), _order_skus)
+        client, "orders", None if first else previous.get("orders"), _order_skus, [])
     products, products_mark = _changed_since(
-        client, "products", None if first else previous.get("products"), _product_skus)
+        client, "products", None if first else previous.get("products"), _product_skus,
+        [[("type_id", in_list(reads.SELLABLE_TYPES), "in")]])
     skus: set[str] = set()
     if not first:
         for bucket, (old, new) in enumerate(zip(previous["digests"], digests, strict=True)):
