@@ -77,6 +77,8 @@ def parse_criteria(args: Mapping[str, str], *, required: bool = True) -> Criteri
         if not key.startswith("searchCriteria"):
             continue
         seen = True
+        if key == "searchCriteria" and not raw:
+            continue  # `?searchCriteria=`: no criteria, every match (Adobe's docs use it)
         match = _KEY.fullmatch(key)
         if match is None:
             raise unsupported_field(key)
