@@ -88,8 +88,10 @@ class MagentoFake(FakePlatform):
 
     def connections(self) -> list[dict[str, Any]]:
         """The one store view, with the integration token the plugin connects with."""
+        # A local fake costs nothing to poll: the demo sees stock moves within seconds.
         return [{"name": "Magento fake (default store view)", "platform": "magento",
-                 "settings": {"store_code": "default", "stock_id": DEFAULT_STOCK_ID},
+                 "settings": {"store_code": "default", "stock_id": DEFAULT_STOCK_ID,
+                              "poll_seconds": 5},
                  "credentials": {"access_token": self.access_token}}]
 
     def truth(self) -> FakeTruth:

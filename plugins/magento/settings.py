@@ -19,7 +19,7 @@ STOCK_ID = FieldSpec("stock_id", "MSI stock id", FieldKind.INT, default=1, minim
                      maximum=1_000_000,
                      help="The stock whose salable quantity is synced (1 = Default Stock).")
 POLL_SECONDS = FieldSpec("poll_seconds", "Seconds between change polls", FieldKind.INT,
-                         default=60, minimum=10, maximum=3600,
+                         default=60, minimum=5, maximum=3600,
                          help="Magento sends no stock webhooks: changes are found by polling.")
 PAGE_SIZE = FieldSpec("page_size", "Items per page", FieldKind.INT, default=MAX_PAGE_SIZE,
                       minimum=1, maximum=MAX_PAGE_SIZE)

@@ -36,7 +36,8 @@ def test_fake_command_prints_json_serves_the_seed_and_connects(tmp_path: Path) -
         info = json.loads(process.stdout.readline())
         token = info["credentials"]["access_token"]
         assert info["base_url"].startswith("http://127.0.0.1:") and token
-        assert info["connections"][0]["settings"] == {"store_code": "default", "stock_id": 1}
+        assert info["connections"][0]["settings"] == {"store_code": "default", "stock_id": 1,
+                                                   "poll_seconds": 5}
         answer = httpx.get(f"{info['base_url']}/rest/default/V1/products",
                            params={"searchCriteria[pageSize]": "50"},
                            headers={"Authorization": f"Bearer {token}"}).json()
