@@ -44,6 +44,16 @@ def chunks(values: Sequence[str], size: int = SKU_CHUNK) -> Iterator[list[str]]:
         yield list(values[start:start + size])
 
 
+def sku_filters(skus: Sequence[str]) -> Iterator[tuple[str, str, str]]:
+    """Filters reading `skus`: an `in` filter per chunk, and an `eq` filter for a SKU holding
+    a comma (Magento splits an `in` value on commas, so it cannot go in a list)."""
+    plain = sorted({s for s in skus if "," not in s})
+    for part in chunks(plain):
+        yield ("sku", in_list(part), "in")
+    for sku in sorted({s for s in skus if "," in s}):
+        yield ("sku", sku, "eq")
+
+
 def units(value: Any, what: str) -> int:
     """A Magento quantity (a JSON number) as whole units, rounded down: never oversell."""
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
@@ -155,16 +165,14 @@ SOURCE_ITEM_ORDER = (("sku", "ASC"), ("source_code", "ASC"))
 def stock_for(client: MagentoClient, skus: Sequence[str], scope: PassScope | None
               ) -> list[StockLevel]:
     """The given SKUs' levels."""
-    wanted = sorted(set(skus))
     if is_legacy(client, scope):
-        return [level for part in chunks(wanted) for level in
-                _legacy_levels(_products(client, ("sku", in_list(part), "in")))]
+        return [level for wanted in sku_filters(skus) for level in
+                _legacy_levels(_products(client, wanted))]
     stock_id, linked, enabled = _msi_context(client, scope)
     levels = []
-    for part in chunks(wanted):
+    for wanted in sku_filters(skus):
         items = [i for page in client.search_pages(
-            "inventory/source-items", [[("sku", in_list(part), "in")],
-                                       [("source_code", in_list(linked), "in")]],
+            "inventory/source-items", [[wanted], [("source_code", in_list(linked), "in")]],
             SOURCE_ITEM_ORDER) for i in page]
         levels.extend(_msi_levels(client, items, enabled, stock_id))
     return levels
@@ -243,8 +251,7 @@ def policy(product: dict[str, Any]) -> BackorderPolicy:
 
 def policies_for(client: MagentoClient, skus: Sequence[str]) -> list[BackorderPolicy]:
     """The given SKUs' flags."""
-    return [policy(p) for part in chunks(sorted(set(skus)))
-            for p in _products(client, ("sku", in_list(part), "in"))
+    return [policy(p) for wanted in sku_filters(skus) for p in _products(client, wanted)
             if p.get("type_id") in SELLABLE_TYPES]
 
 

@@ -223,3 +223,13 @@ def test_a_bad_source_items_answer_is_a_bad_response(
         with pytest.raises(BadResponse):
             [lv for page in plugin_manager.call(conn, "shelfsync_fetch_stock_levels",
                                                 skus=None) for lv in page]
+
+
+def test_a_sku_holding_a_comma_is_read_with_eq_not_split_by_in() -> None:
+    from shelfsync.plugins.magento.reads import sku_filters
+
+    filters = list(sku_filters(["B", "A,1", "A", "B", *[f"S{n:03d}" for n in range(150)]]))
+    assert filters[-1] == ("sku", "A,1", "eq")
+    assert [f[2] for f in filters] == ["in", "in", "eq"]
+    assert filters[0][1].split(",")[:2] == ["A", "B"]
+    assert sum(len(f[1].split(",")) for f in filters[:-1]) == 152
