@@ -18,7 +18,7 @@ Served under `/rest/{store_code}/V1/…` and `/rest/V1/…` (the default store v
   and stock lives in the stock items.
 - Optional Web API input limits (`input_limits=True`): page size at most 300 (20 when none
   is given), lists of at most 20 complex items per call.
-- Guest carts, orders search, order cancel (`fake_orders`).
+- Guest carts, orders search, order cancel, shipments search (`fake_orders`).
 
 Control endpoints beyond the shared ones of `FakePlatform` (see `fake_control`):
 
@@ -32,7 +32,8 @@ Control endpoints beyond the shared ones of `FakePlatform` (see `fake_control`):
 |                        | status?}`: a product's stock settings, or its source item status  |
 | `POST /_fake/config`   | `{backorders?, manage_stock?, min_qty?}`: the store configuration |
 | `POST /_fake/source`   | `{source_code, enabled}`                                          |
-| `POST /_fake/ship`     | `{order_id}`: the merchant ships an order                          |
+| `POST /_fake/ship`     | `{order_id, track_number?, carrier_code?, title?}`: the merchant   |
+|                        | ships an order (a shipment, with a track when a number is given)  |
 | `POST /_fake/limits`   | `{input_limits}`: switch the Web API input limits                  |
 """
 

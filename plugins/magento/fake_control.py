@@ -39,7 +39,8 @@ def handle_control(fake: MagentoFake, request: Request, name: str) -> Response |
         ("product", "POST"): lambda: _product(fake, body),
         ("config", "POST"): lambda: _config(fake, body),
         ("source", "POST"): lambda: _source(fake, body),
-        ("ship", "POST"): lambda: fake_orders.ship(fake.store, str(body.get("order_id"))),
+        ("ship", "POST"): lambda: fake_orders.ship(fake.store, str(body.get("order_id")),
+                                                   body),
         ("limits", "POST"): lambda: _limits(fake, body),
     }
     route = routes.get((name, request.method))

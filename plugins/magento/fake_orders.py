@@ -186,16 +186,41 @@ def cancel(store: MagentoStore, order_id: str) -> bool:
     return True
 
 
-def ship(store: MagentoStore, order_id: str) -> dict[str, Any]:
-    """The merchant ships a whole order: MSI deducts the first enabled source holding each
-    SKU and compensates the reservation; legacy stock already moved at placement."""
+#: The fields a shipments search filters and sorts on.
+SHIPMENT_FIELDS = ("entity_id", "order_id", "increment_id", "created_at", "updated_at")
+
+
+def ship(store: MagentoStore, order_id: str, tracking: dict[str, Any] | None = None
+         ) -> dict[str, Any]:
+    """The merchant ships a whole order (with a tracking number when `tracking` gives one:
+    `{track_number, carrier_code?, title?}`): a shipment is recorded, MSI deducts the first
+    enabled source holding each SKU and compensates the reservation; legacy stock already
+    moved at placement."""
     found = order(store, order_id)
     entity = found.entity
     if entity["state"] in ("canceled", "complete", "closed"):
         raise MagentoError(400, "The order does not allow a shipment to be created.")
+    now = magento_time(store.clock())
+    shipment_id = store.next_id()
+    shipment: dict[str, Any] = {
+        "entity_id": shipment_id, "order_id": found.id, "increment_id": f"{shipment_id:09d}",
+        "store_id": 1, "created_at": now, "updated_at": now, "items": [], "comments": [],
+        "tracks": [], "total_qty": 0}
+    if tracking and tracking.get("track_number"):
+        shipment["tracks"].append({
+            "entity_id": store.next_id(), "order_id": found.id, "parent_id": shipment_id,
+            "track_number": str(tracking["track_number"]),
+            "carrier_code": str(tracking.get("carrier_code") or "custom"),
+            "title": str(tracking.get("title") or ""), "qty": None, "weight": None,
+            "description": None, "created_at": now, "updated_at": now})
     for item in entity["items"]:
         qty = item["qty_ordered"] - item["qty_canceled"] - item["qty_shipped"]
         item["qty_shipped"] += qty
+        shipment["items"].append({"entity_id": store.next_id(), "parent_id": shipment_id,
+                                  "order_item_id": item["item_id"], "qty": qty,
+                                  "sku": item["sku"], "name": item["name"],
+                                  "product_id": item["product_id"], "price": item["price"]})
+        shipment["total_qty"] += qty
         if not store.legacy and qty:
             source = next((s for s in store.sources if s.enabled
                            and (item["sku"], s.code) in store.source_items), None)
@@ -203,5 +228,6 @@ def ship(store: MagentoStore, order_id: str) -> dict[str, Any]:
                 store.source_items[(item["sku"], source.code)].quantity -= qty
             store.move_stock(item["sku"], qty)
     entity["state"] = entity["status"] = "complete"
-    entity["updated_at"] = magento_time(store.clock())
-    return entity
+    entity["updated_at"] = now
+    store.shipments.append(shipment)
+    return shipment

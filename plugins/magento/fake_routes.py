@@ -146,6 +146,13 @@ def _order(fake: MagentoFake, request: Request, order_id: str) -> dict[str, Any]
     return fake_orders.order(fake.store, order_id).entity
 
 
+def _shipments(fake: MagentoFake, request: Request) -> dict[str, Any]:
+    shipments = {s["entity_id"]: s for s in fake.store.shipments}
+    records = [{k: s.get(k) for k in fake_orders.SHIPMENT_FIELDS} for s in shipments.values()]
+    return _listing(fake, request, records, lambda r: shipments[r["entity_id"]],
+                    fake_orders.SHIPMENT_FIELDS)
+
+
 def _cancel(fake: MagentoFake, request: Request, order_id: str) -> bool:
     checked_body(request, "order-cancel", fake.input_limits)
     return fake_orders.cancel(fake.store, order_id)
@@ -196,6 +203,7 @@ ROUTES: tuple[Route, ...] = (
     _r("GET", "orders", "Magento_Sales::actions_view", _orders),
     _r("GET", "orders/{}", "Magento_Sales::actions_view", _order),
     _r("POST", "orders/{}/cancel", "Magento_Sales::cancel", _cancel),
+    _r("GET", "shipments", "Magento_Sales::shipment", _shipments),
     _r("POST", "guest-carts", "", _new_cart),
     _r("POST", "guest-carts/{}/items", "", _cart_item),
     _r("POST", "guest-carts/{}/shipping-information", "", _shipping),

@@ -138,6 +138,8 @@ class MagentoStore:
         #: (sku, stock id) -> sum of reservation quantities
         self.reservations: dict[tuple[str, int], float] = {}
         self.orders: list[Order] = []
+        #: Shipments as Magento answers them (`sales-data-shipment-interface`).
+        self.shipments: list[dict[str, Any]] = []
         self.carts: dict[str, Cart] = {}
         self._ids = 0
         self._seed(products, variants, sources, seed)

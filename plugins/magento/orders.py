@@ -125,9 +125,25 @@ def order_status(client: MagentoClient, order_ref: StoreOrderRef) -> StoreOrderS
     shipped = [float(i.get("qty_shipped") or 0) for i in lines]
     fulfilled = state == "complete" or (any(d > 0 for d in due) and all(
         s >= d for s, d in zip(shipped, due, strict=True)))
+    number, carrier = _tracking(client, order_ref.id) if fulfilled else ("", "")
     return StoreOrderStatus(
         id=order_ref.id, cancelled=state == "canceled", fulfilled=fulfilled,
-        refunded=state == "closed" or float(entity.get("total_refunded") or 0) > 0)
+        refunded=state == "closed" or float(entity.get("total_refunded") or 0) > 0,
+        tracking_number=number, carrier=carrier)
+
+
+def _tracking(client: MagentoClient, order_id: str) -> tuple[str, str]:
+    """The newest tracking number of the order's shipments and its carrier's title (or
+    code); empty when it shipped without one."""
+    tracks = [track for page in client.search_pages(
+        "shipments", [[("order_id", order_id, "eq")]], [("entity_id", "DESC")])
+        for shipment in page for track in shipment.get("tracks") or []
+        if isinstance(track, dict) and track.get("track_number")]
+    if not tracks:
+        return "", ""
+    track = tracks[0]
+    return str(track["track_number"]), str(track.get("title") or track.get("carrier_code")
+                                           or "")
 
 
 def cancel_order(client: MagentoClient, order_ref: StoreOrderRef) -> StoreOrderStatus:

@@ -153,9 +153,16 @@ def test_status_cancel_once_and_shipped_orders_refuse_cancel(
     assert sum(fake.request_counts[p] for p in cancels) == 1  # the second call only read
 
     shipped = plugin_manager.call(conn, "shelfsync_create_order", order=_order("9501", sku))
-    httpx.post(f"{base}/_fake/ship", json={"order_id": int(shipped.id)})
+    httpx.post(f"{base}/_fake/ship", json={"order_id": int(shipped.id),
+                                            "track_number": "1Z999", "carrier_code": "ups",
+                                            "title": "United Parcel Service"})
     status = plugin_manager.call(conn, "shelfsync_fetch_order_status", order_ref=shipped)
     assert status.fulfilled and not status.cancelled
+    assert (status.tracking_number, status.carrier) == ("1Z999", "United Parcel Service")
+    untracked = plugin_manager.call(conn, "shelfsync_create_order", order=_order("9502", sku))
+    httpx.post(f"{base}/_fake/ship", json={"order_id": int(untracked.id)})
+    status = plugin_manager.call(conn, "shelfsync_fetch_order_status", order_ref=untracked)
+    assert status.fulfilled and (status.tracking_number, status.carrier) == ("", "")
     with pytest.raises(BadRequest, match="cannot be cancelled"):
         plugin_manager.call(conn, "shelfsync_cancel_store_order", order_ref=shipped,
                             reason="buyer", restock=True)

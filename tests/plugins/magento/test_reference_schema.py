@@ -51,6 +51,10 @@ def _drive(pm: ShelfsyncPluginManager, recorder: Recorder, base: str, fake: Mage
     pm.call(conn, "shelfsync_create_order", order=order)
     pm.call(conn, "shelfsync_fetch_order_status", order_ref=ref)
     pm.call(conn, "shelfsync_poll_stock_changes", cursor=cursor)
+    shipped = pm.call(conn, "shelfsync_create_order", order=ChannelOrder(
+        id="5770003", status="AWAITING_SHIPMENT", lines=order.lines))
+    httpx.post(f"{base}/_fake/ship", json={"order_id": int(shipped.id), "track_number": "T1"})
+    assert pm.call(conn, "shelfsync_fetch_order_status", order_ref=shipped).tracking_number
     pm.call(conn, "shelfsync_cancel_store_order", order_ref=ref, reason="buyer", restock=True)
     pm.call(conn, "shelfsync_cancel_store_order", order_ref=ref, reason="buyer", restock=True)
     with pytest.raises(NotFound):
@@ -96,7 +100,7 @@ def test_every_request_and_answer_matches_the_schema(
                 "POST /V1/guest-carts/{cartId}/items",
                 "POST /V1/guest-carts/{cartId}/shipping-information",
                 "POST /V1/guest-carts/{cartId}/payment-information",
-                "POST /V1/orders/{id}/cancel"}
+                "POST /V1/orders/{id}/cancel", "GET /V1/shipments"}
     if not options.get("legacy"):
         expected |= {"GET /V1/inventory/source-items", "GET /V1/inventory/sources",
                      "GET /V1/inventory/stock-source-links",
