@@ -128,15 +128,15 @@ def parse_criteria(args: Mapping[str, str], *, required: bool = True) -> Criteri
     return criteria
 
 
+_NUMERIC = re.compile(r"\s*[-+]?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]+)?\s*")
+
+
 def _number(value: Any) -> float | None:
-    if isinstance(value, bool):
+    if isinstance(value, bool | int | float):
         return float(value)
-    if isinstance(value, int | float):
-        return float(value)
-    try:
-        return float(str(value))
-    except ValueError:
-        return None
+    text = str(value)
+    # A pattern, not float()'s exception, decides: most values compared are SKUs and codes.
+    return float(text) if _NUMERIC.fullmatch(text) else None
 
 
 def _compare(left: Any, right: str) -> int:
@@ -147,33 +147,38 @@ def _compare(left: Any, right: str) -> int:
     return (text > right) - (text < right)
 
 
-def _like(value: Any, pattern: str) -> bool:
-    regex = "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern)
-    return re.fullmatch(regex, "" if value is None else str(value), re.IGNORECASE) is not None
+def predicate(spec: Mapping[str, str]) -> Callable[[Mapping[str, Any]], bool]:
+    """One filter as a test of a record (its list and pattern prepared once)."""
+    field, wanted, kind = spec["field"], spec["value"], spec["condition_type"]
+    listed = {part.strip() for part in wanted.split(",")}
+    pattern = re.compile("".join(".*" if c == "%" else "." if c == "_" else re.escape(c)
+                                 for c in wanted), re.IGNORECASE)
+    if kind == "null":
+        return lambda r: r.get(field) is None
+    if kind == "notnull":
+        return lambda r: r.get(field) is not None
+
+    def test(value: Any) -> bool:
+        text = str(value)
+        if kind == "eq":
+            return text == wanted or _compare(value, wanted) == 0
+        if kind == "neq":
+            return text != wanted and _compare(value, wanted) != 0
+        if kind == "in":
+            return text in listed or any(_compare(value, item) == 0 for item in listed)
+        if kind == "nin":
+            return text not in listed and all(_compare(value, i) != 0 for i in listed)
+        if kind == "like":
+            return pattern.fullmatch(text) is not None
+        order = _compare(value, wanted)
+        return {"gt": order > 0, "gteq": order >= 0, "lt": order < 0, "lteq": order <= 0}[kind]
+
+    return lambda r: (value := r.get(field)) is not None and test(value)
 
 
 def matches(record: Mapping[str, Any], spec: Mapping[str, str]) -> bool:
     """Whether `record` passes one filter."""
-    value, wanted, kind = record.get(spec["field"]), spec["value"], spec["condition_type"]
-    listed = [part.strip() for part in wanted.split(",")]
-    if kind == "null":
-        return value is None
-    if kind == "notnull":
-        return value is not None
-    if value is None:
-        return False
-    checks: dict[str, Callable[[], bool]] = {
-        "eq": lambda: _compare(value, wanted) == 0,
-        "neq": lambda: _compare(value, wanted) != 0,
-        "in": lambda: any(_compare(value, item) == 0 for item in listed),
-        "nin": lambda: all(_compare(value, item) != 0 for item in listed),
-        "gt": lambda: _compare(value, wanted) > 0,
-        "gteq": lambda: _compare(value, wanted) >= 0,
-        "lt": lambda: _compare(value, wanted) < 0,
-        "lteq": lambda: _compare(value, wanted) <= 0,
-        "like": lambda: _like(value, wanted),
-    }
-    return checks[kind]()
+    return predicate(spec)(record)
 
 
 def search(records: Sequence[Mapping[str, Any]], criteria: Criteria, *, limits: bool,
@@ -185,7 +190,8 @@ def search(records: Sequence[Mapping[str, Any]], criteria: Criteria, *, limits: 
             if spec["field"] not in fields:
                 raise MagentoError(400, 'Invalid value of "%1" provided for the %2 field.',
                                    [spec["field"], "field"])
-    found = [r for r in records if all(any(matches(r, s) for s in g) for g in criteria.groups)]
+    groups = [[predicate(spec) for spec in group] for group in criteria.groups]
+    found = [r for r in records if all(any(test(r) for test in g) for g in groups)]
     for name, direction in reversed(criteria.sort):
         if name not in fields:
             raise MagentoError(400, 'Invalid value of "%1" provided for the %2 field.',
