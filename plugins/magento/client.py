@@ -18,6 +18,7 @@ import httpx
 
 from shelfsync.core.errors import AuthError, BadRequest, BadResponse, NotFound, PluginError
 from shelfsync.core.rest import RestClient, items_of
+from shelfsync.core.types import Connection
 from shelfsync.plugins.magento import settings
 
 PLATFORM = "magento"
@@ -45,7 +46,7 @@ class MagentoClient(RestClient):
 
     platform = PLATFORM
 
-    def __init__(self, connection: Any, **kwargs: Any) -> None:
+    def __init__(self, connection: Connection, **kwargs: Any) -> None:
         super().__init__(connection, **kwargs)
         self.store_code = settings.STORE_CODE.read(connection.settings)
         self.page_size = int(settings.PAGE_SIZE.read(connection.settings))

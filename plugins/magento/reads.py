@@ -21,7 +21,7 @@ import math
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from shelfsync.core.errors import BadResponse, NotFound
+from shelfsync.core.errors import BadRequest, BadResponse, NotFound
 from shelfsync.core.types import BackorderPolicy, CatalogItem, Location, PassScope, StockLevel
 from shelfsync.plugins.magento import settings
 from shelfsync.plugins.magento.client import PLATFORM, MagentoClient, in_list, sku_path
@@ -95,7 +95,12 @@ def stock_sources(client: MagentoClient, stock_id: int, scope: PassScope | None
         for link in page]
     linked = [str(link.get("source_code")) for link in links]
     if not linked:
-        raise _bad(f"stock {stock_id} has no sources (check the stock_id setting)")
+        stocks = next(client.search_pages("inventory/stocks",
+                                          [[("stock_id", str(stock_id), "eq")]], page_size=1))
+        if not stocks:  # a setting to fix, not an answer to retry
+            raise BadRequest(f"magento: there is no stock with id {stock_id} (the stock_id "
+                             "setting)", platform=PLATFORM, code="unknown_stock")
+        raise _bad(f"stock {stock_id} has no sources linked")
     if scope is not None:
         scope.cache.put(key, (sources, linked), _SOURCES_TTL)
     return sources, linked

@@ -233,3 +233,12 @@ def test_a_sku_holding_a_comma_is_read_with_eq_not_split_by_in() -> None:
     assert [f[2] for f in filters] == ["in", "in", "eq"]
     assert filters[0][1].split(",")[:2] == ["A", "B"]
     assert sum(len(f[1].split(",")) for f in filters[:-1]) == 152
+
+
+def test_a_stock_id_that_does_not_exist_is_a_setting_to_fix(
+        plugin_manager: ShelfsyncPluginManager, msi: tuple[MagentoFake, str]) -> None:
+    from shelfsync.core.errors import BadRequest
+
+    fake, base = msi
+    with pytest.raises(BadRequest, match="no stock with id 7"):
+        plugin_manager.call(connection(fake, base, stock_id=7), "shelfsync_fetch_locations")
