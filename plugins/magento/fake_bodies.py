@@ -66,6 +66,14 @@ SOURCE_ITEM: Schema = {"type": "Magento\\InventoryApi\\Api\\Data\\SourceItemInte
     "sku": "string", "source_code": "string", "quantity": "number", "status": "integer",
     "extension_attributes": _EXTENSIONS}}
 
+STATUS_HISTORY: Schema = {"type": "Magento\\Sales\\Api\\Data\\OrderStatusHistoryInterface",
+                          "required": ("comment", "is_customer_notified",
+                                       "is_visible_on_front", "parent_id"), "fields": {
+    "comment": "string", "created_at": "string", "entity_id": "integer",
+    "entity_name": "string", "is_customer_notified": "integer",
+    "is_visible_on_front": "integer", "parent_id": "integer", "status": "string",
+    "extension_attributes": _EXTENSIONS}}
+
 #: Each write the fake serves: its top-level arguments and the required ones.
 BODIES: dict[str, Schema] = {
     "guest-carts": {"type": "", "required": (), "fields": {}},
@@ -78,6 +86,8 @@ BODIES: dict[str, Schema] = {
     "source-items": {"type": "", "required": ("sourceItems",), "fields": {
         "sourceItems": ["array", SOURCE_ITEM]}},
     "order-cancel": {"type": "", "required": (), "fields": {}},
+    "order-comment": {"type": "", "required": ("statusHistory",), "fields": {
+        "statusHistory": STATUS_HISTORY}},
 }
 
 

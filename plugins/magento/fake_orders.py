@@ -231,3 +231,17 @@ def ship(store: MagentoStore, order_id: str, tracking: dict[str, Any] | None = N
     entity["updated_at"] = now
     store.shipments.append(shipment)
     return shipment
+
+
+def add_comment(store: MagentoStore, order_id: str, body: dict[str, Any]) -> bool:
+    """`POST /V1/orders/{id}/comments`: a status-history comment on the order."""
+    found = order(store, order_id)
+    history = body["statusHistory"]
+    now = magento_time(store.clock())
+    found.entity["status_histories"].append({
+        "entity_id": store.next_id(), "parent_id": found.id, "entity_name": "order",
+        "comment": str(history["comment"]), "created_at": now,
+        "is_customer_notified": int(history["is_customer_notified"]),
+        "is_visible_on_front": int(history["is_visible_on_front"]),
+        "status": str(history.get("status") or found.entity["status"])})
+    return True

@@ -158,6 +158,11 @@ def _cancel(fake: MagentoFake, request: Request, order_id: str) -> bool:
     return fake_orders.cancel(fake.store, order_id)
 
 
+def _comment(fake: MagentoFake, request: Request, order_id: str) -> bool:
+    body = checked_body(request, "order-comment", fake.input_limits)
+    return fake_orders.add_comment(fake.store, order_id, body)
+
+
 def _new_cart(fake: MagentoFake, request: Request) -> str:
     checked_body(request, "guest-carts", fake.input_limits)
     return fake_orders.create_cart(fake.store)
@@ -203,6 +208,7 @@ ROUTES: tuple[Route, ...] = (
     _r("GET", "orders", "Magento_Sales::actions_view", _orders),
     _r("GET", "orders/{}", "Magento_Sales::actions_view", _order),
     _r("POST", "orders/{}/cancel", "Magento_Sales::cancel", _cancel),
+    _r("POST", "orders/{}/comments", "Magento_Sales::comment", _comment),
     _r("GET", "shipments", "Magento_Sales::shipment", _shipments),
     _r("POST", "guest-carts", "", _new_cart),
     _r("POST", "guest-carts/{}/items", "", _cart_item),

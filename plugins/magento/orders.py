@@ -17,15 +17,17 @@ repeated; an earlier step whose answer was lost only leaves an abandoned cart.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from shelfsync.core.errors import BadRequest, BadResponse, NotFound
+from shelfsync.core.errors import BadRequest, BadResponse, NotFound, PluginError
 from shelfsync.core.rest import create_once
 from shelfsync.core.types import ChannelOrder, StoreOrderRef, StoreOrderStatus
 from shelfsync.plugins.magento import settings
 from shelfsync.plugins.magento.client import PLATFORM, MagentoClient
 
 ORDER_EMAIL_PREFIX = "tiktok-order-"
+log = logging.getLogger(__name__)
 
 
 def order_email(client: MagentoClient, order_id: str) -> str:
@@ -42,13 +44,33 @@ def _ref(order: dict[str, Any]) -> StoreOrderRef:
                          created=False)
 
 
-def find_order(client: MagentoClient, order_id: str) -> StoreOrderRef | None:
+def _placed(client: MagentoClient, order_id: str) -> dict[str, Any] | None:
     """The store order placed for channel order `order_id`, if any (the oldest)."""
     email = order_email(client, order_id)
     for page in client.search_pages("orders", [[("customer_email", email, "eq")]],
                                     [("entity_id", "ASC")], page_size=1):
-        return _ref(page[0]) if page else None
+        return page[0] if page else None
     return None
+
+
+def find_order(client: MagentoClient, order_id: str) -> StoreOrderRef | None:
+    """The store order placed for channel order `order_id`, if any."""
+    entity = _placed(client, order_id)
+    return None if entity is None else _ref(entity)
+
+
+def _found(client: MagentoClient, order: ChannelOrder) -> StoreOrderRef | None:
+    """`find_order`, adding the merchant's note when the placement that made the order lost
+    its answer before the note was written."""
+    entity = _placed(client, order.id)
+    if entity is None:
+        return None
+    ref = _ref(entity)
+    notes = [h.get("comment") for h in entity.get("status_histories") or []
+             if isinstance(h, dict)]
+    if not any(str(note).startswith(_note_text(order)[:40]) for note in notes):
+        _note(client, ref.id, order)
+    return ref
 
 
 def _address(order: ChannelOrder, email: str) -> dict[str, Any]:
@@ -94,9 +116,29 @@ def _place(client: MagentoClient, order: ChannelOrder) -> StoreOrderRef:
     if isinstance(placed, bool) or not isinstance(placed, int | str) or not str(placed).isdigit():
         raise BadResponse("magento: payment-information answered no order id",
                           platform=PLATFORM)
+    _note(client, str(placed), order)
     entity = client.call("GET", f"orders/{placed}")
     return StoreOrderRef(id=str(placed), name=str((entity or {}).get("increment_id") or ""),
                          created=True)
+
+
+def _note_text(order: ChannelOrder) -> str:
+    shop = f" in {order.shop_name}" if order.shop_name else ""
+    return f"TikTok Shop order {order.id}{shop} (placed by Shelfsync)."
+
+
+def _note(client: MagentoClient, order_id: str, order: ChannelOrder) -> None:
+    """Say on the order, for the merchant, where it was sold. Best effort: the order exists
+    and carries its TikTok id already, so a refused comment is logged, never retried into a
+    second order."""
+    comment = _note_text(order)
+    try:
+        client.call("POST", f"orders/{order_id}/comments", body={"statusHistory": {
+            "comment": comment, "is_customer_notified": 0, "is_visible_on_front": 0,
+            "parent_id": int(order_id)}})
+    except PluginError as exc:
+        log.warning("magento: order %s was placed, but its comment was refused: %s",
+                    order_id, exc.message)
 
 
 def create_order(client: MagentoClient, order: ChannelOrder) -> StoreOrderRef:
@@ -105,7 +147,7 @@ def create_order(client: MagentoClient, order: ChannelOrder) -> StoreOrderRef:
         if line.quantity < 1 or not line.seller_sku:
             raise BadRequest(f"magento: order {order.id} has a line without SKU or quantity",
                              platform=PLATFORM)
-    ref, _ = create_once(lambda: find_order(client, order.id), lambda: _place(client, order),
+    ref, _ = create_once(lambda: _found(client, order), lambda: _place(client, order),
                          client.policy, platform=PLATFORM, sleep=client.sleep)
     return ref
 

@@ -34,7 +34,7 @@ def _sku(fake: MagentoFake, minimum: int = 5) -> str:
 
 def _order(order_id: str, sku: str, quantity: int = 2) -> ChannelOrder:
     return ChannelOrder(
-        id=order_id, status="AWAITING_SHIPMENT",
+        id=order_id, status="AWAITING_SHIPMENT", shop_name="Shop One",
         lines=(OrderLine(line_id="1", sku_id="tt", seller_sku=sku, quantity=quantity),),
         recipient=Address(name="Ada Lovelace", phone="+1 555 0100", lines=("1 Main St",),
                           city="Austin", region="TX", postal_code="78701", country_code="US"))
@@ -63,6 +63,8 @@ def test_an_order_is_placed_once_and_found_again(plugin_manager: ShelfsyncPlugin
     assert fake.store.salable_qty(sku, 1) == before - 2
     entity = fake.store.orders[0].entity
     assert entity["customer_email"] == "tiktok-order-9001@example.com"
+    assert [h["comment"] for h in entity["status_histories"]] == [
+        "TikTok Shop order 9001 in Shop One (placed by Shelfsync)."]
     assert entity["billing_address"]["city"] == "Austin"
     lookups = [e for e in recorder.exchanges if e.path.endswith("/V1/orders")]
     assert all(dict(e.query)["searchCriteria[filterGroups][0][filters][0][field]"]
@@ -70,7 +72,7 @@ def test_an_order_is_placed_once_and_found_again(plugin_manager: ShelfsyncPlugin
 
 
 @pytest.mark.parametrize("step", ["guest-carts", "/items", "/shipping-information",
-                                  "/payment-information"])
+                                  "/payment-information", "/comments"])
 def test_a_lost_answer_at_any_checkout_step_makes_one_order(
         plugin_manager: ShelfsyncPluginManager, store: tuple[MagentoFake, str, Recorder],
         step: str) -> None:
@@ -83,6 +85,9 @@ def test_a_lost_answer_at_any_checkout_step_makes_one_order(
     assert _held(fake, "9100") == 1
     # The placement that lost its answer is found, not repeated.
     assert ref.created is (step != "/payment-information")
+    # A comment whose answer was lost is not written twice (nor retried into a new order).
+    comments = fake.store.orders[0].entity["status_histories"]
+    assert len(comments) == 1
     again = plugin_manager.call(conn, "shelfsync_create_order", order=_order("9100", sku))
     assert again.id == ref.id and _held(fake, "9100") == 1
 
