@@ -242,3 +242,17 @@ def test_a_stock_id_that_does_not_exist_is_a_setting_to_fix(
     fake, base = msi
     with pytest.raises(BadRequest, match="no stock with id 7"):
         plugin_manager.call(connection(fake, base, stock_id=7), "shelfsync_fetch_locations")
+
+
+def test_a_stray_source_item_of_a_configurable_product_is_skipped(
+        plugin_manager: ShelfsyncPluginManager, msi: tuple[MagentoFake, str]) -> None:
+    """Magento refuses a salable quantity for a type without source items (400): that SKU is
+    left out of the read, the others are read."""
+    fake, base = msi
+    fake.store.add_source_item("CFG-5-00001", "default", 9.0, 1)
+    levels = [lv for page in plugin_manager.call(connection(fake, base),
+                                                 "shelfsync_fetch_stock_levels", skus=None)
+              for lv in page]
+    assert "CFG-5-00001" not in {lv.sku for lv in levels}
+    assert {lv.sku for lv in levels} == {
+        s for s, p in fake.store.products.items() if p.type_id == "simple"}
