@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shelfsync.core.testing.catalog import seed_catalog
@@ -152,7 +152,9 @@ class MagentoStore:
         return self._ids
 
     def _seed(self, products: int, variants: int, sources: int, seed: int) -> None:
-        now = magento_time(self.clock())
+        # Seeded products were saved one second apart before the fake started (the newest
+        # a second ago), as a real catalog's were: not all in the second a poll starts from.
+        start = self.clock() - timedelta(seconds=products * (variants + 1) + 1)
         if not self.legacy:
             self.sources = [Source("default", "Default Source", True)]
             self.sources += [Source(f"warehouse-{n}", f"Warehouse {n}", True)
@@ -164,7 +166,7 @@ class MagentoStore:
             parent: Product | None = None
             if len(product.variants) > 1:
                 parent = self._add(f"CFG-{seed}-{product.index + 1:05d}", product.title,
-                                   "configurable", float(product.variants[0].price), now,
+                                   "configurable", float(product.variants[0].price), start,
                                    StockItem(0.0, True))
             for variant in product.variants:
                 rng = variant.rng("magento")
@@ -177,7 +179,8 @@ class MagentoStore:
                 if rng.random() < 0.2:
                     stock.use_config_min_qty, stock.min_qty = False, float(rng.choice([0, 2, 5]))
                 name = (f"{product.title} {variant.option}" if parent else product.title)
-                child = self._add(variant.sku, name, "simple", float(variant.price), now, stock)
+                child = self._add(variant.sku, name, "simple", float(variant.price), start,
+                                  stock)
                 if parent is not None:
                     child.visibility = 1  # "Not Visible Individually", as children are
                     parent.children.append(child.id)
@@ -188,9 +191,10 @@ class MagentoStore:
                     status = 1 if quantity > 0 and rng.random() > 0.1 else 0
                     self.add_source_item(variant.sku, source.code, quantity, status)
 
-    def _add(self, sku: str, name: str, type_id: str, price: float, now: str,
+    def _add(self, sku: str, name: str, type_id: str, price: float, start: datetime,
              stock: StockItem) -> Product:
-        product = Product(self.next_id(), sku, name, type_id, price, now, now, stock)
+        saved = magento_time(start + timedelta(seconds=len(self.products)))
+        product = Product(self.next_id(), sku, name, type_id, price, saved, saved, stock)
         self.products[sku] = product
         self.by_id[product.id] = product
         return product
