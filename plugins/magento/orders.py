@@ -162,16 +162,29 @@ def order_status(client: MagentoClient, order_ref: StoreOrderRef) -> StoreOrderS
         raise BadResponse("magento: an order came without its items", platform=PLATFORM)
     state = entity.get("state")
     lines = [i for i in entity["items"] if isinstance(i, dict) and not i.get("parent_item_id")]
-    due = [float(i.get("qty_ordered") or 0) - float(i.get("qty_canceled") or 0)
-           for i in lines]
-    shipped = [float(i.get("qty_shipped") or 0) for i in lines]
+    due = [_qty(i, "qty_ordered") - _qty(i, "qty_canceled") for i in lines]
+    shipped = [_qty(i, "qty_shipped") for i in lines]
     fulfilled = state == "complete" or (any(d > 0 for d in due) and all(
         s >= d for s, d in zip(shipped, due, strict=True)))
     number, carrier = _tracking(client, order_ref.id) if fulfilled else ("", "")
     return StoreOrderStatus(
         id=order_ref.id, cancelled=state == "canceled", fulfilled=fulfilled,
-        refunded=state == "closed" or float(entity.get("total_refunded") or 0) > 0,
+        refunded=state == "closed" or _qty(entity, "total_refunded") > 0,
         tracking_number=number, carrier=carrier)
+
+
+def _qty(entity: dict[str, Any], name: str) -> float:
+    """A number of an order answer (missing or null: 0); anything else is a bad answer."""
+    value = entity.get(name)
+    if value is None:
+        return 0.0
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise BadResponse(f"magento: an order's {name} is {value!r:.40}", platform=PLATFORM)
+    try:
+        return float(value)
+    except ValueError:
+        raise BadResponse(f"magento: an order's {name} is {value!r:.40}",
+                          platform=PLATFORM) from None
 
 
 def _tracking(client: MagentoClient, order_id: str) -> tuple[str, str]:

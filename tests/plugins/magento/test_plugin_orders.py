@@ -184,3 +184,16 @@ def test_order_status_of_an_unknown_order_is_not_found(
         with pytest.raises(NotFound):
             plugin_manager.call(conn, "shelfsync_fetch_order_status",
                                 order_ref=StoreOrderRef(id=bad))
+
+
+def test_an_order_answer_with_unreadable_quantities_is_a_bad_response(
+        plugin_manager: ShelfsyncPluginManager, store: tuple[MagentoFake, str, Recorder]
+) -> None:
+    from shelfsync.core.errors import BadResponse
+
+    fake, base, _ = store
+    conn = connection(fake, base)
+    ref = plugin_manager.call(conn, "shelfsync_create_order", order=_order("9600", _sku(fake)))
+    fake.store.orders[-1].entity["items"][0]["qty_shipped"] = "lots"
+    with pytest.raises(BadResponse, match="qty_shipped"):
+        plugin_manager.call(conn, "shelfsync_fetch_order_status", order_ref=ref)
