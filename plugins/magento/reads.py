@@ -295,8 +295,13 @@ def catalog_pages(client: MagentoClient) -> Iterator[list[CatalogItem]]:
                                     [("entity_id", "ASC")]):
         for product in page:
             extensions = product.get("extension_attributes") or {}
-            for child in extensions.get("configurable_product_links") or []:
-                parents[int(child)] = int(product["id"])
+            links = extensions.get("configurable_product_links") or [] if isinstance(
+                extensions, dict) else None
+            if not isinstance(product.get("id"), int) or not isinstance(links, list) or any(
+                    isinstance(c, bool) or not isinstance(c, int) for c in links):
+                raise _bad(f"configurable {product.get('sku')!r} has unreadable links")
+            for child in links:
+                parents[child] = product["id"]
     for page in client.search_pages("products", [[("type_id", in_list(SELLABLE_TYPES), "in")]],
                                     [("entity_id", "ASC")]):
         items = []
@@ -305,8 +310,11 @@ def catalog_pages(client: MagentoClient) -> Iterator[list[CatalogItem]]:
                 raise _bad("a product lacks its id or sku")
             own = product["id"]
             price = product.get("price")
+            if price is not None and (isinstance(price, bool) or not isinstance(
+                    price, int | float) or not math.isfinite(price)):
+                raise _bad(f"product {product['sku']!r} has price {price!r:.40}")
             items.append(CatalogItem(
                 product_id=str(parents.get(own, own)), variant_id=str(own),
                 sku=str(product["sku"]), title=str(product.get("name") or product["sku"]),
-                price=None if price is None else f"{float(price):.2f}", currency=currency))
+                price=None if price is None else f"{price:.2f}", currency=currency))
         yield items

@@ -256,3 +256,18 @@ def test_a_stray_source_item_of_a_configurable_product_is_skipped(
     assert "CFG-5-00001" not in {lv.sku for lv in levels}
     assert {lv.sku for lv in levels} == {
         s for s, p in fake.store.products.items() if p.type_id == "simple"}
+
+
+@pytest.mark.parametrize("change", [
+    lambda a: {**a, "items": [{**i, "price": "cheap"} for i in a["items"]]},
+    lambda a: {**a, "items": [{**i, "extension_attributes": {
+        "configurable_product_links": ["x"]}} for i in a["items"]]},
+    lambda a: {**a, "items": [{k: v for k, v in i.items() if k != "id"} for i in a["items"]]},
+], ids=["price-not-a-number", "links-not-ids", "no-id"])
+def test_a_bad_products_answer_is_a_bad_response(plugin_manager: ShelfsyncPluginManager,
+                                                 change: Any) -> None:
+    fake = MagentoFake(products=2, variants=2, seed=0)
+    with serving(_Rewrite(fake, "/products", change)) as running:
+        conn = connection(fake, running.base_url, retry_attempts=1)
+        with pytest.raises(BadResponse):
+            [i for page in plugin_manager.call(conn, "shelfsync_fetch_catalog") for i in page]
