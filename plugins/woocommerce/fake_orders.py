@@ -201,7 +201,13 @@ def update_order(fake: WooCommerceFake, request: Request, order_id: int,
         order.status = str(status)
     if "customer_note" in body:
         order.customer_note = str(body["customer_note"])
-    order.meta += _meta(fake, body.get("meta_data"))
+    for entry in _meta(fake, body.get("meta_data")):
+        # update_meta_data: a key already present is updated, not added twice.
+        same = next((m for m in order.meta if m["key"] == entry["key"]), None)
+        if same is None:
+            order.meta.append(entry)
+        else:
+            same["value"] = entry["value"]
     order.modified = fake.store.now()
     fake.deliver("order.updated", render.order(order))
     return json_response(render.order(order))
