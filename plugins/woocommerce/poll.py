@@ -13,7 +13,8 @@ The cursor is the newest modification date seen for each (the store's clock, not
 the objects seen in the last `OVERLAP` before it: WordPress dates have whole seconds and
 `modified_after` is strict, so each poll re-reads a short overlap and skips what it already
 reported. A poll reads at most `MAX_PAGES` pages of each and then asks core for another
-(`more`). The first poll takes a baseline: the newest dates, and no SKUs.
+(`more`). The first poll takes a baseline: the newest dates and what shares them, and no
+SKUs.
 """
 
 from __future__ import annotations
@@ -90,7 +91,10 @@ def poll(client: WooClient, cursor: str | None,
     marks = _decode(cursor)
     if marks is None:
         products, orders = Mark(_newest(client, "products")), Mark(_newest(client, "orders"))
-        return StockChanges((), _encode(products, orders), observed)
+        # What shares the newest second is seen already: the next poll skips it.
+        more = _read(client, "products", products, lambda raw: [], {})
+        more |= _read(client, "orders", orders, lambda raw: [], {})
+        return StockChanges((), _encode(products, orders), observed, more=more)
     products, orders = marks
     skus: dict[str, None] = {}
     more = _read(client, "products", products, lambda raw: _product_skus(client, raw), skus)
