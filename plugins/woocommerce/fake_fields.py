@@ -41,6 +41,7 @@ FEE_LINE = frozenset({"id", "name", "tax_class", "tax_status", "total", "meta_da
 META = frozenset({"id", "key", "value"})
 ADDRESS = frozenset({"first_name", "last_name", "company", "address_1", "address_2", "city",
                      "state", "postcode", "country", "email", "phone"})
+SHIPPING_ADDRESS = ADDRESS - {"email", "phone"}
 WEBHOOK = frozenset({"name", "status", "topic", "secret", "delivery_url"})
 ORDER_NOTE = frozenset({"note", "customer_note", "added_by_user"})
 SETTING = frozenset({"value"})
@@ -66,7 +67,7 @@ def dropped_in_order(body: Mapping[str, Any]) -> list[str]:
                 for m_index, meta in enumerate(line.get("meta_data") or []):
                     if isinstance(meta, Mapping) and name != "meta_data":
                         found += dropped(meta, META, f"{name}[{index}].meta_data[{m_index}].")
-    for name in ("billing", "shipping"):
+    for name, allowed in (("billing", ADDRESS), ("shipping", SHIPPING_ADDRESS)):
         if isinstance(body.get(name), Mapping):
-            found += dropped(body[name], ADDRESS, f"{name}.")
+            found += dropped(body[name], allowed, f"{name}.")
     return found

@@ -129,7 +129,7 @@ def create_order(fake: WooCommerceFake, request: Request, body: Mapping[str, Any
         billing={k: str(v) for k, v in dict(body.get("billing") or {}).items()
                  if k in fields.ADDRESS},
         shipping={k: str(v) for k, v in dict(body.get("shipping") or {}).items()
-                  if k in fields.ADDRESS},
+                  if k in fields.SHIPPING_ADDRESS},
         shipping_lines=[_shipping_line(fake, s) for s in body.get("shipping_lines") or []
                         if isinstance(s, Mapping)],
         fee_lines=[_fee_line(fake, f) for f in body.get("fee_lines") or []
@@ -160,7 +160,7 @@ def _shipping_line(fake: WooCommerceFake, raw: Mapping[str, Any]) -> dict[str, A
 def _fee_line(fake: WooCommerceFake, raw: Mapping[str, Any]) -> dict[str, Any]:
     return {"id": fake.store.next_meta_id(), "name": str(raw.get("name", "")),
             "tax_class": "", "tax_status": str(raw.get("tax_status") or "taxable"),
-            "amount": str(raw.get("total") or "0.00"), "total": str(raw.get("total") or "0.00"),
+            "total": str(raw.get("total") or "0.00"),
             "total_tax": "0.00", "taxes": [], "meta_data": []}
 
 

@@ -173,10 +173,10 @@ class WooStore:
         if len(seeded.variants) == 1:
             product = Product(self.next_id(), "simple", seeded.title, first.sku, first.price,
                               now, now)
-            _draw_stock(product, rng.random() < 0.8, rng)
+            _draw_stock(product, rng.random() < 0.9, rng)
             self.products[product.id] = product
             return
-        mode = rng.choice(("variation", "variation", "parent", "none"))
+        mode = rng.choice(("variation", "variation", "variation", "parent", "parent", "none"))
         parent = Product(self.next_id(), "variable", seeded.title, "", "", now, now)
         _draw_stock(parent, mode == "parent", rng)
         self.products[parent.id] = parent
@@ -186,7 +186,7 @@ class WooStore:
                                 f"{seeded.title} - {seed_variant.option}", seed_variant.sku,
                                 seed_variant.price, now, now, parent_id=parent.id,
                                 option=seed_variant.option)
-            _draw_stock(variation, mode == "variation" and own.random() < 0.85, own)
+            _draw_stock(variation, mode == "variation" and own.random() < 0.9, own)
             parent.variations.append(variation.id)
             self.products[variation.id] = variation
 
@@ -263,7 +263,7 @@ class WooStore:
 
 def _draw_stock(product: Product, managed: bool, rng: Any) -> None:
     product.manage_stock = managed
-    product.backorders = rng.choice(("no", "no", "no", "notify", "yes")) if managed else "no"
+    product.backorders = rng.choice(("no",) * 8 + ("notify", "yes")) if managed else "no"
     product.stock_quantity = rng.randrange(0, 60) if managed else None
     if not managed:
         product.stock_status = rng.choice(("instock", "instock", "instock", "outofstock"))

@@ -114,7 +114,7 @@ def order_body(order: ChannelOrder, products: dict[str, tuple[int, int]]) -> dic
     if billing:
         body["billing"] = billing
     shipping = _address(order.recipient)
-    shipping.pop("email", None)
+    shipping.pop("phone", None)  # a shipping address takes no phone in wc/v3: billing has it
     if shipping:
         body["shipping"] = shipping
     if order.shipping_fee is not None:
