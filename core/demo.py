@@ -305,8 +305,9 @@ def wait_for(condition: Callable[[], bool], timeout: float, every: float = 0.1) 
 
 class OrderPlacer:
     """Places a buyer's order on a random shop every `interval` seconds, through the TikTok
-    fake's control API; now and then in TikTok's ON_HOLD window, released a few seconds later
-    (the fake sends the status webhooks)."""
+    fake's control API; now and then in TikTok's ON_HOLD window, which the fake ends by
+    itself a few seconds later (a short `on_hold_seconds`; TikTok's is an hour) and sends the
+    status webhook."""
 
     def __init__(self, fakes: Fakes, shops: Mapping[int, Sequence[str]], *, seed: int,
                  interval: float, announce: Callable[[str], None]) -> None:
@@ -315,29 +316,22 @@ class OrderPlacer:
         self.random = random.Random(f"{seed}:orders")
         self.interval = interval
         self.announce = announce
-        self.on_hold: list[tuple[float, str]] = []
 
     def _control(self, path: str, body: dict[str, Any]) -> httpx.Response:
         return httpx.post(f"{self.fakes.channel_server.base_url}/_fake/{path}", json=body,
                           timeout=10)
 
     def tick(self) -> None:
-        """Release the orders whose hold is over, then place one order."""
-        now = time.monotonic()
-        for due, order_id in [h for h in self.on_hold if h[0] <= now]:
-            self.on_hold.remove((due, order_id))
-            self._control(f"orders/{order_id}/status", {"status": "AWAITING_SHIPMENT"})
+        """Place one order (the request also lets the fake end holds that are due)."""
         shop = self.random.choice(sorted(self.shops))
         sku = self.random.choice(self.shops[shop])
-        held = self.random.random() < 0.25
-        answer = self._control("orders", {"shop": shop, "seller_skus": {
-            sku: self.random.choice([1, 1, 2])}, "status": "ON_HOLD" if held else
-            "AWAITING_SHIPMENT"})
+        body: dict[str, Any] = {"shop": shop, "seller_skus": {sku: self.random.choice([1, 1, 2])},
+                                "status": "AWAITING_SHIPMENT"}
+        if self.random.random() < 0.25:
+            body.update(status="ON_HOLD", on_hold_seconds=max(1, round(3 * self.interval)))
+        answer = self._control("orders", body)
         if answer.status_code != 201:
             self.announce(f"order  (not placed on shop {shop + 1}: {answer.text[:80]})")
-            return
-        if held:
-            self.on_hold.append((now + 3 * self.interval, str(answer.json()["id"])))
 
     def run(self, stop: threading.Event) -> None:
         """Place orders until `stop` is set."""
