@@ -24,6 +24,8 @@ import base64
 import ipaddress
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
@@ -94,6 +96,9 @@ class WooClient(RestClient):
         self.page_size = int(settings.PAGE_SIZE.read(connection.settings))
         super().__init__(connection, sleep=sleep)
         self.sleep = sleep
+        #: The server's `Date` on the last page read (None when it sent none): the store's
+        #: own clock, which the change poll compares modification dates with.
+        self.last_date: datetime | None = None
 
     def auth_headers(self) -> dict[str, str]:
         """HTTP Basic with the key, unless the key travels in the query string."""
@@ -172,6 +177,9 @@ class WooClient(RestClient):
             if not raw.strip().isdigit():
                 raise BadResponse(f"{PLATFORM}: {path}: no readable X-WP-TotalPages header",
                                   platform=PLATFORM)
+            # The last `Date` when several came (the fake's clock follows its server's).
+            dates = response.headers.get_list("Date")
+            self.last_date = _http_date(dates[-1] if dates else None)
             return payload, int(raw)
 
         return call_with_retries(once, self.policy, platform=PLATFORM, sleep=self.sleep)
@@ -201,3 +209,14 @@ class WooClient(RestClient):
                                       f"for {len(body[kind])}", platform=PLATFORM)
                 answers += got if body[kind] else []
         return answers
+
+
+def _http_date(value: str | None) -> datetime | None:
+    """An HTTP `Date` header as an aware UTC time; None when absent or unreadable."""
+    if not value:
+        return None
+    try:
+        parsed = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)

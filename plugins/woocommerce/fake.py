@@ -50,6 +50,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
+from werkzeug.http import http_date
 from werkzeug.wrappers import Request, Response
 
 from shelfsync.core.testing.fakes import FakePlatform, FakeTruth, Fault, json_response
@@ -205,6 +206,8 @@ class WooCommerceFake(FakePlatform):
         with self.state_lock:
             self.site_url = request.host_url.rstrip("/")
             response = self._answer(request)
+            # The site's own clock, as the web server in front of WordPress stamps it.
+            response.headers["Date"] = http_date(self.store.now())
             self._record(request, body, response)
         return response
 

@@ -12,7 +12,11 @@ its modification date) without always raising `product.updated`. So each poll re
 The cursor is the newest modification date seen for each (the store's clock, not ours), and
 the objects seen in the last `OVERLAP` before it: WordPress dates have whole seconds and
 `modified_after` is strict, so each poll re-reads a short overlap and skips what it already
-reported. A poll reads at most `MAX_PAGES` pages of each and then asks core for another
+reported — except, when the store's clock (the answer's `Date`) showed that second was not
+over at the read, what sits in the cursor's own second: a save after the read can change it
+without changing its date, so it is reported again (a superset, which core re-reads and
+pushes only where it differs) until a later poll reads that second closed. A poll reads at
+most `MAX_PAGES` pages of each and then asks core for another
 (`more`). The first poll takes a baseline: the newest dates and what shares them, and no
 SKUs.
 """
@@ -39,27 +43,39 @@ _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 @dataclass
 class Mark:
-    """How far one resource has been read: the newest date, and what was seen near it."""
+    """How far one resource has been read: the newest date, what was seen near it, and the
+    store's clock when it was read (`read`, from the answer's `Date`; None: unknown)."""
 
     newest: datetime
     seen: set[str] = field(default_factory=set)
+    read: datetime | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The mark as cursor JSON."""
-        return {"at": _wp(self.newest), "seen": sorted(self.seen)}
+        return {"at": _wp(self.newest), "seen": sorted(self.seen),
+                "read": _wp(self.read) if self.read else None}
 
     @classmethod
     def from_json(cls, raw: Any) -> Mark:
         """The inverse of `to_json`; ValueError for anything else."""
         if not isinstance(raw, dict) or not isinstance(raw.get("seen", []), list):
             raise ValueError("not a mark")
+        read = raw.get("read")
         return cls(datetime.fromisoformat(str(raw["at"])).replace(tzinfo=UTC),
-                   {str(key) for key in raw.get("seen", [])})
+                   {str(key) for key in raw.get("seen", [])},
+                   datetime.fromisoformat(str(read)).replace(tzinfo=UTC) if read else None)
 
-    def advance(self, objects: Iterable[tuple[str, datetime]]) -> None:
+    @property
+    def open_second(self) -> bool:
+        """Whether the newest second was not over when it was read: a save after the read
+        may then carry the same date as what was seen, so that second is read again."""
+        return self.read is None or self.read <= self.newest
+
+    def advance(self, objects: Iterable[tuple[str, datetime]], read: datetime | None) -> None:
         """Move past what was read (keeping the keys inside the overlap)."""
         seen = list(objects)
         self.newest = max([self.newest, *(at for _, at in seen)])
+        self.read = read.replace(microsecond=0) if read is not None else None
         self.seen = {key for key in self.seen | {k for k, _ in seen}
                      if _at(key) >= self.newest - OVERLAP}
 
@@ -113,10 +129,12 @@ def _read(client: WooClient, path: str, mark: Mark,
         for raw in page:
             key, at = _key(raw)
             read.append((key, at))
-            if key not in mark.seen:
+            # A save in the very second of the cursor, after it was read, keeps the same
+            # date: what sits in that second is reported again, older seen keys are not.
+            if key not in mark.seen or (at >= mark.newest and mark.open_second):
                 skus.update(dict.fromkeys(skus_of(raw)))
         stopped = pages >= MAX_PAGES and len(page) == client.page_size
-    mark.advance(read)
+    mark.advance(read, client.last_date)
     return stopped
 
 

@@ -20,11 +20,15 @@ def _poll(pm: ShelfsyncPluginManager, woo: RunningFake, cursor: str | None) -> S
 
 def test_first_poll_is_a_baseline_then_nothing_changed(
         woo: RunningFake, plugin_manager: ShelfsyncPluginManager, clock: ManualClock) -> None:
-    first = _poll(plugin_manager, woo, None)
+    first = _poll(plugin_manager, woo, None)  # read in the very second the catalog was saved
     assert first.skus == () and not first.more
     clock.advance(60)
     again = _poll(plugin_manager, woo, first.cursor)
-    assert again.skus == ()
+    # That second was not over at the read: a save after it would carry the same date, so
+    # what shares it is reported (a superset) …
+    assert set(again.skus) == {p.sku for p in woo.fake.store.sellable()}
+    # … until a poll reads it closed: then nothing changed, and nothing is reported.
+    assert _poll(plugin_manager, woo, again.cursor).skus == ()
 
 
 def test_a_silent_storefront_order_is_found(
@@ -37,11 +41,29 @@ def test_a_silent_storefront_order_is_found(
                                    "webhooks": False})
     found = _poll(plugin_manager, woo, baseline.cursor)
     assert item.sku in found.skus
-    # The next poll, even within the overlap, does not report it again.
-    again = _poll(plugin_manager, woo, found.cursor)
-    assert again.skus == ()
+    # It is the newest change: a save in the same second would not change its date, so it
+    # is reported again until something newer moves the cursor …
+    assert item.sku in _poll(plugin_manager, woo, found.cursor).skus
+    other = next(p for p in store.sellable() if store.manage_stock(p) is True and p is not item
+                 and store.stock_owner(p) is not store.stock_owner(item))
+    clock.advance(1)
+    woo.control("POST", "orders", {"items": [{"sku": other.sku, "quantity": 1}],
+                                   "webhooks": False})
+    moved = _poll(plugin_manager, woo, found.cursor)
+    assert other.sku in moved.skus
+    # … and then, seen in the overlap and older than the cursor, it is not.
     clock.advance(60)
-    assert _poll(plugin_manager, woo, again.cursor).skus == ()
+    after = _poll(plugin_manager, woo, moved.cursor)
+    assert item.sku not in after.skus and other.sku in after.skus
+
+
+def test_a_save_in_the_cursors_own_second_is_not_missed(
+        woo: RunningFake, plugin_manager: ShelfsyncPluginManager, clock: ManualClock) -> None:
+    store = woo.fake.store
+    item = next(p for p in store.sellable() if store.manage_stock(p) is True)
+    baseline = _poll(plugin_manager, woo, None)  # everything was saved this very second
+    woo.control("POST", "stock", {"sku": item.sku, "delta": 1})  # same second, same date
+    assert item.sku in _poll(plugin_manager, woo, baseline.cursor).skus
 
 
 def test_a_parent_managed_sale_reports_every_variation(
@@ -52,6 +74,7 @@ def test_a_parent_managed_sale_reports_every_variation(
     variations = [store.products[v] for v in parent.variations]
     for variation in variations:
         variation.manage_stock = False
+    clock.advance(1)  # the catalog's second is over when the baseline is read
     baseline = _poll(plugin_manager, woo, None)
     clock.advance(5)
     woo.control("POST", "orders", {"items": [{"sku": variations[0].sku, "quantity": 1}],
