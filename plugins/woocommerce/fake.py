@@ -71,6 +71,7 @@ _GET_ROUTES: list[tuple[re.Pattern[str], Callable[..., Response]]] = [
     (re.compile(r"products"), products.list_products),
     (re.compile(r"products/(\d+)"), products.get_product),
     (re.compile(r"products/(\d+)/variations"), products.list_variations),
+    (re.compile(r"products/(\d+)/variations/(\d+)"), products.get_variation),
     (re.compile(r"orders"), orders.list_orders),
     (re.compile(r"orders/(\d+)"), orders.get_order),
     (re.compile(r"settings/general"), products.general_settings),
@@ -84,6 +85,7 @@ _WRITE_ROUTES: list[tuple[re.Pattern[str], Callable[..., Response]]] = [
         f, r, int(pid), b)),
     (re.compile(r"products/(\d+)/variations/(\d+)"), lambda f, r, pid, vid, b:
      products.update_product(f, r, int(vid), b, variation_of=int(pid))),
+    (re.compile(r"orders/batch"), lambda f, r, b: orders.batch(f, r, b)),
     (re.compile(r"orders/(\d+)/notes"), lambda f, r, oid, b: orders.add_note(
         f, r, int(oid), b)),
     (re.compile(r"orders/(\d+)"), lambda f, r, oid, b: orders.update_order(

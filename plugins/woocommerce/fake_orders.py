@@ -17,6 +17,7 @@ from werkzeug.wrappers import Request, Response
 from shelfsync.core.testing.fakes import json_response
 from shelfsync.plugins.woocommerce import fake_fields as fields
 from shelfsync.plugins.woocommerce import fake_json as render
+from shelfsync.plugins.woocommerce.fake_products import BATCH_LIMIT
 from shelfsync.plugins.woocommerce.fake_query import date_filters, id_list, ordered, page_of
 from shelfsync.plugins.woocommerce.fake_store import LineItem, Order, wp_date
 
@@ -230,3 +231,32 @@ def add_note(fake: WooCommerceFake, request: Request, order_id: int,
                           "date_created": wp_date(now), "date_created_gmt": wp_date(now),
                           "note": note, "customer_note": bool(body.get("customer_note")),
                           }, 201)
+
+
+def batch(fake: WooCommerceFake, request: Request, body: Mapping[str, Any]) -> Response:
+    """`POST /orders/batch`: status updates, at most 100 items in all (create and delete are
+    refused per item: Shelfsync creates orders one at a time, with its look-up first)."""
+    groups = {name: body.get(name) or [] for name in ("create", "update", "delete")}
+    if not all(isinstance(group, list) for group in groups.values()):
+        return _bad("rest_invalid_param", "Invalid parameter(s): update")
+    if sum(len(group) for group in groups.values()) > BATCH_LIMIT:
+        return render.error("woocommerce_rest_request_entity_too_large",
+                            f"Unable to accept more than {BATCH_LIMIT} items for this request.",
+                            413)
+    answer: dict[str, list[Any]] = {}
+    refused = {"code": "woocommerce_rest_cannot_create", "message": "The fake creates and "
+               "deletes orders one at a time.", "data": {"status": 400}}
+    for name in ("create", "delete"):
+        if groups[name]:
+            answer[name] = [{"id": 0, "error": refused} for _ in groups[name]]
+    updated = []
+    for entry in groups["update"]:
+        order_id = int(entry.get("id") or 0) if isinstance(entry, Mapping) else 0
+        response = update_order(fake, request, order_id, entry) if order_id else \
+            invalid_order()
+        payload = response.get_json()
+        updated.append(payload if response.status_code == 200 else
+                       {"id": order_id, "error": payload})
+    if groups["update"]:
+        answer["update"] = updated
+    return json_response(answer)

@@ -78,6 +78,15 @@ def list_variations(fake: WooCommerceFake, request: Request, product_id: int) ->
                    lambda v: render.variation(store, v, fake.site_url))
 
 
+def get_variation(fake: WooCommerceFake, request: Request, product_id: int,
+                  variation_id: int) -> Response:
+    """`GET /products/{id}/variations/{variation_id}`."""
+    item = fake.store.products.get(variation_id)
+    if item is None or item.parent_id != product_id:
+        return invalid_id("product_variation")
+    return json_response(render.variation(fake.store, item, fake.site_url))
+
+
 def update_product(fake: WooCommerceFake, request: Request, product_id: int,
                    body: Mapping[str, Any], *, variation_of: int | None = None) -> Response:
     """`PUT /products/{id}` or `/products/{pid}/variations/{id}`: the stock fields and price."""

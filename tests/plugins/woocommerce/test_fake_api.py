@@ -160,3 +160,15 @@ def test_client_maps_woocommerce_errors(woo: RunningFake) -> None:
     with pytest.raises(AuthError) as refused, WooClient(bad) as client:
         client.get("products")
     assert "cs_x" not in str(refused.value)
+
+
+def test_orders_batch_limit_and_updates(woo: RunningFake) -> None:
+    item = next(p for p in woo.fake.store.sellable() if woo.fake.store.manage_stock(p) is True)
+    order = woo.control("POST", "orders", {"items": [{"sku": item.sku, "quantity": 1}]})
+    over = api(woo, "POST", "orders/batch", json={"update": [{"id": order["id"]}] * 101})
+    assert over.status_code == 413
+    done = api(woo, "POST", "orders/batch", json={"update": [
+        {"id": order["id"], "status": "completed"}, {"id": 999999, "status": "completed"}]})
+    first, second = done.json()["update"]
+    assert first["status"] == "completed"
+    assert second["error"]["code"] == "woocommerce_rest_shop_order_invalid_id"

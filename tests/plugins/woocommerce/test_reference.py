@@ -81,7 +81,10 @@ def test_error_answers_and_batches_fit_the_reference(
     api(woo, "POST", f"products/{variation.parent_id}/variations/batch",
         json={"update": [{"id": variation.id, "stock_quantity": 3, "manage_stock": True}]})
     api(woo, "POST", "webhooks", json={"topic": "product.nope", "delivery_url": "x"})
-    assert [x["status"] for x in woo.fake.exchanges] == [404, 400, 400, 413, 200, 400]
+    api(woo, "GET", f"products/{variation.parent_id}/variations/{variation.id}")
+    api(woo, "POST", "orders/batch", json={"update": [{"id": 1}] * 101})
+    assert [x["status"] for x in woo.fake.exchanges] == \
+        [404, 400, 400, 413, 200, 400, 200, 413]
     problems = [p for x in woo.fake.exchanges
                 for p in check_exchange(reference, x, request=False)]
     assert problems == []
@@ -94,3 +97,20 @@ def test_the_check_catches_a_field_the_reference_does_not_have(reference: dict) 
     problems = check_exchange(reference, exchange)
     assert any("'shop'" in p for p in problems)
     assert any("unheard_of" in p for p in problems)
+
+
+def test_webhook_payloads_fit_the_reference(woo: RunningFake, reference: dict) -> None:
+    """A product.updated body is a product, an order.created body an order (the REST
+    answer of the resource, as WC_Webhook::build_payload makes it)."""
+    import json
+
+    from .reference import check
+
+    _, body = woo.webhook_sample()
+    item = woo.fake.store.sellable()[0]
+    order = woo.control("POST", "orders", {"items": [{"sku": item.sku, "quantity": 1}]})
+    errors: list[str] = []
+    check(json.loads(body), {"$ref": "#/components/schemas/product"}, reference, "product",
+          errors)
+    check(order, {"$ref": "#/components/schemas/shop_order"}, reference, "order", errors)
+    assert errors == []
