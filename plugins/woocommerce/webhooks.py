@@ -47,8 +47,9 @@ def verify_and_parse(secret: str, headers: Mapping[str, str], body: bytes) -> We
     if given is None:
         ping = _PING.fullmatch(body)
         if ping and not any(k.startswith("x-wc-webhook-") for k in lowered):
-            return WebhookEvent(platform=PLATFORM, topic=PING_TOPIC,
-                                dedup_key=f"ping:{int(ping.group(1))}",
+            # One dedup key for every ping: an unsigned body anyone can send must not grow
+            # the receipts table (a repeat is answered 200 as a duplicate, which suffices).
+            return WebhookEvent(platform=PLATFORM, topic=PING_TOPIC, dedup_key=PING_TOPIC,
                                 payload={"webhook_id": int(ping.group(1))})
         raise WebhookSignatureError(f"{PLATFORM}: the webhook has no {SIGNATURE} header",
                                     platform=PLATFORM)

@@ -123,7 +123,14 @@ def test_a_signed_product_webhook_reaches_both_shops(world: World) -> None:
     ping = world.client.post(f"/webhooks/woocommerce/{world.org.store_id}",
                              data=b"webhook_id=7",
                              headers={"Content-Type": "application/x-www-form-urlencoded"})
-    assert ping.status_code == 200  # WooCommerce disables a webhook whose ping fails
+    assert ping.status_code == 200  # WooCommerce wants a 200 for the ping
+    again = world.client.post(f"/webhooks/woocommerce/{world.org.store_id}",
+                              data=b"webhook_id=8",
+                              headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert again.status_code == 200 and again.json["status"] == "duplicate"
+    forged = world.client.post(f"/webhooks/woocommerce/{world.org.store_id}",
+                               data=b'{"sku": "x"}', headers={"Content-Type": "application/json"})
+    assert forged.status_code == 401
 
 
 def test_a_silent_storefront_order_is_found_by_the_poll(world: World) -> None:

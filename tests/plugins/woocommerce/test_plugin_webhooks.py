@@ -119,7 +119,10 @@ def test_signature_good_bad_and_missing(woo: RunningFake,
 
 def test_only_a_bare_ping_goes_unsigned(woo: RunningFake,
                                         plugin_manager: ShelfsyncPluginManager) -> None:
-    assert _verify(plugin_manager, woo, {}, b"webhook_id=12").dedup_key == "ping:12"
+    ping = _verify(plugin_manager, woo, {}, b"webhook_id=12")
+    assert ping.dedup_key == "webhook.ping" and ping.payload == {"webhook_id": 12}
+    # Every ping shares one key: unsigned bodies cannot grow the receipts table.
+    assert _verify(plugin_manager, woo, {}, b"webhook_id=13").dedup_key == ping.dedup_key
     for body, headers in ((b"webhook_id=12&sku=X", {}), (b'{"sku": "X"}', {}),
                           (b"webhook_id=12", {"X-WC-Webhook-Topic": "product.updated"})):
         with pytest.raises(WebhookSignatureError):
