@@ -40,6 +40,17 @@ def sign(secret: str, body: bytes) -> str:
                             ).decode("ascii")
 
 
+_ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&#039;", "'"),
+             ("&#39;", "'"), ("&amp;", "&"))
+
+
+def specialchars_decode(text: str) -> str:
+    """WordPress's wp_specialchars_decode(…, ENT_QUOTES) for the entities it decodes."""
+    for entity, char in _ENTITIES:
+        text = text.replace(entity, char)
+    return text
+
+
 def verify_and_parse(secret: str, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
     """The verified event; `WebhookSignatureError` for a missing or wrong signature."""
     lowered = {str(k).lower(): str(v) for k, v in headers.items()}
@@ -56,8 +67,12 @@ def verify_and_parse(secret: str, headers: Mapping[str, str], body: bytes) -> We
     if not secret:
         raise WebhookSignatureError(f"{PLATFORM}: no webhook_secret is set for this store",
                                     platform=PLATFORM)
-    if not hmac.compare_digest(sign(secret, body).encode("ascii"),
-                               given.strip().encode("utf-8", "replace")):
+    received = given.strip().encode("utf-8", "replace")
+    # WooCommerce keys the HMAC with wp_specialchars_decode($secret, ENT_QUOTES): a secret
+    # holding `&amp;`, `&quot;`, `&#039;`, `&lt;` or `&gt;` signs with the decoded text.
+    keys = dict.fromkeys((secret, specialchars_decode(secret)))
+    if not any([hmac.compare_digest(sign(key, body).encode("ascii"), received)
+                for key in keys]):
         raise WebhookSignatureError(f"{PLATFORM}: the webhook signature does not match",
                                     platform=PLATFORM)
     return parse(body, lowered.get("x-wc-webhook-topic", ""))

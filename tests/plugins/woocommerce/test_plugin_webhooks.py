@@ -140,3 +140,14 @@ def test_a_signed_body_that_is_not_json_is_a_bad_answer(
     with pytest.raises(BadResponse):
         _verify(plugin_manager, woo, {"X-WC-Webhook-Signature": webhooks.sign(secret, listed)},
                 listed)
+
+
+def test_a_secret_with_html_entities_verifies_as_woocommerce_signs() -> None:
+    body = b'{"id":5,"sku":"A"}'
+    stored = "s3cr&amp;t&quot;x"
+    signed = webhooks.sign('s3cr&t"x', body)  # WooCommerce decodes the entities first
+    event = webhooks.verify_and_parse(stored, {"X-WC-Webhook-Signature": signed}, body)
+    assert event.skus == ("A",)
+    with pytest.raises(WebhookSignatureError):
+        webhooks.verify_and_parse(stored, {"X-WC-Webhook-Signature": webhooks.sign("x", body)},
+                                  body)
