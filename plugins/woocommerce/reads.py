@@ -9,6 +9,7 @@ stock its parent manages with the parent's quantity and backorders.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sequence
 
 from shelfsync.core.types import PassScope
@@ -19,6 +20,8 @@ from shelfsync.plugins.woocommerce.mapping import (
     sellable,
     text,
 )
+
+log = logging.getLogger(__name__)
 
 #: SKUs per `?sku=` look-up: the URL stays short, and a page of 100 holds them all.
 SKU_CHUNK = 50
@@ -48,7 +51,11 @@ def titled_pages(client: WooClient) -> Iterator[list[tuple[Sellable, str]]]:
 
 def read_skus(client: WooClient, skus: Sequence[str]) -> list[Sellable]:
     """The sellables carrying the given SKUs (unknown SKUs are simply absent)."""
-    wanted = list(dict.fromkeys(s for s in skus if s and s.strip()))
+    wanted = list(dict.fromkeys(s for s in skus if s and s.strip() and "," not in s))
+    if any("," in s for s in skus):
+        # WooCommerce splits `?sku=` on commas: such a SKU cannot be asked for by itself.
+        log.warning("woocommerce: SKUs with a comma cannot be read by SKU; skipped: %s",
+                    ", ".join(repr(s) for s in skus if "," in s)[:200])
     found: dict[str, Sellable] = {}
     for start in range(0, len(wanted), SKU_CHUNK):
         chunk = wanted[start:start + SKU_CHUNK]

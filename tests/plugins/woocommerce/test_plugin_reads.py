@@ -164,3 +164,15 @@ def test_plain_http_to_a_public_host_is_refused(plugin_manager: ShelfsyncPluginM
     with pytest.raises(ConfigurationError) as caught:
         plugin_manager.call(conn, "shelfsync_check_connection")
     assert "https://" in str(caught.value) and "cs_secret" not in str(caught.value)
+
+
+def test_a_sku_with_a_comma_is_not_asked_for(woo: RunningFake,
+                                             plugin_manager: ShelfsyncPluginManager,
+                                             caplog: pytest.LogCaptureFixture) -> None:
+    _, (variation, *_) = _variable(woo)
+    variation.manage_stock, variation.stock_quantity = True, 4
+    levels = plugin_manager.call(woo.connection, "shelfsync_fetch_stock_levels",
+                                 skus=[variation.sku, "A,B"], scope=None)
+    assert [(x.sku, x.available) for x in levels] == [(variation.sku, 4)]
+    asked = [dict(x["query"]).get("sku") for x in woo.fake.exchanges]
+    assert asked == [variation.sku] and "'A,B'" in caplog.text
