@@ -172,3 +172,15 @@ def test_orders_batch_limit_and_updates(woo: RunningFake) -> None:
     first, second = done.json()["update"]
     assert first["status"] == "completed"
     assert second["error"]["code"] == "woocommerce_rest_shop_order_invalid_id"
+
+
+@pytest.mark.parametrize(("products", "variants", "seed"), [(4, 3, 2), (6, 1, 9)])
+def test_the_same_skus_as_the_shopify_fake(products: int, variants: int, seed: int) -> None:
+    from shelfsync.plugins.shopify.fake import ShopifyFake
+    from shelfsync.plugins.woocommerce.fake import WooCommerceFake
+
+    shopify = ShopifyFake(products=products, variants=variants, seed=seed)
+    woo = WooCommerceFake(products=products, variants=variants, seed=seed)
+    assert set(woo.truth().catalog) == {v.sku for v in shopify.store.variants}
+    kinds = {p.type for p in woo.store.products.values()}
+    assert kinds == ({"simple"} if variants == 1 else {"variable", "variation"})
