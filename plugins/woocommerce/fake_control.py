@@ -38,6 +38,7 @@ def handle_control(fake: WooCommerceFake, request: Request, name: str) -> Respon
         ("stock", "POST"): lambda: _stock(fake, body),
         ("product", "POST"): lambda: _product(fake, body),
         ("orders", "POST"): lambda: _order(fake, request, body),
+        ("silent-stock", "POST"): lambda: _silent_stock(fake, request, body),
         ("dropped", "GET"): lambda: list(fake.dropped),
         ("dropped", "DELETE"): lambda: _clear_dropped(fake),
     }
@@ -116,6 +117,16 @@ def _product(fake: WooCommerceFake, body: dict[str, Any]) -> dict[str, Any]:
     fake.store.touch(item)
     fake.deliver("product.updated", render.product(fake.store, item, fake.site_url))
     return _summary(fake, item)
+
+
+def _silent_stock(fake: WooCommerceFake, request: Request, body: dict[str, Any]) -> Response:
+    """Stock that leaves with no webhook at all (the contract kit's poll check): a shopper's
+    checkout of `-delta` units on a site without an order webhook."""
+    delta = _whole(body.get("delta"), "delta")
+    if delta >= 0:
+        raise ControlError("delta must be negative: a storefront order only takes stock")
+    return _order(fake, request, {"items": [{"sku": body.get("sku"), "quantity": -delta}],
+                                  "webhooks": False})
 
 
 def _order(fake: WooCommerceFake, request: Request, body: dict[str, Any]) -> Response:
