@@ -4,11 +4,13 @@ saved (`services.connections`); an organization connects one store only."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request
 from flask import url_for as url
 
+from shelfsync.core import tasks
 from shelfsync.core.errors import InvalidInput, ShelfsyncError
 from shelfsync.core.models import Organization
 from shelfsync.core.services import channel_settings as rules
@@ -18,6 +20,7 @@ from shelfsync.web import access
 from shelfsync.web.app import plugin_manager_of
 from shelfsync.web.connect_form import describe, plugin_settings, read_connect_form
 
+log = logging.getLogger(__name__)
 bp = Blueprint("onboarding", __name__, url_prefix="/onboarding")
 bp.before_request(access.require_login)
 
@@ -64,6 +67,7 @@ def form_view(template: str, role: Role, step: int, **extra: Any) -> Any:
             try:
                 extra["connect"](session, info, given)
                 session.commit()
+                _refresh_catalog()
                 return redirect(extra["next"])
             except InvalidInput as exc:
                 session.rollback()
@@ -79,6 +83,17 @@ def form_view(template: str, role: Role, step: int, **extra: Any) -> Any:
         credential_fields=[describe(s) for s in info.credential_fields] if info else [],
         setting_fields=[describe(s) for s in plugin_settings(info)] if info else [],
         errors=errors, kept=kept, **extra), status
+
+
+def _refresh_catalog() -> None:
+    """Ask the workers to read the catalog, listings and links of the new connection (the
+    products page and the preview fill in as they do); a broker outage only delays it to
+    the scheduler's next refresh."""
+    try:
+        tasks.refresh_catalog.send(access.organization_id())
+    except Exception as exc:  # the connection is saved: nothing to undo
+        log.warning("could not ask for organization %s's catalog refresh: %s",
+                    access.organization_id(), exc)
 
 
 @bp.get("/")

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request
 from flask import url_for as url
 
-from shelfsync.core.services import activity
+from shelfsync.core.errors import InvalidInput, ShelfsyncError
+from shelfsync.core.models import ChannelConnection, StoreConnection
+from shelfsync.core.services import activity, connections
 from shelfsync.core.sync.status import channel_status
 from shelfsync.web import access
+from shelfsync.web.app import plugin_manager_of
+from shelfsync.web.connect_form import describe
 
 bp = Blueprint("stores", __name__, url_prefix="/stores")
 bp.before_request(access.require_login)
@@ -54,3 +58,54 @@ def disconnect_store() -> Any:
     session.commit()
     flash("Store disconnected; connect one again in onboarding.")
     return redirect(url("onboarding.store"))
+
+
+def _reconnect(row: StoreConnection | ChannelConnection, title: str) -> Any:
+    """The reconnect form: only the credentials that changed, checked live before saving;
+    the same connection (id, links, history) is kept."""
+    pm = plugin_manager_of(current_app)
+    try:
+        info = connections.platform_info(pm, row.platform)
+    except InvalidInput:
+        abort(404)
+    errors: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        given = {spec.name: request.form.get(f"credentials.{spec.name}", "")
+                 for spec in info.credential_fields}
+        given = {name: value for name, value in given.items() if value}
+        session = access.db()
+        try:
+            if not given:
+                raise InvalidInput("credentials", "give the credentials that changed")
+            connections.reconnect(session, pm, row, given)
+            session.commit()
+            flash(f"Reconnected {title}.")
+            return redirect(url("stores.index"))
+        except InvalidInput as exc:
+            session.rollback()
+            errors[exc.field] = exc.detail
+            status = 400
+        except ShelfsyncError as exc:
+            session.rollback()
+            errors["form"] = exc.message
+            status = 400
+    fields = [describe(spec) for spec in info.credential_fields]
+    return render_template("reconnect.html", row=row, title=title, fields=fields,
+                           errors=errors), status
+
+
+@bp.route("/channels/<int:channel_id>/reconnect", methods=["GET", "POST"])
+def reconnect_channel(channel_id: int) -> Any:
+    """Re-authorize a shop (after TikTok refused its token, or a deauthorization)."""
+    channel = access.own_channel(channel_id)
+    return _reconnect(channel, channel.shop_name or channel.shop_id or f"channel {channel_id}")
+
+
+@bp.route("/store/reconnect", methods=["GET", "POST"])
+def reconnect_store() -> Any:
+    """Re-authorize the store."""
+    store = access.own_store()
+    if store is None:
+        abort(404)
+    return _reconnect(store, store.store_name or store.store_id or "the store")

@@ -6,13 +6,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from dramatiq import Message
+from dramatiq.common import dq_name
 from sqlmodel import select
 
+from shelfsync.core.broker import BULK_QUEUE
 from shelfsync.core.db import session_scope
 from shelfsync.core.demo import Fakes, running_fakes
 from shelfsync.core.models import ChannelConnection, ChannelSettings, StoreConnection
+from shelfsync.web.demo_user import create_demo_user
 
-from .conftest import NEWCOMER, UI, post
+from .conftest import NEWCOMER, UI, login, post
 
 
 def store_form(fakes: Fakes, **changes: str) -> dict[str, str]:
@@ -95,3 +99,21 @@ def test_onboarding_connects_a_store_and_shops_checked_live(ui: UI) -> None:
         assert "You are set up" in done and 'width: 100%' in done
         stores = client.get("/stores/").get_data(as_text=True)
         assert "Fake TikTok Shop 1" in stores and "Fake TikTok Shop 2" in stores
+
+
+def test_each_connection_asks_the_workers_for_a_catalog_refresh(ui: UI) -> None:
+    client = ui.signed_in(NEWCOMER)
+    with running_fakes(ui.pm, products=2, variants=1, seed=11) as fakes:
+        assert post(client, "/onboarding/store", store_form(fakes)).status_code == 302
+        assert post(client, "/onboarding/shops", shop_form(fakes, 0)).status_code == 302
+    sent = [Message.decode(data) for name in (BULK_QUEUE, dq_name(BULK_QUEUE))
+            for data in list(getattr(ui.broker.queues.get(name), "queue", []))]
+    assert [(m.actor_name, m.args) for m in sent] == [("refresh_catalog", (ui.newco_id,))] * 2
+
+
+def test_the_demo_user_signs_in(ui: UI) -> None:
+    with session_scope() as session:
+        email, password = create_demo_user(session, ui.newco_id)
+    client = ui.client()
+    assert login(client, email, password).status_code == 302
+    assert "owner" in client.get("/onboarding/store").get_data(as_text=True)

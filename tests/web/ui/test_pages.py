@@ -21,7 +21,7 @@ from shelfsync.core.models import (
 from shelfsync.core.services import activity
 from shelfsync.core.services import orders as order_service
 
-from .conftest import OWNER, UI, linked_skus, post
+from .conftest import OTHER, OWNER, UI, linked_skus, post
 
 
 def failed_order(ui: UI) -> tuple[str, SkuLink]:
@@ -180,3 +180,35 @@ def test_the_chart_counts_pushes_errors_and_drift_per_hour_of_the_last_day(ui: U
     assert svg.count("<polyline") == 3
     assert "pushes 3" in svg and "errors 2" in svg and "drift 4" in svg
     assert client.get(f"/activity/chart/{ui.other.channel_ids[0]}.svg").status_code == 404
+
+
+def test_a_shop_needing_reauth_is_reconnected_with_credentials_checked_live(ui: UI) -> None:
+    channel = ui.acme.channel_ids[0]
+    with session_scope() as session:
+        row = session.get(ChannelConnection, channel)
+        assert row is not None
+        row.status, row.status_message = "needs_reauth", "the seller deauthorized the app"
+        session.add(row)
+        token_now = row.credentials()["access_token"]
+    client = ui.signed_in(OWNER)
+    assert f"/stores/channels/{channel}/reconnect" in client.get("/stores/").get_data(
+        as_text=True)
+    page = client.get(f"/stores/channels/{channel}/reconnect").get_data(as_text=True)
+    assert "the seller deauthorized the app" in page and token_now not in page
+    answer = post(client, f"/stores/channels/{channel}/reconnect", {})
+    assert answer.status_code == 400
+    assert "give the credentials that changed" in answer.get_data(as_text=True)
+    answer = post(client, f"/stores/channels/{channel}/reconnect",
+                  {"credentials.access_token": "ROW_not-a-token-tiktok-issued"})
+    assert answer.status_code == 400 and 'class="error"' in answer.get_data(as_text=True)
+    with session_scope() as session:
+        row = session.get(ChannelConnection, channel)
+        assert row is not None and row.status == "needs_reauth"
+    answer = post(client, f"/stores/channels/{channel}/reconnect",
+                  {"credentials.access_token": token_now}, follow_redirects=True)
+    assert "Reconnected" in answer.get_data(as_text=True)
+    with session_scope() as session:
+        row = session.get(ChannelConnection, channel)
+        assert row is not None and (row.status, row.status_message) == ("ok", "")
+    other = ui.signed_in(OTHER)
+    assert other.get(f"/stores/channels/{channel}/reconnect").status_code == 404
