@@ -18,6 +18,8 @@ from shelfsync.core.models import (
     AuditOutcome,
     ChannelConnection,
     InventoryAudit,
+    OrderBinding,
+    OrderStatus,
     StoreConnection,
     SyncRun,
 )
@@ -53,6 +55,26 @@ def audit_page(session: Session, channel_ids: Sequence[int], *, sku: str = "",
         InventoryAudit.created_at.desc(), InventoryAudit.id.desc())  # type: ignore[attr-defined]
         .offset((max(page, 1) - 1) * per_page).limit(per_page)))
     return rows, total
+
+
+def orders_page(session: Session, organization_id: int, *, status: str | None = None,
+                channel_id: int | None = None, page: int = 1,
+                per_page: int = PAGE_SIZE) -> tuple[list[OrderBinding], int, int]:
+    """Newest first: one page of the organization's orders (of a state and a channel when
+    given), how many match, and how many of the organization's orders failed."""
+    query = select(OrderBinding).join(
+        ChannelConnection, ChannelConnection.id == OrderBinding.channel_id  # type: ignore[arg-type]
+    ).where(ChannelConnection.organization_id == organization_id)
+    failed = int(session.exec(select(func.count()).select_from(query.where(
+        OrderBinding.status == OrderStatus.FAILED.value).subquery())).one())
+    if status is not None:
+        query = query.where(OrderBinding.status == status)
+    if channel_id is not None:
+        query = query.where(OrderBinding.channel_id == channel_id)
+    total = int(session.exec(select(func.count()).select_from(query.subquery())).one())
+    rows = list(session.exec(query.order_by(OrderBinding.id.desc())  # type: ignore[union-attr]
+                             .offset((max(page, 1) - 1) * per_page).limit(per_page)))
+    return rows, total, failed
 
 
 def previous_quantities(session: Session, rows: Sequence[InventoryAudit]) -> dict[int, int | None]:

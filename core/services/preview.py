@@ -23,6 +23,7 @@ from shelfsync.core.models import (
     CatalogVariant,
     ChannelConnection,
     ChannelSettings,
+    Location,
     LocationMode,
     PushedQuantity,
     SkuLink,
@@ -95,10 +96,11 @@ def _links(session: Session, channel_id: int, search: str | None,
 
 def _row(link: SkuLink, state: StoreState, draft: ChannelSettings, pm: ShelfsyncPluginManager,
          store_platform: str, channel_platform: str, shown: int | None,
-         title: str) -> PreviewRow:
+         title: str, names: dict[str, str]) -> PreviewRow:
     stock = state.stock.get(link.store_sku, [])
     row = PreviewRow(link.store_sku, link.sku_id, title,
-                     [{"location_id": s.location_id, "quantity": s.quantity, "active": s.active}
+                     [{"location_id": s.location_id, "name": names.get(s.location_id) or
+                       s.location_id, "quantity": s.quantity, "active": s.active}
                       for s in stock], shown, None, "", "")
     if not draft.inventory_sync:
         row.reason, row.explanation = "inventory_sync_off", "inventory sync is off: not pushed"
@@ -156,6 +158,8 @@ def _rows(session: Session, pm: ShelfsyncPluginManager, channel: ChannelConnecti
     titles = dict(session.exec(select(CatalogVariant.sku, CatalogVariant.title).where(
         CatalogVariant.store_connection_id == store_id,
         CatalogVariant.sku.in_(sorted(skus)))).all())  # type: ignore[attr-defined]
+    names = dict(session.exec(select(Location.location_id, Location.name).where(
+        Location.store_connection_id == store_id)).all())
     return [_row(link, state, draft, pm, store_platform, channel.platform,
-                 shown.get(link.sku_id), str(titles.get(link.store_sku, "")))
+                 shown.get(link.sku_id), str(titles.get(link.store_sku, "")), names)
             for link in links]

@@ -23,7 +23,7 @@
   function stock(levels) {
     if (!levels.length) { return "–"; }
     return levels.map(function (l) {
-      return l.location_id + ": " + l.quantity + (l.active ? "" : " (inactive)");
+      return (l.name || l.location_id) + ": " + l.quantity + (l.active ? "" : " (inactive)");
     }).join(", ");
   }
 

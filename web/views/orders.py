@@ -10,7 +10,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask import url_for as url
 
 from shelfsync.core.models import Organization
-from shelfsync.core.services import connections
+from shelfsync.core.services import activity, connections
 from shelfsync.core.services import orders as order_service
 from shelfsync.core.sync.orders import OrderState
 from shelfsync.web import access
@@ -39,9 +39,14 @@ def index() -> Any:
     raw_channel = request.args.get("channel", "")
     channel_id = access.own_channel(int(raw_channel)).id if raw_channel.isdigit() else None
     status = request.args.get("status") if request.args.get("status") in STATES else None
-    rows = order_service.list_orders(session, access.organization_id(), status, channel_id)
-    failed = sum(1 for row in rows if row.status == OrderState.FAILED.value)
-    return render_template("orders.html", rows=rows[:PAGE_SIZE], total=len(rows),
+    raw_page = request.args.get("page", "1")
+    page = int(raw_page) if raw_page.isascii() and raw_page.isdigit() and 0 < int(
+        raw_page) < 1_000_000 else 1
+    rows, total, failed = activity.orders_page(session, access.organization_id(),
+                                               status=status, channel_id=channel_id,
+                                               page=page, per_page=PAGE_SIZE)
+    pages = max(1, -(-total // PAGE_SIZE))
+    return render_template("orders.html", rows=rows, total=total, page=page, pages=pages,
                            channels=channels, channel_id=channel_id, status=status,
                            states=STATES, failed=failed)
 

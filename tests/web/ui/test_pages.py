@@ -212,3 +212,23 @@ def test_a_shop_needing_reauth_is_reconnected_with_credentials_checked_live(ui: 
         assert row is not None and (row.status, row.status_message) == ("ok", "")
     other = ui.signed_in(OTHER)
     assert other.get(f"/stores/channels/{channel}/reconnect").status_code == 404
+
+
+def test_orders_are_paged_and_filtered_by_shop(ui: UI) -> None:
+    first, second = ui.acme.channel_ids
+    with session_scope() as session:
+        for index in range(55):
+            session.add(OrderBinding(channel_id=first, channel_order_id=f"5770{index:014d}",
+                                     status="waiting"))
+        session.add(OrderBinding(channel_id=second, channel_order_id="5779" + "0" * 14,
+                                 status="skipped"))
+    client = ui.signed_in(OWNER)
+    page = client.get("/orders/").get_data(as_text=True)
+    assert "56 order(s), page 1 of 2" in page and page.count('class="order order-') == 50
+    # Newest first: the last one made heads page 1, the first made is on page 2.
+    assert "5779" + "0" * 14 in page
+    older = client.get("/orders/?page=2").get_data(as_text=True)
+    assert older.count('class="order order-') == 6 and f"5770{0:014d}" in older
+    only = client.get(f"/orders/?channel={second}").get_data(as_text=True)
+    assert "1 order(s)." in only and "order-skipped" in only
+    assert "Retry all failed" not in page
