@@ -5,6 +5,7 @@ saved (`services.connections`); an organization connects one store only."""
 from __future__ import annotations
 
 import logging
+from decimal import Decimal
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request
@@ -15,6 +16,7 @@ from shelfsync.core.errors import InvalidInput, ShelfsyncError
 from shelfsync.core.models import Organization
 from shelfsync.core.services import channel_settings as rules
 from shelfsync.core.services import connections
+from shelfsync.core.services import sync_settings as sync
 from shelfsync.core.types import PlatformInfo, Role
 from shelfsync.web import access
 from shelfsync.web.app import plugin_manager_of
@@ -140,23 +142,46 @@ def shops() -> Any:
 
 @bp.route("/settings", methods=["GET", "POST"])
 def sync_settings() -> Any:
-    """Step 3: auto-link by SKU and order sync, per shop."""
+    """Step 3, per shop: auto-link by SKU, order sync, the currency rate and carriers."""
     session = access.db()
     channels = connections.channels_of(session, organization())
     if not channels:
         return redirect(url("onboarding.shops"))
-    if request.method == "POST":
-        for channel in channels:
-            rules.update_channel_settings(session, channel, {
-                "auto_link": bool(request.form.get(f"auto_link.{channel.id}")),
-                "order_sync": bool(request.form.get(f"order_sync.{channel.id}")),
-            })
-        session.commit()
-        return redirect(url("onboarding.done"))
-    settings = {c.id: rules.channel_settings(session, c.id or 0) for c in channels}
+    errors: dict[str, str] = {}
+    values = {}
+    for channel in channels:
+        stored = rules.channel_settings(session, channel.id or 0)
+        values[channel.id] = {
+            "auto_link": stored.auto_link, "order_sync": stored.order_sync,
+            "currency_rate": f"{Decimal(str(stored.currency_rate)).normalize():f}",
+            "carrier_mapping": sync.format_carrier_mapping(stored.carrier_mapping)}
     session.commit()
+    if request.method == "POST":
+        parsed: dict[int, dict[str, Any]] = {}
+        for channel in channels:
+            key = channel.id or 0
+            form = {"auto_link": bool(request.form.get(f"auto_link.{key}")),
+                    "order_sync": bool(request.form.get(f"order_sync.{key}")),
+                    "currency_rate": request.form.get(f"currency_rate.{key}", "1"),
+                    "carrier_mapping": request.form.get(f"carrier_mapping.{key}", "")}
+            values[key] = form
+            parsed[key] = {"auto_link": form["auto_link"], "order_sync": form["order_sync"]}
+            for name, parse in (("currency_rate", sync.parse_rate),
+                                ("carrier_mapping", sync.parse_carrier_mapping)):
+                try:
+                    parsed[key][name] = parse(f"{name}.{key}", str(form[name]))
+                except InvalidInput as exc:
+                    errors[exc.field] = exc.detail
+        if not errors:
+            for channel in channels:
+                sync.update_sync_settings(session, channel, parsed[channel.id or 0])
+            session.commit()
+            return redirect(url("onboarding.done"))
+    store = access.own_store()
     return render_template("onboarding/settings.html", steps=STEPS, step=2, channels=channels,
-                           settings=settings)
+                           values=values, errors=errors,
+                           currency=sync.store_currency(session, store.id if store else None),
+                           ), 400 if errors else 200
 
 
 @bp.get("/done")

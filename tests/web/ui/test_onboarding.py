@@ -4,6 +4,7 @@ live check before saving, secrets never rendered back, one store only, one or mo
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from dramatiq import Message
@@ -14,6 +15,7 @@ from shelfsync.core.broker import BULK_QUEUE
 from shelfsync.core.db import session_scope
 from shelfsync.core.demo import Fakes, running_fakes
 from shelfsync.core.models import ChannelConnection, ChannelSettings, StoreConnection
+from shelfsync.core.services import syncing
 from shelfsync.web.demo_user import create_demo_user
 
 from .conftest import NEWCOMER, UI, login, post
@@ -85,16 +87,37 @@ def test_onboarding_connects_a_store_and_shops_checked_live(ui: UI) -> None:
             assert [c.shop_id for c in channels] == [
                 fakes.channel.connections()[i]["id"] for i in (0, 1)]
             ids = [c.id for c in channels]
-        # Step 3: auto-link on for the first shop only, order sync on for both.
+        # What the refresh_catalog message asks a worker to do, done here.
+        assert syncing.refresh_catalog(ui.pm, ui.newco_id)
+        # Step 3: refused values are named per shop, and nothing is saved.
+        page = client.get("/onboarding/settings").get_data(as_text=True)
+        assert "Your store sells in USD" in page
+        answer = post(client, "/onboarding/settings", {
+            f"currency_rate.{ids[0]}": "0", f"currency_rate.{ids[1]}": "1",
+            f"carrier_mapping.{ids[1]}": "UPS"})
+        page = answer.get_data(as_text=True)
+        assert answer.status_code == 400
+        assert "must be a positive number such as 0.79" in page
+        assert "line 1: expected `Store carrier = provider id`" in page
+        with session_scope() as session:
+            untouched = session.get(ChannelSettings, ids[0])
+            assert untouched is not None and untouched.auto_link
+        # Auto-link on for the first shop only, order sync on for both, a rate and carriers.
         answer = post(client, "/onboarding/settings", {
             f"auto_link.{ids[0]}": "on", f"order_sync.{ids[0]}": "on",
-            f"order_sync.{ids[1]}": "on"})
+            f"order_sync.{ids[1]}": "on", f"currency_rate.{ids[0]}": "1",
+            f"currency_rate.{ids[1]}": "0.79",
+            f"carrier_mapping.{ids[1]}": "UPS = 7117858858072016686\n\nDHL Express = 42"})
         assert answer.headers["Location"] == "/onboarding/done"
         with session_scope() as session:
             first, second = (session.get(ChannelSettings, i) for i in ids)
             assert first is not None and second is not None
             assert (first.auto_link, second.auto_link) == (True, False)
             assert first.order_sync and second.order_sync
+            assert (first.currency_rate, second.currency_rate) == (1, Decimal("0.79"))
+            assert second.carrier_mapping == {"UPS": "7117858858072016686", "DHL Express": "42"}
+        page = client.get("/onboarding/settings").get_data(as_text=True)
+        assert 'value="0.79"' in page and "DHL Express = 42" in page
         done = client.get("/onboarding/done").get_data(as_text=True)
         assert "You are set up" in done and 'width: 100%' in done
         stores = client.get("/stores/").get_data(as_text=True)
