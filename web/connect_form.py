@@ -59,11 +59,6 @@ def plugin_settings(info: PlatformInfo) -> tuple[FieldSpec, ...]:
     return info.setting_fields
 
 
-def field_key(error_field: str) -> str:
-    """The input an `InvalidInput` field belongs to (`credentials` alone: the section)."""
-    return error_field
-
-
 def input_type(spec: FieldSpec) -> str:
     """The HTML input type of a declared field."""
     if spec.secret:

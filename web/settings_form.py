@@ -6,7 +6,6 @@ next to its input. Checkboxes that are absent are off (browsers send nothing for
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from werkzeug.datastructures import MultiDict
@@ -60,7 +59,7 @@ def values_of(settings: Any) -> dict[str, Any]:
     }
 
 
-def kept_values(form: Mapping[str, Any], multi: MultiDict[str, str]) -> dict[str, Any]:
+def kept_values(multi: MultiDict[str, str]) -> dict[str, Any]:
     """The values as submitted, to render the form again after a refusal."""
     values: dict[str, Any] = {name: multi.get(name) in ("on", "true", "1") for name in SWITCHES}
     for name in TEXT_NUMBERS:

@@ -71,10 +71,17 @@ def save(channel_id: int) -> Any:
     session = access.db()
     channel = access.own_channel(channel_id)
     changes, errors = read_settings(request.form)
+    count: int | None = None
     if not errors:
         try:
             count = compute_preview(session, plugin_manager_of(current_app), channel,
-                                    changes, limit=0, count_all=True).will_change or 0
+                                    changes, limit=0, count_all=True).will_change
+        except InvalidInput as exc:
+            errors[exc.field] = exc.detail
+        except ShelfsyncError:  # no store connected: nothing to count, settings still saved
+            count = None
+    if not errors:
+        try:
             rules.update_channel_settings(session, channel, changes)
             session.commit()
         except InvalidInput as exc:
@@ -84,9 +91,9 @@ def save(channel_id: int) -> Any:
             session.rollback()
             errors["form"] = exc.message
     if errors:
-        return _page(channel_id, kept_values(request.form, request.form), errors, 400)
+        return _page(channel_id, kept_values(request.form), errors, 400)
     message = "Settings saved."
-    if changes.get("inventory_sync"):
+    if changes.get("inventory_sync") and count is not None:
         message += (f" {count} SKU{'s' if count != 1 else ''} will change; the channel is "
                     "being recomputed in the background.")
         try:

@@ -11,11 +11,13 @@ from sqlmodel import Session, select
 
 from shelfsync.core.db import session_scope
 from shelfsync.core.models import (
+    CatalogVariant,
     ChannelConnection,
     ChannelListing,
     InventoryAudit,
     OrderBinding,
     SkuLink,
+    StoreConnection,
     SyncRun,
 )
 from shelfsync.core.services import activity
@@ -232,3 +234,32 @@ def test_orders_are_paged_and_filtered_by_shop(ui: UI) -> None:
     only = client.get(f"/orders/?channel={second}").get_data(as_text=True)
     assert "1 order(s)." in only and "order-skipped" in only
     assert "Retry all failed" not in page
+
+
+def test_the_store_is_disconnected_with_confirmation_and_its_shops_stay(ui: UI) -> None:
+    # A user disconnects its own organization's store only.
+    assert post(ui.signed_in(OTHER), "/stores/store/disconnect", {"confirm": "yes"}).headers[
+        "Location"] == "/onboarding/store"
+    with session_scope() as session:
+        assert session.get(StoreConnection, ui.other.store_id) is None
+        assert session.get(StoreConnection, ui.acme.store_id) is not None
+    client = ui.signed_in(OWNER)
+    answer = post(client, "/stores/store/disconnect", {}, follow_redirects=True)
+    assert "Tick the confirmation to disconnect the store" in answer.get_data(as_text=True)
+    answer = post(client, "/stores/store/disconnect", {"confirm": "yes"})
+    assert answer.headers["Location"] == "/onboarding/store"
+    with session_scope() as session:
+        assert session.get(StoreConnection, ui.acme.store_id) is None
+        assert session.exec(select(CatalogVariant).where(
+            CatalogVariant.store_connection_id == ui.acme.store_id)).first() is None
+        assert all(session.get(ChannelConnection, i) for i in ui.acme.channel_ids)
+    page = client.get("/onboarding/store").get_data(as_text=True)
+    assert "Check and connect" in page and "Your store is connected" not in page
+    # A shop's settings can still be changed (nothing to count without a store).
+    channel = ui.acme.channel_ids[0]
+    answer = post(client, f"/channels/{channel}/settings",
+                  {"inventory_sync": "on", "percent": "70", "threshold": "0",
+                   "on_hold": "wait", "order_poll_minutes": "5"}, follow_redirects=True)
+    assert "Settings saved." in answer.get_data(as_text=True)
+    preview = client.get(f"/channels/{channel}/preview?inventory_sync=on&percent=5&threshold=0")
+    assert "has no store connected" in str(preview.get_json()["errors"])
