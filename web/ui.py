@@ -6,6 +6,7 @@ returns or the field-level `InvalidInput` it raised next to the field.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, render_template
@@ -36,6 +37,17 @@ def install_ui(app: Flask) -> None:
     for module in (auth, onboarding, stores, channel_settings, products, orders, activity):
         app.register_blueprint(module.bp)
     app.teardown_appcontext(access.close_db)
+
+    @app.template_filter("when")
+    def when(value: Any) -> str:
+        """An ISO timestamp or a datetime as `2026-12-03 09:15 UTC` (`never` for none)."""
+        if not value:
+            return "never"
+        try:
+            moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+        except (TypeError, ValueError):
+            return str(value)
+        return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
 
     @app.context_processor
     def globals_() -> dict[str, Any]:
