@@ -3,10 +3,10 @@ search), the store stock as last observed → the quantity this shop would show 
 being edited, and why, before anything is saved.
 
 It reads only what is stored (stock levels, locations, continue-selling flags, the last
-pushed quantity), never calls a platform, so it can answer on every keystroke; the engine
-decides with the same `rules.decide`. Units held back for channel orders not yet created in
-the store are not subtracted here (the engine does): the preview says what the rules make
-of the store's stock.
+pushed quantity), never calls a platform, so it can answer on every keystroke. It decides
+as the engine does (`core/sync/decisions.py`): units held back for channel orders not yet
+created in the store lower the stock first, `rules.decide` applies the edited settings, and
+a plugin's `shelfsync_adjust_decision` may replace the decision.
 """
 
 from __future__ import annotations
@@ -29,10 +29,18 @@ from shelfsync.core.models import (
     SkuLink,
 )
 from shelfsync.core.plugins import ShelfsyncPluginManager
-from shelfsync.core.rules import decide
+from shelfsync.core.rules import Decision, LocationStock, decide
 from shelfsync.core.services.channel_settings import channel_settings, check_channel_changes
 from shelfsync.core.sync.catalog import StoreState, load_store_state
-from shelfsync.core.sync.context import capabilities_of, channel_maximum, chunks, store_of
+from shelfsync.core.sync.context import (
+    capabilities_of,
+    channel_connection,
+    channel_maximum,
+    chunks,
+    store_of,
+)
+from shelfsync.core.sync.decisions import HELD_BACK, held_back_units
+from shelfsync.core.types import Connection
 
 #: SKUs shown when nothing is searched.
 SAMPLE_SIZE = 8
@@ -94,31 +102,65 @@ def _links(session: Session, channel_id: int, search: str | None,
     return list(session.exec(query))
 
 
-def _row(link: SkuLink, state: StoreState, draft: ChannelSettings, pm: ShelfsyncPluginManager,
-         store_platform: str, channel_platform: str, shown: int | None,
-         title: str, names: dict[str, str]) -> PreviewRow:
-    stock = state.stock.get(link.store_sku, [])
+@dataclass
+class _Context:
+    """What every row of one preview shares."""
+
+    pm: ShelfsyncPluginManager
+    connection: Connection
+    draft: ChannelSettings
+    state: StoreState
+    held: dict[str, int]
+    names: dict[str, str]
+    store_platform: str
+    maximum: int
+
+
+def _row(link: SkuLink, ctx: _Context, shown: int | None, title: str) -> PreviewRow:
+    stock = ctx.state.stock.get(link.store_sku, [])
     row = PreviewRow(link.store_sku, link.sku_id, title,
-                     [{"location_id": s.location_id, "name": names.get(s.location_id) or
+                     [{"location_id": s.location_id, "name": ctx.names.get(s.location_id) or
                        s.location_id, "quantity": s.quantity, "active": s.active}
                       for s in stock], shown, None, "", "")
+    draft = ctx.draft
     if not draft.inventory_sync:
         row.reason, row.explanation = "inventory_sync_off", "inventory sync is off: not pushed"
         return row
-    if link.store_sku not in state.known:
+    if link.store_sku not in ctx.state.known:
         row.reason = "unknown_store_sku"
         row.explanation = "the store has reported nothing for this SKU yet"
         return row
-    use = (list(draft.location_ids or []) if draft.location_mode == LocationMode.SPECIFIC.value
-           else None)
-    decision = decide(stock=stock, use_locations=use, percent=draft.percent,
-                      threshold=draft.threshold,
-                      continue_selling=state.flags.get(link.store_sku, False),
-                      honor_continue_selling=draft.honor_continue_selling,
-                      capabilities=capabilities_of(pm, store_platform),
-                      maximum=channel_maximum(pm, channel_platform))
+    use: list[str] | None = (list(draft.location_ids or [])
+                             if draft.location_mode == LocationMode.SPECIFIC.value else None)
+    units = ctx.held.get(link.store_sku, 0)
+    if units:  # owed to buyers: lowers the counted total, as in the engine
+        stock = [*stock, LocationStock(HELD_BACK, -units)]
+        use = None if use is None else [*use, HELD_BACK]
+        row.stock.append({"location_id": HELD_BACK, "name": "held back for orders",
+                          "quantity": -units, "active": True})
+    inputs = {"stock": row.stock, "continue_selling": ctx.state.flags.get(link.store_sku, False),
+              "percent": draft.percent, "threshold": draft.threshold,
+              "honor_continue_selling": draft.honor_continue_selling, "locations": use,
+              "maximum": ctx.maximum, **({HELD_BACK: units} if units else {})}
+    try:
+        decision = decide(stock=stock, use_locations=use, percent=draft.percent,
+                          threshold=draft.threshold,
+                          continue_selling=ctx.state.flags.get(link.store_sku, False),
+                          honor_continue_selling=draft.honor_continue_selling,
+                          capabilities=capabilities_of(ctx.pm, ctx.store_platform),
+                          maximum=ctx.maximum)
+    except InvalidInput as exc:  # corrupt stored stock: said for this SKU alone
+        row.reason, row.explanation = "invalid_input", str(exc)
+        return row
+    adjusted = ctx.pm.hook.shelfsync_adjust_decision(
+        channel=ctx.connection, sku=link.store_sku, decision=decision, inputs=inputs)
+    if isinstance(adjusted, Decision) and 0 <= adjusted.quantity <= ctx.maximum:
+        decision = adjusted
     row.quantity, row.reason, row.explanation = (decision.quantity, str(decision.reason),
                                                  decision.explanation)
+    if units:
+        row.explanation += (f"; {units} unit{'s' if units != 1 else ''} held back for channel "
+                            "orders not yet created in the store")
     return row
 
 
@@ -149,7 +191,6 @@ def _rows(session: Session, pm: ShelfsyncPluginManager, channel: ChannelConnecti
     if not links:
         return []
     skus = {link.store_sku for link in links}
-    state = load_store_state(session, store_id, skus)
     ids = [link.sku_id for link in links]
     shown = {sku_id: quantity for sku_id, quantity in session.exec(
         select(PushedQuantity.sku_id, PushedQuantity.quantity).where(
@@ -160,6 +201,9 @@ def _rows(session: Session, pm: ShelfsyncPluginManager, channel: ChannelConnecti
         CatalogVariant.sku.in_(sorted(skus)))).all())  # type: ignore[attr-defined]
     names = dict(session.exec(select(Location.location_id, Location.name).where(
         Location.store_connection_id == store_id)).all())
-    return [_row(link, state, draft, pm, store_platform, channel.platform,
-                 shown.get(link.sku_id), str(titles.get(link.store_sku, "")), names)
+    ctx = _Context(pm, channel_connection(channel), draft,
+                   load_store_state(session, store_id, skus),
+                   held_back_units(session, channel.organization_id, skus), names,
+                   store_platform, channel_maximum(pm, channel.platform))
+    return [_row(link, ctx, shown.get(link.sku_id), str(titles.get(link.store_sku, "")))
             for link in links]

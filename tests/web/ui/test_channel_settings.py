@@ -11,7 +11,9 @@ from sqlmodel import select
 
 from shelfsync.core.broker import BULK_QUEUE
 from shelfsync.core.db import session_scope
-from shelfsync.core.models import ChannelSettings, Location
+from shelfsync.core.hookspecs import hookimpl
+from shelfsync.core.models import ChannelSettings, Location, OrderBinding
+from shelfsync.core.rules import Decision
 
 from .conftest import OWNER, UI, linked_skus, post
 
@@ -130,3 +132,55 @@ def test_a_search_matching_nothing_previews_no_rows(ui: UI) -> None:
     channel = ui.acme.channel_ids[0]
     answer = client.get(f"/channels/{channel}/preview?percent=100&threshold=0&q=%25_nothing")
     assert answer.get_json() == {"rows": []}
+
+
+def test_the_preview_holds_back_units_of_orders_not_yet_in_the_store(ui: UI) -> None:
+    client = ui.signed_in(OWNER)
+    channel = ui.acme.channel_ids[0]
+    base = (f"/channels/{channel}/preview?inventory_sync=on&honor_continue_selling=on"
+            "&has_locations=1&location_mode=all&percent=100&threshold=0")
+    rows = client.get(base).get_json()["rows"]
+    row = next(r for r in rows if r["reason"] == "available" and r["quantity"] > 3)
+    # An order accepted on the other shop, not yet created in the store: 3 units owed.
+    with session_scope() as session:
+        session.add(OrderBinding(channel_id=ui.acme.channel_ids[1],
+                                 channel_order_id="577100000000000001", status="waiting",
+                                 channel_status="AWAITING_SHIPMENT", units={row["sku"]: 3}))
+    held = client.get(f"{base}&q={row['sku']}").get_json()["rows"][0]
+    assert held["quantity"] == row["quantity"] - 3
+    assert "3 units held back for channel orders" in held["explanation"]
+    assert {"location_id": "held_back", "name": "held back for orders", "quantity": -3,
+            "active": True} in held["stock"]
+
+
+class KeepTwoBack:
+    """A custom buffer rule, as a plugin would add it: two units fewer than the rules say."""
+
+    @hookimpl
+    def shelfsync_adjust_decision(self, channel: Any, sku: str, decision: Decision,
+                                  inputs: Any) -> Decision | None:
+        if decision.reason != "available":
+            return None
+        return Decision(max(decision.quantity - 2, 0), decision.reason,
+                        decision.explanation + "; 2 kept back by the buffer rule",
+                        decision.available)
+
+
+def test_the_preview_asks_plugins_to_adjust_as_the_engine_does(ui: UI) -> None:
+    client = ui.signed_in(OWNER)
+    channel = ui.acme.channel_ids[0]
+    url = (f"/channels/{channel}/preview?inventory_sync=on&honor_continue_selling=on"
+           "&has_locations=1&location_mode=all&percent=100&threshold=0")
+    before = {r["sku"]: r for r in client.get(url).get_json()["rows"]}
+    ui.pm.register(KeepTwoBack(), name="keep-two-back")
+    try:
+        after = {r["sku"]: r for r in client.get(url).get_json()["rows"]}
+    finally:
+        ui.pm.unregister(name="keep-two-back")
+    adjusted = [sku for sku, row in before.items() if row["reason"] == "available"]
+    assert adjusted
+    for sku in adjusted:
+        assert after[sku]["quantity"] == max(before[sku]["quantity"] - 2, 0)
+        assert after[sku]["explanation"].endswith("2 kept back by the buffer rule")
+    for sku in set(before) - set(adjusted):
+        assert after[sku]["quantity"] == before[sku]["quantity"]
