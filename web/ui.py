@@ -6,13 +6,16 @@ returns or the field-level `InvalidInput` it raised next to the field.
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
+from shelfsync.core.db import describe_database_error, is_outage
 from shelfsync.core.models import utcnow
 from shelfsync.web import access
 from shelfsync.web.throttle import LoginThrottle
@@ -26,6 +29,7 @@ from shelfsync.web.views import (
     stores,
 )
 
+log = logging.getLogger(__name__)
 THROTTLE_KEY = "shelfsync.login_throttle"
 TITLES = {400: "Bad request", 401: "Sign in needed", 403: "Not allowed", 404: "Not found",
           405: "Not allowed", 413: "Too large", 500: "Something went wrong"}
@@ -51,13 +55,27 @@ def install_ui(app: Flask) -> None:
 
     @app.context_processor
     def globals_() -> dict[str, Any]:
-        return {"current_user": access.current_user(), "may_change": access.may_change()}
+        try:
+            return {"current_user": access.current_user(), "may_change": access.may_change()}
+        except SQLAlchemyError:  # the error page itself must render with the database down
+            return {"current_user": None, "may_change": False}
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError) -> Any:
         return render_template("error.html", code=400, title="Form expired",
                                message="The form was not sent with a valid token; reload the "
                                        "page and send it again."), 400
+
+    @app.errorhandler(SQLAlchemyError)
+    def database_error(exc: SQLAlchemyError) -> Any:
+        # One line in the log (no SQL, no password), a calm page for the merchant; nothing
+        # was half-saved: the request's session is rolled back when it closes.
+        log.error("%s", describe_database_error(exc, app.config["DATABASE_URL"]))
+        message = ("The database did not answer; try again in a moment." if is_outage(exc)
+                   else "The database is not ready for this version of Shelfsync; the "
+                        "operator must run `shelfsync db upgrade`.")
+        return render_template("error.html", code=503, title="Database unavailable",
+                               message=message), 503
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Any:

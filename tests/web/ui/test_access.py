@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlmodel import select
 
 from shelfsync.core.db import session_scope
 from shelfsync.core.models import ChannelSettings, OrderBinding, SkuLink
+from shelfsync.web.app import create_app
 
 from .conftest import MEMBER, OTHER, OWNER, PASSWORD, UI, login, post, token
 
@@ -147,3 +149,18 @@ def test_members_read_and_admins_change(ui: UI) -> None:
         assert settings is not None and settings.percent == 100
     owner = ui.signed_in(OWNER)
     assert "Save settings" in owner.get(f"/channels/{channel}/settings").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("database_backend", ["sqlite"])
+def test_a_database_that_does_not_answer_gets_a_calm_page_and_one_log_line(
+        ui: UI, caplog: pytest.LogCaptureFixture) -> None:
+    down = create_app({"TESTING": True, "PLUGIN_MANAGER": ui.pm,
+                       "DATABASE_URL": "postgresql://shelfsync:secret-pw@127.0.0.1:1/none"})
+    client = down.test_client()
+    answer = post(client, "/login", {"email": OWNER, "password": PASSWORD})
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 503 and "The database did not answer" in page
+    assert "Traceback" not in page and "secret-pw" not in page
+    lines = [r.getMessage() for r in caplog.records if r.name == "shelfsync.web.ui"]
+    assert len(lines) == 1 and "secret-pw" not in lines[0] and "127.0.0.1:1" in lines[0]
+    down.extensions["shelfsync.engine"].dispose()
