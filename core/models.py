@@ -47,7 +47,6 @@ from shelfsync.core.models_org import (
 )
 from shelfsync.core.models_pending import (
     ChannelSkuState,
-    ChannelWarehouse,
     PendingSku,
     StorePollState,
 )
@@ -69,7 +68,6 @@ __all__ = [
     "ChannelListing",
     "ChannelSettings",
     "ChannelSkuState",
-    "ChannelWarehouse",
     "ConnectionStatus",
     "InventoryAudit",
     "LinkKind",

@@ -1,5 +1,5 @@
 """The inventory engine's own state: SKUs waiting to sync, what each channel SKU shows, and
-each channel's sales warehouse.
+where each store's change poll stands.
 
 Kept apart from `models_sync.py` because only `core/sync/` writes these tables.
 """
@@ -63,19 +63,6 @@ class ChannelSkuState(ShelfsyncModel, table=True):
     quarantine_code: str | None = None
     quarantine_message: str | None = Field(default=None, sa_type=Text)
     quarantined_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-
-
-class ChannelWarehouse(ShelfsyncModel, table=True):
-    """A channel's default sales warehouse, cached so a push needs no warehouse call."""
-
-    __tablename__ = "channel_warehouse"
-
-    channel_id: int = Field(
-        foreign_key="channel_connection.id", ondelete="CASCADE", primary_key=True
-    )
-    warehouse_id: str
-    name: str = ""
-    fetched_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class StorePollState(ShelfsyncModel, table=True):
