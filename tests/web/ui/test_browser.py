@@ -106,6 +106,7 @@ def test_a_merchant_onboards_edits_with_the_preview_and_retries_an_order(
         assert page.page.url.endswith("/stores/")  # where it was sent to sign in from
         page.go("/")
         assert page.page.url.endswith("/onboarding/store")
+        page.go("/onboarding/store?platform=shopify")  # several store plugins: pick one
         with running_fakes(ui.pm, products=2, variants=1, seed=11) as fakes:
             page.fill_form(store_form(fakes))
             page.shot("onboarding-store")
