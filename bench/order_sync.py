@@ -19,8 +19,10 @@ answer 500, half lose their answer (it arrives late and garbled).
     .venv/bin/python bench/order_sync.py --orders 1000 --rate 20 --fault-rate 0.1
     .venv/bin/python bench/order_sync.py --orders 1000 --rate 20 --embedded
 
-`--embedded` runs what `shelfsync run` runs on the embedded default: SQLite, the in-process
-broker and its worker thread(s), the receiver and the scheduler, in this one process.
+`--embedded` runs `shelfsync run` (the embedded default: SQLite, the in-process broker and its
+worker threads, the receiver and the scheduler, in one process of its own) instead of
+`dramatiq` workers on Redis and PostgreSQL; the fakes stay in this process, as remote
+platforms would be outside Shelfsync's.
 
 Needs Redis (SHELFSYNC_TEST_REDIS_URL, default redis://127.0.0.1:6379/0) and PostgreSQL
 (SHELFSYNC_TEST_POSTGRES_URL, default postgresql://postgres@127.0.0.1:5432/postgres).
@@ -97,7 +99,6 @@ def main() -> None:
     os.environ.update({k: v for k, v in env.items() if k.startswith("SHELFSYNC_")})
     # Imported only now: the broker module reads the environment when it is imported.
     from shelfsync.core import demo
-    from shelfsync.core.commands.run import serving_everything
     from shelfsync.core.db import get_engine, session_scope, upgrade
     from shelfsync.core.models import ChannelListing, OrderBinding, Organization, SkuLink
     from shelfsync.core.plugins import get_plugin_manager
@@ -110,12 +111,10 @@ def main() -> None:
     try:
         upgrade()
         pm = get_plugin_manager()
-        receiving = (serving_everything("127.0.0.1", 0, threads=args.threads)
-                     if args.embedded else serving(create_app()))
         with demo.running_fakes(pm, products=args.products, variants=2, seed=0, shops=3,
                                 restore_rate=100000.0, bucket_size=100000.0) as fakes, \
-                receiving as receiver:
-            receiver_url = receiver if isinstance(receiver, str) else receiver.base_url
+                serving(create_app()) as receiver:
+            receiver_url = receiver.base_url
             with session_scope() as session:
                 world = demo.connect_organization(session, fakes, name="Bench")
             with session_scope() as session:
@@ -123,13 +122,6 @@ def main() -> None:
             for channel_id in world.channel_ids:
                 with session_scope() as session:
                     inventory.refresh_listings(session, pm, channel_id)
-            with session_scope() as session:
-                organization = session.get(Organization, world.organization_id)
-                assert organization is not None
-                for subscribed in subscribe_organization(session, pm, organization,
-                                                         receiver_url):
-                    if subscribed.error:
-                        raise SystemExit(f"could not subscribe: {subscribed.error}")
             with Session(get_engine()) as session:
                 skus = {
                     index: sorted(set(session.exec(
@@ -139,13 +131,22 @@ def main() -> None:
                         .where(ChannelListing.channel_id == channel_id,
                                ChannelListing.status == "ACTIVATE"))))
                     for index, channel_id in enumerate(world.channel_ids)}
-            if not args.embedded:
+            if args.embedded:
+                workers, receiver_url = _shelfsync_run(env, args.threads)
+            else:
                 workers = subprocess.Popen(
                     [sys.executable, "-m", "dramatiq", "shelfsync.core.broker:broker",
                      "shelfsync.core.tasks", "--processes", str(args.processes), "--threads",
                      str(args.threads)], env=env, start_new_session=True,
                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 time.sleep(3.0)  # workers import and connect
+            with session_scope() as session:
+                organization = session.get(Organization, world.organization_id)
+                assert organization is not None
+                for subscribed in subscribe_organization(session, pm, organization,
+                                                         receiver_url):
+                    if subscribed.error:
+                        raise SystemExit(f"could not subscribe: {subscribed.error}")
             for server in (fakes.store_server, fakes.channel_server):
                 httpx.delete(f"{server.base_url}/_fake/requests", timeout=10)
             placed = _place_orders(args, fakes, skus)
@@ -170,6 +171,20 @@ def main() -> None:
         if db_name is not None:
             _drop(db_name)
         scratch.cleanup()
+
+
+def _shelfsync_run(env: dict[str, str], threads: int) -> tuple[subprocess.Popen[bytes], str]:
+    """`shelfsync run` on the embedded default in a process of its own; returns it and the
+    address its first line names (its receiver)."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "shelfsync.core", "run", "--port", "0", "--threads",
+         str(threads)], env={k: v for k, v in env.items() if "BROKER" not in k},
+        start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    assert process.stdout is not None
+    first = process.stdout.readline().decode()
+    if not first.startswith("Shelfsync on "):
+        raise SystemExit(f"shelfsync run did not start: {first!r}")
+    return process, first.split()[2]
 
 
 def _place_orders(args: argparse.Namespace, fakes: Any,
