@@ -203,8 +203,8 @@ class BulkOperations:
                 error = {"__typename": "BulkOperationUserError", "field": None,
                          "message": message, "code": "OPERATION_IN_PROGRESS"}
                 return {"bulkOperation": None, "userErrors": [error]}
+            now = self.clock()  # reading the shop is part of the processing time
             lines, roots = _jsonl(schema, document, self.fake)
-            now = self.clock()
             op = BulkOperation(
                 num=1000 + len(self.operations) + 1, query=query, created=now,
                 duration=self.startup + len(lines) / self.rate, objects=len(lines),
