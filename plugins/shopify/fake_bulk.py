@@ -23,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -112,7 +111,9 @@ class BulkOperations:
         self.armed: list[dict[str, Any]] = []
         self._epoch = (datetime.now(UTC), clock())
         self._key = hashlib.sha256(f"bulk:{fake.client_secret}".encode()).digest()
-        self._lock = threading.RLock()
+        # The fake's own lock: one lock, so no order between two locks to get wrong (the
+        # finish webhook and the bulk read both need the shop's).
+        self._lock = fake.state_lock
 
     # --- time -----------------------------------------------------------------------------
 
