@@ -149,11 +149,11 @@ class ShopifyFake(FakePlatform):
             currency=currency,
         )
         self.bucket = LeakyBucket(bucket_size, restore_rate)
+        self.state_lock = threading.RLock()
         #: Bulk query operations (fake_bulk), on `clock`; their files at STORAGE_PREFIX.
         self.bulk = BulkOperations(self, clock, bulk_rate, bulk_startup)
         install_bulk(self.schema, self.bulk)
         self.public_url = "http://127.0.0.1"
-        self.state_lock = threading.RLock()
         self._documents: OrderedDict[str, tuple[DocumentNode | None, list[dict[str, Any]]]] = (
             OrderedDict()
         )
