@@ -215,8 +215,19 @@ class BulkRead:
             op = _operation(payload.get("bulkOperation"))
             if op is None:
                 raise BulkUnavailable("bulkOperationRunQuery returned no operation")
-            return self._wait(op)
+            try:
+                return self._wait(op)
+            except BulkUnavailable:
+                self._give_up(op)
+                raise
         raise BulkUnavailable("another bulk query kept starting before ours")
+
+    def _give_up(self, op: Operation) -> None:
+        """Cancel our operation we stopped waiting for: it would hold the shop's one slot."""
+        try:
+            self.client.mutate(CANCEL, {"id": op.id}, "bulkOperationCancel")
+        except PluginError as exc:
+            log.info("shopify: could not cancel bulk operation %s: %s", op.id, exc)
 
     def finished(self) -> Operation:
         """The finished operation whose file we can read, or BulkUnavailable with why not."""

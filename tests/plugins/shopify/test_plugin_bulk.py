@@ -245,6 +245,9 @@ def test_a_wait_past_the_limit_gives_up(slow: RunningFake, clock: Clock,
     with ShopifyClient(slow.connection, sleep=clock.advance) as client, \
             pytest.raises(bulk.BulkUnavailable, match="limit"):
         bulk.BulkRead(client, slow.connection, bulk.STOCK).finished()
+    clock.advance(5.0)
+    # Ours was cancelled: it does not hold the shop's one bulk query slot.
+    assert [op["status"] for op in bulk_ops(slow)] == ["CANCELED"]
 
 
 # --- the file: checked, then joined line by line ------------------------------------------
