@@ -81,10 +81,13 @@ FLAGS = """{
     edges { node { id sku inventoryPolicy inventoryItem { id tracked } } }
   }
 }"""
-#: The catalog (1 connection: a quarter of the stock query's objects).
+#: The catalog, with policy and `tracked` so a refresh's flags read needs no operation of
+#: its own (1 connection: a quarter of the stock query's objects).
 CATALOG = """{
   productVariants {
-    edges { node { id sku title price product { id title } inventoryItem { id } } }
+    edges { node {
+      id sku title price inventoryPolicy product { id title } inventoryItem { id tracked }
+    } }
   }
 }"""
 

@@ -6,7 +6,8 @@ bulk operation takes seconds to start and runs one at a time per shop.
 
 Within a reconcile the stock read's operation (its query carries each variant's policy and
 `tracked`) is lent through the pass's scope to the flags read that follows, which downloads
-the same file again instead of running a second operation.
+the same file again instead of running a second operation; a catalog refresh lends its own
+the same way to the flags read that follows it.
 """
 
 from __future__ import annotations
@@ -127,10 +128,11 @@ def whole_policies(connection: Connection, scope: PassScope | None,
             yield [mapping.backorder_policy(variant) for variant in page if variant.sku]
 
 
-def whole_catalog(connection: Connection,
+def whole_catalog(connection: Connection, scope: PassScope | None,
                   paged: Callable[[ShopifyClient, str], Iterator[list[CatalogItem]]]
                   ) -> Iterator[list[CatalogItem]]:
-    """Every variant with its product, SKU, price and currency, as `whole_stock` reads."""
+    """Every variant with its product, SKU, price and currency, as `whole_stock` reads; the
+    file (it carries the flags too) is lent to the catalog refresh's flags read."""
     with ShopifyClient(connection) as client:
         currency = mapping.shop_currency(client.query(queries.SHOP))
         pages, found = _bulk_or_paged(client, connection, "catalog", bulk.CATALOG,
@@ -141,3 +143,5 @@ def whole_catalog(connection: Connection,
     with found[0] as spool:
         for page in bulk.pages_of(spool, lambda parent, _: parent):
             yield [mapping.to_catalog_item(node, currency) for node in page]
+    if scope is not None:
+        scope.space(PLATFORM)[_LENT] = found[1]

@@ -184,11 +184,13 @@ def _policy_pages(client: ShopifyClient, connection: Connection
 
 
 @hookimpl
-def shelfsync_fetch_catalog(connection: Connection) -> Iterator[list[CatalogItem]]:
+def shelfsync_fetch_catalog(connection: Connection, scope: PassScope | None
+                            ) -> Iterator[list[CatalogItem]]:
     """Every variant with its product, SKU, price and the shop's currency, page by page."""
     if bulk_reads.enabled(connection):
         return bulk_reads.whole_catalog(
-            connection, lambda client, currency: _catalog_pages(client, connection, currency))
+            connection, scope,
+            lambda client, currency: _catalog_pages(client, connection, currency))
     return _paged_catalog(connection)
 
 

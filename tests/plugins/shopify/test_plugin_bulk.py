@@ -92,9 +92,13 @@ def test_whole_reads_from_one_bulk_file_equal_the_truth(
     assert {p.sku: (p.continue_selling, p.tracked) for p in policies} == truth.backorder
     # The flags read took the stock read's file: one operation for both.
     assert [op["status"] for op in bulk_ops(shop)] == ["COMPLETED"]
-    catalog = whole(plugin_manager, shop.connection, CATALOG)
+    refresh = PassScope()
+    catalog = whole(plugin_manager, shop.connection, CATALOG, scope=refresh)
     assert {item.sku: item.variant_id for item in catalog} == truth.catalog
     assert all(isinstance(item, CatalogItem) for item in catalog)
+    # A catalog refresh's flags read takes the catalog's file.
+    policies = whole(plugin_manager, shop.connection, FLAGS, skus=None, scope=refresh)
+    assert {p.sku: (p.continue_selling, p.tracked) for p in policies} == truth.backorder
     assert len(bulk_ops(shop)) == 2
 
 
