@@ -12,7 +12,6 @@ the same way to the flags read that follows it.
 
 from __future__ import annotations
 
-import itertools
 import logging
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -31,9 +30,15 @@ from shelfsync.plugins.shopify.reads import read_locations
 
 log = logging.getLogger(__name__)
 _LENT = "bulk_stock_operation"
-#: A shop whose whole-store read ends within this many pages is read page by page: that
-#: costs less than a bulk operation's start-up and polls (and the full bucket pays for it).
-PROBE_PAGES = 2
+#: A shop of at most this many variants is read page by page: its paged read costs less
+#: than a bulk operation's start-up and polls (a few pages, mostly paid by the full bucket).
+SMALL_SHOP = 250
+#: Whether there are more variants than that: `first: 250` with no node field.
+SIZE_PROBE = """
+query ShopSize($first: Int!) {
+  productVariants(first: $first) { pageInfo { hasNextPage } }
+}
+"""
 
 
 def enabled(connection: Connection) -> bool:
@@ -59,25 +64,25 @@ def _flags(parent: dict[str, Any], _: list[dict[str, Any]]) -> mapping.VariantSt
     return mapping.to_variant_stock(parent)  # levels, if the file has them, are not needed
 
 
+def _small_shop(client: ShopifyClient) -> bool:
+    """Whether the shop has at most `SMALL_SHOP` variants (one cheap query)."""
+    data = client.query(SIZE_PROBE, {"first": SMALL_SHOP})
+    page = mapping.obj(data.get("productVariants"), "productVariants")
+    info = mapping.obj(page.get("pageInfo"), "productVariants.pageInfo")
+    return not mapping.flag(info, "hasNextPage", "productVariants.pageInfo")
+
+
 def _bulk_or_paged(client: ShopifyClient, connection: Connection, what: str, document: str,
                    pages: Iterator[list[Any]]) -> tuple[Iterator[list[Any]], Any]:
-    """(pages to hand on, the bulk file or None): a small shop's paged pages, else the bulk
-    file, else (it failed) the paged pages already read followed by the rest."""
-    probe: list[list[Any]] = []
-    for page in pages:
-        probe.append(page)
-        if not client.more:
-            return iter(probe), None
-        if len(probe) >= PROBE_PAGES:
-            break
-    else:
-        return iter(probe), None
+    """(pages to hand on, the bulk file and operation, or None): a small shop's paged
+    pages, else the bulk file, else (it failed) the paged pages from the start."""
+    if _small_shop(client):
+        return pages, None
     try:
         spool, op = bulk.read_file(client, connection, document)
     except BulkUnavailable as exc:
         _fallback(what, exc)
-        return itertools.chain(probe, pages), None
-    pages.close()  # type: ignore[attr-defined]
+        return pages, None
     return iter(()), (spool, op)
 
 
@@ -85,7 +90,7 @@ def whole_stock(connection: Connection, scope: PassScope | None,
                 paged: Callable[[ShopifyClient], Iterator[list[StockLevel]]]
                 ) -> Iterator[list[StockLevel]]:
     """The whole shop's stock from one bulk query, page by page; paged for a shop of at
-    most `PROBE_PAGES` pages, or when the bulk read fails."""
+    most `SMALL_SHOP` variants, or when the bulk read fails."""
     with ShopifyClient(connection) as client:
         pages, found = _bulk_or_paged(client, connection, "stock", bulk.STOCK, paged(client))
         yield from pages

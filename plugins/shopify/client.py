@@ -177,8 +177,6 @@ class ShopifyClient:
         self.policy = RetryPolicy.for_connection(connection)
         self.budget = budget_for(connection.base_url)
         self.stats = ClientStats()
-        #: Whether the last page `paginate` yielded said there is a next one.
-        self.more = False
         self.sleep = sleep
         self._clock = clock
         extra: dict[str, Any] = {"transport": transport} if transport is not None else {}
@@ -331,7 +329,6 @@ class ShopifyClient:
                 continue
             page = mapping.connection_page(data, root)
             self.stats.pages += 1
-            self.more = page.has_next
             yield page.nodes
             if not page.has_next:
                 return

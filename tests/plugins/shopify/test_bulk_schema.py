@@ -16,7 +16,7 @@ import graphql
 import pytest
 
 from shelfsync.core.testing.environment import unavailable
-from shelfsync.plugins.shopify import bulk
+from shelfsync.plugins.shopify import bulk, bulk_reads
 from shelfsync.plugins.shopify.fake_bulk_rules import bulk_query_errors
 
 NAME = "shopify-admin-2025-04.graphqls"
@@ -51,8 +51,9 @@ def reference() -> graphql.GraphQLSchema:
     return _schema(path)
 
 
-@pytest.mark.parametrize("document", [bulk.RUN, bulk.CURRENT, bulk.BY_ID, bulk.CANCEL],
-                         ids=["run", "current", "by-id", "cancel"])
+@pytest.mark.parametrize("document", [bulk.RUN, bulk.CURRENT, bulk.BY_ID, bulk.CANCEL,
+                                      bulk_reads.SIZE_PROBE],
+                         ids=["run", "current", "by-id", "cancel", "size-probe"])
 def test_operation_documents_are_valid_against_shopify(document: str) -> None:
     assert graphql.validate(reference(), graphql.parse(document)) == []
 
