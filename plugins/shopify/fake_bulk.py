@@ -161,7 +161,7 @@ class BulkOperations:
             op.lines = []
             return
         op.object_count = op.objects
-        op.file = b"".join(op.lines)
+        op.file = b"".join(op.lines) or None  # no objects: Shopify gives no file (url null)
         op.lines = []
         op.url_expires = at + URL_LIFETIME
         op.link_expires = at if fault == "expire_url" else op.url_expires
@@ -260,7 +260,8 @@ class BulkOperations:
             "objectCount": str(op.object_count),
             "rootObjectCount": str(min(op.roots, op.object_count)),
             "fileSize": str(size) if size is not None and finished else None,
-            "url": self._signed(op, "result") if op.status == "COMPLETED" else None,
+            "url": (self._signed(op, "result") if op.status == "COMPLETED"
+                    and op.file is not None else None),
             "partialDataUrl": self._signed(op, "partial") if op.partial is not None else None,
         }
 

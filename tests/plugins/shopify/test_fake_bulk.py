@@ -160,3 +160,13 @@ def test_finish_webhook_is_signed_and_the_plugin_accepts_its_topic(
     assert payload["status"] == "completed" and payload["type"] == "query"
     event = verify_and_parse(shop.fake.client_secret, headers, body)
     assert event.topic == "bulk_operations/finish" and event.skus == ()
+
+
+def test_a_query_that_finds_nothing_completes_without_a_file(shop: RunningFake,
+                                                             clock: Clock) -> None:
+    with ShopifyClient(shop.connection) as client:
+        run(client, '{ productVariants(query: "sku:NO-SUCH-SKU") { edges { node { id } } } }')
+        clock.advance(5.0)
+        done = state(client)
+    assert done["status"] == "COMPLETED" and done["objectCount"] == "0"
+    assert done["url"] is None and done["fileSize"] is None
