@@ -11,7 +11,10 @@ The bucket starts full, so its first `initial bucket` points are free; every poi
 has to be restored first, at `restore rate` points per second. A client that paces itself
 perfectly finishes in that time; the ratio printed is wall-clock seconds over that minimum.
 
-Run: `.venv/bin/python bench/shopify_fetch.py [--products 2500 --variants 4]`.
+Run: `.venv/bin/python bench/shopify_fetch.py [--products 2500 --variants 4] [--bulk]`.
+
+With `--bulk` the read is one bulk query operation: its minimum is the fake's processing time
+(start-up + objects / the bulk rate, see plugins/shopify/fake_bulk.py), not the cost budget.
 """
 
 from __future__ import annotations
@@ -21,12 +24,13 @@ import logging
 import os
 import sys
 import time
+from typing import Any
 
 from shelfsync.core.http import ALLOW_PRIVATE_ENV
 from shelfsync.core.plugins import get_plugin_manager
 from shelfsync.core.testing.kit_runner import start_fake
 from shelfsync.plugins.shopify.client import ShopifyClient
-from shelfsync.plugins.shopify.reads import read_stock_levels
+from shelfsync.plugins.shopify.reads import read_locations, read_stock_levels
 
 RESTORE_RATE = 100.0  # Shopify Standard plan, points per second
 
@@ -37,6 +41,8 @@ def main() -> int:
     parser.add_argument("--products", type=int, default=2500)
     parser.add_argument("--variants", type=int, default=4)
     parser.add_argument("--locations", type=int, default=3)
+    parser.add_argument("--bulk", action="store_true",
+                        help="one bulk query operation instead of paged reads")
     args = parser.parse_args()
     os.environ.setdefault(ALLOW_PRIVATE_ENV, "1")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise
@@ -47,6 +53,8 @@ def main() -> int:
     with start_fake(pm, "shopify", timeout=30.0, settings={"retry_backoff": 0.5},
                     **options) as running:
         running.reset_requests()
+        if args.bulk:
+            return _bulk(running, args)
         with ShopifyClient(running.connection) as client:
             started = time.monotonic()
             levels = read_stock_levels(client, None)
@@ -70,6 +78,43 @@ def main() -> int:
     ratio = seconds / minimum if minimum else float("nan")
     print(f"ratio seconds / minimum  {ratio:.3f} (goal ≤ 1.1)")
     return 0 if stats.throttled == 0 else 1
+
+
+def _bulk(running: Any, args: argparse.Namespace) -> int:
+    """The same read as one bulk operation (the fake processes it at its documented rate)."""
+    from shelfsync.plugins.shopify import bulk, mapping
+
+    with ShopifyClient(running.connection) as client:
+        started = time.monotonic()
+        read = bulk.BulkRead(client, running.connection, bulk.STOCK)
+        op = read.finished()
+        processed = time.monotonic() - started
+        spool = bulk.download(running.connection, op)
+        active = {loc.id for loc in read_locations(client) if loc.active}
+        count = 0
+        with spool:
+            for page in bulk.pages_of(spool, lambda p, c: mapping.to_variant_stock(
+                    bulk.with_levels(p, c))):
+                count += sum(len(mapping.stock_levels(v, active)) for v in page)
+        seconds = time.monotonic() - started
+        stats = client.stats
+    fake = running.fake
+    rate = fake.bulk.rate
+    minimum = fake.bulk.startup + op.object_count / rate
+    print(f"variants × locations     {args.products * args.variants} × {args.locations}")
+    print(f"stock levels read        {count}")
+    print(f"bulk objects             {op.object_count} (variants + inventory levels), file "
+          f"{op.file_size} bytes")
+    print(f"HTTP requests            {running.request_count()} ({read.polls} status polls, "
+          f"1 download; THROTTLED answers: {stats.throttled})")
+    print(f"cost points spent        {stats.points:.0f} (actualQueryCost summed)")
+    print(f"processing (fake)        {minimum:.1f} s = {fake.bulk.startup:g} s start-up + "
+          f"{op.object_count} objects / {rate:g} objects/s")
+    print(f"seconds to completion    {processed:.1f} (polling overshoot "
+          f"{processed - minimum:.1f})")
+    print(f"seconds in all           {seconds:.1f} (download, check and parse included)")
+    print(f"ratio seconds / minimum  {seconds / minimum:.3f}")
+    return 0
 
 
 if __name__ == "__main__":

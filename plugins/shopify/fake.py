@@ -48,6 +48,7 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 from graphql import (
@@ -63,6 +64,13 @@ from werkzeug.wrappers import Request, Response
 
 from shelfsync.core.testing.fakes import FakePlatform, FakeTruth, Fault, json_response
 from shelfsync.plugins.shopify import fake_webhooks as hooks
+from shelfsync.plugins.shopify.fake_bulk import (
+    BULK_OBJECTS_PER_SECOND,
+    BULK_STARTUP_SECONDS,
+    STORAGE_PREFIX,
+    BulkOperations,
+)
+from shelfsync.plugins.shopify.fake_bulk import install as install_bulk
 from shelfsync.plugins.shopify.fake_control import handle_control
 from shelfsync.plugins.shopify.fake_cost import (
     DOCS_URL,
@@ -119,6 +127,9 @@ class ShopifyFake(FakePlatform):
         client_secret: str | None = None,
         currency: str = "USD",
         api_version: str = DEFAULT_API_VERSION,
+        clock: Callable[[], float] = time.monotonic,
+        bulk_rate: float = BULK_OBJECTS_PER_SECOND,
+        bulk_startup: float = BULK_STARTUP_SECONDS,
     ) -> None:
         super().__init__()
         self.schema = build_fake_schema(MUTATIONS)
@@ -139,6 +150,10 @@ class ShopifyFake(FakePlatform):
         )
         self.bucket = LeakyBucket(bucket_size, restore_rate)
         self.state_lock = threading.RLock()
+        #: Bulk query operations (fake_bulk), on `clock`; their files at STORAGE_PREFIX.
+        self.bulk = BulkOperations(self, clock, bulk_rate, bulk_startup)
+        install_bulk(self.schema, self.bulk)
+        self.public_url = "http://127.0.0.1"
         self._documents: OrderedDict[str, tuple[DocumentNode | None, list[dict[str, Any]]]] = (
             OrderedDict()
         )
@@ -197,6 +212,9 @@ class ShopifyFake(FakePlatform):
 
     def handle_api(self, request: Request) -> Response:
         """Route, authenticate and answer one Admin API request."""
+        self.public_url = request.host_url.rstrip("/")
+        if request.path.startswith(STORAGE_PREFIX) and request.method == "GET":
+            return self.bulk.serve(request)  # signed links: no access token
         route = API_PATH.match(request.path)
         if not route:
             return json_response({"errors": "Not Found"}, 404)

@@ -47,6 +47,8 @@ def handle_control(fake: ShopifyFake, request: Request, name: str) -> Response |
         ("fulfill", "POST"): lambda: _fulfill(fake, body),
         ("order-faults", "POST"): lambda: _order_fault(fake, body),
         ("order-calls", "GET"): lambda: dict(fake.order_calls),
+        ("bulk", "GET"): lambda: fake.bulk.state(),
+        ("bulk", "POST"): lambda: fake.bulk.control(body, fake.schema),
     }
     route = routes.get((name, request.method))
     if route is None:

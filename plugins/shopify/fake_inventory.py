@@ -192,7 +192,8 @@ def inventory_set_quantities(_: Any, info: Any, input: dict[str, Any]) -> dict[s
         elif name == "on_hand" and quantity < 0:
             message = "The quantity can't be negative."
             errors.add(kind, "INVALID_QUANTITY_NEGATIVE", [*base, "quantity"], message)
-        elif not input.get("ignoreCompareQuantity"):
+        elif name in ("available", "on_hand") and not input.get("ignoreCompareQuantity"):
+            # (an invalid name is already a userError: nothing to compare it with)
             compare = entry.get("compareQuantity")
             if compare is not None and compare != level.quantity(name):
                 message = "The compareQuantity value does not match persisted value."

@@ -12,11 +12,16 @@ import binascii
 import json
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from typing import Any
 
 from graphql import GraphQLError
 
 from shelfsync.plugins.shopify.fake_store import ShopStore, parse_gid
+
+#: Set while a bulk operation runs its query (fake_bulk): Shopify ignores `first`/`last` there
+#: and every connection is read whole.
+BULK_READ: ContextVar[bool] = ContextVar("shopify_fake_bulk_read", default=False)
 
 
 def encode_cursor(num: int, value: object) -> str:
@@ -90,6 +95,8 @@ def paginate(
         raise GraphQLError(f"Invalid cursor for current pagination: {cursor!r}")
 
     lo, hi = 0, len(items)
+    if BULK_READ.get():
+        return Connection(items, num, False, False)
     if args.get("after"):
         lo = position(args["after"], after=True)
     if args.get("before"):

@@ -37,7 +37,14 @@ from shelfsync.core.types import (
     StoreOrderStatus,
     WebhookEvent,
 )
-from shelfsync.plugins.shopify import mapping, queries, settings, subscriptions, webhooks
+from shelfsync.plugins.shopify import (
+    bulk_reads,
+    mapping,
+    queries,
+    settings,
+    subscriptions,
+    webhooks,
+)
 from shelfsync.plugins.shopify.client import PLATFORM, ShopifyClient
 from shelfsync.plugins.shopify.reads import (
     SKU_CHUNK,
@@ -121,6 +128,10 @@ def shelfsync_fetch_stock_levels(
     """
     cap = settings.LEVELS_PER_ITEM.read(connection.settings)
     if skus is None:
+        if bulk_reads.enabled(connection):
+            return bulk_reads.whole_stock(
+                connection, scope,
+                lambda client: stock_level_pages(client, page_size(connection), cap))
         return _whole_stock(connection, cap)
     with ShopifyClient(connection) as client:
         if scope is None:
@@ -145,6 +156,9 @@ def shelfsync_fetch_backorder_policies(
     """CONTINUE, or an untracked item, means the variant keeps selling when out of stock.
     The given SKUs' in one list, or the whole shop's page by page."""
     if skus is None:
+        if bulk_reads.enabled(connection):
+            return bulk_reads.whole_policies(
+                connection, scope, lambda client: _policy_pages(client, connection))
         return _whole_policies(connection)
     shared = PassReads(scope).take_variants(skus) if scope is not None else None
     if shared is not None:  # the pass's stock read of the same SKUs carried the flags
@@ -160,19 +174,37 @@ def shelfsync_fetch_backorder_policies(
 
 def _whole_policies(connection: Connection) -> Iterator[list[BackorderPolicy]]:
     with ShopifyClient(connection) as client:
-        for page in variant_pages(client, queries.BACKORDER_POLICIES, {},
-                                  page_size(connection)):
-            yield [mapping.backorder_policy(variant) for variant in page if variant.sku]
+        yield from _policy_pages(client, connection)
+
+
+def _policy_pages(client: ShopifyClient, connection: Connection
+                  ) -> Iterator[list[BackorderPolicy]]:
+    for page in variant_pages(client, queries.BACKORDER_POLICIES, {}, page_size(connection)):
+        yield [mapping.backorder_policy(variant) for variant in page if variant.sku]
 
 
 @hookimpl
-def shelfsync_fetch_catalog(connection: Connection) -> Iterator[list[CatalogItem]]:
+def shelfsync_fetch_catalog(connection: Connection, scope: PassScope | None
+                            ) -> Iterator[list[CatalogItem]]:
     """Every variant with its product, SKU, price and the shop's currency, page by page."""
+    if bulk_reads.enabled(connection):
+        return bulk_reads.whole_catalog(
+            connection, scope,
+            lambda client, currency: _catalog_pages(client, connection, currency))
+    return _paged_catalog(connection)
+
+
+def _paged_catalog(connection: Connection) -> Iterator[list[CatalogItem]]:
     with ShopifyClient(connection) as client:
         currency = mapping.shop_currency(client.query(queries.SHOP))
-        for page in client.paginate(queries.CATALOG, {"query": None}, "productVariants",
-                                    page_size=page_size(connection)):
-            yield [mapping.to_catalog_item(node, currency) for node in page]
+        yield from _catalog_pages(client, connection, currency)
+
+
+def _catalog_pages(client: ShopifyClient, connection: Connection, currency: str
+                   ) -> Iterator[list[CatalogItem]]:
+    for page in client.paginate(queries.CATALOG, {"query": None}, "productVariants",
+                                page_size=page_size(connection)):
+        yield [mapping.to_catalog_item(node, currency) for node in page]
 
 
 # --- orders ---------------------------------------------------------------------------------

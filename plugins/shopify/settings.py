@@ -28,5 +28,9 @@ LEVELS_PER_ITEM = FieldSpec("levels_per_item", "Locations per variant and page",
                             minimum=1, maximum=MAX_PAGE_SIZE,
                             help="Caps inventory levels read per item; default: every location.")
 
+BULK_READS = FieldSpec("bulk_reads", "Bulk reads for whole-store reads", FieldKind.BOOL,
+                       default=True,
+                       help="Read the whole store as one bulk query (off: page by page).")
+
 CREDENTIAL_FIELDS = (ACCESS_TOKEN, CLIENT_SECRET)
-SETTING_FIELDS = (API_VERSION, PAGE_SIZE, LEVELS_PER_ITEM)
+SETTING_FIELDS = (API_VERSION, PAGE_SIZE, LEVELS_PER_ITEM, BULK_READS)

@@ -67,7 +67,9 @@ def app(server: tuple[Scripted, str], monkeypatch: pytest.MonkeyPatch
     return scripted, Connection(
             platform="shopify", base_url=base_url,
             credentials={"access_token": "shpat_test", "client_secret": "s"},
-            settings={"retry_backoff": 0.01, "retry_attempts": 2, "api_version": "2025-01"},
+            # Paged reads: the scripted answers are pages (bulk reads: test_plugin_bulk.py).
+            settings={"retry_backoff": 0.01, "retry_attempts": 2, "api_version": "2025-01",
+                      "bulk_reads": False},
             timeout=2.0,
         )
 
