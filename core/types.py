@@ -484,6 +484,8 @@ class ChannelOrder:
     #: The channel ships it itself (TikTok's FULFILLMENT_BY_TIKTOK): no tracking is ever
     #: pushed back for it.
     fulfilled_by_channel: bool = False
+    #: Why the channel cancelled it, in the channel's words (shown on the store order).
+    cancel_reason: str = ""
 
 
 @dataclass(frozen=True)
