@@ -31,6 +31,7 @@ from shelfsync.core.types import (
     OrderLine,
     PassScope,
     PushResult,
+    ShippingProvider,
     StoreOrderRef,
     StoreOrderStatus,
 )
@@ -188,10 +189,17 @@ def check_order_writes(pm: ShelfsyncPluginManager, fake: RunningFake) -> list[st
     require(len(page.orders) >= len(hooks), "shelfsync_fetch_orders",
             "the fake holds too few orders to ship and cancel one each", len(hooks),
             len(page.orders))
+    provider = ""
+    if pm.implements(plugin, "shelfsync_fetch_shipping_providers"):
+        providers = pm.call(conn, "shelfsync_fetch_shipping_providers")
+        _elements(providers, ShippingProvider, "shelfsync_fetch_shipping_providers")
+        require(bool(providers), "shelfsync_fetch_shipping_providers",
+                "no shipping provider to ship with", "at least one", providers)
+        provider = providers[0].id
     for hook, order in zip(hooks, page.orders, strict=False):
         kwargs: dict[str, Any] = (
             {"fulfillment": Fulfillment(order_id=order.id, tracking_number="CONTRACT-1",
-                                        carrier="contract")}
+                                        carrier="contract", shipping_provider_id=provider)}
             if hook == "shelfsync_push_fulfillment"
             else {"order_id": order.id, "reason": "contract"})
         first = _call_losing_the_answer(pm, fake, conn, hook, **kwargs)

@@ -344,6 +344,9 @@ def parse_order(order: Reader, shop_id: str = "") -> ChannelOrder:
         shipping_fee=_payment_money(payment, currency, "shipping_fee"),
         tax=_payment_money(payment, currency, "tax"),
         discount=_discount(payment, currency),
+        fulfilled_by_channel=order.text("fulfillment_type", required=False)
+        == "FULFILLMENT_BY_TIKTOK",
+        cancel_reason=order.text("cancel_reason", required=False),
     )
 
 
