@@ -120,6 +120,16 @@ SHAPES: dict[str, Callable[[str, Mapping[str, Any]], Parsed]] = {
 }
 
 
+def _order_id(topic: str, payload: Mapping[str, Any]) -> str:
+    """The order an order, fulfilment or refund event is about, as its GraphQL id ("" for
+    other topics): the signed body names it (`id` of an order, `order_id` otherwise)."""
+    if topic.startswith("orders/"):
+        return _gid("Order", _id(payload, "id", topic))
+    if topic.startswith(("fulfillments/", "refunds/")):
+        return _gid("Order", _id(payload, "order_id", topic))
+    return ""
+
+
 def _header_time(headers: Mapping[str, str]) -> datetime | None:
     value = headers.get("x-shopify-triggered-at", "").strip()
     return aware_time(value, "X-Shopify-Triggered-At") if value else None
@@ -187,6 +197,7 @@ def verify_and_parse(secret: str, headers: Mapping[str, str], body: bytes) -> We
     if topic == APP_UNINSTALLED:
         domain = _uninstalled_shop(payload, domain)
     return WebhookEvent(
+        order_id=_order_id(topic, payload),
         platform=PLATFORM,
         topic=topic,
         dedup_key=body_key(topic, body),
