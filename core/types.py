@@ -458,6 +458,9 @@ class OrderLine:
     unit_price: Money | None = None
     product_id: str = ""
     title: str = ""
+    #: The channel's own id of each unit, when it counts units as line items (TikTok): what
+    #: a partial shipment or a return names. Empty: `line_id` stands for all `quantity`.
+    unit_line_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,10 @@ def note_channel_cancellation(session: Session, binding_id: int, channel_id: int
     transaction), when the channel's cancellation sync is on; its id when new."""
     if not settings_of(session, channel_id).cancellation_sync:
         return None
+    if session.execute(select(AftersaleAction.id).where(
+            AftersaleAction.binding_id == binding_id,
+            AftersaleAction.kind == Kind.CANCEL_CHANNEL.value)).first() is not None:
+        return None  # the store cancelled first and we cancelled on the channel: not back
     return record_action(session, binding_id=binding_id, channel_id=channel_id,
                          kind=Kind.CANCEL_STORE, external_id=CANCEL,
                          payload={"reason": reason or DEFAULT_REASON})

@@ -83,27 +83,38 @@ def _links(session: Session, channel_id: int) -> dict[str, str]:
         SkuLink.channel_id == channel_id)).all())
 
 
+def units_of(binding: OrderBinding, links: Mapping[str, str]) -> list[tuple[str, str, int]]:
+    """The order's shippable units as (channel line id, store SKU, units it stands for): one
+    per unit where the channel names units (TikTok), one per line otherwise."""
+    units = []
+    for line in (binding.payload or {}).get("lines") or []:
+        store_sku = links.get(str(line.get("sku_id")), str(line.get("seller_sku") or ""))
+        ids = [str(i) for i in line.get("unit_line_ids") or []]
+        if ids:
+            units += [(ident, store_sku, 1) for ident in ids]
+        else:
+            units.append((str(line["line_id"]), store_sku, max(1, int(line.get("quantity") or 1))))
+    return units
+
+
 def claim_lines(binding: OrderBinding, links: Mapping[str, str],
                 shipment: StoreFulfillment, claimed: set[str]) -> tuple[list[str], list[str]]:
-    """The channel line ids a shipment carries (one line per unit, first unclaimed first) and
-    the store SKUs of units no unclaimed line matches."""
-    lines = list((binding.payload or {}).get("lines") or [])
+    """The channel line ids a shipment carries (first unclaimed first) and the store SKUs of
+    units no unclaimed line matches."""
+    units = units_of(binding, links)
     if not shipment.lines:
-        return [str(li["line_id"]) for li in lines if str(li["line_id"]) not in claimed], []
+        return [ident for ident, _, _ in units if ident not in claimed], []
     chosen: list[str] = []
     unmatched: list[str] = []
     for item in shipment.lines:
         wanted = max(0, int(item.quantity))
-        for line in lines:
-            if wanted == 0:
+        for ident, store_sku, count in units:
+            if wanted <= 0:
                 break
-            ident = str(line["line_id"])
-            store_sku = links.get(str(line.get("sku_id")), line.get("seller_sku"))
             if ident in claimed or ident in chosen or store_sku != item.sku:
                 continue
-            units = max(1, int(line.get("quantity") or 1))
             chosen.append(ident)
-            wanted -= units
+            wanted -= count
         if wanted > 0:
             unmatched.append(item.sku)
     return chosen, unmatched

@@ -39,7 +39,8 @@ def order_to_payload(order: ChannelOrder) -> dict[str, Any]:
             "postal_code": recipient.postal_code, "country_code": recipient.country_code},
         "lines": [{"line_id": li.line_id, "sku_id": li.sku_id, "seller_sku": li.seller_sku,
                    "quantity": li.quantity, "unit_price": _money(li.unit_price),
-                   "product_id": li.product_id, "title": li.title} for li in order.lines],
+                   "product_id": li.product_id, "title": li.title,
+                   "unit_line_ids": list(li.unit_line_ids)} for li in order.lines],
     }
 
 
@@ -66,6 +67,7 @@ def order_from_payload(data: Mapping[str, Any]) -> ChannelOrder:
         lines=tuple(OrderLine(line_id=li["line_id"], sku_id=li["sku_id"],
                               seller_sku=li["seller_sku"], quantity=int(li["quantity"]),
                               unit_price=_unmoney(li.get("unit_price")),
-                              product_id=li.get("product_id", ""), title=li.get("title", ""))
+                              product_id=li.get("product_id", ""), title=li.get("title", ""),
+                              unit_line_ids=tuple(li.get("unit_line_ids") or ()))
                     for li in data.get("lines", [])),
     )

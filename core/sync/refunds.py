@@ -41,7 +41,7 @@ from shelfsync.core.sync.aftersale import (
     record_action,
 )
 from shelfsync.core.sync.context import settings_of, store_connection, store_of
-from shelfsync.core.sync.fulfilment import store_ref
+from shelfsync.core.sync.fulfilment import store_ref, units_of
 from shelfsync.core.sync.order_payload import _money, _unmoney
 from shelfsync.core.sync.orders import OrderState, _convert
 from shelfsync.core.types import ChannelReturn, FulfilledLine, Money, StoreRefund, StoreRefundResult
@@ -80,19 +80,19 @@ def accept_returns(session: Session, channel_id: int, returns: Iterable[ChannelR
 def _store_lines(session: Session, binding: OrderBinding, lines: list[dict[str, Any]]
                  ) -> tuple[FulfilledLine, ...]:
     """Store SKU → units of the returned channel lines (one line item per unit)."""
-    order_lines = {str(li["line_id"]): li for li in (binding.payload or {}).get("lines", [])}
     links = dict(session.execute(select(SkuLink.sku_id, SkuLink.store_sku).where(
         SkuLink.channel_id == binding.channel_id)).all())
+    counts = {ident: count for ident, _, count in units_of(binding, links)}
     units: dict[str, int] = {}
     unknown: list[str] = []
     for line in lines:
-        known = order_lines.get(str(line.get("line_id")), {})
-        sku_id = str(line.get("sku_id") or known.get("sku_id") or "")
+        sku_id = str(line.get("sku_id") or "")
         store_sku = links.get(sku_id)
         if store_sku is None:
             unknown.append(str(line.get("seller_sku") or sku_id or line.get("line_id")))
             continue
-        units[store_sku] = units.get(store_sku, 0) + max(1, int(known.get("quantity") or 1))
+        # One unit per returned TikTok line item; a whole line where the channel has no units.
+        units[store_sku] = units.get(store_sku, 0) + counts.get(str(line.get("line_id")), 1)
     if unknown:
         raise AfterRefusal(AfterReason.LINES_NOT_MATCHED,
                            f"returned SKUs not linked to the store: {', '.join(unknown)}")

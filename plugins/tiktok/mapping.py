@@ -308,6 +308,7 @@ def _lines(order: Reader, currency: str) -> tuple[OrderLine, ...]:
         key = (sku_id, price)
         if key in grouped:
             grouped[key]["quantity"] += units
+            grouped[key]["unit_line_ids"] += (item.text("id"),)
             continue
         item_currency = item.text("currency", required=False) or currency
         grouped[key] = {
@@ -318,6 +319,7 @@ def _lines(order: Reader, currency: str) -> tuple[OrderLine, ...]:
             "unit_price": Money(price, item_currency) if price else None,
             "product_id": item.text("product_id", required=False),
             "title": item.text("product_name", required=False),
+            "unit_line_ids": (item.text("id"),),
         }
     return tuple(OrderLine(**fields) for fields in grouped.values())
 
