@@ -187,7 +187,9 @@ class ShopifyFake(FakePlatform):
                     if tag.startswith(ORDER_TAG):
                         key = tag.removeprefix(ORDER_TAG)
                         orders[key] = orders.get(key, 0) + 1
+            refunds = {gid("Order", o.num): len(o.refunds) for o in store.orders}
             return FakeTruth(
+                refunds=refunds,
                 locations=active,
                 stock=stock,
                 backorder={v.sku: (v.policy == "CONTINUE" or not v.item.tracked, v.item.tracked)
