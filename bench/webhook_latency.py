@@ -87,6 +87,9 @@ def main() -> None:
     parser.add_argument("--budget", type=int, default=None,
                         help="api_calls_per_second for every connection (default: the "
                              "defaults of core/budget.py)")
+    parser.add_argument("--timeline", default=None,
+                        help="write one line per change (seconds into the run, latency in ms, "
+                             "or 'lost') to this file, to see when in a run the tail happens")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
@@ -147,7 +150,7 @@ def main() -> None:
                  "shelfsync.core.tasks", "--processes", str(args.processes), "--threads",
                  str(args.threads)], env=env, start_new_session=True,
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            time.sleep(3.0)  # workers import and connect
+            _warm_up(fakes.store_server.base_url, pushes, skus, live)
             for server in (fakes.store_server, fakes.channel_server):
                 httpx.delete(f"{server.base_url}/_fake/requests", timeout=10)
             sent: list[tuple[str, int, float]] = []
@@ -168,7 +171,7 @@ def main() -> None:
             calls = {name: httpx.get(f"{server.base_url}/_fake/requests", timeout=10).json()
                      for name, server in (("store", fakes.store_server),
                                           ("channel", fakes.channel_server))}
-        latencies, missing = [], 0
+        latencies, missing, timeline = [], 0, []
         newest: dict[str, int] = defaultdict(int)
         for sku_id, total, _ in sent:
             newest[sku_id] = max(newest[sku_id], total)
@@ -177,8 +180,13 @@ def main() -> None:
                        if sid == sku_id and qty >= total and t >= at]
             if arrived:
                 latencies.append(min(arrived) - at)
+                timeline.append(f"{at - started:.3f} {latencies[-1] * 1000:.0f}")
             else:
                 missing += 1
+                timeline.append(f"{at - started:.3f} lost")
+        if args.timeline:
+            with open(args.timeline, "w", encoding="utf-8") as handle:
+                handle.write("\n".join(timeline) + "\n")
         _report(args, count, elapsed, latencies, missing)
         _report_calls(count, calls)
     finally:
@@ -191,6 +199,33 @@ def main() -> None:
                 workers.wait(timeout=5)
         get_engine_dispose()
         _drop(db_name)
+
+
+def _warm_up(store_url: str, pushes: PushLog, skus: list[str], live: dict[str, str]) -> None:
+    """Wait until the workers are up and warm: a few changes at 10/s, each seen on TikTok.
+
+    The figure is the latency of running workers (a deployment's are always running), not of
+    worker processes still importing, opening their first database connections and reading
+    each shop's warehouses once: a fixed `sleep` before the run let those first seconds
+    into the tail on a busy machine. Changes of the run itself start once every warm-up
+    change arrived (at most 60 s).
+    """
+    waiting: list[tuple[str, int]] = []
+    with httpx.Client(base_url=store_url, timeout=10) as client:
+        for sku in skus[:30]:
+            answer = client.post("/_fake/stock", json={"sku": sku, "delta": 1}).json()
+            total = sum(lv["available"] for lv in answer["levels"] if lv["location_active"])
+            waiting.append((live[sku], max(0, total)))
+            time.sleep(0.1)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with pushes.lock:
+            seen = set(pushes.seen)
+        if all(any(sid == sku_id and qty >= total for sid, qty in seen)
+               for sku_id, total in waiting):
+            return
+        time.sleep(0.2)
+    raise SystemExit("bench: the workers did not sync the warm-up changes within 60 s")
 
 
 def get_engine_dispose() -> None:

@@ -2,8 +2,11 @@
 
 Everything here talks to the fakes over HTTP, as Shelfsync talks to the real platforms; the
 fakes are found through the plugins' `shelfsync_fake_factory` hook, so core imports no plugin.
-The demo is, on purpose, a Shopify store and a TikTok Shop app with two shops, synced with
-different rules per shop so the difference shows in the pushes it prints. Tests reuse
+The demo is, by default, a Shopify store (`--store` picks any installed store plugin with a
+fake) and a TikTok Shop app with two shops, synced with different rules per shop so the
+difference shows in the pushes it prints. Every store fake takes the same control call to
+move stock as a merchant would (`POST /_fake/stock {"sku", "delta"}`), so the ticker works
+whatever the store. Tests reuse
 `connect_organization` to build the same organization against their own fakes.
 """
 
@@ -27,7 +30,6 @@ from shelfsync.core.models import (
     ChannelConnection,
     ChannelSettings,
     InventoryAudit,
-    Location,
     OrderBinding,
     Organization,
     SkuLink,
@@ -38,10 +40,6 @@ from shelfsync.core.testing.server import RunningServer, serving
 
 STORE_PLATFORM = "shopify"
 CHANNEL_PLATFORM = "tiktok"
-ADJUST_STOCK = """
-mutation Adjust($input: InventoryAdjustQuantitiesInput!) {
-  inventoryAdjustQuantities(input: $input) { userErrors { field message } }
-}"""
 SUBSCRIBE = """
 mutation Subscribe($topic: WebhookSubscriptionTopic!, $sub: WebhookSubscriptionInput!) {
   webhookSubscriptionCreate(topic: $topic, webhookSubscription: $sub) {
@@ -80,24 +78,28 @@ class Fakes:
     store_server: RunningServer
     channel: Any
     channel_server: RunningServer
+    store_platform: str = STORE_PLATFORM
 
 
 @contextmanager
 def running_fakes(pm: ShelfsyncPluginManager, *, products: int, variants: int, seed: int,
-                  shops: int = 2, **store_options: Any) -> Iterator[Fakes]:
-    """Serve a Shopify fake and a TikTok fake (`shops` shops) built from the same seed."""
+                  shops: int = 2, store_platform: str = STORE_PLATFORM,
+                  **store_options: Any) -> Iterator[Fakes]:
+    """Serve a store fake (Shopify unless `store_platform` names another installed store
+    plugin) and a TikTok fake (`shops` shops) built from the same seed."""
     factories = dict(pm.hook.shelfsync_fake_factory())
-    missing = [p for p in (STORE_PLATFORM, CHANNEL_PLATFORM) if p not in factories]
+    missing = [p for p in (store_platform, CHANNEL_PLATFORM) if p not in factories]
     if missing:
-        raise RuntimeError(f"the demo needs the {' and '.join(missing)} plugin(s) installed")
-    store = factories[STORE_PLATFORM](products=products, variants=variants, seed=seed,
+        raise RuntimeError(f"the demo needs the {' and '.join(missing)} plugin(s) installed, "
+                           "with a fake")
+    store = factories[store_platform](products=products, variants=variants, seed=seed,
                                       **store_options)
     channel = factories[CHANNEL_PLATFORM](shops=shops, products=products, variants=variants,
                                           seed=seed)
     with ExitStack() as stack:
         store_server = stack.enter_context(serving(store))
         channel_server = stack.enter_context(serving(channel))
-        yield Fakes(store, store_server, channel, channel_server)
+        yield Fakes(store, store_server, channel, channel_server, store_platform)
 
 
 @dataclass
@@ -128,13 +130,16 @@ def connect_organization(
     session.flush()
     assert organization.id is not None
     store_entry = fakes.store.connections()[0]
+    store_settings = dict(store_entry.get("settings") or {})
+    if store_entry.get("api_version"):
+        store_settings["api_version"] = store_entry["api_version"]
     store = add_store_connection(
         session,
         organization_id=organization.id,
-        platform=STORE_PLATFORM,
+        platform=fakes.store_platform,
         base_url=fakes.store_server.base_url,
         credentials=store_entry["credentials"],
-        settings={"api_version": store_entry.get("api_version"), **extra},
+        settings={**store_settings, **extra},
         store_id=store_entry.get("shop"),
         store_name=str(store_entry.get("name", "")),
     )
@@ -199,33 +204,19 @@ def subscribe_store_webhooks(fakes: Fakes, receiver_url: str) -> None:
                                        "sub": {"callbackUrl": receiver_url, "format": "JSON"}})
 
 
-@dataclass(frozen=True)
-class StockTarget:
-    """One linked SKU and where its stock can be changed."""
-
-    sku: str
-    inventory_item_id: str
-    location_id: str
-
-
-def stock_targets(session: Session, demo: DemoOrganization) -> list[StockTarget]:
-    """Linked SKUs with an inventory item at an active location (what the ticker changes)."""
+def stock_targets(session: Session, demo: DemoOrganization) -> list[str]:
+    """The store's linked SKUs: what the ticker changes."""
     linked = set(session.exec(select(SkuLink.store_sku).where(
         SkuLink.channel_id.in_(demo.channel_ids))))  # type: ignore[attr-defined]
-    location = session.exec(select(Location.location_id).where(
-        Location.store_connection_id == demo.store_id, Location.active)).first()
-    if location is None:
-        return []
-    variants = session.exec(select(CatalogVariant).where(
+    variants = session.exec(select(CatalogVariant.sku).where(
         CatalogVariant.store_connection_id == demo.store_id)).all()
-    return [StockTarget(v.sku, v.inventory_item_id, location) for v in variants
-            if v.sku in linked and v.inventory_item_id]
+    return sorted({sku for sku in variants if sku in linked})
 
 
 class StockTicker:
     """Changes a random linked SKU's stock in the store every `interval` seconds."""
 
-    def __init__(self, fakes: Fakes, targets: Sequence[StockTarget], *, seed: int,
+    def __init__(self, fakes: Fakes, targets: Sequence[str], *, seed: int,
                  interval: float, announce: Callable[[str], None]) -> None:
         self.fakes = fakes
         self.targets = list(targets)
@@ -234,16 +225,17 @@ class StockTicker:
         self.announce = announce
 
     def tick(self) -> None:
-        """One stock change through the store's API (Shopify: inventoryAdjustQuantities)."""
-        target = self.random.choice(self.targets)
+        """One stock change in the store fake, made as a merchant would make it (the fake
+        sends the webhook its platform would send, or none where the platform sends none)."""
+        sku = self.random.choice(self.targets)
         delta = self.random.choice([-7, -5, -3, -2, -1, 1, 2, 4, 6, 9])
-        shopify_graphql(self.fakes, ADJUST_STOCK, {"input": {
-            "reason": "correction",
-            "name": "available",
-            "changes": [{"delta": delta, "inventoryItemId": target.inventory_item_id,
-                         "locationId": target.location_id}],
-        }})
-        self.announce(f"store  {target.sku:<16} stock {delta:+d}")
+        response = httpx.post(f"{self.fakes.store_server.base_url}/_fake/stock",
+                              json={"sku": sku, "delta": delta}, timeout=10.0)
+        if response.status_code >= 400:
+            self.announce(f"store  {sku:<16} stock change refused by the fake: "
+                          f"{response.text[:200]}")
+            return
+        self.announce(f"store  {sku:<16} stock {delta:+d}")
 
     def run(self, stop: threading.Event) -> None:
         """Tick until `stop` is set."""
@@ -313,8 +305,9 @@ def wait_for(condition: Callable[[], bool], timeout: float, every: float = 0.1) 
 
 class OrderPlacer:
     """Places a buyer's order on a random shop every `interval` seconds, through the TikTok
-    fake's control API; now and then in TikTok's ON_HOLD window, released a few seconds later
-    (the fake sends the status webhooks)."""
+    fake's control API; now and then in TikTok's ON_HOLD window, which the fake ends by
+    itself a few seconds later (a short `on_hold_seconds`; TikTok's is an hour) and sends the
+    status webhook."""
 
     def __init__(self, fakes: Fakes, shops: Mapping[int, Sequence[str]], *, seed: int,
                  interval: float, announce: Callable[[str], None]) -> None:
@@ -323,29 +316,22 @@ class OrderPlacer:
         self.random = random.Random(f"{seed}:orders")
         self.interval = interval
         self.announce = announce
-        self.on_hold: list[tuple[float, str]] = []
 
     def _control(self, path: str, body: dict[str, Any]) -> httpx.Response:
         return httpx.post(f"{self.fakes.channel_server.base_url}/_fake/{path}", json=body,
                           timeout=10)
 
     def tick(self) -> None:
-        """Release the orders whose hold is over, then place one order."""
-        now = time.monotonic()
-        for due, order_id in [h for h in self.on_hold if h[0] <= now]:
-            self.on_hold.remove((due, order_id))
-            self._control(f"orders/{order_id}/status", {"status": "AWAITING_SHIPMENT"})
+        """Place one order (the request also lets the fake end holds that are due)."""
         shop = self.random.choice(sorted(self.shops))
         sku = self.random.choice(self.shops[shop])
-        held = self.random.random() < 0.25
-        answer = self._control("orders", {"shop": shop, "seller_skus": {
-            sku: self.random.choice([1, 1, 2])}, "status": "ON_HOLD" if held else
-            "AWAITING_SHIPMENT"})
+        body: dict[str, Any] = {"shop": shop, "seller_skus": {sku: self.random.choice([1, 1, 2])},
+                                "status": "AWAITING_SHIPMENT"}
+        if self.random.random() < 0.25:
+            body.update(status="ON_HOLD", on_hold_seconds=max(1, round(3 * self.interval)))
+        answer = self._control("orders", body)
         if answer.status_code != 201:
             self.announce(f"order  (not placed on shop {shop + 1}: {answer.text[:80]})")
-            return
-        if held:
-            self.on_hold.append((now + 3 * self.interval, str(answer.json()["id"])))
 
     def run(self, stop: threading.Event) -> None:
         """Place orders until `stop` is set."""

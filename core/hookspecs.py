@@ -78,6 +78,7 @@ OPERATION_HOOKS = frozenset({
     "shelfsync_subscribe_webhooks",
     "shelfsync_poll_stock_changes",
     "shelfsync_cancel_store_order",
+    "shelfsync_fetch_order",
     "shelfsync_refund_store_order",
     "shelfsync_fetch_shipping_providers",
     "shelfsync_fetch_returns",
@@ -333,6 +334,19 @@ def shelfsync_fetch_orders(
     Receives the connection, the lower bound of the update window (`None` = all) and the
     cursor of the previous page (`None` = first page). Returns the page and the next cursor
     (`None` at the end); each order carries the shop's id (`connection.platform_id`).
+    Routed, firstresult: called on the connection's platform plugin only.
+    """
+
+
+@hookspec(firstresult=True)
+def shelfsync_fetch_order(connection: Connection, order_id: str) -> ChannelOrder:
+    """Read one channel order by its id (a webhook named it).
+
+    Optional: without it core reads the page of orders changed since the webhook's time and
+    takes the named one from it (up to a page of orders parsed for one). Receives the
+    connection and the channel's order id. Returns the order, carrying the shop's id
+    (`connection.platform_id`). Raises `NotFound` when the channel has no such order for
+    this shop.
     Routed, firstresult: called on the connection's platform plugin only.
     """
 

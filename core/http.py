@@ -12,15 +12,14 @@ from __future__ import annotations
 import functools
 import ipaddress
 import logging
-import math
 import os
 import random
 import socket
 import ssl
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import httpx
 
@@ -126,27 +125,6 @@ def install_log_redaction() -> None:
     logging.getLogger("httpx").addFilter(_REDACTING_FILTER)
     for name in _HTTPCORE_LOGGERS:
         logging.getLogger(name).addFilter(_UNSENDABLE_FILTER)
-
-
-def number_setting(settings: Mapping[str, Any], name: str, default: float, kind: type,
-             low: float) -> Any:
-    """A numeric setting of `kind` (int or float), finite and >= `low`, else ConfigurationError.
-
-    Settings typed on the command line arrive as text, so "5" is read as 5.
-    """
-    raw = settings.get(name, default)
-    try:
-        if isinstance(raw, bool):
-            raise ValueError(raw)
-        value = kind(raw)
-        if not math.isfinite(value) or value < low:
-            raise ValueError(raw)
-    except (TypeError, ValueError):
-        raise ConfigurationError(
-            f"setting {name} must be a number of at least {low}, got {raw!r}",
-            code="invalid_setting",
-        ) from None
-    return value
 
 
 @dataclass(frozen=True)

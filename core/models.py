@@ -35,6 +35,7 @@ from shelfsync.core.models_ops import (
     StoreAlreadyConnected,
     add_store_connection,
     record_stock,
+    record_stock_many,
     record_webhook_receipt,
     rotate_stored_credentials,
 )
@@ -45,7 +46,11 @@ from shelfsync.core.models_org import (
     StoreConnection,
     User,
 )
-from shelfsync.core.models_pending import ChannelSkuState, ChannelWarehouse, PendingSku
+from shelfsync.core.models_pending import (
+    ChannelSkuState,
+    PendingSku,
+    StorePollState,
+)
 from shelfsync.core.models_sync import (
     AuditIsAppendOnly,
     InventoryAudit,
@@ -65,7 +70,6 @@ __all__ = [
     "ChannelListing",
     "ChannelSettings",
     "ChannelSkuState",
-    "ChannelWarehouse",
     "ConnectionStatus",
     "InventoryAudit",
     "LinkKind",
@@ -84,6 +88,7 @@ __all__ = [
     "StockLevel",
     "StoreAlreadyConnected",
     "StoreConnection",
+    "StorePollState",
     "SyncRun",
     "UTCDateTime",
     "User",
@@ -92,6 +97,7 @@ __all__ = [
     "add_store_connection",
     "metadata",
     "record_stock",
+    "record_stock_many",
     "record_webhook_receipt",
     "rotate_stored_credentials",
     "utcnow",

@@ -1,5 +1,5 @@
 """The inventory engine's own state: SKUs waiting to sync, what each channel SKU shows, and
-each channel's sales warehouse.
+where each store's change poll stands.
 
 Kept apart from `models_sync.py` because only `core/sync/` writes these tables.
 """
@@ -65,14 +65,24 @@ class ChannelSkuState(ShelfsyncModel, table=True):
     quarantined_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
-class ChannelWarehouse(ShelfsyncModel, table=True):
-    """A channel's default sales warehouse, cached so a push needs no warehouse call."""
+class StorePollState(ShelfsyncModel, table=True):
+    """Where a store's change poll stands (`shelfsync_poll_stock_changes`), one row a store.
 
-    __tablename__ = "channel_warehouse"
+    `cursor` is the plugin's own text, handed back on the next poll so a restart loses
+    nothing; it moves only after the SKUs a poll found are recorded pending, in the same
+    transaction. A poll leases the row (`lease_owner`, `lease_expires_at`) so two workers
+    never poll one store at once; a killed worker's lease expires. `last_error` keeps the
+    latest failure's one line for `shelfsync status`.
+    """
 
-    channel_id: int = Field(
-        foreign_key="channel_connection.id", ondelete="CASCADE", primary_key=True
+    __tablename__ = "store_poll_state"
+
+    store_connection_id: int = Field(
+        foreign_key="store_connection.id", ondelete="CASCADE", primary_key=True
     )
-    warehouse_id: str
-    name: str = ""
-    fetched_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    cursor: str | None = Field(default=None, sa_type=Text)
+    polled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    changed_skus: int = 0
+    last_error: str = Field(default="", sa_type=Text)
+    lease_owner: str | None = None
+    lease_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -43,6 +43,8 @@ from shelfsync.core.models import (
 from shelfsync.core.models_sync import prune_webhook_receipts
 from shelfsync.core.sync.pending import Clock, organizations_waiting
 from shelfsync.core.sync.runs import fail_expired_runs
+from shelfsync.core.sync.store_poll import HOOK as STORE_POLL_HOOK
+from shelfsync.core.sync.store_poll import poll_seconds
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -53,6 +55,7 @@ HOUSEKEEPING_SECONDS = 60
 RECEIPT_PRUNE_MINUTES = 60
 RECONCILE_PREFIX = "reconcile:"
 ORDER_POLL_PREFIX = "orders:"
+STORE_POLL_PREFIX = "store-poll:"
 DEFAULT_ORDER_POLL_MINUTES = 5
 SWEEP_SECONDS = 30
 #: How long a pending SKU may wait unleased before the sweeper re-sends its sync: above the
@@ -94,6 +97,17 @@ def order_poll_intervals(session: Session) -> dict[int, int]:
             if channel_id is not None and order_sync is not False}
 
 
+def store_poll_intervals(session: Session, pollable: Callable[[str], bool]) -> dict[int, int]:
+    """Every store whose plugin polls for stock changes (`pollable(platform)`), not waiting
+    for re-authorization, and its poll interval in seconds (the `poll_seconds` setting)."""
+    rows = session.exec(
+        select(StoreConnection.id, StoreConnection.platform, StoreConnection.settings)
+        .where(StoreConnection.status != ConnectionStatus.NEEDS_REAUTH.value)
+    ).all()
+    return {int(store_id): poll_seconds(settings) for store_id, platform, settings in rows
+            if store_id is not None and pollable(platform)}
+
+
 def organizations_with_store(session: Session) -> list[int]:
     """Organizations that have a store connected (a catalog to refresh)."""
     return sorted(set(session.exec(select(StoreConnection.organization_id)).all()))
@@ -110,8 +124,12 @@ class Jobs:
         enqueue_sync: Callable[[int], Any] | None = None,
         clock: Clock = utcnow,
         enqueue_order_poll: Callable[[int], Any] | None = None,
+        enqueue_store_poll: Callable[[int], Any] | None = None,
+        pollable: Callable[[str], bool] | None = None,
     ) -> None:
         self.engine = engine
+        self.enqueue_store_poll = enqueue_store_poll
+        self.pollable = pollable
         self.enqueue_order_poll = enqueue_order_poll
         self.enqueue_reconcile = enqueue_reconcile
         self.enqueue_refresh = enqueue_refresh
@@ -185,35 +203,52 @@ class Jobs:
         if self.enqueue_order_poll is not None:
             self.enqueue_order_poll(channel_id)
 
+    def poll_store(self, store_id: int) -> None:
+        """Enqueue one store's change poll."""
+        if self.enqueue_store_poll is not None:
+            self.enqueue_store_poll(store_id)
+
     def sync_channel_jobs(self, scheduler: BaseScheduler) -> None:
-        """Add, reschedule or remove the per-channel reconcile and order-poll jobs to match
-        the database."""
+        """Add, reschedule or remove the per-channel reconcile and order-poll jobs, and the
+        per-store change polls, to match the database."""
         wanted = self._read(channel_intervals)
         if wanted is None:
             return
-        self._keep_jobs(scheduler, RECONCILE_PREFIX, wanted, self.reconcile)
+        self._keep_jobs(scheduler, RECONCILE_PREFIX, _minutes(wanted), self.reconcile)
         if self.enqueue_order_poll is not None:
             polls = self._read(order_poll_intervals)
             if polls is not None:
-                self._keep_jobs(scheduler, ORDER_POLL_PREFIX, polls, self.poll_orders)
+                self._keep_jobs(scheduler, ORDER_POLL_PREFIX, _minutes(polls),
+                                self.poll_orders)
+        if self.enqueue_store_poll is not None and self.pollable is not None:
+            pollable = self.pollable
+            stores = self._read(lambda session: store_poll_intervals(session, pollable))
+            if stores is not None:
+                self._keep_jobs(scheduler, STORE_POLL_PREFIX,
+                                {store_id: timedelta(seconds=seconds)
+                                 for store_id, seconds in stores.items()}, self.poll_store)
 
     @staticmethod
-    def _keep_jobs(scheduler: BaseScheduler, prefix: str, wanted: dict[int, int],
+    def _keep_jobs(scheduler: BaseScheduler, prefix: str, wanted: dict[int, timedelta],
                    job_function: Callable[[int], None]) -> None:
         existing = {job.id: job for job in scheduler.get_jobs() if job.id.startswith(prefix)}
-        for channel_id, minutes in wanted.items():
-            job_id = f"{prefix}{channel_id}"
+        for ident, interval in wanted.items():
+            job_id = f"{prefix}{ident}"
             job = existing.pop(job_id, None)
-            interval = timedelta(minutes=minutes)
+            seconds = int(interval.total_seconds())
             if job is None:
-                scheduler.add_job(job_function, IntervalTrigger(minutes=minutes),
-                                  args=(channel_id,), id=job_id, coalesce=True,
+                scheduler.add_job(job_function, IntervalTrigger(seconds=seconds),
+                                  args=(ident,), id=job_id, coalesce=True,
                                   max_instances=1, misfire_grace_time=60,
                                   next_run_time=datetime.now(UTC) + interval)
             elif getattr(job.trigger, "interval", None) != interval:
-                job.reschedule(IntervalTrigger(minutes=minutes))
+                job.reschedule(IntervalTrigger(seconds=seconds))
         for job_id in existing:
             scheduler.remove_job(job_id)
+
+
+def _minutes(wanted: dict[int, int]) -> dict[int, timedelta]:
+    return {ident: timedelta(minutes=minutes) for ident, minutes in wanted.items()}
 
 
 def build_scheduler(
@@ -225,6 +260,8 @@ def build_scheduler(
     scheduler: BaseScheduler | None = None,
     reconcile_now: bool = False,
     enqueue_order_poll: Callable[[int], Any] | None = None,
+    enqueue_store_poll: Callable[[int], Any] | None = None,
+    pollable: Callable[[str], bool] | None = None,
 ) -> BaseScheduler:
     """A scheduler (not started) with the housekeeping and catalog-refresh jobs.
 
@@ -233,7 +270,8 @@ def build_scheduler(
     """
     scheduler = scheduler or BackgroundScheduler(timezone=UTC)
     jobs = Jobs(engine, enqueue_reconcile, enqueue_refresh, enqueue_sync,
-                enqueue_order_poll=enqueue_order_poll)
+                enqueue_order_poll=enqueue_order_poll, enqueue_store_poll=enqueue_store_poll,
+                pollable=pollable)
     now = datetime.now(UTC)
     scheduler.add_job(jobs.sweep, IntervalTrigger(seconds=SWEEP_SECONDS), id="sweeper",
                       coalesce=True, max_instances=1,
@@ -261,4 +299,18 @@ def default_scheduler(engine: Engine, **kwargs: Any) -> BaseScheduler:
 
     return build_scheduler(engine, tasks.reconcile_channel.send, tasks.refresh_catalog.send,
                            enqueue_sync=tasks.sync_pending.send,
-                           enqueue_order_poll=tasks.poll_orders.send, **kwargs)
+                           enqueue_order_poll=tasks.poll_orders.send,
+                           enqueue_store_poll=tasks.poll_store.send,
+                           pollable=pollable_platforms(tasks.plugin_manager()), **kwargs)
+
+
+def pollable_platforms(pm: Any) -> Callable[[str], bool]:
+    """Whether a store platform's plugin polls for stock changes; an uninstalled platform
+    does not (its store is reported by `shelfsync status`, not polled)."""
+    def pollable(platform: str) -> bool:
+        try:
+            return bool(pm.implements(pm.plugin_for(platform), STORE_POLL_HOOK))
+        except Exception:  # PluginMissing: no plugin, nothing to poll with
+            return False
+
+    return pollable

@@ -269,6 +269,19 @@ def poll_aftersale(channel_id: int) -> None:
     log.info("after-sale poll of channel %s: %s", channel_id, result.counts())
 
 
+@dramatiq.actor(queue_name=_broker.SYNC_QUEUE)
+def poll_store(store_id: int) -> None:
+    """Poll a store without stock webhooks for changed SKUs, then sync them soon.
+
+    On the sync queue, not the bulk one: a poll is a few cheap calls, and a change found must
+    reach the shops within the poll interval, not wait behind a whole-catalog reconcile."""
+    with _throttle_hint():
+        result = syncing.poll_store_changes(plugin_manager(), store_id, _owner())
+    if result.skus and result.organization_id is not None:
+        log.info("store %s poll: %d SKUs may have changed", store_id, result.skus)
+        request_sync(result.organization_id)
+
+
 ACTORS: tuple[dramatiq.Actor[Any, Any], ...] = (
     handle_store_webhook,
     sync_pending,
@@ -276,6 +289,7 @@ ACTORS: tuple[dramatiq.Actor[Any, Any], ...] = (
     refresh_catalog,
     handle_order,
     poll_orders,
+    poll_store,
     handle_store_order,
     handle_order_returns,
     poll_aftersale,

@@ -257,13 +257,16 @@ def _require_empty(url: str) -> None:
 @click.option("--order-interval", type=click.FloatRange(min=0), default=5.0,
               show_default=True,
               help="Seconds between TikTok buyer orders on a random shop (0: none).")
+@click.option("--store", "store_platform", default="shopify", show_default=True,
+              help="The store platform to fake: any installed store plugin with a fake.")
 def demo_command(port: int, products: int, variants: int, seed: int, interval: float,
-                 duration: float | None, order_interval: float) -> None:
-    """Sync a fake Shopify store to two fake TikTok shops; print every push and every order
-    created in the store."""
+                 duration: float | None, order_interval: float, store_platform: str) -> None:
+    """Sync a fake store (Shopify unless --store says otherwise) to two fake TikTok shops;
+    print every push and every order created in the store."""
     from shelfsync.core import demo
 
     pm = plugin_manager()
+    _require_demo_store(pm, store_platform)
     _stop_on_sigterm()
     logging.basicConfig(level=logging.WARNING)
     # The pushes are the show: not every HTTP request to the fakes and the receiver.
@@ -282,7 +285,8 @@ def demo_command(port: int, products: int, variants: int, seed: int, interval: f
         upgrade()
         _require_empty(database_url())
         fakes = stack.enter_context(demo.running_fakes(pm, products=products,
-                                                       variants=variants, seed=seed))
+                                                       variants=variants, seed=seed,
+                                                       store_platform=store_platform))
         with session_scope() as session:
             world = demo.connect_organization(session, fakes,
                                               name=f"Demo {time.strftime('%Y-%m-%d %H:%M:%S')}")
@@ -297,7 +301,10 @@ def demo_command(port: int, products: int, variants: int, seed: int, interval: f
             organization = session.get(Organization, world.organization_id)
             assert organization is not None
             for subscribed in subscribe_organization(session, pm, organization, url):
-                if subscribed.error:
+                if subscribed.error and _polled_instead(pm, subscribed):
+                    say(f"demo: the {subscribed.platform} store sends no webhooks we "
+                        "subscribe to; its changes are found by polling")
+                elif subscribed.error:
                     fail(f"demo: could not subscribe {subscribed.kind} "
                          f"{subscribed.connection_id}: {subscribed.error}")
         say(f"demo: receiver {url}, broker {settings.kind}, database {redact(database_url())}")
@@ -337,6 +344,25 @@ def demo_command(port: int, products: int, variants: int, seed: int, interval: f
             for thread in order_threads:
                 thread.join(timeout=10)
             say("demo: stopped")
+
+
+def _require_demo_store(pm: Any, platform: str) -> None:
+    """Refuse, in one line, a --store that no installed store plugin can fake."""
+    from shelfsync.core.types import Role
+
+    factories = dict(pm.hook.shelfsync_fake_factory())
+    stores = sorted(name for name, info in pm.platforms().items()
+                    if info.role == Role.STORE and name in factories)
+    if platform not in stores:
+        fail(f"demo: --store {platform!r} is not an installed store plugin with a fake "
+             f"(choose from: {', '.join(stores) or 'none'})")
+
+
+def _polled_instead(pm: Any, subscribed: Any) -> bool:
+    """A store whose plugin polls for changes needs no webhook subscription."""
+    from shelfsync.core.scheduler import pollable_platforms
+
+    return subscribed.kind == "store" and pollable_platforms(pm)(subscribed.platform)
 
 
 def _refresh(pm: Any, world: Any, say: Any) -> None:

@@ -22,7 +22,7 @@ from shelfsync.core.db import session_scope
 from shelfsync.core.models import ChannelConnection, ChannelSettings, OrderBinding, utcnow
 from shelfsync.core.plugins import ShelfsyncPluginManager
 from shelfsync.core.sync.context import mark_needs_reauth, store_of
-from shelfsync.core.sync.order_poll import PollResult, poll_start, read_orders
+from shelfsync.core.sync.order_poll import PollResult, poll_start, read_one_order, read_orders
 from shelfsync.core.sync.orders import (
     Clock,
     OrderState,
@@ -98,15 +98,19 @@ def channel_organization(channel_id: int) -> int | None:
 
 
 def read_event_order(pm: ShelfsyncPluginManager, binding_id: int) -> PollResult:
-    """Read the order a bare webhook named, from its update time (the hook reads pages of
-    changed orders; the webhook's order is on the first)."""
+    """Read the order a bare webhook named: by its id when the channel's plugin can
+    (`shelfsync_fetch_order`), else from its update time (the page of changed orders that
+    holds it)."""
     with session_scope() as session:
         binding = session.get(OrderBinding, binding_id)
         if binding is None or is_read(binding):
             return PollResult()
-        since = binding.channel_updated_at
-        return read_orders(session, pm, binding.channel_id, since,
-                           until_found=binding.channel_order_id, max_pages=5)
+        since, channel_id = binding.channel_updated_at, binding.channel_id
+        order_id = binding.channel_order_id
+        one = read_one_order(session, pm, channel_id, order_id)
+        if one is not None:
+            return one
+        return read_orders(session, pm, channel_id, since, until_found=order_id, max_pages=5)
 
 
 def poll_channel(pm: ShelfsyncPluginManager, channel_id: int, *,

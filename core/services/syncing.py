@@ -31,7 +31,7 @@ from shelfsync.core.models import (
     utcnow,
 )
 from shelfsync.core.plugins import ShelfsyncPluginManager
-from shelfsync.core.sync import inventory
+from shelfsync.core.sync import inventory, store_poll
 from shelfsync.core.sync.inventory_types import SyncAuthError, SyncReport
 from shelfsync.core.sync.pending import Clock, Lease, lease_pending, settle_pending
 
@@ -144,6 +144,22 @@ def sync_pending_pass(pm: ShelfsyncPluginManager, organization_id: int, owner: s
             _release(organization_id, lease)
             raise
     return PassResult(report=report, retry=sorted(report.retry_skus))
+
+
+def poll_store_changes(pm: ShelfsyncPluginManager, store_id: int, owner: str, *,
+                       clock: Clock = utcnow) -> store_poll.StorePollResult:
+    """Poll a store for stock changes it sends no webhook for and queue them (see
+    `core/sync/store_poll.py`). A store that refuses our credentials is marked
+    `needs_reauth` and polled no more until reconnected; anything else propagates to the
+    caller's retry policy, the cursor kept where it was."""
+    with session_scope() as session:
+        try:
+            return store_poll.poll_store(session, pm, store_id, owner, clock=clock)
+        except AuthError as exc:
+            store = session.get(StoreConnection, store_id)
+            organization_id = store.organization_id if store is not None else 0
+            mark_refused(exc, organization_id)
+            return store_poll.StorePollResult(organization_id, skipped="needs re-authorization")
 
 
 def reconcile_channel(pm: ShelfsyncPluginManager, channel_id: int, *,

@@ -16,7 +16,7 @@ from shelfsync.core.models import (
     Location,
     StockLevel,
     StoreConnection,
-    record_stock,
+    record_stock_many,
     utcnow,
 )
 from shelfsync.core.plugins import ShelfsyncPluginManager
@@ -94,18 +94,15 @@ NOT_A_FULL_ANSWER: tuple[str, ...] = ()
 def record_levels(session: Session, store_id: int, levels: Sequence[StockInfo],
                   observed_at: datetime, *,
                   covered: Collection[str] | None = NOT_A_FULL_ANSWER) -> int:
-    """Record each level with `record_stock` (newer wins); returns how many were written.
+    """Record the levels with `record_stock_many` (newer wins); returns how many were written.
 
     `covered` says which SKUs the fetch answered for in full: `None` for the whole store, or
     the SKUs asked for. Their stored levels the answer no longer has are then forgotten
     (`forget_unreported_levels`): a level the store stopped reporting must stop counting.
     """
-    written = 0
-    for level in levels:
-        when = level.observed_at or observed_at
-        written += record_stock(session, store_connection_id=store_id, sku=level.sku,
-                                location_id=level.location_id, available=level.available,
-                                observed_at=when)
+    written = record_stock_many(session, store_id, [
+        (level.sku, level.location_id, level.available, level.observed_at or observed_at)
+        for level in levels])
     if covered is None or covered:
         forget_unreported_levels(session, store_id, levels, observed_at, covered)
     return written

@@ -95,6 +95,7 @@ from shelfsync.core.sync.pending import (
     has_pending,
     lease_pending,
     mark_pending,
+    renew_lease,
     settle_pending,
 )
 from shelfsync.core.sync.pushing import (
@@ -248,6 +249,8 @@ def sync_skus(session: Session, pm: ShelfsyncPluginManager, organization_id: int
         raise _store_auth(store, exc, report) from exc
     record_levels(session, store.id, levels, started, covered=wanted)
     apply_policies(session, store.id, policies)
+    if lease is not None:  # the store read may have been slow: the pushes keep the lease
+        renew_lease(session, organization_id, lease)
     session.commit()  # the observation stands on its own; deciding holds no write lock
     unread = unread_skus(session, store.id, {level.sku for level in levels}, wanted)
     state = load_store_state(session, store.id, wanted, policies)

@@ -14,12 +14,15 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 from sqlmodel import Session
 
+from shelfsync.core.errors import PluginContractError
 from shelfsync.core.models import ChannelConnection, OrderBinding
 from shelfsync.core.plugins import ShelfsyncPluginManager
 from shelfsync.core.sync.context import channel_connection
 from shelfsync.core.sync.orders import accept_order, held_skus
 from shelfsync.core.sync.pending import mark_pending
-from shelfsync.core.types import OrderPage
+from shelfsync.core.types import ChannelOrder, OrderPage
+
+FETCH_ORDER = "shelfsync_fetch_order"
 
 #: How far back each poll reaches before the newest update it has seen.
 OVERLAP = timedelta(minutes=10)
@@ -70,23 +73,53 @@ def read_orders(session: Session, pm: ShelfsyncPluginManager, channel_id: int,
         page: OrderPage = pm.call(connection, "shelfsync_fetch_orders", updated_since=since,
                                   cursor=cursor)
         result.pages += 1
-        before = len(result.binding_ids)
-        for order in page.orders:
-            if until_found is not None and order.id != until_found:
-                continue
-            if not order.shop_name:
-                order = replace(order, shop_name=shop_name)
-            result.binding_ids.append(accept_order(
-                session, channel_id, order_id=order.id, status=order.status,
-                updated_at=order.updated_at, order=order))
-            result.seen.add(order.id)
-        # Held-back units changed: every channel's quantities of these SKUs are decided again.
-        taken = len(result.binding_ids) - before
-        changed = held_skus(session, result.binding_ids[-taken:] if taken else [])
-        if changed:
-            mark_pending(session, organization_id, changed, datetime.now(UTC))
-        session.commit()
+        _take(session, channel_id, organization_id, shop_name, result,
+               [order for order in page.orders
+                if until_found is None or order.id == until_found])
         cursor = page.next_cursor
         if not cursor or (until_found is not None and until_found in result.seen):
             break
+    return result
+
+
+def _take(session: Session, channel_id: int, organization_id: int, shop_name: str,
+          result: PollResult, orders: list[ChannelOrder]) -> None:
+    """Accept `orders` (idempotent), queue the SKUs whose held-back units changed, commit."""
+    before = len(result.binding_ids)
+    for order in orders:
+        if not order.shop_name:
+            order = replace(order, shop_name=shop_name)
+        result.binding_ids.append(accept_order(
+            session, channel_id, order_id=order.id, status=order.status,
+            updated_at=order.updated_at, order=order))
+        result.seen.add(order.id)
+    # Held-back units changed: every channel's quantities of these SKUs are decided again.
+    taken = len(result.binding_ids) - before
+    changed = held_skus(session, result.binding_ids[-taken:] if taken else [])
+    if changed:
+        mark_pending(session, organization_id, changed, datetime.now(UTC))
+    session.commit()
+
+
+def read_one_order(session: Session, pm: ShelfsyncPluginManager, channel_id: int,
+                   order_id: str) -> PollResult | None:
+    """Read one order by id (`shelfsync_fetch_order`) and accept it; None when the channel's
+    plugin has no such hook (the caller reads the page of changed orders instead). An order
+    the channel does not know raises `NotFound`, as the hook does."""
+    row = session.get(ChannelConnection, channel_id)
+    if row is None:
+        return PollResult()
+    if not pm.implements(pm.plugin_for(row.platform), FETCH_ORDER):
+        return None
+    connection = channel_connection(row)
+    shop_name, organization_id = row.shop_name, row.organization_id
+    session.commit()
+    order = pm.call(connection, FETCH_ORDER, order_id=order_id)
+    if not isinstance(order, ChannelOrder) or order.id != order_id:
+        raise PluginContractError(
+            f"the {connection.platform} plugin answered {FETCH_ORDER} for {order_id} with "
+            "something else than that order", platform=connection.platform,
+            code="bad_order_answer")
+    result = PollResult(pages=1)
+    _take(session, channel_id, organization_id, shop_name, result, [order])
     return result

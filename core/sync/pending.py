@@ -151,6 +151,20 @@ def settle_pending(session: Session, organization_id: int, lease: Lease,
     return removed
 
 
+def renew_lease(session: Session, organization_id: int, lease: Lease, *,
+                ttl: timedelta = LEASE_TTL, clock: Clock = utcnow) -> int:
+    """In the caller's transaction: push the expiry of this owner's live lease `ttl` ahead,
+    so a pass slower than `LEASE_TTL` (a big store read) keeps its SKUs instead of a second
+    pass taking them midway. A lease that already expired is not revived: another pass may
+    hold its SKUs now. Returns how many rows were renewed."""
+    table = _table()
+    now = clock()
+    result = session.execute(update(table).where(
+        table.c.organization_id == organization_id, table.c.lease_owner == lease.owner,
+        table.c.lease_expires_at > now).values(lease_expires_at=now + ttl))
+    return result.rowcount or 0  # type: ignore[attr-defined]
+
+
 def has_pending(session: Session, organization_id: int, *, clock: Clock = utcnow) -> bool:
     """Whether any SKU waits for the organization and is free to lease (no lock taken)."""
     table = _table()

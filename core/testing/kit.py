@@ -24,6 +24,7 @@ import pytest
 
 from shelfsync.core.plugins import ShelfsyncPluginManager
 from shelfsync.core.testing import kit_checks as checks
+from shelfsync.core.testing.kit_polls import check_stock_changes
 from shelfsync.core.testing.kit_runner import (
     TEST_SETTINGS,
     TEST_TIMEOUT,
@@ -139,6 +140,14 @@ class PluginContract:
                                              contract_fake: RunningFake) -> None:
         if not checks.check_webhook_subscription(plugin_manager, contract_fake):
             pytest.skip(f"{self.platform} does not implement shelfsync_subscribe_webhooks")
+
+    def test_stock_changes_found_by_polling(self, plugin_manager: ShelfsyncPluginManager,
+                                            contract_fake: RunningFake,
+                                            info: PlatformInfo) -> None:
+        self._role(info, Role.STORE)
+        if not check_stock_changes(plugin_manager, contract_fake):
+            pytest.skip(f"{self.platform} does not implement shelfsync_poll_stock_changes "
+                        "(it sends stock webhooks)")
 
     def test_create_order_idempotent(self, plugin_manager: ShelfsyncPluginManager,
                                      contract_fake: RunningFake, info: PlatformInfo) -> None:

@@ -14,7 +14,7 @@ import click
 
 from shelfsync.core.testing.fakes import fake_banner
 from shelfsync.core.testing.server import start_server
-from shelfsync.plugins.tiktok.fake import TikTokFake
+from shelfsync.plugins.tiktok.fake import ON_HOLD_SECONDS, TikTokFake
 
 
 @click.command("tiktok")
@@ -26,13 +26,17 @@ from shelfsync.plugins.tiktok.fake import TikTokFake
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--qps", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Per-shop requests per second (default: no limit).")
+@click.option("--on-hold-seconds", type=click.IntRange(min=0), default=ON_HOLD_SECONDS,
+              show_default=True,
+              help="How long a paid ON_HOLD order waits before AWAITING_SHIPMENT.")
 @click.option("--json", "as_json", is_flag=True, help="Print connection details as JSON.")
 def fake_command(
     host: str, port: int, shops: int, products: int, variants: int, seed: int,
-    qps: float | None, as_json: bool,
+    qps: float | None, on_hold_seconds: int, as_json: bool,
 ) -> None:
     """Run a fake TikTok Shop Open API with SHOPS shops of one app."""
-    app = TikTokFake(shops=shops, products=products, variants=variants, seed=seed, qps=qps)
+    app = TikTokFake(shops=shops, products=products, variants=variants, seed=seed, qps=qps,
+                     on_hold_seconds=on_hold_seconds)
     running = start_server(app, host, port)
     base_url = f"http://{host}:{running.server.server_port}"
     shops_info = [

@@ -38,11 +38,15 @@ connections, webhooks, webhook-sample):
 | ------------------------------------ | -------------------------------------------------------- |
 | `POST /_fake/orders`                 | `{"shop_id"?, "items": [{"seller_sku", "quantity"}]`     |
 |                                      | (or `"seller_skus": {"<sku>": quantity}`),               |
-|                                      | "status"?: UNPAID/ON_HOLD/AWAITING_SHIPMENT (default)}`: |
+|                                      | "status"?: UNPAID/ON_HOLD/AWAITING_SHIPMENT (default),   |
+|                                      | "on_hold_seconds"?: this order's hold window}`:          |
 |                                      | a buyer order (one line item per unit); reserves stock,  |
 |                                      | pushes ORDER_STATUS_CHANGE; answers the order as the API |
 |                                      | would; 409 when a buyer could not place it               |
 | `POST /_fake/orders/<id>/status`     | `{"status"}`: moves the order, pushes the webhook        |
+|                                      | (an ON_HOLD order moves to AWAITING_SHIPMENT by itself   |
+|                                      | `on_hold_seconds` after payment, default 3600 as TikTok: |
+|                                      | checked at every request, on the fake's clock)           |
 | `POST /_fake/products/<id>/status`   | `{"status"}`: e.g. SELLER_DEACTIVATED; pushes type 5     |
 | `POST /_fake/orders/<id>/cancel`     | `{"request"?: bool}`: the buyer cancels (pushes types 1  |
 |                                      | and 11), or with `request` asks the seller (type 11,     |
@@ -71,6 +75,7 @@ connections, webhooks, webhook-sample):
 from __future__ import annotations
 
 import hashlib
+import heapq
 import itertools
 import re
 import threading
@@ -117,6 +122,9 @@ Handler = Callable[["ApiCall"], dict[str, Any]]
 AUTH_CODE_INVALID = 36004004  # "Invalid auth code." (common-errors page)
 REFRESH_TOKEN_EXPIRED = 36004001  # "rt has expired" (observed, EcomPHP PR #15)
 DEFAULT_TOKEN_TTL = 7 * 86_400
+#: How long a paid order stays ON_HOLD (TikTok's free-cancellation window: one hour after
+#: payment, Seller University "'On Hold' Order Status").
+ON_HOLD_SECONDS = 3600
 SAMPLE_ORDER = "576653688135258178"  # the order id of TikTok's own webhook example
 
 
@@ -148,10 +156,12 @@ class TikTokFake(FakePlatform):
         gaps: bool = True,
         multi_warehouse: bool = True,
         clock: Callable[[], float] = time.time,
+        on_hold_seconds: int = ON_HOLD_SECONDS,
         orders: int = 0,
     ) -> None:
         super().__init__()
         self.seed = seed
+        self.on_hold_seconds = on_hold_seconds
         self.max_quantity = max_quantity
         self.token_ttl = token_ttl
         self.clock = clock
@@ -167,6 +177,8 @@ class TikTokFake(FakePlatform):
         self._by_token = {s.tokens.access_token: s for s in self.shops}
         self.product_owner = {pid: s.id for s in self.shops for pid in s.products}
         self.order_owner: dict[str, str] = {}
+        #: (hold_until, order id, shop id) of ON_HOLD orders, soonest first.
+        self._holds: list[tuple[int, str, str]] = []
         self._notifications = itertools.count(1)
         self._auth_counter = itertools.count(1)
         self.auth_codes: dict[str, str] = {}  # unused auth code -> shop id
@@ -223,6 +235,7 @@ class TikTokFake(FakePlatform):
     def handle_api(self, request: Request) -> Response:
         """Authenticate, rate-limit and route one Open API (or token refresh) request."""
         request_id = self.request_ids.next()
+        self.release_due_holds()
         if request.path in ("/api/v2/token/get", "/api/v2/token/refresh"):
             return self._token(request, request_id)
         empty = self.take_empty_answer(request.path)
@@ -319,6 +332,7 @@ class TikTokFake(FakePlatform):
 
     def handle_control(self, request: Request, name: str) -> Response | None:
         """TikTok-specific control endpoints (see the module docstring)."""
+        self.release_due_holds()
         return fake_control.handle(self, request, name)
 
     # --- helpers shared with the control API ----------------------------------------------
@@ -341,6 +355,32 @@ class TikTokFake(FakePlatform):
         for url in fake_webhooks.subscribed_urls(shop, kind):
             if url not in self.webhook_urls:
                 self.webhooks.send(url, headers, body)
+
+    def hold(self, shop: Shop, order: Order, seconds: int | None = None) -> None:
+        """Start an ON_HOLD order's free-cancellation window (under the state lock)."""
+        window = self.on_hold_seconds if seconds is None else seconds
+        order.hold_until = int(order.paid_time or self.clock()) + window
+        heapq.heappush(self._holds, (order.hold_until, order.id, shop.id))
+
+    def release_due_holds(self) -> int:
+        """Move every ON_HOLD order whose window ended to AWAITING_SHIPMENT, pushing its
+        webhook, as TikTok does one hour after payment; returns how many moved. Called at
+        every request, so the fake's clock (injectable) decides, not a timer thread."""
+        now = int(self.clock())
+        released = 0
+        with self.state_lock:
+            while self._holds and self._holds[0][0] <= now:
+                until, order_id, shop_id = heapq.heappop(self._holds)
+                shop = self.find_shop(shop_id)
+                order = shop.orders.get(order_id)
+                if order is None or order.status != "ON_HOLD" or order.hold_until != until:
+                    continue  # cancelled, moved by hand, or held again since
+                fake_orders.change_status(order, "AWAITING_SHIPMENT", now)
+                order.is_on_hold_order = False
+                order.hold_until = None
+                self.push_order(shop, order)
+                released += 1
+        return released
 
     def push_order(self, shop: Shop, order: Order) -> None:
         """Push ORDER_STATUS_CHANGE for an order's current status."""

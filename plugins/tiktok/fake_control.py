@@ -103,6 +103,12 @@ def _create_order(fake: TikTokFake, body: dict[str, Any]) -> Response:
         if body.get("fulfillment_type") == "FULFILLMENT_BY_TIKTOK":
             order.fulfillment_type = "FULFILLMENT_BY_TIKTOK"
         fake.order_owner[order.id] = shop.id
+        if order.status == "ON_HOLD":
+            seconds = body.get("on_hold_seconds")
+            if seconds is not None and (isinstance(seconds, bool)
+                                        or not isinstance(seconds, int) or seconds < 0):
+                return _error("on_hold_seconds must be a whole number of seconds, 0 or more")
+            fake.hold(shop, order, seconds)
         fake.push_order(shop, order)
         return json_response(fake_orders.order_to_api(shop, order), 201)
 
@@ -125,6 +131,8 @@ def _order_status(fake: TikTokFake, order_id: str, body: dict[str, Any]) -> Resp
             fake_orders.change_status(order, str(body.get("status", "")), int(fake.clock()))
         except fake_orders.OrderRefused as exc:
             return _error(str(exc), 409)
+        if order.status == "ON_HOLD":
+            fake.hold(shop, order)
         fake.push_order(shop, order)
         return json_response(fake_orders.order_to_api(shop, order))
 

@@ -164,6 +164,9 @@ class Order:
     warehouse_id: str
     buyer: dict[str, str]
     is_on_hold_order: bool = False
+    #: When an ON_HOLD order's free-cancellation window ends (TikTok: one hour after payment)
+    #: and it moves to AWAITING_SHIPMENT on its own.
+    hold_until: int | None = None
     cancel_time: int | None = None
     collection_time: int | None = None
     delivery_time: int | None = None

@@ -16,7 +16,13 @@ from typing import Any
 
 import click
 
-from shelfsync.core.errors import AuthError, BadResponse, PluginError, WebhookSignatureError
+from shelfsync.core.errors import (
+    AuthError,
+    BadResponse,
+    NotFound,
+    PluginError,
+    WebhookSignatureError,
+)
 from shelfsync.core.hookspecs import hookimpl
 from shelfsync.core.plugins import add_fake_command
 from shelfsync.core.types import (
@@ -24,6 +30,7 @@ from shelfsync.core.types import (
     AccountInfo,
     AuthorizedShop,
     Capabilities,
+    ChannelOrder,
     Connection,
     InventoryUpdate,
     Listing,
@@ -49,6 +56,7 @@ from shelfsync.plugins.tiktok.signing import sign_webhook, signatures_match
 SHOPS_PATH = "/authorization/202309/shops"
 WAREHOUSES_PATH = "/logistics/202309/warehouses"
 ORDERS_PATH = "/order/202309/orders/search"
+ORDER_DETAIL_PATH = "/order/202309/orders"
 INVENTORY_PATH = "/product/202309/products/{product_id}/inventory/update"
 #: `settings["product_search_version"]` switches the version (e.g. to "202309") without a
 #: code change.
@@ -291,6 +299,21 @@ def shelfsync_fetch_orders(
     orders, next_token = mapping.parse_orders(envelope.data, connection.platform_id,
                                               envelope.request_id)
     return OrderPage(tuple(orders), next_token)
+
+
+@hookimpl
+def shelfsync_fetch_order(connection: Connection, order_id: str) -> ChannelOrder:
+    """One order by id (Get Order Detail, `ids=`), carrying the shop's id; `NotFound` when
+    the shop answers without it."""
+    with TikTokClient(connection) as client:
+        envelope = client.call("GET", ORDER_DETAIL_PATH, query={"ids": order_id})
+    orders, _ = mapping.parse_orders(envelope.data, connection.platform_id,
+                                     envelope.request_id)
+    for order in orders:
+        if order.id == order_id:
+            return order
+    raise NotFound(f"tiktok: shop {connection.platform_id} has no order {order_id}",
+                   platform=PLATFORM, request_id=envelope.request_id)
 
 
 # --- webhooks -----------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from shelfsync.core.models import (
     WebhookReceipt,
     add_store_connection,
     record_stock,
+    record_stock_many,
     record_webhook_receipt,
 )
 
@@ -166,6 +167,33 @@ def test_record_stock_refuses_bad_input(
     store_id = _store(engine)
     with Session(engine) as session, pytest.raises(InvalidInput, match=field):
         _record(session, store_id, available, observed_at)  # type: ignore[arg-type]
+
+
+def test_record_stock_many_is_record_stock_in_few_statements(engine: Engine) -> None:
+    store_id = _store(engine)
+    later = T0 + timedelta(seconds=1)
+    with session_scope(engine) as session:
+        assert record_stock_many(session, store_id, [("A", "L1", 1, T0), ("B", "L1", 2, T0)]) == 2
+        # Newer wins per level; of two rows for one level in one call, the newer is kept; an
+        # older observation writes nothing; more rows than one statement takes.
+        many = [(f"S{n:04d}", "L1", n, T0) for n in range(1200)]
+        assert record_stock_many(session, store_id, [
+            ("A", "L1", 5, later), ("A", "L1", 4, T0), ("B", "L1", 9, T0 - timedelta(1)),
+            *many]) == 1 + 1200
+    with Session(engine) as session:
+        stored = {(row.sku, row.location_id): (row.available, row.observed_at)
+                  for row in session.exec(select(StockLevel))}
+    assert stored[("A", "L1")] == (5, later)
+    assert stored[("B", "L1")] == (2, T0)
+    assert stored[("S1199", "L1")] == (1199, T0) and len(stored) == 1202
+
+
+def test_record_stock_many_writes_nothing_when_one_row_is_bad(engine: Engine) -> None:
+    store_id = _store(engine)
+    with Session(engine) as session, pytest.raises(InvalidInput, match="available"):
+        record_stock_many(session, store_id, [("A", "L1", 1, T0), ("B", "L1", 10**12, T0)])
+    with Session(engine) as session:
+        assert session.exec(select(StockLevel)).all() == []
 
 
 def _wait_until_blocked(engine: Engine, pid: int) -> None:

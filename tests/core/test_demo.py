@@ -130,3 +130,14 @@ def test_demo_leaves_a_configured_database_key_and_broker_alone(
         in result.stdout
     assert result.stdout.splitlines()[-1] == "demo: stopped"
     assert not list(workdir.iterdir())
+
+
+def test_demo_refuses_a_store_it_cannot_fake_in_one_line(tmp_path: Path) -> None:
+    result = run_demo(tmp_path, clean_env(), "--store", "nosuchstore", "--duration", "1")
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    message = (result.stderr + result.stdout).strip().splitlines()
+    assert len(message) == 1, message
+    assert message[0].startswith("error: demo: --store 'nosuchstore' is not an installed "
+                                 "store plugin with a fake (choose from: "), message
+    assert "shopify" in message[0]

@@ -15,7 +15,7 @@ import httpx
 from sqlmodel import select
 
 from shelfsync.core.models import ChannelSettings, OrderBinding
-from shelfsync.core.sync.order_poll import read_orders
+from shelfsync.core.sync.order_poll import read_one_order, read_orders
 from shelfsync.core.sync.orders import (
     OrderState,
     Reason,
@@ -360,3 +360,21 @@ def test_a_sku_the_store_lacks_and_refused_credentials_fail_with_their_reasons(
     row = binding(linked, other["id"])
     assert row.retry_at is None and row.fix_hint and "Reconnect" in row.fix_hint
     assert len(linked.shopify.app.store.orders) == 0
+
+
+def test_a_webhooks_bare_order_is_read_by_its_id_in_one_call(linked: World) -> None:
+    order = place(linked, 0, {linked.plain_sku(): 1})
+    place(linked, 0, {linked.plain_sku(): 1})  # another order, changed at the same time
+    channel = linked.channel_ids[0]
+    bare = accept_order(linked.session, channel, order_id=order["id"],
+                        status="AWAITING_SHIPMENT", updated_at=datetime.now(UTC))
+    linked.session.commit()
+    linked.reset_counts()
+
+    read = read_one_order(linked.session, linked.pm, channel, order["id"])
+
+    assert read is not None and read.binding_ids == [bare] and read.seen == {order["id"]}
+    paths = linked.control(linked.tiktok, "GET", "requests")["by_path"]
+    assert {path: n for path, n in paths.items() if "/order/" in path} == {
+        "/order/202309/orders": 1}
+    assert binding(linked, order["id"]).payload["lines"]  # the whole order now

@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from shelfsync.core.models import Organization, PendingSku
 from shelfsync.core.sync.inventory import lease_pending, mark_pending, settle_pending
-from shelfsync.core.sync.pending import LEASE_TTL
+from shelfsync.core.sync.pending import LEASE_TTL, renew_lease
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -127,3 +127,22 @@ def test_an_exclusive_lease_waits_while_another_pass_holds_the_organization(
     later = T0 + LEASE_TTL + timedelta(seconds=1)  # the holder died: its lease expired
     assert lease_pending(session, org, "two", clock=lambda: later, exclusive=True).skus == [
         "A", "B", "C"]
+
+
+def test_a_renewed_lease_outlives_its_first_expiry_but_an_expired_one_stays_expired(
+        session: Session, engine: Engine) -> None:
+    org = _org(session)
+    mark_pending(session, org, ["A", "B"], T0)
+    session.commit()
+    clock = Clock(T0)
+    slow = lease_pending(session, org, "slow", clock=clock)
+    clock.now = T0 + LEASE_TTL - timedelta(seconds=1)  # a long store read, nearly expired
+    assert renew_lease(session, org, slow, clock=clock) == 2
+    session.commit()
+    clock.now = T0 + LEASE_TTL + timedelta(seconds=1)  # past the first expiry: still held
+    with Session(engine) as other:
+        assert lease_pending(other, org, "other", clock=clock).skus == []
+    clock.now = T0 + 3 * LEASE_TTL  # the renewed lease ran out too: taken over …
+    with Session(engine) as other:
+        assert lease_pending(other, org, "other", clock=clock).skus == ["A", "B"]
+    assert renew_lease(session, org, slow, clock=clock) == 0  # … and not revived

@@ -1,4 +1,4 @@
-"""The contract kit catches each of 13 bugs a store-plugin author plausibly writes.
+"""The contract kit catches each of 15 bugs a store-plugin author plausibly writes.
 
 The toy store (`toystore/fake.py`, a JSON REST API) and its plugin (`toystore/plugin.py`,
 built on `shelfsync.core.rest`) pass the whole kit as they are (`TestToyStoreContract`).
@@ -20,6 +20,8 @@ time, whatever the seed:
 | inactive_stock_counted | stock at inactive locations is reported | values |
 | tracked_ignored | every SKU is reported as tracked | values |
 | not_idempotent | create_order never looks for an existing order | create order |
+| poll_off_by_one | a change poll skips the first change after its cursor | change poll |
+| poll_error_is_no_change | a failed change poll answers "nothing changed" | change poll |
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ import pytest
 from shelfsync.core.plugins import ShelfsyncPluginManager, get_plugin_manager
 from shelfsync.core.testing import kit_checks
 from shelfsync.core.testing.kit import PluginContract, RunningFake
+from shelfsync.core.testing.kit_polls import check_stock_changes
 from shelfsync.core.testing.kit_values import ContractFailure
 
 HERE = Path(__file__).parent / "toystore"
@@ -100,11 +103,13 @@ CATCHERS: dict[str, Callable[[ShelfsyncPluginManager, RunningFake], None]] = {
     "inactive_stock_counted": _reads,
     "tracked_ignored": _reads,
     "not_idempotent": kit_checks.check_create_order,
+    "poll_off_by_one": check_stock_changes,
+    "poll_error_is_no_change": check_stock_changes,
 }
 
 
 def test_the_table_covers_every_bug() -> None:
-    assert set(CATCHERS) == set(PLUGIN.BUGS) and len(CATCHERS) == 13
+    assert set(CATCHERS) == set(PLUGIN.BUGS) and len(CATCHERS) == 15
 
 
 @pytest.mark.parametrize("bug", sorted(CATCHERS))

@@ -263,3 +263,41 @@ def test_order_shorthand_and_forged_page_token(fake: TikTokFake, base: str) -> N
     reply = api(fake, base, "POST", "/order/202309/orders/search",
                 {"page_size": "1", "page_token": "bm90LWEtdG9rZW4"}, {})
     assert reply["code"] == 36009004
+
+
+def test_an_on_hold_order_moves_to_awaiting_shipment_when_its_hour_is_up(
+        servers: tuple[SwappableApp, str, Receiver, str], base: str) -> None:
+    now = [time.time()]
+    fake = TikTokFake(shops=1, products=10, variants=2, seed=5, clock=lambda: now[0])
+    servers[0].app = fake
+    servers[2].received.clear()
+    httpx.post(base + "/_fake/webhooks", json={"url": servers[3] + "/tiktok"})
+    held = place(base, live_sku(fake), status="ON_HOLD").json()
+    short = httpx.post(base + "/_fake/orders", json={
+        "status": "ON_HOLD", "on_hold_seconds": 60,
+        "items": [{"seller_sku": live_sku(fake), "quantity": 1}]}).json()
+    cancelled = place(base, live_sku(fake), status="ON_HOLD").json()
+    httpx.post(base + f"/_fake/orders/{cancelled['id']}/status", json={"status": "CANCELLED"})
+
+    def status(order_id: str) -> str:
+        detail = signed_call(base, fake.connections()[0]["credentials"], "GET",
+                             "/order/202309/orders", query={"ids": order_id},
+                             timestamp=int(now[0])).json()  # signed on the fake's clock
+        return detail["data"]["orders"][0]["status"]
+
+    now[0] += 59
+    assert (status(held["id"]), status(short["id"])) == ("ON_HOLD", "ON_HOLD")
+    now[0] += 1  # the 60-second window ends: the next request moves it
+    assert (status(held["id"]), status(short["id"])) == ("ON_HOLD", "AWAITING_SHIPMENT")
+    now[0] += 3600
+    assert status(held["id"]) == "AWAITING_SHIPMENT"
+    assert status(cancelled["id"]) == "CANCELLED"  # a cancelled hold stays cancelled
+    moves = [(p["data"]["order_id"], p["data"]["order_status"], p["data"]["is_on_hold_order"])
+             for p in verified(fake, servers[2])
+             if p["data"]["order_status"] == "AWAITING_SHIPMENT"]
+    assert moves == [(short["id"], "AWAITING_SHIPMENT", False),
+                     (held["id"], "AWAITING_SHIPMENT", False)]
+    bad = httpx.post(base + "/_fake/orders", json={
+        "status": "ON_HOLD", "on_hold_seconds": -1,
+        "items": [{"seller_sku": live_sku(fake), "quantity": 1}]})
+    assert bad.status_code == 400 and "on_hold_seconds" in bad.text

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from shelfsync.core.errors import NotFound, PluginError
 from shelfsync.core.testing.server import RunningServer, serving
 from shelfsync.core.types import ChannelOrder, Connection, OrderPage
 from shelfsync.plugins.tiktok import plugin
@@ -110,3 +111,24 @@ def test_a_cancelled_order_is_reported_cancelled(server: RunningServer) -> None:
     (order,) = fetch(connect(server)).orders
     assert order.status == "CANCELLED"
     assert [line.quantity for line in order.lines] == [2]
+
+
+def test_one_order_is_read_by_its_id_as_the_search_reads_it(server: RunningServer) -> None:
+    placed = place(server, [(SKU_A, 2)])
+    place(server, [(SKU_B, 1)])  # another order: not read
+    connection = connect(server)
+
+    order = plugin.shelfsync_fetch_order(connection=connection, order_id=placed["id"])
+
+    (searched,) = [o for o in fetch(connection).orders if o.id == placed["id"]]
+    assert order == searched
+    assert order.shop_id == server.app.connections()[0]["id"]
+
+
+def test_an_order_the_shop_does_not_have_is_not_found(server: RunningServer) -> None:
+    other_shops_order = place(server, [(SKU_A, 1)], shop=1)["id"]
+    with pytest.raises(NotFound):
+        plugin.shelfsync_fetch_order(connection=connect(server), order_id="5764000000000000001")
+    with pytest.raises(PluginError) as refused:  # TikTok: not this seller's order
+        plugin.shelfsync_fetch_order(connection=connect(server), order_id=other_shops_order)
+    assert "does not belong" in str(refused.value)

@@ -9,6 +9,10 @@
 |                                 | "next_cursor"}`, at every location (inactive ones too)     |
 | `GET /v1/orders?external_id`    | `{"orders": [...]}`; `GET /v1/orders/<id>`: `{"order"}`     |
 | `POST /v1/orders`               | 201 `{"order"}`; an unknown SKU is 422 `unknown_sku`        |
+| `GET /v1/stock/changes?after&limit` | `{"changes": [{"seq", "sku"}], "last_seq"}`: the stock   |
+|                                 | change log, oldest first, after sequence number `after`    |
+| `POST /_fake/stock`             | `{"sku", "delta"}`: a merchant's change at the first active |
+|                                 | location, logged                                            |
 
 `throttle_every=N` answers every Nth API request with a 429 (`Retry-After: 0`).
 """
@@ -56,6 +60,8 @@ class ToyStoreFake(FakePlatform):
             self.products.append({"id": f"P-{product.index}", "title": product.title,
                                   "variants": variants_json})
         self.orders: list[dict[str, Any]] = []
+        #: The SKU of every stock change, oldest first (sequence number = index + 1).
+        self.change_log: list[str] = []
 
     def variants(self) -> list[dict[str, Any]]:
         """Every variant, in catalog order."""
@@ -104,6 +110,12 @@ class ToyStoreFake(FakePlatform):
                                   "has_more": page * size < len(self.products)})
         if path == "/v1/stock":
             return self._stock(request)
+        if path == "/v1/stock/changes":
+            after, limit = int(request.args.get("after", 0)), int(request.args.get("limit", 50))
+            with self._lock:
+                log = list(enumerate(self.change_log, start=1))
+            return json_response({"changes": [{"seq": n, "sku": sku} for n, sku in log
+                                              if n > after][:limit], "last_seq": len(log)})
         if path == "/v1/orders" and request.method == "POST":
             return self._create_order(request.get_json())
         if path == "/v1/orders":
@@ -116,6 +128,19 @@ class ToyStoreFake(FakePlatform):
                 return json_response({"error": {"code": "not_found"}}, 404)
             return json_response({"order": found[0]})
         return json_response({"error": {"code": "no_such_path"}}, 404)
+
+    def handle_control(self, request: Request, name: str) -> Response | None:
+        if name != "stock" or request.method != "POST":
+            return None
+        body = request.get_json(silent=True) or {}
+        location = next(loc for loc, _, active in LOCATIONS if active)
+        key = (str(body.get("sku")), location)
+        if key not in self.stock:
+            return json_response({"error": f"unknown sku {body.get('sku')!r}"}, 404)
+        with self._lock:
+            self.stock[key] += int(body.get("delta", 0))
+            self.change_log.append(key[0])
+        return json_response({"sku": key[0], "available": self.stock[key]})
 
     def _stock(self, request: Request) -> Response:
         skus = [s for s in request.args.get("skus", "").split(",") if s]

@@ -1,4 +1,4 @@
-"""A store plugin for the toy store, built on `shelfsync.core.rest`, with 13 switchable bugs.
+"""A store plugin for the toy store, built on `shelfsync.core.rest`, with 15 switchable bugs.
 
 `ToyStorePlugin(bugs={"name", ...})` turns bugs on; `BUGS` names and explains each. With no
 bug on, the plugin is correct and passes the contract kit.
@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -34,8 +35,10 @@ from shelfsync.core.types import (
     FieldKind,
     FieldSpec,
     Location,
+    PassScope,
     PlatformInfo,
     Role,
+    StockChanges,
     StockLevel,
     StoreOrderRef,
     StoreOrderStatus,
@@ -56,6 +59,8 @@ BUGS: Mapping[str, str] = {
     "inactive_stock_counted": "stock at inactive locations is reported",
     "tracked_ignored": "every SKU is reported as tracked",
     "not_idempotent": "create_order never looks for an order it already created",
+    "poll_off_by_one": "a change poll skips the first change after its cursor",
+    "poll_error_is_no_change": "a change poll that fails answers 'nothing changed'",
 }
 PAGE_SIZE = FieldSpec("page_size", kind=FieldKind.INT, default=50, minimum=1, maximum=250)
 
@@ -241,6 +246,28 @@ class ToyStorePlugin:
                 return call_with_retries(create, client.policy, platform="toystore")
             ref, _ = create_once(find, create, client.policy, platform="toystore")
             return ref
+
+    @hookimpl
+    def shelfsync_poll_stock_changes(self, connection: Connection, cursor: str | None,
+                                     scope: PassScope | None) -> StockChanges:
+        """The SKUs of the change log after `cursor` (a sequence number), a page at a time."""
+        after = int(cursor or 0)
+        if cursor and "poll_off_by_one" in self.bugs:
+            after += 1
+        read_at = datetime.now(UTC)
+        with self._client(connection) as client:
+            try:
+                page = client.get("/v1/stock/changes", after=after, limit=50)
+            except PluginError:
+                if "poll_error_is_no_change" not in self.bugs:
+                    raise
+                return StockChanges((), str(after), read_at)
+        changes = page.get("changes") if isinstance(page, dict) else None
+        if not isinstance(changes, list):
+            raise BadResponse("toystore: a change page without its changes", platform="toystore")
+        last = int(changes[-1]["seq"]) if changes else after
+        return StockChanges(tuple(dict.fromkeys(str(c["sku"]) for c in changes)), str(last),
+                            read_at, more=last < int(page.get("last_seq", last)))
 
     @hookimpl
     def shelfsync_fetch_order_status(self, connection: Connection,

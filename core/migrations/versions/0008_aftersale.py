@@ -1,7 +1,7 @@
 """After-sale: fulfilments, cancellations and refunds bound per order; the restock setting.
 
-Revision ID: 0006_aftersale
-Revises: 0005_orders
+Revision ID: 0008_aftersale
+Revises: 0007_drop_channel_warehouse
 Create Date: 2026-12-03
 
 `aftersale_action` holds one row per (order binding, kind, external id): a store shipment
@@ -18,8 +18,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0006_aftersale"
-down_revision: str | Sequence[str] | None = "0005_orders"
+revision: str = "0008_aftersale"
+down_revision: str | Sequence[str] | None = "0007_drop_channel_warehouse"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
