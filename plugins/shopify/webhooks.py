@@ -120,12 +120,18 @@ SHAPES: dict[str, Callable[[str, Mapping[str, Any]], Parsed]] = {
 }
 
 
+#: Order topics with an effect (an after-sale check of the order), and the shapes they need.
+ORDER_TOPICS = frozenset({"orders/updated", "orders/cancelled", "orders/fulfilled",
+                          "orders/partially_fulfilled"})
+SHIPMENT_TOPICS = frozenset({"fulfillments/create", "fulfillments/update", "refunds/create"})
+
+
 def _order_id(topic: str, payload: Mapping[str, Any]) -> str:
     """The order an order, fulfilment or refund event is about, as its GraphQL id ("" for
     other topics): the signed body names it (`id` of an order, `order_id` otherwise)."""
-    if topic.startswith("orders/"):
+    if topic in ORDER_TOPICS:
         return _gid("Order", _id(payload, "id", topic))
-    if topic.startswith(("fulfillments/", "refunds/")):
+    if topic in SHIPMENT_TOPICS:
         return _gid("Order", _id(payload, "order_id", topic))
     return ""
 
