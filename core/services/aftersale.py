@@ -27,6 +27,8 @@ from shelfsync.core.models import (
     utcnow,
 )
 from shelfsync.core.plugins import ShelfsyncPluginManager
+from shelfsync.core.services.channel_settings import channel_settings
+from shelfsync.core.services.connections import find_channel
 from shelfsync.core.sync.aftersale import (
     ActionOutcome,
     ActionState,
@@ -41,7 +43,7 @@ from shelfsync.core.sync.context import channel_connection
 from shelfsync.core.sync.fulfilment import read_store_status, record_store_status
 from shelfsync.core.sync.orders import OrderState
 from shelfsync.core.sync.refunds import accept_returns
-from shelfsync.core.types import ReturnPage, WebhookEvent
+from shelfsync.core.types import ReturnPage, ShippingProvider, WebhookEvent
 
 CANCELLATION_TOPIC = "CANCELLATION_STATUS_CHANGE"
 RETURN_TOPIC = "RETURN_STATUS_CHANGE"
@@ -284,3 +286,15 @@ def states(session: Session, binding_ids: list[int]) -> dict[int, dict[str, Any]
                 "state": action.status, "reason": action.failure_reason_code,
                 "fix_hint": action.fix_hint})
     return found
+
+
+def carriers(pm: ShelfsyncPluginManager, channel_ref: str
+             ) -> tuple[list[ShippingProvider], dict[str, str]]:
+    """A channel's shipping providers (read live) and its carrier mapping."""
+    with session_scope() as session:
+        channel = find_channel(session, channel_ref)
+        assert channel.id is not None
+        mapping = dict(channel_settings(session, channel.id).carrier_mapping or {})
+        connection = channel_connection(channel)
+    providers: list[ShippingProvider] = pm.call(connection, "shelfsync_fetch_shipping_providers")
+    return providers, mapping
