@@ -194,6 +194,9 @@ def handle_order(binding_id: int) -> None:
     """Create one channel order's store order (see `services.orders.handle_order`)."""
     with _throttle_hint():
         outcome = orders.handle_order(plugin_manager(), binding_id, _owner())
+    if not outcome.attempted:
+        # Already in the store: a webhook of its later life (a cancellation bound with it).
+        request_aftersale("actions", binding_id)
     if outcome.attempted:
         log.info("order %s (%s): %s%s", outcome.channel_order_id, binding_id, outcome.state,
                  f" ({outcome.reason})" if outcome.reason else "")
@@ -224,10 +227,11 @@ def poll_orders(channel_id: int) -> None:
 
 def request_aftersale(what: str, ident: int) -> bool:
     """Ask for an after-sale step: "store" checks a store order (`binding id`), "returns"
-    reads an order's returns (`binding id`), "poll" polls a channel (`channel id`). A broker
+    reads an order's returns (`binding id`), "actions" carries an order's due actions across
+    (`binding id`), "poll" polls a channel (`channel id`). A broker
     that refuses is logged, never raised: the channel's next poll does the same work."""
     actor = {"store": handle_store_order, "returns": handle_order_returns,
-             "poll": poll_aftersale}[what]
+             "poll": poll_aftersale, "actions": run_order_actions}[what]
     try:
         actor.send(ident)
     except Exception as exc:  # any broker failure: the next poll finds the work
@@ -258,6 +262,14 @@ def handle_order_returns(binding_id: int) -> None:
     """Read an order's returns and refund the completed ones in the store, once each."""
     with _throttle_hint():
         outcomes = aftersale.handle_returns(plugin_manager(), binding_id, _owner())
+    _log_outcomes("order", binding_id, outcomes)
+
+
+@dramatiq.actor(queue_name=_broker.SYNC_QUEUE)
+def run_order_actions(binding_id: int) -> None:
+    """Carry an order's due after-sale actions across (a cancellation TikTok sent)."""
+    with _throttle_hint():
+        outcomes = aftersale.run_due(plugin_manager(), _owner(), binding_ids=[binding_id])
     _log_outcomes("order", binding_id, outcomes)
 
 
@@ -292,6 +304,7 @@ ACTORS: tuple[dramatiq.Actor[Any, Any], ...] = (
     poll_store,
     handle_store_order,
     handle_order_returns,
+    run_order_actions,
     poll_aftersale,
 )
 
