@@ -189,9 +189,15 @@ def run_due(pm: ShelfsyncPluginManager, owner: str, *, binding_ids: list[int] | 
     return outcomes
 
 
+#: Channel statuses of an order the store may still ship or cancel (later ones: shipped,
+#: delivered or cancelled on the channel; its returns are read from the channel instead).
+OPEN_STATUSES = ("UNPAID", "ON_HOLD", "AWAITING_SHIPMENT", "PARTIALLY_SHIPPING")
+
+
 def watched_orders(session: Session, channel_id: int, now: datetime) -> list[int]:
     """A channel's created orders still worth reading the store status of: made within
-    `WATCH_DAYS` and neither cancelled either way nor fully shipped by what we pushed."""
+    `WATCH_DAYS`, still open on the channel (not all shipped, not cancelled) and not
+    cancelled either way by us."""
     closed = select(AftersaleAction.binding_id).where(
         AftersaleAction.channel_id == channel_id,
         AftersaleAction.kind.in_([Kind.CANCEL_STORE.value, Kind.CANCEL_CHANNEL.value]),  # type: ignore[attr-defined]
@@ -200,6 +206,7 @@ def watched_orders(session: Session, channel_id: int, now: datetime) -> list[int
         OrderBinding.channel_id == channel_id,
         OrderBinding.status == OrderState.CREATED.value,
         OrderBinding.created_at >= now - timedelta(days=WATCH_DAYS),
+        OrderBinding.channel_status.in_(OPEN_STATUSES),  # type: ignore[union-attr]
         OrderBinding.id.not_in(closed),  # type: ignore[union-attr]
     ).order_by(OrderBinding.id.desc()).limit(POLL_ORDERS))  # type: ignore[union-attr]
     return [int(i) for i in rows.scalars()]

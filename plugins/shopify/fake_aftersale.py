@@ -28,7 +28,15 @@ from graphql import GraphQLSchema
 from shelfsync.plugins.shopify import fake_webhooks as hooks
 from shelfsync.plugins.shopify.fake_inventory import UserErrors, check_array, touch
 from shelfsync.plugins.shopify.fake_paging import lookup, paginate
-from shelfsync.plugins.shopify.fake_store import LineItem, Order, ShopStore, gid, now_iso
+from shelfsync.plugins.shopify.fake_store import (
+    FULFILLMENT_BASE,
+    Fulfillment,
+    LineItem,
+    Order,
+    ShopStore,
+    gid,
+    now_iso,
+)
 
 REFUND_BASE = 7_000_000_000
 TRANSACTION_BASE = 9_000_000_000
@@ -89,6 +97,108 @@ def transactions(order: Order) -> list[dict[str, Any]]:
 def _money(amount: Decimal, currency: str) -> dict[str, Any]:
     money = {"amount": f"{amount:.2f}", "currencyCode": currency}
     return {"shopMoney": money, "presentmentMoney": money}
+
+
+# --- shipments: fulfilment orders and fulfillmentCreate -------------------------------------
+
+
+def ship(store: ShopStore, order: Order, lines: list[tuple[LineItem, int]],
+         tracking: list[tuple[str | None, str | None, str | None]]
+         ) -> tuple[Fulfillment, list[tuple[str, Any]]]:
+    """Record a shipment of `lines` (already checked); its committed stock leaves. Returns
+    the fulfilment and the events to deliver."""
+    num = FULFILLMENT_BASE + store.next_id()
+    fulfillment = Fulfillment(num, f"{order.name}.{len(order.fulfillments) + 1}", tracking,
+                              now_iso(), lines=lines)
+    order.fulfillments.append(fulfillment)
+    order.updated_at = now_iso()
+    for line, quantity in lines:
+        # Shipping releases the commitment: on_hand drops, available does not change.
+        level = next((lv for lv, _ in order.claims
+                      if line.variant is not None and lv.item is line.variant.item), None)
+        if level is not None:
+            level.quantities["committed"] -= quantity
+            level.updated_at = now_iso()
+    return fulfillment, [("fulfillments/create", hooks.fulfillment_payload(order, fulfillment)),
+                         ("orders/updated", hooks.order_payload(order))]
+
+
+def remaining(order: Order) -> dict[int, int]:
+    """Line item number → units not shipped yet."""
+    shipped = shipped_units(order)
+    return {li.num: li.quantity - shipped.get(li.num, 0) for li in order.line_items}
+
+
+def fulfillment_order_status(order: Order) -> str:
+    if order.cancelled_at is not None:
+        return "CANCELLED"
+    left = remaining(order)
+    if not any(left.values()):
+        return "CLOSED"
+    return "IN_PROGRESS" if order.fulfillments else "OPEN"
+
+
+def fulfillment_orders(order: Order) -> list[dict[str, Any]]:
+    """The order's one fulfilment order (the fake ships everything from one location)."""
+    left = remaining(order)
+    return [{"id": gid("FulfillmentOrder", order.num), "orderId": gid("Order", order.num),
+             "status": fulfillment_order_status(order),
+             "lineItems": [{"id": gid("FulfillmentOrderLineItem", li.num), "lineItem": li,
+                            "sku": li.sku, "totalQuantity": li.quantity,
+                            "remainingQuantity": max(0, left[li.num])}
+                           for li in order.line_items]}]
+
+
+def fulfillment_create(_: Any, info: Any, fulfillment: dict[str, Any],
+                       message: str | None = None) -> dict[str, Any]:
+    """Ship fulfilment order line items (all that remain when none are named)."""
+    store: ShopStore = info.context.store
+    errors = UserErrors()
+    groups = fulfillment["lineItemsByFulfillmentOrder"]
+    check_array(groups)
+    chosen: list[tuple[LineItem, int]] = []
+    order: Order | None = None
+    for index, group in enumerate(groups):
+        base = ["fulfillment", "lineItemsByFulfillmentOrder", str(index)]
+        found = lookup(store, group["fulfillmentOrderId"].replace(
+            "FulfillmentOrder", "Order"), "Order")
+        if found is None or (order is not None and found is not order):
+            errors.add("UserError", None, [*base, "fulfillmentOrderId"],
+                       "Fulfillment order does not exist.")
+            continue
+        order = found
+        if fulfillment_order_status(order) in ("CANCELLED", "CLOSED"):
+            errors.add("UserError", None, [*base, "fulfillmentOrderId"],
+                       f"Fulfillment order is {fulfillment_order_status(order).lower()}.")
+            continue
+        left = remaining(order)
+        items = group.get("fulfillmentOrderLineItems")
+        if not items:
+            chosen += [(li, left[li.num]) for li in order.line_items if left[li.num] > 0]
+            continue
+        for position, item in enumerate(items):
+            line = next((li for li in order.line_items
+                         if gid("FulfillmentOrderLineItem", li.num) == item["id"]), None)
+            where = [*base, "fulfillmentOrderLineItems", str(position)]
+            if line is None:
+                errors.add("UserError", None, [*where, "id"],
+                           "Fulfillment order line item does not exist.")
+            elif not 0 < item["quantity"] <= left[line.num]:
+                errors.add("UserError", None, [*where, "quantity"],
+                           f"Quantity must be between 1 and {left[line.num]}.")
+            else:
+                left[line.num] -= item["quantity"]
+                chosen.append((line, item["quantity"]))
+    if errors or order is None or not chosen:
+        if not errors:
+            errors.add("UserError", None, ["fulfillment"], "Nothing to fulfill.")
+        return {"fulfillment": None, "userErrors": errors}
+    info_ = fulfillment.get("trackingInfo") or {}
+    tracking = ([(info_.get("company"), info_.get("number"), info_.get("url"))]
+                if info_.get("number") or info_.get("company") else [])
+    made, events = ship(store, order, chosen, tracking)
+    info.context.events.extend(events)
+    return {"fulfillment": made, "userErrors": []}
 
 
 # --- orderCancel ---------------------------------------------------------------------------
@@ -241,6 +351,11 @@ RESOLVERS: dict[str, dict[str, Any]] = {
         "displayFinancialStatus": lambda o, _: financial_status(o),
         "refunds": lambda o, _, first=None: o.refunds[:first],
         "transactions": lambda o, _, first=None, **__: transactions(o)[:first],
+        "fulfillmentOrders": lambda o, _, **a: paginate(
+            fulfillment_orders(o), {k: v for k, v in a.items() if k != "displayable"}),
+    },
+    "FulfillmentOrder": {
+        "lineItems": lambda fo, _, **a: paginate(fo["lineItems"], a),
     },
     "Fulfillment": {
         "fulfillmentLineItems": lambda f, _, **a: paginate(
@@ -268,4 +383,5 @@ def bind(schema: GraphQLSchema) -> None:
             fields[name].resolve = resolver
 
 
-MUTATIONS = {"orderCancel": order_cancel, "refundCreate": refund_create}
+MUTATIONS = {"orderCancel": order_cancel, "refundCreate": refund_create,
+             "fulfillmentCreate": fulfillment_create}

@@ -12,11 +12,9 @@ from werkzeug.wrappers import Request, Response
 
 from shelfsync.core.testing.fakes import json_response
 from shelfsync.plugins.shopify import fake_webhooks as hooks
-from shelfsync.plugins.shopify.fake_aftersale import cancel, cancel_refusal, shipped_units
+from shelfsync.plugins.shopify.fake_aftersale import cancel, cancel_refusal, ship, shipped_units
 from shelfsync.plugins.shopify.fake_store import (
-    FULFILLMENT_BASE,
     MAX_QUANTITY,
-    Fulfillment,
     Level,
     LineItem,
     Location,
@@ -188,22 +186,11 @@ def _fulfill(fake: ShopifyFake, body: dict[str, Any]) -> dict[str, Any]:
         raise ControlError(f"order {order.name} is already fulfilled", 409)
     number, company = body.get("tracking_number"), body.get("company")
     tracking = [(company, number, body.get("url"))] if number or company else []
-    num = FULFILLMENT_BASE + fake.store.next_id()
-    fulfillment = Fulfillment(num, f"{order.name}.{len(order.fulfillments) + 1}", tracking,
-                              now_iso(), lines=lines)
-    order.fulfillments.append(fulfillment)
-    order.updated_at = now_iso()
-    for line, quantity in lines:
-        # Shipping releases the commitment: on_hand drops, available does not change.
-        level = next((lv for lv, _ in order.claims
-                      if line.variant is not None and lv.item is line.variant.item), None)
-        if level is not None:
-            level.quantities["committed"] -= quantity
-            level.updated_at = now_iso()
-    fake.deliver("fulfillments/create", hooks.fulfillment_payload(order, fulfillment))
-    fake.deliver("orders/updated", hooks.order_payload(order))
-    return {"order_id": order.num, "name": order.name, "fulfillment_id": num,
-            "fulfillment_gid": f"gid://shopify/Fulfillment/{num}"}
+    fulfillment, events = ship(fake.store, order, lines, tracking)
+    for topic, payload in events:
+        fake.deliver(topic, payload)
+    return {"order_id": order.num, "name": order.name, "fulfillment_id": fulfillment.num,
+            "fulfillment_gid": f"gid://shopify/Fulfillment/{fulfillment.num}"}
 
 
 def _cancel(fake: ShopifyFake, body: dict[str, Any]) -> dict[str, Any]:

@@ -119,3 +119,39 @@ def test_order_webhooks_name_their_order(shop: RunningFake,
             "X-Shopify-Shop-Domain": shop.connection.platform_id or "x.myshopify.com"},
             body=raw)
         assert event.order_id == ref.id, topic
+
+
+def _graphql(shop: RunningFake, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+    answer = httpx.post(f"{shop.base_url}/admin/api/2025-04/graphql.json",
+                        json={"query": query, "variables": variables},
+                        headers={"X-Shopify-Access-Token":
+                                 shop.connection.credentials["access_token"]}, timeout=10)
+    body: dict[str, Any] = answer.json()
+    assert "errors" not in body, body
+    return body["data"]
+
+
+def test_fulfillment_create_ships_fulfillment_order_lines_as_the_merchant_would(
+        shop: RunningFake, plugin_manager: ShelfsyncPluginManager) -> None:
+    ref, sku = _created(shop, plugin_manager, units=3)
+    orders = _graphql(shop, """query($id: ID!) { order(id: $id) { fulfillmentOrders(first: 5) {
+      nodes { id status lineItems(first: 5) { nodes { id sku remainingQuantity } } } } } }""",
+                      {"id": ref.id})["order"]["fulfillmentOrders"]["nodes"]
+    [fo] = orders
+    [item] = fo["lineItems"]["nodes"]
+    assert (fo["status"], item["sku"], item["remainingQuantity"]) == ("OPEN", sku, 3)
+    create = """mutation($f: FulfillmentInput!) { fulfillmentCreate(fulfillment: $f) {
+      fulfillment { id } userErrors { field message } } }"""
+    made = _graphql(shop, create, {"f": {
+        "lineItemsByFulfillmentOrder": [{"fulfillmentOrderId": fo["id"],
+                                         "fulfillmentOrderLineItems": [
+                                             {"id": item["id"], "quantity": 2}]}],
+        "trackingInfo": {"number": "FC-1", "company": "DHL eCommerce"}}})["fulfillmentCreate"]
+    assert made["userErrors"] == [] and made["fulfillment"]["id"]
+    too_many = _graphql(shop, create, {"f": {"lineItemsByFulfillmentOrder": [{
+        "fulfillmentOrderId": fo["id"], "fulfillmentOrderLineItems": [
+            {"id": item["id"], "quantity": 2}]}]}})["fulfillmentCreate"]
+    assert too_many["fulfillment"] is None and "between 1 and 1" in str(too_many["userErrors"])
+    status = plugin_manager.call(shop.connection, "shelfsync_fetch_order_status", order_ref=ref)
+    assert [(f.tracking_number, f.carrier, f.lines) for f in status.fulfillments] == [
+        ("FC-1", "DHL eCommerce", (FulfilledLine(sku, 2),))]
