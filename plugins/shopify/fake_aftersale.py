@@ -352,15 +352,18 @@ RESOLVERS: dict[str, dict[str, Any]] = {
         "refunds": lambda o, _, first=None: o.refunds[:first],
         "transactions": lambda o, _, first=None, **__: transactions(o)[:first],
         "fulfillmentOrders": lambda o, _, **a: paginate(
-            fulfillment_orders(o), {k: v for k, v in a.items() if k != "displayable"}),
+            fulfillment_orders(o), {k: v for k, v in a.items() if k != "displayable"},
+            num=lambda fo: int(fo["orderId"].rsplit("/", 1)[1])),
     },
     "FulfillmentOrder": {
-        "lineItems": lambda fo, _, **a: paginate(fo["lineItems"], a),
+        "lineItems": lambda fo, _, **a: paginate(fo["lineItems"], a,
+                                                 num=lambda item: item["lineItem"].num),
     },
     "Fulfillment": {
         "fulfillmentLineItems": lambda f, _, **a: paginate(
-            [{"id": gid("FulfillmentLineItem", f.num * 1000 + i), "lineItem": li,
-              "quantity": q} for i, (li, q) in enumerate(f.lines)], a),
+            [{"id": gid("FulfillmentLineItem", f.num * 1000 + i), "num": f.num * 1000 + i,
+              "lineItem": li, "quantity": q} for i, (li, q) in enumerate(f.lines)], a,
+            num=lambda item: item["num"]),
     },
     "Refund": {
         "id": lambda r, _: gid("Refund", r.num),
@@ -368,9 +371,9 @@ RESOLVERS: dict[str, dict[str, Any]] = {
         "createdAt": lambda r, _: r.created_at,
         "totalRefundedSet": lambda r, _: _money(r.amount, r.currency),
         "refundLineItems": lambda r, _, **a: paginate(
-            [{"id": gid("RefundLineItem", r.num * 1000 + i), "lineItem": li, "quantity": q,
-              "restockType": t, "restocked": t in _RESTOCKING}
-             for i, (li, q, t) in enumerate(r.lines)], a),
+            [{"id": gid("RefundLineItem", r.num * 1000 + i), "num": r.num * 1000 + i,
+              "lineItem": li, "quantity": q, "restockType": t, "restocked": t in _RESTOCKING}
+             for i, (li, q, t) in enumerate(r.lines)], a, num=lambda item: item["num"]),
     },
 }
 
