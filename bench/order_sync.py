@@ -17,6 +17,12 @@ answer 500, half lose their answer (it arrives late and garbled).
 
     .venv/bin/python bench/order_sync.py --orders 1000 --rate 20
     .venv/bin/python bench/order_sync.py --orders 1000 --rate 20 --fault-rate 0.1
+    .venv/bin/python bench/order_sync.py --orders 1000 --rate 20 --embedded
+
+`--embedded` runs `shelfsync run` (the embedded default: SQLite, the in-process broker and its
+worker threads, the receiver and the scheduler, in one process of its own) instead of
+`dramatiq` workers on Redis and PostgreSQL; the fakes stay in this process, as remote
+platforms would be outside Shelfsync's.
 
 Needs Redis (SHELFSYNC_TEST_REDIS_URL, default redis://127.0.0.1:6379/0) and PostgreSQL
 (SHELFSYNC_TEST_POSTGRES_URL, default postgresql://postgres@127.0.0.1:5432/postgres).
@@ -33,6 +39,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from datetime import UTC, datetime
@@ -67,6 +74,8 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=20.0, help="orders per second")
     parser.add_argument("--fault-rate", type=float, default=0.0,
                         help="share of orderCreate calls failing after the order was made")
+    parser.add_argument("--embedded", action="store_true",
+                        help="SQLite and the in-process broker (shelfsync run's default)")
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--products", type=int, default=60)
@@ -76,16 +85,18 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
-    db_name, db_url = _database()
+    scratch = tempfile.TemporaryDirectory(prefix="shelfsync-bench-")
+    db_name, db_url = ((None, f"sqlite:///{scratch.name}/bench.db") if args.embedded
+                       else _database())
     from shelfsync.core.crypto import generate_key
 
     env = {**os.environ, "SHELFSYNC_DATABASE_URL": db_url, "SHELFSYNC_SECRET_KEY": generate_key(),
            "SHELFSYNC_ALLOW_PRIVATE_URLS": "1", "SHELFSYNC_BROKER_URL": REDIS_URL,
            "SHELFSYNC_BROKER_NAMESPACE": f"shelfsync-bench-{secrets.token_hex(4)}"}
-    os.environ.update({k: env[k] for k in ("SHELFSYNC_DATABASE_URL", "SHELFSYNC_SECRET_KEY",
-                                           "SHELFSYNC_ALLOW_PRIVATE_URLS",
-                                           "SHELFSYNC_BROKER_URL",
-                                           "SHELFSYNC_BROKER_NAMESPACE")})
+    if args.embedded:
+        del env["SHELFSYNC_BROKER_URL"], env["SHELFSYNC_BROKER_NAMESPACE"]
+        os.environ.pop("SHELFSYNC_BROKER_URL", None)
+    os.environ.update({k: v for k, v in env.items() if k.startswith("SHELFSYNC_")})
     # Imported only now: the broker module reads the environment when it is imported.
     from shelfsync.core import demo
     from shelfsync.core.db import get_engine, session_scope, upgrade
@@ -103,6 +114,7 @@ def main() -> None:
         with demo.running_fakes(pm, products=args.products, variants=2, seed=0, shops=3,
                                 restore_rate=100000.0, bucket_size=100000.0) as fakes, \
                 serving(create_app()) as receiver:
+            receiver_url = receiver.base_url
             with session_scope() as session:
                 world = demo.connect_organization(session, fakes, name="Bench")
             with session_scope() as session:
@@ -110,13 +122,6 @@ def main() -> None:
             for channel_id in world.channel_ids:
                 with session_scope() as session:
                     inventory.refresh_listings(session, pm, channel_id)
-            with session_scope() as session:
-                organization = session.get(Organization, world.organization_id)
-                assert organization is not None
-                for subscribed in subscribe_organization(session, pm, organization,
-                                                         receiver.base_url):
-                    if subscribed.error:
-                        raise SystemExit(f"could not subscribe: {subscribed.error}")
             with Session(get_engine()) as session:
                 skus = {
                     index: sorted(set(session.exec(
@@ -126,12 +131,22 @@ def main() -> None:
                         .where(ChannelListing.channel_id == channel_id,
                                ChannelListing.status == "ACTIVATE"))))
                     for index, channel_id in enumerate(world.channel_ids)}
-            workers = subprocess.Popen(
-                [sys.executable, "-m", "dramatiq", "shelfsync.core.broker:broker",
-                 "shelfsync.core.tasks", "--processes", str(args.processes), "--threads",
-                 str(args.threads)], env=env, start_new_session=True,
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            time.sleep(3.0)  # workers import and connect
+            if args.embedded:
+                workers, receiver_url = _shelfsync_run(env, args.threads)
+            else:
+                workers = subprocess.Popen(
+                    [sys.executable, "-m", "dramatiq", "shelfsync.core.broker:broker",
+                     "shelfsync.core.tasks", "--processes", str(args.processes), "--threads",
+                     str(args.threads)], env=env, start_new_session=True,
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                time.sleep(3.0)  # workers import and connect
+            with session_scope() as session:
+                organization = session.get(Organization, world.organization_id)
+                assert organization is not None
+                for subscribed in subscribe_organization(session, pm, organization,
+                                                         receiver_url):
+                    if subscribed.error:
+                        raise SystemExit(f"could not subscribe: {subscribed.error}")
             for server in (fakes.store_server, fakes.channel_server):
                 httpx.delete(f"{server.base_url}/_fake/requests", timeout=10)
             placed = _place_orders(args, fakes, skus)
@@ -153,7 +168,23 @@ def main() -> None:
         from shelfsync.core.db import get_engine as engine_of
 
         engine_of().dispose()
-        _drop(db_name)
+        if db_name is not None:
+            _drop(db_name)
+        scratch.cleanup()
+
+
+def _shelfsync_run(env: dict[str, str], threads: int) -> tuple[subprocess.Popen[bytes], str]:
+    """`shelfsync run` on the embedded default in a process of its own; returns it and the
+    address its first line names (its receiver)."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "shelfsync.core", "run", "--port", "0", "--threads",
+         str(threads)], env={k: v for k, v in env.items() if "BROKER" not in k},
+        start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    assert process.stdout is not None
+    first = process.stdout.readline().decode()
+    if not first.startswith("Shelfsync on "):
+        raise SystemExit(f"shelfsync run did not start: {first!r}")
+    return process, first.split()[2]
 
 
 def _place_orders(args: argparse.Namespace, fakes: Any,
@@ -214,9 +245,11 @@ def _report(args: argparse.Namespace, placed: dict[str, datetime], elapsed: floa
     duplicates = sum(1 for order_id in placed if made.get(order_id, 0) > 1)
     lost = sum(1 for order_id in placed if made.get(order_id, 0) == 0)
     unrecorded = count - len(latencies)
+    where = (f"embedded default: one process, {args.threads} worker threads, in-process "
+             "broker, SQLite" if args.embedded else
+             f"{args.processes} worker processes × {args.threads} threads, Redis, PostgreSQL")
     print(f"orders: {count} placed in {elapsed:.1f} s ({count / elapsed:.1f}/s) over 3 shops, "
-          f"{args.processes} worker processes × {args.threads} threads, Redis, PostgreSQL, "
-          f"orderCreate faults after creation: {args.fault_rate:.0%}")
+          f"{where}, orderCreate faults after creation: {args.fault_rate:.0%}")
     print(f"store calls per order: orderCreate {calls['create'] / count:.2f}, order look-ups "
           f"{calls['search'] / count:.2f}, all GraphQL requests {requests / count:.2f}")
     if latencies:

@@ -25,6 +25,8 @@ from shelfsync.core.commands.plugins import plugins_command
 from shelfsync.core.commands.rules import rules_group
 from shelfsync.core.commands.run import demo_command, run_command, worker_command
 from shelfsync.core.commands.sync import status_command, sync_group
+from shelfsync.core.commands.users import users_group
+from shelfsync.core.commands.web import web_command
 from shelfsync.core.commands.webhooks import webhooks_group
 from shelfsync.core.plugins import ShelfsyncPluginManager, get_plugin_manager
 
@@ -58,6 +60,8 @@ cli.add_command(sync_group)
 cli.add_command(carriers_group)
 cli.add_command(orders_group)
 cli.add_command(status_command)
+cli.add_command(users_group)
+cli.add_command(web_command)
 
 
 def build_cli(pm: ShelfsyncPluginManager | None = None) -> click.Group:

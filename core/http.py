@@ -54,6 +54,7 @@ USER_AGENT = "shelfsync/0.1 (+https://github.com/shelfsync/shelfsync)"
 SENSITIVE_QUERY_KEYS = frozenset({
     "access_token", "app_secret", "auth_code", "client_secret", "password", "refresh_token",
     "shop_cipher", "sign", "token",
+    "consumer_key", "consumer_secret",  # WooCommerce's query-string auth
 })
 REDACTED = "REDACTED"
 

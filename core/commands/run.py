@@ -213,6 +213,9 @@ def demo_environment(directory: str) -> Iterator[list[str]]:
         SECRET_KEY_ENV: generate_key(),
         BROKER_URL_ENV: "",
         ALLOW_PRIVATE_ENV: "1",
+        # The demo serves its settings UI over plain http://127.0.0.1: a Secure cookie would
+        # be dropped by some browsers there, and sign-in would not hold.
+        "SHELFSYNC_WEB_SECURE_COOKIES": "0",
     }
     saved = {name: os.environ.get(name) for name in values}
     os.environ.update(values)
@@ -264,6 +267,7 @@ def demo_command(port: int, products: int, variants: int, seed: int, interval: f
     """Sync a fake store (Shopify unless --store says otherwise) to two fake TikTok shops;
     print every push and every order created in the store."""
     from shelfsync.core import demo
+    from shelfsync.web.demo_user import create_demo_user
 
     pm = plugin_manager()
     _require_demo_store(pm, store_platform)
@@ -307,7 +311,10 @@ def demo_command(port: int, products: int, variants: int, seed: int, interval: f
                 elif subscribed.error:
                     fail(f"demo: could not subscribe {subscribed.kind} "
                          f"{subscribed.connection_id}: {subscribed.error}")
+        with session_scope() as session:
+            email, password = create_demo_user(session, world.organization_id)
         say(f"demo: receiver {url}, broker {settings.kind}, database {redact(database_url())}")
+        say(f"demo: settings UI {url}/ — sign in as {email} with password {password}")
         say(f"demo: store {fakes.store_server.base_url}, TikTok {fakes.channel_server.base_url}")
         stop = threading.Event()
         printer = demo.PushPrinter(get_engine(), world, say)

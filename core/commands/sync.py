@@ -154,6 +154,9 @@ def _status_lines(rows: list[dict[str, Any]]) -> str:
         if row["store_needs_reauth"]:
             flags.append(f"STORE NEEDS RE-AUTH: {safe(row['store_status_message'] or 'refused')}; "
                          "shelfsync reconnect store --org …")
+        if row.get("store_poll_error"):
+            flags.append(f"STORE POLL FAILING: {safe(row['store_poll_error'])} (last good poll "
+                         f"{row.get('store_polled_at') or 'never'})")
         if not row["inventory_sync"]:
             flags.append("inventory sync off")
         flags.extend(_setting_flags(row))

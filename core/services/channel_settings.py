@@ -168,3 +168,14 @@ def update_channel_settings(
     session.add(settings)
     session.flush()
     return settings
+
+
+def check_channel_changes(
+    session: Session, channel: ChannelConnection, changes: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The column values `changes` would set, every one checked, nothing applied: what the
+    settings UI's live preview computes with before the merchant saves."""
+    columns: dict[str, Any] = {}
+    for field, value in changes.items():
+        columns.update(_checked_change(session, channel, field, value))
+    return columns

@@ -17,6 +17,7 @@ from shelfsync.core.models import (
     OrderBinding,
     PendingSku,
     StoreConnection,
+    StorePollState,
     SyncRun,
     utcnow,
 )
@@ -44,6 +45,13 @@ def _order_counts(session: Session, channel_id: int) -> dict[str, int]:
     return {status: int(count) for status, count in rows}
 
 
+def _store_poll(state: StorePollState | None) -> dict[str, Any]:
+    if state is None:
+        return {"store_polled_at": None, "store_poll_error": None}
+    return {"store_polled_at": state.polled_at.isoformat() if state.polled_at else None,
+            "store_poll_error": state.last_error or None}
+
+
 def channel_status(session: Session, organization_id: int | None = None) -> list[dict[str, Any]]:
     """One dict per channel (of one organization, or all): last sync, pushes and errors over
     the last 24 hours, drift of the last reconcile, link problems, whether re-auth is needed."""
@@ -52,6 +60,7 @@ def channel_status(session: Session, organization_id: int | None = None) -> list
     if organization_id is not None:
         query = query.where(ChannelConnection.organization_id == organization_id)
     stores = {store.organization_id: store for store in session.exec(select(StoreConnection))}
+    polls = {row.store_connection_id: row for row in session.exec(select(StorePollState))}
     pending = dict(session.exec(
         select(PendingSku.organization_id, func.count()).group_by(PendingSku.organization_id)
     ).all())
@@ -95,5 +104,7 @@ def channel_status(session: Session, organization_id: int | None = None) -> list
             # what to re-authorize; `shelfsync reconnect` clears it.
             "status_message": channel.status_message or None,
             "store_status_message": (store.status_message or None) if store else None,
+            # Stores without stock webhooks are polled: when it last worked, and why not.
+            **_store_poll(polls.get(store.id) if store is not None else None),
         })
     return result

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, update
 from sqlmodel import Session
 
-from shelfsync.core.errors import PluginContractError
+from shelfsync.core.errors import PluginContractError, ShelfsyncError
 from shelfsync.core.models import ConnectionStatus, StoreConnection, StorePollState, utcnow
 from shelfsync.core.models_ops import insert_for
 from shelfsync.core.plugins import ShelfsyncPluginManager
@@ -99,6 +99,15 @@ def _release(session: Session, store_id: int, owner: str, error: str) -> None:
     session.commit()
 
 
+def _one_line(exc: BaseException) -> str:
+    """What `shelfsync status` shows of a failed poll: our typed errors' own message (written
+    to be shown, no secret in it), only the kind of anything else (an unexpected exception's
+    text may quote a URL or a header; the worker log has it)."""
+    if isinstance(exc, ShelfsyncError):
+        return f"{type(exc).__name__}: {exc.message}"
+    return f"{type(exc).__name__} (details in the worker log)"
+
+
 def _checked(answer: object, platform: str) -> StockChanges:
     """The plugin's answer, or `PluginContractError` for one of another shape: a bad answer
     must not move the cursor past changes nobody queued."""
@@ -166,7 +175,7 @@ def poll_store(session: Session, pm: ShelfsyncPluginManager, store_id: int, owne
                                connection.platform)
         except BaseException as exc:
             session.rollback()
-            _release(session, store_id, owner, f"{type(exc).__name__}: {exc}")
+            _release(session, store_id, owner, _one_line(exc))
             raise
         result.rounds += 1
         last = not changes.more or result.rounds >= max_rounds

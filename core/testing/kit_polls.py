@@ -1,17 +1,22 @@
 """The kit's check of `shelfsync_poll_stock_changes`: a change made in the store is found,
 and a poll that fails loses nothing.
 
-Every store fake moves stock as a merchant would through `POST /_fake/stock {"sku", "delta"}`
-(the demo uses the same call). The check takes a baseline poll, moves one tracked SKU, polls
-again from the baseline's cursor and requires that SKU among the answer; then it moves
-another, makes the next poll fail for good, and requires that polling again from the same
-cursor still finds the change (core keeps the old cursor when a poll raises).
+A poll exists for the stock moves the store sends no webhook for, so the check makes one:
+`POST /_fake/silent-stock {"sku", "delta"}` where the fake offers it (WooCommerce's: a
+storefront order, which moves stock without a product webhook), else the merchant's
+`POST /_fake/stock {"sku", "delta"}` (Magento's: it sends no webhook for anything). The check
+takes a baseline poll, takes one unit of a tracked SKU, polls again from the baseline's cursor
+and requires that SKU among the answer; then it takes a unit of another, makes the next poll
+fail for good, and requires that polling again from the same cursor still finds the change
+(core keeps the old cursor when a poll raises).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import TYPE_CHECKING
+
+import httpx
 
 from shelfsync.core.errors import PluginError
 from shelfsync.core.plugins import ShelfsyncPluginManager
@@ -51,13 +56,26 @@ def _poll(pm: ShelfsyncPluginManager, conn: Connection, cursor: str | None
 
 
 def _tracked_skus(fake: RunningFake) -> list[str]:
+    """Tracked SKUs with at least two units (a unit can be taken from each)."""
     truth = fake_truth(fake)
     require(truth.stock is not None and truth.backorder is not None, HOOK,
             "the fake's truth() has no stock or backorder flags", "both", truth)
     assert truth.stock is not None and truth.backorder is not None
-    stocked = {sku for sku, _ in truth.stock}
+    units: dict[str, int] = {}
+    for (sku, _), available in truth.stock.items():
+        units[sku] = units.get(sku, 0) + available
     return sorted(sku for sku, (_, tracked) in truth.backorder.items()
-                  if tracked and sku in stocked)
+                  if tracked and units.get(sku, 0) >= 2)
+
+
+def _take_unit(fake: RunningFake, sku: str) -> None:
+    """One unit of `sku` leaves the store the way no webhook reports (see the docstring)."""
+    try:
+        fake.control("POST", "silent-stock", {"sku": sku, "delta": -1})
+    except httpx.HTTPStatusError as exc:
+        if exc.response.status_code != 404:
+            raise
+        fake.control("POST", "stock", {"sku": sku, "delta": -1})
 
 
 def check_stock_changes(pm: ShelfsyncPluginManager, fake: RunningFake) -> bool:
@@ -69,12 +87,12 @@ def check_stock_changes(pm: ShelfsyncPluginManager, fake: RunningFake) -> bool:
     require(len(skus) >= 2, HOOK, "the fake has fewer than two tracked SKUs to move",
             ">= 2", skus)
     _, cursor = _poll(pm, conn, None)
-    fake.control("POST", "stock", {"sku": skus[0], "delta": 3})
+    _take_unit(fake, skus[0])
     found, cursor = _poll(pm, conn, cursor)
     require(skus[0] in found, HOOK, "a stock change made after the baseline poll was not "
             "found by the next poll", skus[0], sorted(found)[:20])
 
-    fake.control("POST", "stock", {"sku": skus[1], "delta": -1})
+    _take_unit(fake, skus[1])
     fake.inject_fault("500", count=1000)
     try:
         _poll(pm, conn, cursor)

@@ -12,6 +12,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import redis
 from sqlalchemy import Engine, select
@@ -141,3 +142,34 @@ def test_demo_refuses_a_store_it_cannot_fake_in_one_line(tmp_path: Path) -> None
     assert message[0].startswith("error: demo: --store 'nosuchstore' is not an installed "
                                  "store plugin with a fake (choose from: "), message
     assert "shopify" in message[0]
+
+
+def test_the_demo_prints_a_sign_in_that_opens_its_settings_ui(tmp_path: Path) -> None:
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "shelfsync.core", "demo", "--port", "0", "--duration", "60",
+         "--products", "3", "--variants", "1", "--order-interval", "0"],
+        cwd=tmp_path, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True)
+    try:
+        assert demo.stdout is not None
+        line = ""
+        for line in demo.stdout:
+            if line.startswith("demo: settings UI "):
+                break
+        found = re.match(r"demo: settings UI (?P<url>\S+)/ — sign in as (?P<email>\S+) with "
+                         r"password (?P<password>\S+)$", line.strip())
+        assert found, line
+        with httpx.Client(base_url=found["url"], timeout=10) as browser:
+            form = browser.get("/login").text
+            token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', form)
+            assert token, form[:500]
+            signed_in = browser.post("/login", data={
+                "csrf_token": token.group(1), "email": found["email"],
+                "password": found["password"]}, follow_redirects=True)
+            assert signed_in.status_code == 200
+            assert "Sign out" in signed_in.text or "sign out" in signed_in.text.lower()
+            stores = browser.get("/stores/", follow_redirects=True)
+            assert stores.status_code == 200 and "shopify" in stores.text.lower()
+    finally:
+        demo.terminate()
+        demo.wait(timeout=30)

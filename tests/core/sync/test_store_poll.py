@@ -251,3 +251,29 @@ def test_the_scheduler_polls_each_pollable_store_on_its_interval(
 def test_poll_seconds_is_bounded_and_never_breaks_the_poller(stored: object,
                                                             seconds: int) -> None:
     assert poll_seconds({"poll_seconds": stored}) == seconds
+
+
+def test_status_shows_a_failing_poll_without_what_an_unexpected_error_quotes(
+        session: Session, pm: ShelfsyncPluginManager, plugin: PollingStore,
+        store_id: int) -> None:
+    from shelfsync.core.models import ChannelConnection
+    from shelfsync.core.sync.status import channel_status
+
+    store = session.get(StoreConnection, store_id)
+    assert store is not None
+    channel = ChannelConnection(organization_id=store.organization_id, platform="tiktok",
+                                base_url="https://shop.example", shop_id="1")
+    channel.set_credentials({"t": "y"})
+    session.add(channel)
+    session.commit()
+    plugin.answers = [ValueError("https://store.example/?consumer_secret=cs_live_123")]
+    with pytest.raises(ValueError):
+        poll_store(session, pm, store_id, "w", clock=lambda: T0)
+    (row,) = channel_status(session)
+    assert row["store_poll_error"] == "ValueError (details in the worker log)"
+    assert row["store_polled_at"] is None
+
+    plugin.answers = [_changes(("A-1",), "c1")]
+    poll_store(session, pm, store_id, "w", clock=lambda: T0)
+    (row,) = channel_status(session)
+    assert row["store_poll_error"] is None and row["store_polled_at"] == T0.isoformat()

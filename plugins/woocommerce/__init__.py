@@ -1,0 +1,1 @@
+"""The WooCommerce store plugin: REST API v3 client, hooks and a faithful fake."""

@@ -1,0 +1,1 @@
+"""The settings UI's blueprints, one per area."""
