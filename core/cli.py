@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import click
 
+from shelfsync.core.commands.carriers import carriers_group
 from shelfsync.core.commands.config import (
     channel_group,
     connect_group,
@@ -56,6 +57,7 @@ cli.add_command(run_command)
 cli.add_command(demo_command)
 sync_group.add_command(sync_orders_command)
 cli.add_command(sync_group)
+cli.add_command(carriers_group)
 cli.add_command(orders_group)
 cli.add_command(status_command)
 cli.add_command(users_group)

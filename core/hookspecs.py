@@ -43,11 +43,15 @@ from shelfsync.core.types import (
     PassScope,
     PlatformInfo,
     PushResult,
+    ReturnPage,
     Role,
+    ShippingProvider,
     StockChanges,
     StockLevel,
     StoreOrderRef,
     StoreOrderStatus,
+    StoreRefund,
+    StoreRefundResult,
     WebhookEvent,
 )
 
@@ -75,6 +79,9 @@ OPERATION_HOOKS = frozenset({
     "shelfsync_poll_stock_changes",
     "shelfsync_cancel_store_order",
     "shelfsync_fetch_order",
+    "shelfsync_refund_store_order",
+    "shelfsync_fetch_shipping_providers",
+    "shelfsync_fetch_returns",
 })
 
 #: What a platform of each role must implement for the engine to serve it. The others are
@@ -346,20 +353,77 @@ def shelfsync_fetch_order(connection: Connection, order_id: str) -> ChannelOrder
 
 @hookspec(firstresult=True)
 def shelfsync_push_fulfillment(connection: Connection, fulfillment: Fulfillment) -> bool:
-    """Send tracking for a channel order.
+    """Send a store shipment's tracking for a channel order, exactly once.
 
-    Receives the connection and the fulfilment. Returns True when the channel accepted it.
-    Raises `BadRequest`, `NotFound`.
+    Optional (a channel that ships every order itself leaves it out). Receives the
+    connection and the fulfilment: the channel order id, the line items it ships (all when
+    empty), the tracking number, the store's carrier name and the channel shipping provider
+    core mapped it to. Idempotent: lines already shipped with this tracking number answer
+    True without a second shipment (a retry after a lost answer). Returns True when the
+    channel has the tracking. Raises `BadRequest` when the channel refuses it for good (the
+    lines were shipped with other tracking, the order is cancelled; the message says why),
+    `NotFound` for an unknown order, `AuthError`, `RateLimited`, `TransientError`.
     Routed, firstresult: called on the connection's platform plugin only.
     """
 
 
 @hookspec(firstresult=True)
 def shelfsync_push_cancellation(connection: Connection, order_id: str, reason: str) -> bool:
-    """Cancel a channel order (the store cancelled it).
+    """Cancel a channel order because the store cancelled it, exactly once.
 
-    Receives the connection, the channel order id and a reason. Returns True when accepted.
-    Raises `BadRequest`, `NotFound`.
+    Optional. Receives the connection, the channel order id and the store's reason word
+    (Shopify's CUSTOMER, INVENTORY …), which the plugin maps to one of the channel's own
+    cancel reasons. Idempotent: an order already cancelled answers True. Returns True when
+    the channel cancelled it. Raises `BadRequest` when the channel refuses (already shipped,
+    past the seller's window; the message says why), `NotFound`, `AuthError`, `RateLimited`,
+    `TransientError`.
+    Routed, firstresult: called on the connection's platform plugin only.
+    """
+
+
+@hookspec(firstresult=True)
+def shelfsync_fetch_shipping_providers(connection: Connection) -> list[ShippingProvider]:
+    """List the shipping providers the shop may ship its orders with.
+
+    Optional (carrier mapping needs it). Receives the connection. Returns every provider of
+    every delivery option of the shop's sales warehouses (TikTok: delivery options per
+    warehouse, providers per option); a provider under two options appears once per option.
+    An answer missing its list raises `BadResponse` (never "no providers"). Raises
+    `AuthError`, `RateLimited`, `TransientError`, `BadResponse`.
+    Routed, firstresult: called on the connection's platform plugin only.
+    """
+
+
+@hookspec(firstresult=True)
+def shelfsync_fetch_returns(
+    connection: Connection, order_id: str | None, updated_since: datetime | None,
+    cursor: str | None,
+) -> ReturnPage:
+    """Read one page of the channel's returns and refunds.
+
+    Optional. Receives the connection, one channel order id (`None`: every order's), the
+    lower bound of the update window (`None` = all) and the cursor of the previous page.
+    Returns the page (`ChannelReturn`s: completed or not, the lines and money refunded) and
+    the next cursor (`None` at the end). Raises `AuthError`, `RateLimited`,
+    `TransientError`, `BadResponse`.
+    Routed, firstresult: called on the connection's platform plugin only.
+    """
+
+
+@hookspec(firstresult=True)
+def shelfsync_refund_store_order(
+    connection: Connection, order_ref: StoreOrderRef, refund: StoreRefund
+) -> StoreRefundResult:
+    """Refund units and money on a store order because the channel refunded the buyer.
+
+    Optional (a store that cannot refund through its API leaves it out; core then records
+    the refund for the merchant). Receives the connection, the store order as
+    `create_order` answered it and the refund: its id (the channel's return id), store SKU →
+    units, the amount in the store's currency and whether the units go back to stock.
+    Returns the store's refund. Idempotent on `refund.id`: a refund already made for it
+    answers with `created=False` instead of a second refund. Raises `NotFound` for an
+    unknown order, `BadRequest` when the store refuses (more than what is left to refund),
+    `AuthError`, `RateLimited`, `TransientError`.
     Routed, firstresult: called on the connection's platform plugin only.
     """
 

@@ -7,6 +7,7 @@ Import from here (`from shelfsync.core.models import ChannelConnection`); the sp
 
 from __future__ import annotations
 
+from shelfsync.core.models_aftersale import AftersaleAction
 from shelfsync.core.models_base import (
     NAMING_CONVENTION,
     AuditOutcome,
@@ -61,6 +62,7 @@ from shelfsync.core.models_sync import (
 
 __all__ = [
     "NAMING_CONVENTION",
+    "AftersaleAction",
     "AuditIsAppendOnly",
     "AuditOutcome",
     "CatalogVariant",

@@ -199,4 +199,6 @@ class ChannelSettings(ShelfsyncModel, table=True):
     on_hold: str = Field(default="wait", sa_column_kwargs={"server_default": "wait"})
     #: How often the channel's orders are polled (webhooks can be lost).
     order_poll_minutes: int = Field(default=5, sa_column_kwargs={"server_default": "5"})
+    #: Whether units a channel cancellation or refund gives back return to the store's stock.
+    restock: bool = Field(default=True, sa_column_kwargs={"server_default": "1"})
     updated_at: datetime = _updated()

@@ -43,7 +43,7 @@ from shelfsync.core.db import session_scope
 from shelfsync.core.errors import InvalidInput, RateLimited
 from shelfsync.core.models import StoreConnection
 from shelfsync.core.plugins import ShelfsyncPluginManager, get_plugin_manager
-from shelfsync.core.services import orders, syncing
+from shelfsync.core.services import aftersale, orders, syncing
 from shelfsync.core.sync.inventory_types import SyncReport
 from shelfsync.core.sync.orders import due_orders
 
@@ -194,6 +194,9 @@ def handle_order(binding_id: int) -> None:
     """Create one channel order's store order (see `services.orders.handle_order`)."""
     with _throttle_hint():
         outcome = orders.handle_order(plugin_manager(), binding_id, _owner())
+    if not outcome.attempted:
+        # Already in the store: a webhook of its later life (a cancellation bound with it).
+        request_aftersale("actions", binding_id)
     if outcome.attempted:
         log.info("order %s (%s): %s%s", outcome.channel_order_id, binding_id, outcome.state,
                  f" ({outcome.reason})" if outcome.reason else "")
@@ -218,6 +221,64 @@ def poll_orders(channel_id: int) -> None:
     for binding_id in due:
         if not request_order(binding_id):
             return
+    # Shipments, cancellations and returns whose webhook was lost, on the same schedule.
+    request_aftersale("poll", channel_id)
+
+
+def request_aftersale(what: str, ident: int) -> bool:
+    """Ask for an after-sale step: "store" checks a store order (`binding id`), "returns"
+    reads an order's returns (`binding id`), "actions" carries an order's due actions across
+    (`binding id`), "poll" polls a channel (`channel id`). A broker
+    that refuses is logged, never raised: the channel's next poll does the same work."""
+    actor = {"store": handle_store_order, "returns": handle_order_returns,
+             "poll": poll_aftersale, "actions": run_order_actions}[what]
+    try:
+        actor.send(ident)
+    except Exception as exc:  # any broker failure: the next poll finds the work
+        log.warning("could not enqueue after-sale %s %s (%s: %s); the next poll does it",
+                    what, ident, type(exc).__name__, exc)
+        return False
+    return True
+
+
+def _log_outcomes(what: str, ident: int, outcomes: list[Any]) -> None:
+    for outcome in outcomes:
+        if outcome.attempted:
+            log.info("%s %s: %s %s%s", what, ident, outcome.kind, outcome.state,
+                     f" ({outcome.reason})" if outcome.reason else "")
+
+
+@dramatiq.actor(queue_name=_broker.SYNC_QUEUE)
+def handle_store_order(binding_id: int) -> None:
+    """Read a created order's store status and carry its new shipments and cancellation
+    across (see `services.aftersale.check_store_order`)."""
+    with _throttle_hint():
+        outcomes = aftersale.check_store_order(plugin_manager(), binding_id, _owner())
+    _log_outcomes("order", binding_id, outcomes)
+
+
+@dramatiq.actor(queue_name=_broker.SYNC_QUEUE)
+def handle_order_returns(binding_id: int) -> None:
+    """Read an order's returns and refund the completed ones in the store, once each."""
+    with _throttle_hint():
+        outcomes = aftersale.handle_returns(plugin_manager(), binding_id, _owner())
+    _log_outcomes("order", binding_id, outcomes)
+
+
+@dramatiq.actor(queue_name=_broker.SYNC_QUEUE)
+def run_order_actions(binding_id: int) -> None:
+    """Carry an order's due after-sale actions across (a cancellation TikTok sent)."""
+    with _throttle_hint():
+        outcomes = aftersale.run_due(plugin_manager(), _owner(), binding_ids=[binding_id])
+    _log_outcomes("order", binding_id, outcomes)
+
+
+@dramatiq.actor(queue_name=_broker.BULK_QUEUE)
+def poll_aftersale(channel_id: int) -> None:
+    """The after-sale poll of one channel: returns, watched store orders, due actions."""
+    with _throttle_hint():
+        result = aftersale.poll_channel(plugin_manager(), channel_id, _owner())
+    log.info("after-sale poll of channel %s: %s", channel_id, result.counts())
 
 
 @dramatiq.actor(queue_name=_broker.SYNC_QUEUE)
@@ -241,6 +302,10 @@ ACTORS: tuple[dramatiq.Actor[Any, Any], ...] = (
     handle_order,
     poll_orders,
     poll_store,
+    handle_store_order,
+    handle_order_returns,
+    run_order_actions,
+    poll_aftersale,
 )
 
 

@@ -458,6 +458,9 @@ class OrderLine:
     unit_price: Money | None = None
     product_id: str = ""
     title: str = ""
+    #: The channel's own id of each unit, when it counts units as line items (TikTok): what
+    #: a partial shipment or a return names. Empty: `line_id` stands for all `quantity`.
+    unit_line_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -481,6 +484,11 @@ class ChannelOrder:
     shipping_fee: Money | None = None
     tax: Money | None = None
     discount: Money | None = None
+    #: The channel ships it itself (TikTok's FULFILLMENT_BY_TIKTOK): no tracking is ever
+    #: pushed back for it.
+    fulfilled_by_channel: bool = False
+    #: Why the channel cancelled it, in the channel's words (shown on the store order).
+    cancel_reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -520,8 +528,32 @@ class StoreOrderRef:
 
 
 @dataclass(frozen=True)
+class FulfilledLine:
+    """Units of one store SKU a store fulfilment shipped."""
+
+    sku: str
+    quantity: int
+
+
+@dataclass(frozen=True)
+class StoreFulfillment:
+    """One shipment the store made for an order: its own id (what makes a push exactly
+    once), tracking number, the carrier's name as the store shows it, and what it shipped."""
+
+    id: str
+    tracking_number: str
+    carrier: str
+    lines: tuple[FulfilledLine, ...] = ()
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class StoreOrderStatus:
-    """What the store says of an order: fulfilment and tracking, cancellation, refunds."""
+    """What the store says of an order: fulfilment and tracking, cancellation, refunds.
+
+    `fulfillments` lists every successful shipment (a store that reports none leaves it
+    empty); `cancel_reason` is the store's own reason word when it was cancelled.
+    """
 
     id: str
     fulfilled: bool = False
@@ -529,16 +561,97 @@ class StoreOrderStatus:
     refunded: bool = False
     tracking_number: str = ""
     carrier: str = ""
+    fulfillments: tuple[StoreFulfillment, ...] = ()
+    cancel_reason: str = ""
 
 
 @dataclass(frozen=True)
 class Fulfillment:
-    """Tracking to push to a channel for one of its orders."""
+    """Tracking to push to a channel for one of its orders.
+
+    `line_ids` are the channel's line items this shipment carries (all of the order's when
+    empty); `shipping_provider_id` the channel's provider the store's `carrier` maps to;
+    `fulfillment_id` the store's shipment id (a plugin may use it as an idempotency key).
+    """
 
     order_id: str
     tracking_number: str
     carrier: str
     line_ids: tuple[str, ...] = ()
+    shipping_provider_id: str = ""
+    fulfillment_id: str = ""
+
+
+@dataclass(frozen=True)
+class ShippingProvider:
+    """A carrier a channel shop can ship with, under one of its delivery options."""
+
+    id: str
+    name: str
+    delivery_option_id: str = ""
+    delivery_option_name: str = ""
+
+
+@dataclass(frozen=True)
+class ReturnLine:
+    """One channel line item a return or refund covers."""
+
+    line_id: str
+    sku_id: str = ""
+    seller_sku: str = ""
+    refund: Money | None = None
+
+
+@dataclass(frozen=True)
+class ChannelReturn:
+    """A return or refund on a channel order, as the channel reports it.
+
+    `completed` says the money went back to the buyer (the store refund is due then, once per
+    `id`); `restock` whether the units come back to the seller (a refund-only return leaves
+    them with the buyer).
+    """
+
+    id: str
+    order_id: str
+    status: str
+    completed: bool
+    lines: tuple[ReturnLine, ...]
+    refund_total: Money | None = None
+    return_type: str = ""
+    restock: bool = True
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ReturnPage:
+    """One page of a channel's returns and the cursor to continue from."""
+
+    returns: tuple[ChannelReturn, ...]
+    next_cursor: str | None = None
+
+
+@dataclass(frozen=True)
+class StoreRefund:
+    """A refund to make on a store order, once per `id` (the channel's return id).
+
+    `lines` are store SKU → units refunded; `amount` the money in the store's currency
+    (None: the lines' own prices); `restock` whether those units go back to stock.
+    """
+
+    id: str
+    lines: tuple[FulfilledLine, ...]
+    amount: Money | None = None
+    restock: bool = False
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class StoreRefundResult:
+    """The store's refund for a `StoreRefund`; `created` is False when it already existed."""
+
+    id: str
+    amount: Money | None = None
+    created: bool = True
 
 
 @dataclass(frozen=True)

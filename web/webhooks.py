@@ -49,6 +49,7 @@ from shelfsync.core.models import (
 )
 from shelfsync.core.models_sync import WEBHOOK_REPLAY_WINDOW, webhook_receipt_exists
 from shelfsync.core.plugins import ShelfsyncPluginManager
+from shelfsync.core.services import aftersale as aftersale_service
 from shelfsync.core.services import orders as order_service
 from shelfsync.core.services import syncing
 from shelfsync.core.sync import inventory
@@ -160,9 +161,13 @@ def _store_event(session: Session, store: StoreConnection, event: WebhookEvent) 
     # the message that asks for their sync is sent after, and a broker that refuses it is
     # logged, not fatal (the scheduler's sweeper sends it again).
     syncing.accept_store_event(session, store, skus, event.occurred_at or utcnow())
+    # A shipment or cancellation of one of our orders: its status is read by the check.
+    checks = aftersale_service.accept_store_event(session, store, event)
     session.commit()
     if skus:
         tasks.request_sync(store.organization_id)
+    for binding_id in checks:
+        tasks.request_aftersale("store", binding_id)
     return {"status": "accepted", "skus": len(skus)}, 200
 
 
@@ -206,6 +211,7 @@ def _channel_event(session: Session, pm: ShelfsyncPluginManager, addressed: Chan
         targets.append(target)
     recorded = 0
     orders_recorded: list[int] = []
+    returns: list[int] = []
     for target in targets:
         if record_webhook_receipt(session, platform=target.platform,
                                   connection_id=int(target.id), dedup_key=event.dedup_key,
@@ -218,9 +224,13 @@ def _channel_event(session: Session, pm: ShelfsyncPluginManager, addressed: Chan
             binding_id = order_service.accept_order_event(session, target, event)
             if binding_id is not None:
                 orders_recorded.append(binding_id)
+            # A cancellation request is listed now; a return's order is read after the 200.
+            returns.extend(aftersale_service.accept_channel_event(session, target, event))
     session.commit()
     for binding_id in orders_recorded:
         tasks.request_order(binding_id)
+    for binding_id in returns:
+        tasks.request_aftersale("returns", binding_id)
     if not targets and answer is not None:
         return answer  # every holder's answer was a duplicate or an ignored lie
     if not targets:

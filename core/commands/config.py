@@ -219,6 +219,11 @@ def _settings_dict(settings: ChannelSettings) -> dict[str, Any]:
         "on_hold": settings.on_hold,
         "order_poll_minutes": settings.order_poll_minutes,
         "reconcile_interval_minutes": settings.reconcile_interval_minutes,
+        "fulfillment_sync": settings.fulfillment_sync,
+        "cancellation_sync": settings.cancellation_sync,
+        "refund_sync": settings.refund_sync,
+        "restock": settings.restock,
+        "carriers": dict(settings.carrier_mapping or {}),
     }
 
 
@@ -242,6 +247,12 @@ def channel_group() -> None:
 @option("--order-sync", help="on or off: create the shop's orders in the store.")
 @option("--on-hold", help="wait (default) or create: what to do with TikTok's ON_HOLD orders.")
 @option("--order-poll-minutes", help="How often the shop's orders are polled (default 5).")
+@option("--fulfillment-sync", help="on or off: send the store's shipments' tracking to the shop.")
+@option("--cancellation-sync", help="on or off: carry cancellations between store and shop.")
+@option("--refund-sync", help="on or off: refund the store order when the shop refunds.")
+@option("--restock", help="on or off: units a cancellation or refund gives back go to stock.")
+@option("--carrier", "carriers", multiple=True,
+        help="STORE_CARRIER=PROVIDER_ID (repeatable; an empty id removes the mapping).")
 @option(
     "--recompute/--no-recompute",
     default=True,
@@ -260,6 +271,11 @@ def channel_settings_command(
     order_sync: str | None,
     on_hold: str | None,
     order_poll_minutes: str | None,
+    fulfillment_sync: str | None,
+    cancellation_sync: str | None,
+    refund_sync: str | None,
+    restock: str | None,
+    carriers: tuple[str, ...],
     recompute: bool,
     as_json: bool,
 ) -> None:
@@ -288,6 +304,13 @@ def channel_settings_command(
     if order_poll_minutes is not None:
         changes["order_poll_minutes"] = parse_int(
             "order_poll_minutes", order_poll_minutes, *channel_rules.RANGES["order_poll_minutes"])
+    for name, raw in (("fulfillment_sync", fulfillment_sync),
+                      ("cancellation_sync", cancellation_sync), ("refund_sync", refund_sync),
+                      ("restock", restock)):
+        if raw is not None:
+            changes[name] = parse_switch(name, raw)
+    if carriers:
+        changes["carriers"] = parse_pairs("carriers", carriers)
     with session_scope() as session:
         found = connections.find_channel(session, channel)
         if changes:

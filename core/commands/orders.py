@@ -13,7 +13,7 @@ from shelfsync.core.commands.output import EXIT_BAD_INPUT, emit, fail, option, p
 from shelfsync.core.db import session_scope
 from shelfsync.core.errors import ShelfsyncError
 from shelfsync.core.models import ChannelConnection, OrderBinding
-from shelfsync.core.services import orders
+from shelfsync.core.services import aftersale, orders
 from shelfsync.core.services.connections import find_channel, find_organization
 from shelfsync.core.sync.orders import OrderState, Outcome
 
@@ -45,6 +45,9 @@ def _outcome_line(item: dict[str, Any]) -> str:
 
 def _outcomes_text(data: dict[str, Any]) -> str:
     lines = [_outcome_line(item) for item in data["orders"] if item["attempted"]]
+    lines += [f"order {item['binding_id']}  {item['kind']}  {item['state']}"
+              + (f"  ({item['reason']}: {safe(item['detail'])[:200]})" if item["reason"] else "")
+              for item in data.get("aftersale") or []]
     counts = ", ".join(f"{k} {v}" for k, v in sorted(data["counts"].items()))
     return "\n".join([*lines, f"orders: {counts or 'nothing to do'}"])
 
@@ -93,8 +96,29 @@ def _list_text(rows: list[dict[str, Any]]) -> str:
             line += f"  → store order {safe(row['store_order_name'])}"
         if row["reason"]:
             line += f"  [{row['reason']}] {safe(row['fix_hint'] or '')}"
+        after = [f"{name} {row[name]['state']}" + (f" ×{row[name]['count']}"
+                                                   if row[name]["count"] > 1 else "")
+                 for name in ("fulfillment", "cancellation", "refund", "cancel_request")
+                 if row.get(name)]
+        if after:
+            line += f"  ({', '.join(after)})"
         lines.append(line)
+        for failure in row.get("aftersale_failures") or []:
+            lines.append(f"    {failure['kind']} {safe(failure['external_id'])} "
+                         f"{failure['state']} [{failure['reason']}] "
+                         f"{safe(failure['fix_hint'] or '')}")
     return "\n".join(lines)
+
+
+def _with_aftersale(session: Any, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each order's fulfilment, cancellation and refund state, and what needs a hand."""
+    states = aftersale.states(session, [int(r["id"]) for r in rows if r["id"] is not None])
+    for row in rows:
+        state = states.get(int(row["id"] or 0), {})
+        for name in ("fulfillment", "cancellation", "refund", "cancel_request"):
+            row[name] = state.get(name)
+        row["aftersale_failures"] = state.get("failures", [])
+    return rows
 
 
 @orders_group.command("list")
@@ -109,8 +133,8 @@ def orders_list_command(org: str, status: str | None, channel_ref: str | None,
         organization_id = find_organization(session, org).id
         assert organization_id is not None
         channel_id = find_channel(session, channel_ref).id if channel_ref else None
-        rows = [orders.describe(b) for b in orders.list_orders(
-            session, organization_id, status, channel_id)]
+        rows = _with_aftersale(session, [orders.describe(b) for b in orders.list_orders(
+            session, organization_id, status, channel_id)])
     emit(rows, as_json, _list_text)
 
 
@@ -129,6 +153,9 @@ def orders_retry_command(order_ids: tuple[str, ...], failed: bool, org: str | No
             organization_id = find_organization(session, str(org)).id
             assert organization_id is not None
             binding_ids = orders.failed_orders(session, organization_id)
+            # After-sale failures are retried the same way (their orders were created).
+            binding_ids += [i for i in aftersale.orders_with_failures(session, organization_id)
+                            if i not in binding_ids]
         else:
             binding_ids = []
             for order_id in order_ids:
@@ -140,10 +167,16 @@ def orders_retry_command(order_ids: tuple[str, ...], failed: bool, org: str | No
                     fail(f"no order {order_id!r}", EXIT_BAD_INPUT)
                 binding_ids.extend(int(i) for i in found if i is not None)
     outcomes = orders.retry_orders(plugin_manager(), binding_ids, _owner())
+    after = aftersale.retry_actions(plugin_manager(), binding_ids, _owner())
     counts: dict[str, int] = {}
     for outcome in outcomes:
         counts[outcome.state] = counts.get(outcome.state, 0) + 1
-    data = {"counts": counts, "orders": [_outcome(o) for o in outcomes]}
+    for action in after:
+        if action.attempted:
+            counts[action.state] = counts.get(action.state, 0) + 1
+    data = {"counts": counts, "orders": [_outcome(o) for o in outcomes if o.attempted],
+            "aftersale": [{"binding_id": a.binding_id, "kind": a.kind, "state": a.state,
+                           "reason": a.reason, "detail": a.detail} for a in after]}
     emit(data, as_json, _outcomes_text)
     if counts.get(OrderState.FAILED.value):
         raise SystemExit(1)

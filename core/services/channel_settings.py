@@ -6,6 +6,7 @@ they were. Errors name the setting (`percent`, `locations`), never a CLI flag.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -24,7 +25,7 @@ from shelfsync.core.services.fields import escape_controls
 #: Channel settings that are on/off switches.
 SWITCHES = frozenset({
     "inventory_sync", "honor_continue_selling", "auto_link", "product_sync", "order_sync",
-    "fulfillment_sync", "cancellation_sync", "refund_sync",
+    "fulfillment_sync", "cancellation_sync", "refund_sync", "restock",
 })
 #: Whole-number settings and their ranges.
 RANGES = {
@@ -40,7 +41,11 @@ CHOICES = {
     "on_hold": ("wait", "create"),
 }
 #: Settings that change only how orders are taken in (no quantity depends on them).
-ORDER_SETTINGS = frozenset({"order_sync", "on_hold", "order_poll_minutes"})
+ORDER_SETTINGS = frozenset({"order_sync", "on_hold", "order_poll_minutes", "fulfillment_sync",
+                            "cancellation_sync", "refund_sync", "restock", "carriers"})
+#: A channel shipping provider id as the channel spells it (digits for TikTok).
+_PROVIDER_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+MAX_CARRIERS = 200
 
 
 def channel_settings(session: Session, channel_id: int) -> ChannelSettings:
@@ -96,6 +101,29 @@ def _locations(session: Session, channel: ChannelConnection, value: Any) -> dict
     return {"location_mode": LocationMode.SPECIFIC.value, "location_ids": ids}
 
 
+def _carriers(session: Session, channel: ChannelConnection, value: Any) -> dict[str, str]:
+    """The channel's carrier mapping with `value` (store carrier name → provider id; an empty
+    id removes that name) applied."""
+    if not isinstance(value, Mapping):
+        raise InvalidInput("carriers", "give STORE_CARRIER=PROVIDER_ID pairs")
+    assert channel.id is not None
+    mapping = dict(channel_settings(session, channel.id).carrier_mapping or {})
+    for name, provider in value.items():
+        if not isinstance(name, str) or not name.strip() or len(name) > 200:
+            raise InvalidInput("carriers", "a store carrier name must be 1 to 200 characters")
+        if provider in ("", None):
+            mapping.pop(name.strip(), None)
+            continue
+        if not isinstance(provider, str) or not _PROVIDER_ID.fullmatch(provider):
+            raise InvalidInput(f"carriers.{escape_controls(name)[:60]}",
+                               "a shipping provider id is letters, digits, - or _ "
+                               "(`shelfsync carriers list` shows them)")
+        mapping[name.strip()] = provider
+    if len(mapping) > MAX_CARRIERS:
+        raise InvalidInput("carriers", f"at most {MAX_CARRIERS} carriers can be mapped")
+    return mapping
+
+
 def _checked_change(
     session: Session, channel: ChannelConnection, field: str, value: Any
 ) -> dict[str, Any]:
@@ -116,6 +144,8 @@ def _checked_change(
         return {field: value}
     if field == "locations":
         return _locations(session, channel, value)
+    if field == "carriers":
+        return {"carrier_mapping": _carriers(session, channel, value)}
     raise InvalidInput(field, "is not a channel setting that can be changed here")
 
 

@@ -27,7 +27,8 @@ def order_to_payload(order: ChannelOrder) -> dict[str, Any]:
     return {
         "id": order.id, "status": order.status, "shop_id": order.shop_id,
         "shop_name": order.shop_name, "buyer_name": order.buyer_name,
-        "buyer_email": order.buyer_email,
+        "buyer_email": order.buyer_email, "fulfilled_by_channel": order.fulfilled_by_channel,
+        "cancel_reason": order.cancel_reason,
         "total": _money(order.total), "shipping_fee": _money(order.shipping_fee),
         "tax": _money(order.tax), "discount": _money(order.discount),
         "created_at": order.created_at.isoformat() if order.created_at else None,
@@ -38,7 +39,8 @@ def order_to_payload(order: ChannelOrder) -> dict[str, Any]:
             "postal_code": recipient.postal_code, "country_code": recipient.country_code},
         "lines": [{"line_id": li.line_id, "sku_id": li.sku_id, "seller_sku": li.seller_sku,
                    "quantity": li.quantity, "unit_price": _money(li.unit_price),
-                   "product_id": li.product_id, "title": li.title} for li in order.lines],
+                   "product_id": li.product_id, "title": li.title,
+                   "unit_line_ids": list(li.unit_line_ids)} for li in order.lines],
     }
 
 
@@ -56,6 +58,8 @@ def order_from_payload(data: Mapping[str, Any]) -> ChannelOrder:
         shipping_fee=_unmoney(data.get("shipping_fee")), tax=_unmoney(data.get("tax")),
         discount=_unmoney(data.get("discount")), created_at=moment("created_at"),
         updated_at=moment("updated_at"),
+        fulfilled_by_channel=bool(data.get("fulfilled_by_channel", False)),
+        cancel_reason=str(data.get("cancel_reason") or ""),
         recipient=None if not recipient else Address(
             name=recipient["name"], phone=recipient["phone"], lines=tuple(recipient["lines"]),
             city=recipient["city"], region=recipient["region"],
@@ -63,6 +67,7 @@ def order_from_payload(data: Mapping[str, Any]) -> ChannelOrder:
         lines=tuple(OrderLine(line_id=li["line_id"], sku_id=li["sku_id"],
                               seller_sku=li["seller_sku"], quantity=int(li["quantity"]),
                               unit_price=_unmoney(li.get("unit_price")),
-                              product_id=li.get("product_id", ""), title=li.get("title", ""))
+                              product_id=li.get("product_id", ""), title=li.get("title", ""),
+                              unit_line_ids=tuple(li.get("unit_line_ids") or ()))
                     for li in data.get("lines", [])),
     )

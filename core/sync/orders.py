@@ -35,6 +35,7 @@ from shelfsync.core.models import (
     utcnow,
 )
 from shelfsync.core.plugins import ShelfsyncPluginManager
+from shelfsync.core.sync.cancellation import note_channel_cancellation
 from shelfsync.core.sync.context import (
     insert_for,
     settings_of,
@@ -148,6 +149,9 @@ def accept_order(session: Session, channel_id: int, *, order_id: str, status: st
         table.c.id, table.c.channel_status, table.c.channel_updated_at, table.c.payload,
         table.c.status).where(table.c.channel_id == channel_id,
                               table.c.channel_order_id == order_id).with_for_update()).one()
+    if found.status == OrderState.CREATED.value:
+        _created_moved_on(session, channel_id, found, status, updated_at, order)
+        return int(found.id)
     if found.status not in (OrderState.WAITING.value, OrderState.FAILED.value):
         return int(found.id)
     changes: dict[str, Any] = {}
@@ -162,6 +166,19 @@ def accept_order(session: Session, channel_id: int, *, order_id: str, status: st
     if changes:
         session.execute(update(table).where(table.c.id == found.id).values(**changes))
     return int(found.id)
+
+
+def _created_moved_on(session: Session, channel_id: int, found: Any, status: str,
+                      updated_at: datetime | None, order: ChannelOrder | None) -> None:
+    """A created order's newer channel status is kept (the after-sale engine reads it); a
+    cancellation binds the store order's cancellation (once)."""
+    if not _is_newer(updated_at, status, found.channel_updated_at, found.channel_status):
+        return
+    session.execute(update(_table()).where(_table().c.id == found.id).values(
+        channel_status=status, channel_updated_at=updated_at, updated_at=utcnow()))
+    if status.upper() in CANCELLED:
+        reason = order.cancel_reason if order is not None else ""
+        note_channel_cancellation(session, int(found.id), channel_id, reason)
 
 
 def _is_newer(when: datetime | None, status: str, old_when: datetime | None,
@@ -338,9 +355,18 @@ def create_in_store(session: Session, pm: ShelfsyncPluginManager, binding_id: in
             store_order_name=ref.name, failure_reason_code=None, fix_hint=None, retry_at=None)
     # Its units are no longer held back: the store's own stock now counts them.
     mark_pending(session, channel.organization_id, held_skus(session, [binding_id]), clock())
+    _cancelled_meanwhile(session, binding_id)
     session.commit()
     return Outcome(binding_id, binding.channel_order_id, OrderState.CREATED.value,
                    store_order=ref)
+
+
+def _cancelled_meanwhile(session: Session, binding_id: int) -> None:
+    """The channel cancelled while the store order was being made: cancel it in the store."""
+    row = session.execute(select(_table().c.channel_status, _table().c.channel_id).where(
+        _table().c.id == binding_id)).one()
+    if (row.channel_status or "").upper() in CANCELLED:
+        note_channel_cancellation(session, binding_id, int(row.channel_id))
 
 
 def _decide(session: Session, binding: OrderBinding, now: datetime) -> Outcome | None:

@@ -90,6 +90,8 @@ class FakeTruth:
     shipments: dict[str, int] | None = None
     #: Channel order id -> cancellations the channel recorded for it.
     cancellations: dict[str, int] | None = None
+    #: Store order id (as `create_order` answered it) -> refunds the store holds on it.
+    refunds: dict[str, int] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The truth as JSON (tuple keys joined with a tab)."""
@@ -105,6 +107,7 @@ class FakeTruth:
             "orders": self.orders,
             "shipments": self.shipments,
             "cancellations": self.cancellations,
+            "refunds": self.refunds,
         }
 
     @classmethod
@@ -122,6 +125,7 @@ class FakeTruth:
             orders=data.get("orders"),
             shipments=data.get("shipments"),
             cancellations=data.get("cancellations"),
+            refunds=data.get("refunds"),
         )
 
 

@@ -154,6 +154,15 @@ class PluginContract:
         self._role(info, Role.STORE)
         checks.check_create_order(plugin_manager, contract_fake)
 
+    def test_store_aftersale_writes_survive_a_lost_answer(
+        self, plugin_manager: ShelfsyncPluginManager, contract_fake: RunningFake,
+        info: PlatformInfo,
+    ) -> None:
+        self._role(info, Role.STORE)
+        if not checks.check_store_aftersale_writes(plugin_manager, contract_fake):
+            pytest.skip(f"{self.platform} implements neither cancel_store_order nor "
+                        "refund_store_order")
+
     def test_order_writes_survive_a_lost_answer(
         self, plugin_manager: ShelfsyncPluginManager, contract_fake: RunningFake,
         info: PlatformInfo,

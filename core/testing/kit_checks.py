@@ -41,6 +41,7 @@ from shelfsync.core.testing.kit_writes import (
     check_create_order,
     check_order_writes,
     check_push_inventory,
+    check_store_aftersale_writes,
 )
 from shelfsync.core.types import (
     AccountInfo,
@@ -66,6 +67,7 @@ __all__ = [  # reads live in kit_reads, writes in kit_writes; callers find every
     "check_fault_recovered",
     "check_order_writes",
     "check_push_inventory",
+    "check_store_aftersale_writes",
     "check_throttled_read",
 ]
 

@@ -25,14 +25,18 @@ from shelfsync.core.testing.kit_values import (
 from shelfsync.core.types import (
     ChannelOrder,
     Connection,
+    FulfilledLine,
     Fulfillment,
     InventoryUpdate,
     Money,
     OrderLine,
     PassScope,
     PushResult,
+    ShippingProvider,
     StoreOrderRef,
     StoreOrderStatus,
+    StoreRefund,
+    StoreRefundResult,
 )
 
 if TYPE_CHECKING:
@@ -188,10 +192,17 @@ def check_order_writes(pm: ShelfsyncPluginManager, fake: RunningFake) -> list[st
     require(len(page.orders) >= len(hooks), "shelfsync_fetch_orders",
             "the fake holds too few orders to ship and cancel one each", len(hooks),
             len(page.orders))
+    provider = ""
+    if pm.implements(plugin, "shelfsync_fetch_shipping_providers"):
+        providers = pm.call(conn, "shelfsync_fetch_shipping_providers")
+        _elements(providers, ShippingProvider, "shelfsync_fetch_shipping_providers")
+        require(bool(providers), "shelfsync_fetch_shipping_providers",
+                "no shipping provider to ship with", "at least one", providers)
+        provider = providers[0].id
     for hook, order in zip(hooks, page.orders, strict=False):
         kwargs: dict[str, Any] = (
             {"fulfillment": Fulfillment(order_id=order.id, tracking_number="CONTRACT-1",
-                                        carrier="contract")}
+                                        carrier="contract", shipping_provider_id=provider)}
             if hook == "shelfsync_push_fulfillment"
             else {"order_id": order.id, "reason": "contract"})
         first = _call_losing_the_answer(pm, fake, conn, hook, **kwargs)
@@ -208,4 +219,49 @@ def check_order_writes(pm: ShelfsyncPluginManager, fake: RunningFake) -> list[st
         held = int(counts.get(order.id, 0))
         require(held == 1, hook, f"the channel holds {held} {_ORDER_WRITES[hook]} for one order",
                 1, f"{held} (first answer {first!r})")
+    return hooks
+
+
+#: The store's after-sale writes (optional hooks).
+_STORE_WRITES = ("shelfsync_cancel_store_order", "shelfsync_refund_store_order")
+
+
+def check_store_aftersale_writes(pm: ShelfsyncPluginManager, fake: RunningFake) -> list[str]:
+    """A store cancellation and a store refund whose answer was lost, then sent again as core
+    would, leave the order cancelled once and refunded once. Returns the hooks checked."""
+    plugin = pm.plugin_for(fake.platform)
+    hooks = [hook for hook in _STORE_WRITES if pm.implements(plugin, hook)]
+    conn = fake.connection
+    if not hooks:
+        return []
+    item = next(i for i in flatten(pm.call(conn, "shelfsync_fetch_catalog"),
+                                   "shelfsync_fetch_catalog") if i.sku)
+    price = Money(item.price or "1.00", item.currency or "USD")
+    for hook in hooks:
+        ref = pm.call(conn, "shelfsync_create_order", order=_order(item.sku, price))
+        if hook == "shelfsync_cancel_store_order":
+            kwargs: dict[str, Any] = {"order_ref": ref, "reason": "contract", "restock": True}
+        else:
+            kwargs = {"order_ref": ref, "refund": StoreRefund(
+                id=f"contract-return-{uuid.uuid4().hex[:8]}",
+                lines=(FulfilledLine(item.sku, 1),), amount=price, restock=False)}
+        first = _call_losing_the_answer(pm, fake, conn, hook, **kwargs)
+        try:
+            again = pm.call(conn, hook, **kwargs)
+        except PluginError as exc:
+            raise ContractFailure(hook, "sending it again after a lost answer failed", "an answer",
+                                  f"{type(exc).__name__}: {exc}") from exc
+        if hook == "shelfsync_cancel_store_order":
+            require(isinstance(again, StoreOrderStatus) and again.cancelled, hook,
+                    "the order is not cancelled after a retry", "cancelled=True", again)
+            continue
+        require(isinstance(again, StoreRefundResult) and not again.created, hook,
+                "a retry after a lost answer did not find the first refund", "created=False",
+                again)
+        refunds = fake_truth(fake).refunds
+        require(refunds is not None, hook, "the fake's truth() has no refunds",
+                "a count per order", None)
+        assert refunds is not None
+        require(int(refunds.get(ref.id, 0)) == 1, hook, "the store holds duplicate refunds", 1,
+                f"{refunds.get(ref.id)} (first answer {first!r})")
     return hooks

@@ -34,8 +34,11 @@ Control endpoints beyond the shared ones of `FakePlatform`:
 | `POST /_fake/variant` | `{sku, inventory_policy?, tracked?, price?}`: a product edit; fires |
 |                       | `products/update` (and `inventory_items/update` for `tracked`)       |
 | `POST /_fake/budget`  | `{bucket_size?, restore_rate?, available?}`: the throttle's figures |
-| `POST /_fake/fulfill` | `{order_id, tracking_number?, company?, url?}`: the merchant ships  |
-|                       | an order (committed stock leaves); fires `orders/updated`           |
+| `POST /_fake/fulfill` | `{order_id, tracking_number?, company?, url?, lines?}`: the merchant|
+|                       | ships `lines` ([{sku, quantity}]) or all that is left (committed    |
+|                       | stock leaves); fires `fulfillments/create` and `orders/updated`     |
+| `POST /_fake/cancel`  | `{order_id, reason?, restock?}`: the merchant cancels an unshipped  |
+|                       | order (as `orderCancel`); fires `orders/cancelled`, `orders/updated`|
 """
 
 from __future__ import annotations
@@ -63,6 +66,7 @@ from graphql.execution.values import get_variable_values
 from werkzeug.wrappers import Request, Response
 
 from shelfsync.core.testing.fakes import FakePlatform, FakeTruth, Fault, json_response
+from shelfsync.plugins.shopify import fake_aftersale
 from shelfsync.plugins.shopify import fake_webhooks as hooks
 from shelfsync.plugins.shopify.fake_bulk import (
     BULK_OBJECTS_PER_SECOND,
@@ -133,6 +137,7 @@ class ShopifyFake(FakePlatform):
     ) -> None:
         super().__init__()
         self.schema = build_fake_schema(MUTATIONS)
+        fake_aftersale.bind(self.schema)
         currencies = self.schema.get_type("CurrencyCode").values  # type: ignore[union-attr]
         if currency not in currencies:
             raise ValueError(f"currency {currency!r} is not one of {sorted(currencies)}")
@@ -197,7 +202,9 @@ class ShopifyFake(FakePlatform):
                     if tag.startswith(ORDER_TAG):
                         key = tag.removeprefix(ORDER_TAG)
                         orders[key] = orders.get(key, 0) + 1
+            refunds = {gid("Order", o.num): len(o.refunds) for o in store.orders}
             return FakeTruth(
+                refunds=refunds,
                 locations=active,
                 stock=stock,
                 backorder={v.sku: (v.policy == "CONTINUE" or not v.item.tracked, v.item.tracked)

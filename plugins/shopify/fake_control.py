@@ -12,11 +12,11 @@ from werkzeug.wrappers import Request, Response
 
 from shelfsync.core.testing.fakes import json_response
 from shelfsync.plugins.shopify import fake_webhooks as hooks
+from shelfsync.plugins.shopify.fake_aftersale import cancel, cancel_refusal, ship, shipped_units
 from shelfsync.plugins.shopify.fake_store import (
-    FULFILLMENT_BASE,
     MAX_QUANTITY,
-    Fulfillment,
     Level,
+    LineItem,
     Location,
     Variant,
     now_iso,
@@ -45,6 +45,7 @@ def handle_control(fake: ShopifyFake, request: Request, name: str) -> Response |
         ("variant", "POST"): lambda: _edit_variant(fake, body),
         ("budget", "POST"): lambda: _budget(fake, body),
         ("fulfill", "POST"): lambda: _fulfill(fake, body),
+        ("cancel", "POST"): lambda: _cancel(fake, body),
         ("order-faults", "POST"): lambda: _order_fault(fake, body),
         ("order-calls", "GET"): lambda: dict(fake.order_calls),
         ("bulk", "GET"): lambda: fake.bulk.state(),
@@ -158,24 +159,55 @@ def _edit_variant(fake: ShopifyFake, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _fulfill(fake: ShopifyFake, body: dict[str, Any]) -> dict[str, Any]:
+    """The merchant ships `lines` ([{sku, quantity}]) of an order, or all that is left."""
     raw = body.get("order_id")
     parsed = parse_gid(str(raw)) if raw is not None else None
     order = fake.store.order(parsed[1] if parsed else int(raw or 0))
     if order is None:
         raise ControlError(f"unknown order {raw!r}", 404)
-    if order.fulfillments:
+    if order.cancelled_at is not None:
+        raise ControlError(f"order {order.name} is cancelled", 409)
+    shipped = shipped_units(order)
+    left = {li.num: li.quantity - shipped.get(li.num, 0) for li in order.line_items}
+    lines: list[tuple[LineItem, int]] = []
+    wanted = body.get("lines")
+    if wanted is None:
+        lines = [(li, left[li.num]) for li in order.line_items if left[li.num] > 0]
+    else:
+        if not isinstance(wanted, list):
+            raise ControlError("lines must be a list of {sku, quantity}")
+        for entry in wanted:
+            sku = entry.get("sku") if isinstance(entry, dict) else None
+            count = entry.get("quantity") if isinstance(entry, dict) else None
+            line = next((li for li in order.line_items if li.sku == sku and left[li.num]), None)
+            if line is None or not isinstance(count, int) or not 0 < count <= left[line.num]:
+                raise ControlError(f"order {order.name} has no {count!r} unshipped of {sku!r}")
+            left[line.num] -= count
+            lines.append((line, count))
+    if not lines:
         raise ControlError(f"order {order.name} is already fulfilled", 409)
     number, company = body.get("tracking_number"), body.get("company")
     tracking = [(company, number, body.get("url"))] if number or company else []
-    num = FULFILLMENT_BASE + fake.store.next_id()
-    order.fulfillments.append(Fulfillment(num, f"{order.name}.1", tracking, now_iso()))
-    order.updated_at = now_iso()
-    for level, quantity in order.claims:
-        # Shipping releases the commitment: on_hand drops, available does not change.
-        level.quantities["committed"] -= quantity
-        level.updated_at = now_iso()
-    fake.deliver("orders/updated", hooks.order_payload(order))
-    return {"order_id": order.num, "name": order.name, "fulfillment_id": num}
+    fulfillment, events = ship(fake.store, order, lines, tracking)
+    for topic, payload in events:
+        fake.deliver(topic, payload)
+    return {"order_id": order.num, "name": order.name, "fulfillment_id": fulfillment.num,
+            "fulfillment_gid": f"gid://shopify/Fulfillment/{fulfillment.num}"}
+
+
+def _cancel(fake: ShopifyFake, body: dict[str, Any]) -> dict[str, Any]:
+    """The merchant cancels an order in the admin (as `orderCancel` would)."""
+    raw = body.get("order_id")
+    parsed = parse_gid(str(raw)) if raw is not None else None
+    order = fake.store.order(parsed[1] if parsed else int(raw or 0))
+    refused = cancel_refusal(order)
+    if refused is not None:
+        raise ControlError(refused[1], 404 if refused[0] == "NOT_FOUND" else 409)
+    assert order is not None
+    reason = str(body.get("reason") or "CUSTOMER")
+    for topic, payload in cancel(fake.store, order, reason, bool(body.get("restock", True))):
+        fake.deliver(topic, payload)
+    return {"order_id": order.num, "name": order.name, "cancelled_at": order.cancelled_at}
 
 
 def _budget(fake: ShopifyFake, body: dict[str, Any]) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from shelfsync.plugins.shopify import fake_webhooks as hooks
+from shelfsync.plugins.shopify.fake_aftersale import MUTATIONS as AFTERSALE_MUTATIONS
 from shelfsync.plugins.shopify.fake_inventory import (
     UserErrors,
     check_array,
@@ -244,6 +245,7 @@ def webhook_subscription_create(
 
 
 MUTATIONS: dict[str, Callable[..., Any]] = {
+    **AFTERSALE_MUTATIONS,
     "inventorySetQuantities": inventory_set_quantities,
     "inventoryAdjustQuantities": inventory_adjust_quantities,
     "orderCreate": order_create,

@@ -156,6 +156,8 @@ class Fulfillment:
     tracking: list[tuple[str | None, str | None, str | None]]
     created_at: str
     status: str = "SUCCESS"
+    #: What it shipped: (line item, quantity); empty on a shipment of the whole order.
+    lines: list[tuple[LineItem, int]] = field(default_factory=list)
 
 
 @dataclass(eq=False)
@@ -185,6 +187,10 @@ class Order:
     given_name: str | None = None
     shipping_cents: int = 0
     tax_cents: int = 0
+    # After-sale (fake_aftersale.py): cancellation and refunds (`Refund`s).
+    cancelled_at: str | None = None
+    cancel_reason: str | None = None
+    refunds: list[Any] = field(default_factory=list)
 
     @property
     def name(self) -> str:

@@ -172,6 +172,23 @@ def shop_payload(shop: str, num: int = 1, name: str = "Shelfsync Demo") -> dict[
     }
 
 
+def fulfillment_payload(order: Order, fulfillment: Any) -> dict[str, Any]:
+    """`fulfillments/create`: the shipment, its order's id and its lines."""
+    return {
+        "id": fulfillment.num,
+        "admin_graphql_api_id": gid("Fulfillment", fulfillment.num),
+        "order_id": order.num,
+        "name": fulfillment.name,
+        "status": fulfillment.status.lower(),
+        "tracking_company": fulfillment.tracking[0][0] if fulfillment.tracking else None,
+        "tracking_number": fulfillment.tracking[0][1] if fulfillment.tracking else None,
+        "created_at": rest_time(),
+        "updated_at": rest_time(),
+        "line_items": [{"id": li.num, "sku": li.sku, "quantity": q}
+                       for li, q in fulfillment.lines],
+    }
+
+
 def order_payload(order: Order) -> dict[str, Any]:
     """`orders/create`, trimmed to what a connector reads."""
     return {
@@ -185,7 +202,8 @@ def order_payload(order: Order) -> dict[str, Any]:
         "note_attributes": [{"name": k, "value": v} for k, v in order.custom_attributes],
         "currency": order.currency,
         "financial_status": order.financial_status.lower(),
-        "fulfillment_status": "fulfilled" if order.fulfillments else None,
+        "fulfillment_status": ({"FULFILLED": "fulfilled", "PARTIALLY_FULFILLED": "partial"}
+                               .get(_fulfilment_status(order))),
         "fulfillments": [
             {
                 "id": f.num,
@@ -219,3 +237,9 @@ def order_payload(order: Order) -> dict[str, Any]:
             for li in order.line_items
         ],
     }
+
+
+def _fulfilment_status(order: Order) -> str:
+    from shelfsync.plugins.shopify.fake_aftersale import fulfilment_status
+
+    return fulfilment_status(order)

@@ -339,19 +339,6 @@ def has_shipped(data: Mapping[str, Any]) -> bool:
     return node.get("displayFulfillmentStatus") in {"FULFILLED", "PARTIALLY_FULFILLED"}
 
 
-def tracking(data: Mapping[str, Any]) -> tuple[str, str]:
-    """(tracking number, carrier) of the latest fulfilment with a number, from OrderTracking."""
-    node = obj(data.get("order"), "order")
-    number, carrier = "", ""
-    for fulfilment in items(node.get("fulfillments", []), "order.fulfillments"):
-        for info in items(obj(fulfilment, "order.fulfillments[]").get("trackingInfo", []),
-                          "order.fulfillments[].trackingInfo"):
-            info = obj(info, "order.fulfillments[].trackingInfo[]")
-            if info.get("number"):
-                number, carrier = str(info["number"]), str(info.get("company") or "")
-    return number, carrier
-
-
 def order_input(order: ChannelOrder, variants: Mapping[str, str], tag: str,
                 attribute_key: str) -> dict[str, Any]:
     """The `OrderCreateOrderInput` for a channel order; `variants` maps SKU → variant id."""

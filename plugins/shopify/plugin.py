@@ -38,12 +38,17 @@ from shelfsync.core.types import (
     WebhookEvent,
 )
 from shelfsync.plugins.shopify import (
+    aftersale,
     bulk_reads,
     mapping,
     queries,
     settings,
     subscriptions,
     webhooks,
+)
+from shelfsync.plugins.shopify.aftersale import (  # noqa: F401  hookimpls, registered here
+    shelfsync_cancel_store_order,
+    shelfsync_refund_store_order,
 )
 from shelfsync.plugins.shopify.client import PLATFORM, ShopifyClient
 from shelfsync.plugins.shopify.reads import (
@@ -283,11 +288,15 @@ def shelfsync_fetch_order_status(
     with ShopifyClient(connection) as client:
         data = client.query(queries.ORDER_STATUS, {"id": order_ref.id})
         status = mapping.to_order_status(data, order_ref.id)
-        if not mapping.has_shipped(data):
+        if not mapping.has_shipped(data) and not status.cancelled:
             return status
-        number, carrier = mapping.tracking(client.query(queries.ORDER_TRACKING,
-                                                        {"id": order_ref.id}))
-        return replace(status, tracking_number=number, carrier=carrier)
+        # Each shipment with its lines and tracking (core sends each once), the cancel reason.
+        shipped, reason = aftersale.shipments(
+            client.query(aftersale.ORDER_SHIPMENTS, {"id": order_ref.id}), order_ref.id)
+        latest = next((f for f in reversed(shipped) if f.tracking_number), None)
+        return replace(status, fulfillments=shipped, cancel_reason=reason,
+                       tracking_number=latest.tracking_number if latest else "",
+                       carrier=latest.carrier if latest else "")
 
 
 # --- webhooks -------------------------------------------------------------------------------

@@ -182,19 +182,6 @@ query OrderStatus($id: ID!) {
 }
 """
 
-#: Asked only of an order that has shipped: tracking costs points an open order would waste.
-ORDER_TRACKING = """
-query OrderTracking($id: ID!) {
-  order(id: $id) {
-    id
-    fulfillments(first: 5) {
-      trackingInfo(first: 1) { number company }
-    }
-  }
-}
-"""
-
-
 def estimate_cost(document: str, variables: Mapping[str, Any] | None = None) -> int:
     """Shopify's requested cost of `document` with `variables`, by its published rules."""
     parsed = parse_graphql(document)

@@ -23,6 +23,8 @@ TOPICS = (
     "INVENTORY_ITEMS_UPDATE",  # tracking switched on or off
     "PRODUCTS_UPDATE",  # a variant's SKU or inventory policy changed
     "APP_UNINSTALLED",  # our token is dead: mark the store "needs re-auth"
+    "ORDERS_UPDATED",  # an order shipped (tracking goes to the channel) or was refunded
+    "ORDERS_CANCELLED",  # an order was cancelled (the channel's order is cancelled too)
 )
 
 EXISTING = """

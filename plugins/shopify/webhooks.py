@@ -120,6 +120,22 @@ SHAPES: dict[str, Callable[[str, Mapping[str, Any]], Parsed]] = {
 }
 
 
+#: Order topics with an effect (an after-sale check of the order), and the shapes they need.
+ORDER_TOPICS = frozenset({"orders/updated", "orders/cancelled", "orders/fulfilled",
+                          "orders/partially_fulfilled"})
+SHIPMENT_TOPICS = frozenset({"fulfillments/create", "fulfillments/update", "refunds/create"})
+
+
+def _order_id(topic: str, payload: Mapping[str, Any]) -> str:
+    """The order an order, fulfilment or refund event is about, as its GraphQL id ("" for
+    other topics): the signed body names it (`id` of an order, `order_id` otherwise)."""
+    if topic in ORDER_TOPICS:
+        return _gid("Order", _id(payload, "id", topic))
+    if topic in SHIPMENT_TOPICS:
+        return _gid("Order", _id(payload, "order_id", topic))
+    return ""
+
+
 def _header_time(headers: Mapping[str, str]) -> datetime | None:
     value = headers.get("x-shopify-triggered-at", "").strip()
     return aware_time(value, "X-Shopify-Triggered-At") if value else None
@@ -187,6 +203,7 @@ def verify_and_parse(secret: str, headers: Mapping[str, str], body: bytes) -> We
     if topic == APP_UNINSTALLED:
         domain = _uninstalled_shop(payload, domain)
     return WebhookEvent(
+        order_id=_order_id(topic, payload),
         platform=PLATFORM,
         topic=topic,
         dedup_key=body_key(topic, body),

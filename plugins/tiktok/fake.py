@@ -21,6 +21,12 @@ API served:
 | `POST /product/202309/products/{id}/inventory/update`| per-SKU errors, valid SKUs applied  |
 | `POST /order/202309/orders/search`                   | orders, sort + page tokens          |
 | `GET /order/202309/orders?ids=a,b` (and 202507)      | order detail (≤ 50 ids)             |
+| `GET /logistics/202309/warehouses/{id}/delivery_options` | one STANDARD option per warehouse |
+| `GET /logistics/202309/delivery_options/{id}/shipping_providers` | 4 carriers |
+| `POST /fulfillment/202309/orders/{id}/packages` (202610) | mark package as shipped (lines)   |
+| `GET /fulfillment/202309/packages/{id}`              | package detail                      |
+| `POST /return_refund/202309/cancellations` (202602)  | seller cancellation                 |
+| `POST /return_refund/202309/returns/search` (202602) | returns and refunds                 |
 | `GET`/`PUT`/`DELETE /event/202309/webhooks`          | per-shop webhook subscriptions      |
 | `GET /api/v2/token/get`                              | auth host: auth code → tokens       |
 | `GET /api/v2/token/refresh`                          | auth host's token refresh           |
@@ -42,6 +48,15 @@ connections, webhooks, webhook-sample):
 |                                      | `on_hold_seconds` after payment, default 3600 as TikTok: |
 |                                      | checked at every request, on the fake's clock)           |
 | `POST /_fake/products/<id>/status`   | `{"status"}`: e.g. SELLER_DEACTIVATED; pushes type 5     |
+| `POST /_fake/orders/<id>/cancel`     | `{"request"?: bool}`: the buyer cancels (pushes types 1  |
+|                                      | and 11), or with `request` asks the seller (type 11,     |
+|                                      | CANCELLATION_REQUEST_PENDING)                            |
+| `POST /_fake/cancellations/<id>/settle` | `{"approve": bool}`: the seller answers the request   |
+|                                      | on Seller Center (approve cancels the order)             |
+| `POST /_fake/returns`                | `{"order_id", "line_ids"?, "type"?, "status"?}`: a buyer |
+|                                      | return/refund (default RETURN_AND_REFUND, COMPLETE);     |
+|                                      | pushes type 12                                           |
+| `POST /_fake/returns/<id>/status`    | `{"status"}`: moves a return, pushes type 12             |
 | `POST /_fake/auth-codes`             | `{"shop_id"?}` → 201 `{"code", "shop_id"}`: a single-use |
 |                                      | auth code for `GET /api/v2/token/get`                    |
 | `POST /_fake/tokens/expire`          | `{"shop_id"?}`: that shop's (or every) access token      |
@@ -71,7 +86,13 @@ from typing import Any
 from werkzeug.wrappers import Request, Response
 
 from shelfsync.core.testing.fakes import FakePlatform, FakeTruth, Fault, json_response
-from shelfsync.plugins.tiktok import fake_control, fake_orders, fake_products, fake_webhooks
+from shelfsync.plugins.tiktok import (
+    fake_aftersale,
+    fake_control,
+    fake_orders,
+    fake_products,
+    fake_webhooks,
+)
 from shelfsync.plugins.tiktok.fake_gateway import (
     AUTH_RECORD_NOT_FOUND,
     INTERNAL_ERROR,
@@ -136,6 +157,7 @@ class TikTokFake(FakePlatform):
         multi_warehouse: bool = True,
         clock: Callable[[], float] = time.time,
         on_hold_seconds: int = ON_HOLD_SECONDS,
+        orders: int = 0,
     ) -> None:
         super().__init__()
         self.seed = seed
@@ -160,6 +182,7 @@ class TikTokFake(FakePlatform):
         self._notifications = itertools.count(1)
         self._auth_counter = itertools.count(1)
         self.auth_codes: dict[str, str] = {}  # unused auth code -> shop id
+        self._seed_orders(orders)
         self._routes: list[tuple[str, re.Pattern[str], Handler, bool]] = [
             ("GET", re.compile(r"/authorization/202309/shops"),
              lambda c: {"shops": [c.shop.to_api()]}, False),
@@ -176,6 +199,18 @@ class TikTokFake(FakePlatform):
              lambda c: fake_orders.search_orders(c.shop, c.query, c.body), True),
             ("GET", re.compile(r"/order/(?:202309|202507)/orders"),
              lambda c: fake_orders.order_detail(c.shop, c.query, self.order_owner), True),
+            ("GET", re.compile(r"/logistics/202309/warehouses/(\d+)/delivery_options"),
+             lambda c: fake_aftersale.delivery_options(c.shop, c.match.group(1)), True),
+            ("GET", re.compile(r"/logistics/202309/delivery_options/(\d+)/shipping_providers"),
+             lambda c: fake_aftersale.shipping_providers(c.shop, c.match.group(1)), True),
+            ("POST", re.compile(r"/fulfillment/(?:202309|202610)/orders/(\d+)/packages"),
+             self._mark_shipped, True),
+            ("GET", re.compile(r"/fulfillment/202309/packages/(\d+)"),
+             lambda c: fake_aftersale.package_detail(c.shop, c.match.group(1)), True),
+            ("POST", re.compile(r"/return_refund/(?:202309|202602)/cancellations"),
+             self._seller_cancel, True),
+            ("POST", re.compile(r"/return_refund/(?:202309|202602)/returns/search"),
+             lambda c: fake_aftersale.search_returns(c.shop, c.query, c.body), True),
             ("GET", re.compile(r"/event/202309/webhooks"),
              lambda c: fake_webhooks.list_subscriptions(c.shop), True),
             ("PUT", re.compile(r"/event/202309/webhooks"),
@@ -239,7 +274,9 @@ class TikTokFake(FakePlatform):
                 sku.id: (sku.seller_sku, dict(sku.available))
                 for pid in shop.product_order for sku in shop.skus.values()
                 if sku.product_id == pid
-            })
+            }, shipments={o.id: len(o.packages) for o in shop.orders.values()},
+                cancellations={o.id: sum(c["role"] == "SELLER" for c in o.cancellations)
+                               for o in shop.orders.values()})
 
     def is_write(self, request: Request) -> bool:
         """Searches are POSTs too; only inventory updates, cancellations, shipments and
@@ -375,6 +412,40 @@ class TikTokFake(FakePlatform):
         product = fake_products.find_product(call.shop, call.match.group(1), self.product_owner)
         return fake_products.update_inventory(call.shop, product, call.body, self.max_quantity,
                                               call.now)
+
+    def _seed_orders(self, count: int) -> None:
+        """`count` AWAITING_SHIPMENT orders of one unit each in the first shop (the kit ships
+        and cancels them), placed like a buyer's."""
+        shop = self.shops[0]
+        live = [s for s in shop.skus.values()
+                if shop.products[s.product_id].status == fake_orders.LIVE_STATUS
+                and sum(max(q, 0) for q in s.available.values()) > 0]
+        for number in range(count):
+            sku = live[number % len(live)]
+            order = fake_orders.place_order(self.seed, shop, [{"seller_sku": sku.seller_sku,
+                                                              "quantity": 1}],
+                                            "AWAITING_SHIPMENT", int(self.clock()))
+            self.order_owner[order.id] = shop.id
+
+    def _mark_shipped(self, call: ApiCall) -> dict[str, Any]:
+        order = fake_aftersale.find_order(call.shop, call.match.group(1), self.order_owner)
+        before = order.status
+        data = fake_aftersale.mark_shipped(call.shop, order, call.body, call.now)
+        if order.status != before:
+            self.push_order(call.shop, order)
+        return data
+
+    def _seller_cancel(self, call: ApiCall) -> dict[str, Any]:
+        body = call.body
+        if not isinstance(body.get("order_id"), str):
+            raise fake_aftersale.invalid_param("Invalid param. `order_id` is required.")
+        order = fake_aftersale.find_order(call.shop, body["order_id"], self.order_owner)
+        data = fake_aftersale.seller_cancel(order, body, call.now)
+        order.cancel_reason, order.cancel_initiator = str(body["cancel_reason"]), "SELLER"
+        self.push_order(call.shop, order)
+        self.push(call.shop, fake_aftersale.CANCELLATION_STATUS_CHANGE,
+                  fake_aftersale.cancel_data(order.cancellations[-1]))
+        return data
 
     def mint_auth_code(self, shop: Shop) -> str:
         """A single-use auth code for `shop`, as the seller's consent redirect would carry."""

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from werkzeug.wrappers import Request, Response
 
 from shelfsync.core.testing.fakes import json_response
-from shelfsync.plugins.tiktok import fake_orders, fake_webhooks
+from shelfsync.plugins.tiktok import fake_aftersale, fake_orders, fake_webhooks
 from shelfsync.plugins.tiktok.fake_state import PRODUCT_STATUSES, Shop
 
 if TYPE_CHECKING:
@@ -16,6 +16,9 @@ if TYPE_CHECKING:
 
 _ORDER_STATUS = re.compile(r"orders/(\d+)/status")
 _PRODUCT_STATUS = re.compile(r"products/(\d+)/status")
+_ORDER_CANCEL = re.compile(r"orders/(\d+)/cancel")
+_SETTLE = re.compile(r"cancellations/(\d+)/settle")
+_RETURN_STATUS = re.compile(r"returns/(\d+)/status")
 
 
 def _error(message: str, status: int = 400) -> Response:
@@ -34,6 +37,14 @@ def handle(fake: TikTokFake, request: Request, name: str) -> Response | None:
         return _order_status(fake, m.group(1), body)
     if (m := _PRODUCT_STATUS.fullmatch(name)) and post:
         return _product_status(fake, m.group(1), body)
+    if (m := _ORDER_CANCEL.fullmatch(name)) and post:
+        return _buyer_cancel(fake, m.group(1), body)
+    if (m := _SETTLE.fullmatch(name)) and post:
+        return _settle(fake, m.group(1), body)
+    if name == "returns" and post:
+        return _open_return(fake, body)
+    if (m := _RETURN_STATUS.fullmatch(name)) and post:
+        return _return_status(fake, m.group(1), body)
     if name == "auth-codes" and post:
         with fake.state_lock:
             try:
@@ -89,6 +100,8 @@ def _create_order(fake: TikTokFake, body: dict[str, Any]) -> Response:
             )
         except fake_orders.OrderRefused as exc:
             return _error(str(exc), 409)
+        if body.get("fulfillment_type") == "FULFILLMENT_BY_TIKTOK":
+            order.fulfillment_type = "FULFILLMENT_BY_TIKTOK"
         fake.order_owner[order.id] = shop.id
         if order.status == "ON_HOLD":
             seconds = body.get("on_hold_seconds")
@@ -180,3 +193,92 @@ def state(fake: TikTokFake, with_inventory: bool = False) -> dict[str, Any]:
                                       for s in shop.skus.values()}
             shops.append(entry)
         return {"qps": fake.limiter.qps, "shops": shops}
+
+
+def _buyer_cancel(fake: TikTokFake, order_id: str, body: dict[str, Any]) -> Response:
+    """The buyer cancels at once (before shipping), or asks the seller to (`request`)."""
+    with fake.state_lock:
+        shop = _owner(fake, fake.order_owner, "order", order_id)
+        if isinstance(shop, Response):
+            return shop
+        order, now = shop.orders[order_id], int(fake.clock())
+        if body.get("request"):
+            if order.status == "CANCELLED":
+                return _error(f"order {order_id} is cancelled", 409)
+            record = fake_aftersale.cancel_record(order, "BUYER", "CANCELLATION_REQUEST_PENDING",
+                                                  "Buyer changed their mind", now)
+            order.update_time = now
+        else:
+            try:
+                fake_orders.change_status(order, "CANCELLED", now)
+            except fake_orders.OrderRefused as exc:
+                return _error(str(exc), 409)
+            order.cancel_reason, order.cancel_initiator = "Buyer changed their mind", "BUYER"
+            record = fake_aftersale.cancel_record(order, "BUYER", "CANCELLATION_REQUEST_COMPLETE",
+                                                  order.cancel_reason, now)
+            fake.push_order(shop, order)
+        fake.push(shop, fake_aftersale.CANCELLATION_STATUS_CHANGE,
+                  fake_aftersale.cancel_data(record))
+        return json_response({"cancel_id": record["cancel_id"],
+                              "cancel_status": record["cancel_status"], "order_id": order_id})
+
+
+def _settle(fake: TikTokFake, cancel_id: str, body: dict[str, Any]) -> Response:
+    """The seller answers a buyer's cancellation request on Seller Center."""
+    with fake.state_lock:
+        for shop in fake.shops:
+            for order in shop.orders.values():
+                record = next((c for c in order.cancellations if c["cancel_id"] == cancel_id),
+                              None)
+                if record is None:
+                    continue
+                if record["cancel_status"] != "CANCELLATION_REQUEST_PENDING":
+                    return _error(f"cancellation {cancel_id} is settled", 409)
+                now = int(fake.clock())
+                if body.get("approve"):
+                    fake_orders.change_status(order, "CANCELLED", now)
+                    order.cancel_reason, order.cancel_initiator = record["cancel_reason"], "BUYER"
+                    record["cancel_status"] = "CANCELLATION_REQUEST_COMPLETE"
+                    fake.push_order(shop, order)
+                else:
+                    record["cancel_status"] = "CANCELLATION_REQUEST_CANCEL"
+                record["update_time"] = order.update_time = now
+                fake.push(shop, fake_aftersale.CANCELLATION_STATUS_CHANGE,
+                          fake_aftersale.cancel_data(record))
+                return json_response(dict(record))
+        return _error(f"no cancellation {cancel_id}", 404)
+
+
+def _open_return(fake: TikTokFake, body: dict[str, Any]) -> Response:
+    """A buyer's return or refund of an order's lines."""
+    with fake.state_lock:
+        shop = _owner(fake, fake.order_owner, "order", str(body.get("order_id", "")))
+        if isinstance(shop, Response):
+            return shop
+        order = shop.orders[str(body["order_id"])]
+        try:
+            record = fake_aftersale.open_return(
+                shop, order, body.get("line_ids"), str(body.get("type", "RETURN_AND_REFUND")),
+                str(body.get("status", "RETURN_OR_REFUND_REQUEST_COMPLETE")), int(fake.clock()))
+        except fake_orders.OrderRefused as exc:
+            return _error(str(exc), 409)
+        fake.push(shop, fake_aftersale.RETURN_STATUS_CHANGE, fake_aftersale.return_data(record))
+        return json_response(fake_aftersale.return_to_api(shop, order, record), 201)
+
+
+def _return_status(fake: TikTokFake, return_id: str, body: dict[str, Any]) -> Response:
+    """Move a return on (the buyer shipped it back, TikTok refunded …)."""
+    status = body.get("status")
+    if status not in fake_aftersale.RETURN_STATUSES:
+        return _error(f"status must be one of {fake_aftersale.RETURN_STATUSES}")
+    with fake.state_lock:
+        for shop in fake.shops:
+            for order in shop.orders.values():
+                record = next((r for r in order.returns if r["return_id"] == return_id), None)
+                if record is None:
+                    continue
+                record["return_status"], record["update_time"] = status, int(fake.clock())
+                fake.push(shop, fake_aftersale.RETURN_STATUS_CHANGE,
+                          fake_aftersale.return_data(record))
+                return json_response(fake_aftersale.return_to_api(shop, order, record))
+        return _error(f"no return {return_id}", 404)

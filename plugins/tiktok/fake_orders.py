@@ -186,13 +186,13 @@ def order_to_api(shop: Shop, order: Order) -> dict[str, Any]:
         "buyer_email": buyer["email"],
         "buyer_message": "",
         "warehouse_id": order.warehouse_id,
-        "fulfillment_type": "FULFILLMENT_BY_SELLER",
+        "fulfillment_type": order.fulfillment_type,
         "shipping_type": SHIPPING_TYPE,
         "delivery_type": "HOME_DELIVERY",
         "is_cod": False,
         "is_on_hold_order": order.is_on_hold_order,
         "is_sample_order": False,
-        "is_buyer_request_cancel": False,
+        "is_buyer_request_cancel": buyer_requested_cancel(order),
         "payment_method_name": "Card",
         "payment": {
             "currency": shop.currency,
@@ -208,14 +208,14 @@ def order_to_api(shop: Shop, order: Order) -> dict[str, Any]:
             "tax": _money(tax),
         },
         "line_items": [_line_to_api(shop, order, line) for line in order.lines],
-        "packages": [{"id": numeric_id("11", 18, order.id, "package")}],
+        "packages": [{"id": p} for p in _package_ids(order)],
     }
     for name in ("paid_time", "cancel_time", "collection_time", "delivery_time"):
         if getattr(order, name) is not None:
             item[name] = getattr(order, name)
     if order.status == "CANCELLED":
-        item["cancel_reason"] = "Buyer changed their mind"
-        item["cancellation_initiator"] = "BUYER"
+        item["cancel_reason"] = order.cancel_reason or "Buyer changed their mind"
+        item["cancellation_initiator"] = order.cancel_initiator or "BUYER"
     if order.status not in ("UNPAID", "ON_HOLD"):
         item["recipient_address"] = {
             "name": buyer["name"],
@@ -256,8 +256,24 @@ def _line_to_api(shop: Shop, order: Order, line: OrderLine) -> dict[str, Any]:
         "display_status": order.status,
         "sku_type": "NORMAL",
         "is_gift": False,
-        "package_id": numeric_id("11", 18, order.id, "package"),
+        "package_id": line.package_id or numeric_id("11", 18, order.id, "package"),
+        **({"tracking_number": line.tracking, "shipping_provider_name": line.provider,
+            "package_status": "PROCESSING"} if line.tracking else {}),
     }
+
+
+def _package_ids(order: Order) -> list[str]:
+    """The order's packages: those the seller shipped, and one for the unshipped lines."""
+    ids = list(order.packages)
+    if not order.packages or any(not line.tracking for line in order.lines):
+        ids.append(numeric_id("11", 18, order.id, "package"))
+    return ids
+
+
+def buyer_requested_cancel(order: Order) -> bool:
+    """Whether a buyer's cancellation request waits for the seller's answer."""
+    return any(c["role"] == "BUYER" and c["cancel_status"] == "CANCELLATION_REQUEST_PENDING"
+               for c in order.cancellations)
 
 
 def _typed(body: Mapping[str, Any], name: str, kind: type, type_name: str) -> Any:
@@ -273,7 +289,7 @@ def _typed(body: Mapping[str, Any], name: str, kind: type, type_name: str) -> An
 def _filter_fields(order: Order) -> dict[str, Any]:
     """The order fields Get Order List's equality filters compare (as `order_to_api` shows)."""
     return {"shipping_type": SHIPPING_TYPE, "user_id": order.buyer["user_id"],
-            "is_buyer_request_cancel": False}
+            "is_buyer_request_cancel": buyer_requested_cancel(order)}
 
 
 def search_orders(shop: Shop, query: Mapping[str, str], body: Mapping[str, Any]) -> dict:

@@ -144,6 +144,10 @@ class OrderLine:
     sku: Sku
     product_name: str
     warehouse_id: str
+    #: Set when the seller ships the line (Mark Package As Shipped).
+    package_id: str = ""
+    tracking: str = ""
+    provider: str = ""
 
 
 @dataclass
@@ -168,6 +172,13 @@ class Order:
     delivery_time: int | None = None
     # "reserved" while stock is committed, then "shipped" or "released" (cancelled).
     stock_state: str = "reserved"
+    fulfillment_type: str = "FULFILLMENT_BY_SELLER"
+    #: package id → {line_ids, tracking, provider_id, provider, create_time, status}.
+    packages: dict[str, dict[str, Any]] = field(default_factory=dict)
+    cancellations: list[dict[str, Any]] = field(default_factory=list)
+    returns: list[dict[str, Any]] = field(default_factory=list)
+    cancel_reason: str = ""
+    cancel_initiator: str = ""
 
 
 @dataclass

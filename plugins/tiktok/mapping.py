@@ -308,6 +308,7 @@ def _lines(order: Reader, currency: str) -> tuple[OrderLine, ...]:
         key = (sku_id, price)
         if key in grouped:
             grouped[key]["quantity"] += units
+            grouped[key]["unit_line_ids"] += (item.text("id"),)
             continue
         item_currency = item.text("currency", required=False) or currency
         grouped[key] = {
@@ -318,6 +319,7 @@ def _lines(order: Reader, currency: str) -> tuple[OrderLine, ...]:
             "unit_price": Money(price, item_currency) if price else None,
             "product_id": item.text("product_id", required=False),
             "title": item.text("product_name", required=False),
+            "unit_line_ids": (item.text("id"),),
         }
     return tuple(OrderLine(**fields) for fields in grouped.values())
 
@@ -344,6 +346,9 @@ def parse_order(order: Reader, shop_id: str = "") -> ChannelOrder:
         shipping_fee=_payment_money(payment, currency, "shipping_fee"),
         tax=_payment_money(payment, currency, "tax"),
         discount=_discount(payment, currency),
+        fulfilled_by_channel=order.text("fulfillment_type", required=False)
+        == "FULFILLMENT_BY_TIKTOK",
+        cancel_reason=order.text("cancel_reason", required=False),
     )
 
 

@@ -44,6 +44,12 @@ from shelfsync.core.types import (
     WebhookEvent,
 )
 from shelfsync.plugins.tiktok import mapping, settings, subscriptions, warehouses
+from shelfsync.plugins.tiktok.aftersale import (  # noqa: F401  hookimpls, registered here
+    shelfsync_fetch_returns,
+    shelfsync_fetch_shipping_providers,
+    shelfsync_push_cancellation,
+    shelfsync_push_fulfillment,
+)
 from shelfsync.plugins.tiktok.client import DEFAULT_BASE_URL, PLATFORM, TikTokClient
 from shelfsync.plugins.tiktok.signing import sign_webhook, signatures_match
 

@@ -46,7 +46,15 @@ QPS_HEADROOM = FieldSpec("qps_headroom", "Share of the QPS used", FieldKind.FLOA
 TOKEN_REFRESH_MARGIN = FieldSpec("token_refresh_margin", "Refresh tokens this early (seconds)",
                                  FieldKind.FLOAT, default=3600.0, minimum=0, maximum=7 * 86400)
 
+#: TikTok's seller cancel reason for a store cancellation whose own reason maps to none
+#: (only "out of stock" maps by itself).
+CANCEL_REASON = FieldSpec("cancel_reason", "Reason sent when the store cancels",
+                          FieldKind.CHOICE, default="seller_cancel_reason_out_of_stock",
+                          choices=("seller_cancel_reason_out_of_stock",
+                                   "seller_cancel_reason_wrong_price",
+                                   "seller_cancel_paid_reason_address_not_deliver"))
+
 SETTING_FIELDS = (AUTH_BASE_URL, PRODUCT_SEARCH_VERSION, LISTING_STATUS, PAGE_SIZE,
-                  ORDER_PAGE_SIZE, QPS, QPS_HEADROOM, TOKEN_REFRESH_MARGIN)
+                  ORDER_PAGE_SIZE, QPS, QPS_HEADROOM, TOKEN_REFRESH_MARGIN, CANCEL_REASON)
 #: The credential names, in the order the plugin has always declared them.
 CREDENTIAL_NAMES = tuple(field.name for field in CREDENTIAL_FIELDS)

@@ -16,7 +16,8 @@ WEBHOOKS_PATH = "/event/202309/webhooks"
 
 #: The events Shelfsync acts on: orders (recorded for order sync) and the seller withdrawing
 #: the app's authorization (the channel is marked "needs re-auth" at once).
-EVENT_TYPES = ("ORDER_STATUS_CHANGE", "SELLER_DEAUTHORIZATION")
+EVENT_TYPES = ("ORDER_STATUS_CHANGE", "SELLER_DEAUTHORIZATION", "CANCELLATION_STATUS_CHANGE",
+               "RETURN_STATUS_CHANGE")
 
 
 def _current_addresses(client: TikTokClient) -> dict[str, str]:

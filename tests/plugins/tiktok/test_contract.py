@@ -18,7 +18,8 @@ class TestTikTokContract(PluginContract):
     """
 
     platform = "tiktok"
-    fake_options: ClassVar[dict[str, Any]] = {"products": 45, "variants": 1, "seed": 0}
+    fake_options: ClassVar[dict[str, Any]] = {"products": 45, "variants": 1, "seed": 0,
+                                               "orders": 2}
     throttle_options: ClassVar[dict[str, Any] | None] = {"qps": 2}
     signature_header: ClassVar[str | None] = "Authorization"
 
