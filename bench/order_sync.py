@@ -77,11 +77,15 @@ def main() -> None:
     parser.add_argument("--embedded", action="store_true",
                         help="SQLite and the in-process broker (shelfsync run's default)")
     parser.add_argument("--processes", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=None,
+                        help="worker threads (default: 4 per Dramatiq process; shelfsync "
+                             "run's own default with --embedded)")
     parser.add_argument("--products", type=int, default=60)
     parser.add_argument("--wait", type=float, default=300.0,
                         help="seconds to wait for the last orders after the last is placed")
     args = parser.parse_args()
+    if args.threads is None:
+        args.threads = 8 if args.embedded else 4
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
