@@ -101,22 +101,8 @@ def record_stock(
     stored.observed_at < new.observed_at: when two workers race, the database serialises them
     on the row and the older figure loses whichever commits first.
     """
-    _checked_stock(available, observed_at)
-    insert: Insert = insert_for(session, StockLevel).values(
-        store_connection_id=store_connection_id,
-        sku=sku,
-        location_id=location_id,
-        available=available,
-        observed_at=observed_at,
-    )
-    table = StockLevel.__table__  # type: ignore[attr-defined]
-    statement = insert.on_conflict_do_update(  # type: ignore[attr-defined]
-        index_elements=["store_connection_id", "sku", "location_id"],
-        set_={"available": insert.excluded.available, "observed_at": insert.excluded.observed_at},  # type: ignore[attr-defined]
-        where=table.c.observed_at < insert.excluded.observed_at,  # type: ignore[attr-defined]
-    ).returning(table.c.id)
-    # A row comes back only when one was written; rowcount is unreliable with RETURNING.
-    return session.execute(statement).scalar_one_or_none() is not None
+    return record_stock_many(session, store_connection_id,
+                             [(sku, location_id, available, observed_at)]) == 1
 
 
 #: Rows one multi-row upsert writes at most: 5 parameters a row stays far below SQLite's

@@ -33,6 +33,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from shelfsync.core.db import DatabaseOutage
+from shelfsync.core.errors import PluginMissing
 from shelfsync.core.models import (
     ChannelConnection,
     ChannelSettings,
@@ -310,7 +311,7 @@ def pollable_platforms(pm: Any) -> Callable[[str], bool]:
     def pollable(platform: str) -> bool:
         try:
             return bool(pm.implements(pm.plugin_for(platform), STORE_POLL_HOOK))
-        except Exception:  # PluginMissing: no plugin, nothing to poll with
+        except PluginMissing:  # no plugin (or two claim it): nothing to poll with
             return False
 
     return pollable

@@ -30,13 +30,11 @@ from shelfsync.core.errors import (
     ShelfsyncError,
 )
 from shelfsync.core.models import AftersaleAction, utcnow
-from shelfsync.core.sync.context import insert_for
+from shelfsync.core.sync.context import backoff, insert_for
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 LEASE_TTL = timedelta(minutes=2)
-FIRST_BACKOFF = timedelta(seconds=30)
-MAX_BACKOFF = timedelta(hours=1)
 #: The external id of the one cancellation each way an order can have.
 CANCEL = "cancel"
 
@@ -165,10 +163,6 @@ def settle(session: Session, action_id: int, state: ActionState, **values: Any) 
         status=state.value, lease_owner=None, lease_expires_at=None, updated_at=utcnow(),
         **values))
 
-
-def backoff(attempts: int) -> timedelta:
-    """The wait before transient attempt `attempts + 1`: doubling, capped."""
-    return min(FIRST_BACKOFF * (2 ** max(0, attempts - 1)), MAX_BACKOFF)
 
 
 def classify(exc: BaseException, refused: AfterReason) -> AfterRefusal:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine, text, update
@@ -40,6 +41,10 @@ STREAM = 2000
 #: How long a side transaction (saving refreshed credentials) waits for a row lock before
 #: giving up.
 SIDE_LOCK_TIMEOUT_MS = 15_000
+#: First and longest wait before a transiently failed order or after-sale action is tried
+#: again.
+FIRST_BACKOFF = timedelta(seconds=30)
+MAX_BACKOFF = timedelta(hours=1)
 
 
 def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
@@ -198,3 +203,9 @@ def mark_needs_reauth(session: Session, connection_kind: str, connection_id: int
     row.status_message = message[:2000]
     session.add(row)
     session.flush()
+
+
+def backoff(attempts: int) -> timedelta:
+    """The wait before transient attempt `attempts + 1`: doubling, capped (orders and
+    after-sale actions retry alike)."""
+    return min(FIRST_BACKOFF * (2 ** max(0, attempts - 1)), MAX_BACKOFF)

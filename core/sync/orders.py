@@ -37,6 +37,7 @@ from shelfsync.core.models import (
 from shelfsync.core.plugins import ShelfsyncPluginManager
 from shelfsync.core.sync.cancellation import note_channel_cancellation
 from shelfsync.core.sync.context import (
+    backoff,
     insert_for,
     settings_of,
     store_connection,
@@ -51,9 +52,6 @@ Clock = Callable[[], datetime]
 #: Longer than one store call with its retries; short enough that a killed worker's order is
 #: taken again soon.
 LEASE_TTL = timedelta(minutes=2)
-#: First and longest wait before a transient failure is tried again.
-FIRST_BACKOFF = timedelta(seconds=30)
-MAX_BACKOFF = timedelta(hours=1)
 
 
 class OrderState(StrEnum):
@@ -288,10 +286,6 @@ def store_order_for(session: Session, binding: OrderBinding, order: ChannelOrder
                    tax=_convert(order.tax, target, rate),
                    discount=_convert(order.discount, target, rate))
 
-
-def backoff(attempts: int) -> timedelta:
-    """The wait before transient attempt `attempts + 1`: doubling, capped."""
-    return min(FIRST_BACKOFF * (2 ** max(0, attempts - 1)), MAX_BACKOFF)
 
 
 def classify(exc: BaseException) -> Refusal:

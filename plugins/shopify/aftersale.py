@@ -19,7 +19,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from shelfsync.core.errors import BadRequest, NotFound
+from shelfsync.core.errors import BadRequest, NotFound, PluginError
 from shelfsync.core.hookspecs import hookimpl
 from shelfsync.core.rest import create_once
 from shelfsync.core.types import (
@@ -169,7 +169,7 @@ def shelfsync_cancel_store_order(connection: Connection, order_ref: StoreOrderRe
             if status.cancelled:
                 return status
             raise
-        except Exception:
+        except PluginError:
             # The answer may be lost after Shopify took it: look before the caller retries.
             status = _cancelled(client, order_ref.id)
             if status.cancelled:
