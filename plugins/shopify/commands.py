@@ -15,6 +15,7 @@ from werkzeug.serving import make_server
 
 from shelfsync.core.testing.fakes import fake_banner
 from shelfsync.plugins.shopify.fake import DEFAULT_API_VERSION, ShopifyFake
+from shelfsync.plugins.shopify.fake_bulk import BULK_OBJECTS_PER_SECOND
 
 
 @click.command("shopify")
@@ -42,6 +43,13 @@ from shelfsync.plugins.shopify.fake import DEFAULT_API_VERSION, ShopifyFake
     help="Locations; the last one is inactive.",
 )
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--bulk-rate",
+    type=click.FloatRange(min=0, min_open=True),
+    default=BULK_OBJECTS_PER_SECOND,
+    show_default=True,
+    help="Objects a second a bulk query operation processes (Shopify publishes no rate).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print connection details as JSON first.")
 def fake_command(
     host: str,
@@ -50,10 +58,12 @@ def fake_command(
     variants: int,
     locations: int,
     seed: int,
+    bulk_rate: float,
     as_json: bool,
 ) -> None:
     """Serve a faithful fake of Shopify's Admin GraphQL API."""
-    fake = ShopifyFake(products=products, variants=variants, locations=locations, seed=seed)
+    fake = ShopifyFake(products=products, variants=variants, locations=locations, seed=seed,
+                       bulk_rate=bulk_rate)
     server = make_server(host, port, fake, threaded=True)
     base_url = f"http://{host}:{server.server_port}"
     credentials = {"access_token": fake.access_token, "client_secret": fake.client_secret}
