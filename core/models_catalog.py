@@ -21,7 +21,11 @@ class CatalogVariant(ShelfsyncModel, table=True):
     """One sellable variant of the store's catalog, as last fetched."""
 
     __tablename__ = "catalog_variant"
-    __table_args__ = (UniqueConstraint("store_connection_id", "variant_id"),)
+    __table_args__ = (
+        UniqueConstraint("store_connection_id", "variant_id"),
+        # Passes look variants up by a list of SKUs within one store (migration 0009).
+        Index("ix_catalog_variant_store_sku", "store_connection_id", "sku"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     store_connection_id: int = Field(foreign_key="store_connection.id", ondelete="CASCADE")
@@ -74,7 +78,11 @@ class ChannelListing(ShelfsyncModel, table=True):
     """One SKU as a channel lists it, as last fetched."""
 
     __tablename__ = "channel_listing"
-    __table_args__ = (UniqueConstraint("channel_id", "sku_id"),)
+    __table_args__ = (
+        UniqueConstraint("channel_id", "sku_id"),
+        # Auto-linking looks listings up by a list of seller SKUs within one channel.
+        Index("ix_channel_listing_channel_seller_sku", "channel_id", "seller_sku"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     channel_id: int = Field(foreign_key="channel_connection.id", ondelete="CASCADE")
@@ -93,6 +101,8 @@ class SkuLink(ShelfsyncModel, table=True):
     __table_args__ = (
         UniqueConstraint("channel_id", "sku_id"),
         Index("ix_sku_link_channel_id_store_sku", "channel_id", "store_sku"),
+        # A reconcile reads one part of a channel's products' links at a time.
+        Index("ix_sku_link_channel_product", "channel_id", "product_id"),
         one_of("kind", LinkKind, "kind"),
     )
 
