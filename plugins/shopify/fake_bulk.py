@@ -14,15 +14,22 @@ operation to CANCELING, then CANCELED. Finishing (completed, failed, canceled) s
 `bulk_operations/finish` webhook.
 
 Time comes from an injected clock (`clock()`, seconds), so tests move it instead of waiting.
-The objects are read when the operation is created (a snapshot); Shopify reads them while
-running, which no test of ours can tell apart.
+The objects of a shop of up to `BACKGROUND_VARIANTS` variants are read when the operation is
+created (a snapshot, inside the mutation's answer), so tests see the same states for the same
+clock readings. A bigger shop is read on a thread of its own without the shop's lock, as
+Shopify answers the mutation at once and reads while RUNNING: reading 1,000,000 variants takes
+the fake minutes, which a client would otherwise spend waiting for the mutation's answer
+(and time out). Such an operation completes when both its processing time has passed and its
+file is built.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -67,6 +74,8 @@ BULK_STARTUP_SECONDS = 1.0
 CANCEL_SECONDS = 1.0
 #: `url` and `partialDataUrl` expire 7 days after the operation finishes.
 URL_LIFETIME = 7 * 24 * 3600.0
+#: Above this many variants, an operation's file is built in the background (see above).
+BACKGROUND_VARIANTS = 50_000
 STORAGE_PREFIX = "/storage/bulk/"
 _ID_ALIAS = "bulkParentId_"
 RUNNING_STATES = ("CREATED", "RUNNING", "CANCELING")
@@ -98,6 +107,8 @@ class BulkOperation:
     #: anyone downloads); the operation itself stays COMPLETED until `url_expires`.
     link_expires: float | None = None
     lost: bool = False
+    #: The file is still being built in the background: the operation cannot finish yet.
+    building: bool = False
 
 
 class BulkOperations:
@@ -108,6 +119,8 @@ class BulkOperations:
                  startup: float = BULK_STARTUP_SECONDS) -> None:
         self.fake, self.clock, self.rate, self.startup = fake, clock, rate, startup
         self.operations: list[BulkOperation] = []
+        #: Shops bigger than this are read in the background (a test may lower it).
+        self.background_variants = BACKGROUND_VARIANTS
         self.armed: list[dict[str, Any]] = []
         self._epoch = (datetime.now(UTC), clock())
         self._key = hashlib.sha256(f"bulk:{fake.client_secret}".encode()).digest()
@@ -144,7 +157,7 @@ class BulkOperations:
         elapsed = now - op.created
         if elapsed < self.startup:
             return
-        if elapsed < op.duration:
+        if op.building or elapsed < op.duration:
             op.status = "RUNNING"
             op.object_count = min(op.objects, int((elapsed - self.startup) * self.rate))
             return
@@ -205,13 +218,33 @@ class BulkOperations:
                          "message": message, "code": "OPERATION_IN_PROGRESS"}
                 return {"bulkOperation": None, "userErrors": [error]}
             now = self.clock()  # reading the shop is part of the processing time
-            lines, roots = _jsonl(schema, document, self.fake)
-            op = BulkOperation(
-                num=1000 + len(self.operations) + 1, query=query, created=now,
-                duration=self.startup + len(lines) / self.rate, objects=len(lines),
-                roots=roots, lines=lines, fault=self.armed.pop(0) if self.armed else {})
+            num, fault = 1000 + len(self.operations) + 1, self.armed.pop(0) if self.armed else {}
+            if len(self.fake.store.variants) > self.background_variants:
+                op = BulkOperation(num=num, query=query, created=now, duration=self.startup,
+                                   objects=0, roots=0, lines=[], fault=fault, building=True)
+                threading.Thread(target=self._build, args=(op, schema, document),
+                                 name=f"shopify-fake-bulk-{num}", daemon=True).start()
+            else:
+                lines, roots = _jsonl(schema, document, self.fake)
+                op = BulkOperation(
+                    num=num, query=query, created=now,
+                    duration=self.startup + len(lines) / self.rate, objects=len(lines),
+                    roots=roots, lines=lines, fault=fault)
             self.operations.append(op)
         return {"bulkOperation": op, "userErrors": []}
+
+    def _build(self, op: BulkOperation, schema: GraphQLSchema, document: DocumentNode) -> None:
+        """Read a big shop for `op` without holding the shop's lock, then let it finish."""
+        lines: list[bytes] = []
+        roots = 0
+        try:
+            lines, roots = _jsonl(schema, document, self.fake, locked=False)
+        finally:  # whatever happened, the operation must be able to finish
+            with self._lock:
+                built = self.clock() - op.created
+                op.lines, op.objects, op.roots = lines, len(lines), roots
+                op.duration = max(self.startup + len(lines) / self.rate, built)
+                op.building = False
 
     def cancel(self, op_id: str) -> dict[str, Any]:
         """`bulkOperationCancel`: CANCELING now, CANCELED a moment later."""
@@ -325,8 +358,8 @@ class BulkOperations:
         elif action == "finish":  # the running operation reaches its end now
             self.refresh()
             with self._lock:
-                for op in self.operations:
-                    if op.status in ("CREATED", "RUNNING"):
+                for op in self.operations:  # one still building finishes once built
+                    if op.status in ("CREATED", "RUNNING") and not op.building:
                         op.created = self.clock() - op.duration
             self.refresh()
         else:
@@ -431,9 +464,10 @@ def _emit(node: dict[str, Any], selection: SelectionSetNode | None, node_type_: 
             _emit(child, node_fields, inner, own_id, out)
 
 
-def _jsonl(schema: GraphQLSchema, document: DocumentNode, fake: ShopifyFake
-           ) -> tuple[list[bytes], int]:
-    """Run the bulk query over the whole shop; its JSON Lines and the root object count."""
+def _jsonl(schema: GraphQLSchema, document: DocumentNode, fake: ShopifyFake,
+           locked: bool = True) -> tuple[list[bytes], int]:
+    """Run the bulk query over the whole shop; its JSON Lines and the root object count.
+    `locked`: hold the shop's lock while reading (a snapshot)."""
     from shelfsync.plugins.shopify.fake_resolvers import Context
 
     fragments = {d.name.value: d for d in document.definitions
@@ -446,7 +480,7 @@ def _jsonl(schema: GraphQLSchema, document: DocumentNode, fake: ShopifyFake
         selection_set=selection),))
     token = BULK_READ.set(True)
     try:
-        with fake.state_lock:
+        with fake.state_lock if locked else contextlib.nullcontext():
             result = execute_sync(schema, runnable, context_value=Context(fake.store))
     finally:
         BULK_READ.reset(token)

@@ -7,6 +7,7 @@ one query at a time, cancel, lookup by id, the signed expiring file and the fini
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -170,3 +171,53 @@ def test_a_query_that_finds_nothing_completes_without_a_file(shop: RunningFake,
         done = state(client)
     assert done["status"] == "COMPLETED" and done["objectCount"] == "0"
     assert done["url"] is None and done["fileSize"] is None
+
+
+def _built(shop: RunningFake) -> None:
+    """Wait (on the thread, not the clock) until the background reads are done."""
+    for thread in threading.enumerate():
+        if thread.name.startswith("shopify-fake-bulk-"):
+            thread.join(timeout=60)
+    assert not any(op.building for op in shop.fake.bulk.operations)
+
+
+def test_a_big_shop_is_read_in_the_background_with_the_same_file(shop: RunningFake,
+                                                                 clock: Clock) -> None:
+    """Shopify answers the mutation at once and reads while RUNNING; the fake does so for a
+    shop too big to read inside the answer (here: any shop), and the file is the same."""
+    with ShopifyClient(shop.connection) as client:
+        run(client, bulk.STOCK)
+        clock.advance(20.0)
+        _built(shop)
+        inline = state(client)
+        inline_file = httpx.get(inline["url"]).content
+        shop.fake.bulk.background_variants = 0
+        created = run(client, bulk.STOCK)
+        assert created["userErrors"] == [] and created["bulkOperation"]["status"] == "CREATED"
+        clock.advance(0.5)
+        _built(shop)
+        assert state(client)["status"] == "CREATED"  # start-up time passes as before
+        clock.advance(1.0)
+        # 120 objects at 10/s: RUNNING until 13 s after creation, built or not.
+        assert state(client)["status"] == "RUNNING"
+        clock.advance(12.0)
+        done = state(client)
+    assert done["status"] == "COMPLETED" and done["objectCount"] == "120"
+    assert done["rootObjectCount"] == "30"
+    assert httpx.get(done["url"]).content == inline_file
+
+
+def test_an_operation_still_being_built_cannot_finish(shop: RunningFake, clock: Clock) -> None:
+    """Until its file exists an operation stays RUNNING, whatever the clock says."""
+    shop.fake.bulk.background_variants = 0
+    with ShopifyClient(shop.connection) as client:
+        run(client, bulk.STOCK)
+        [op] = shop.fake.bulk.operations
+        _built(shop)
+        with shop.fake.bulk._lock:
+            op.building = True  # as it is while the shop is being read
+        clock.advance(3600.0)
+        assert state(client)["status"] == "RUNNING"
+        with shop.fake.bulk._lock:
+            op.building = False
+        assert state(client)["status"] == "COMPLETED"
