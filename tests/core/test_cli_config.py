@@ -19,11 +19,18 @@ from shelfsync.core.hookspecs import hookimpl
 from shelfsync.core.models import ChannelConnection, ChannelSettings, StoreConnection
 from shelfsync.core.plugins import ShelfsyncPluginManager, get_plugin_manager
 from shelfsync.core.testing.server import RunningServer, serving
-from shelfsync.core.types import AuthorizedShop, Capabilities, Connection, PlatformInfo, Role
+from shelfsync.core.types import (
+    AccountInfo,
+    AuthorizedShop,
+    Capabilities,
+    Connection,
+    PlatformInfo,
+    Role,
+)
 from shelfsync.plugins.shopify.fake import ShopifyFake
 from shelfsync.plugins.tiktok.fake import TikTokFake
 
-from .conftest import credential_args, run, run_json
+from .conftest import credential_args, rate_args, run, run_json
 
 
 def rows(url: str, model: type[Any]) -> list[Any]:
@@ -52,10 +59,11 @@ def test_full_configuration(env: str, shopify: RunningServer, tiktok: RunningSer
         channel = run_json(
             "connect", "channel", "tiktok", "--org", str(org["id"]),
             *credential_args(shop["credentials"]), "--api-base-url", tiktok.base_url,
-            "--setting", f"auth_base_url={tiktok.base_url}",
+            "--setting", f"auth_base_url={tiktok.base_url}", *rate_args(shop),
         )  # fmt: skip
         assert channel["shop_id"] == shop["id"]
         assert channel["shop_name"] == shop["name"]
+        assert channel["currency_rate"] == (rate_args(shop) or [None, "1"])[1]
         channel_ids.append(channel["id"])
 
     changed = run_json(
@@ -189,8 +197,9 @@ class TwoShopsPlugin:
         return TWO_SHOPS
 
     @hookimpl
-    def shelfsync_check_connection(self, connection: Connection) -> PlatformInfo | None:
-        return TWO_SHOPS if connection.platform == "twoshops" else None
+    def shelfsync_check_connection(self, connection: Connection) -> AccountInfo | None:
+        # No one shop: the token is the app's; the shop is picked from the authorized ones.
+        return AccountInfo(platform_id="") if connection.platform == "twoshops" else None
 
     @hookimpl
     def shelfsync_fetch_authorized_shops(
@@ -294,7 +303,7 @@ def _settings_change_is_recomputed(shopify: RunningServer, tiktok: RunningServer
     channel = run_json(
         "connect", "channel", "tiktok", "--org", "Recompute", *credential_args(shop["credentials"]),
         "--api-base-url", tiktok.base_url, "--setting", f"auth_base_url={tiktok.base_url}",
-        "--shop-id", str(shop["id"]),
+        "--shop-id", str(shop["id"]), *rate_args(shop),
     )  # fmt: skip
     first = run_json("sync", "inventory", "--org", str(org["id"]))
     assert first["counts"]["pushed"] > 0, first
