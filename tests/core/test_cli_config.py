@@ -82,6 +82,45 @@ def test_full_configuration(env: str, shopify: RunningServer, tiktok: RunningSer
     assert settings[channel_ids[1]].percent == 80
 
 
+def test_a_shop_in_another_currency_is_connected_with_its_rate(
+        env: str, shopify: RunningServer, tiktok: RunningServer) -> None:
+    run_json("org", "create", "Rates")
+    run_json("connect", "store", "shopify", "--org", "Rates",
+             *credential_args(shopify.app.connections()[0]["credentials"]),
+             "--api-base-url", shopify.base_url)
+    gb = tiktok.app.connections()[0]  # sells in GBP; the store prices in USD
+    args = ["connect", "channel", "tiktok", "--org", "Rates",
+            *credential_args(gb["credentials"]), "--api-base-url", tiktok.base_url,
+            "--setting", f"auth_base_url={tiktok.base_url}"]
+    for extra, line in (
+        ([], "error: --currency-rate: This shop sells in GBP and your store prices in USD: "
+             "enter how many GBP one USD buys"),
+        (["--currency-rate", "1"], "error: --currency-rate: This shop sells in GBP and your "
+                                   "store prices in USD: enter how many GBP one USD buys (a "
+                                   "rate of 1 would leave prices unconverted)"),
+        (["--currency-rate", "0,79"], "error: --currency-rate: must be a positive number such "
+                                      "as 0.79 (digits 0-9, at most 6 decimals, below "
+                                      "1,000,000), got '0,79'"),
+    ):
+        result = run(*args, *extra)
+        assert result.exit_code == 2 and "Traceback" not in result.output
+        assert result.stderr.strip().splitlines() == [line]
+    assert rows(env, ChannelConnection) == []
+
+    result = run(*args, "--currency-rate", "0.79")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.strip().endswith(f"shop {gb['name']}, currency rate 0.79")
+    (channel,) = rows(env, ChannelConnection)
+    shown = run_json("channel", "settings", str(channel.id))
+    assert shown["currency_rate"] == "0.79"
+    # Changed later (the hint of a currency_mismatch order says so); not a quantity rule.
+    changed = run_json("channel", "settings", str(channel.id), "--currency-rate", "0.8")
+    assert changed["currency_rate"] == "0.8" and "recompute" not in changed
+    result = run("channel", "settings", str(channel.id), "--currency-rate", "0")
+    assert result.exit_code == 2
+    assert result.stderr.strip().startswith("error: --currency-rate: must be a positive number")
+
+
 def test_second_store_refused_clearly(env: str, shopify: RunningServer) -> None:
     run_json("org", "create", "Solo")
     args = [
