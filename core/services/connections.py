@@ -3,8 +3,10 @@
 The CLI and the settings UI both call these, so a store or a shop is validated the same way
 whichever door it comes through: declared credential fields only, each typed and checked
 (`services.fields`), a public base URL (unless private URLs are allowed), and a live call that
-proves the credentials before anything is saved. Errors name fields (`organization`,
-`channel`, `credentials.app_key`, `settings.timeout`), never a CLI flag.
+proves the credentials before anything is saved; a shop selling in another currency than the
+store needs an exchange rate first (`services.currencies`). Errors name fields
+(`organization`, `channel`, `credentials.app_key`, `settings.timeout`, `currency_rate`),
+never a CLI flag.
 """
 
 from __future__ import annotations
