@@ -25,6 +25,9 @@ from pathlib import Path
 import httpx
 from cryptography.fernet import Fernet
 
+from shelfsync.core.demo import DEMO_RATES
+from shelfsync.plugins.tiktok.markets import currency_of
+
 SHELFSYNC = [sys.executable, "-m", "shelfsync.core"]
 
 
@@ -53,6 +56,14 @@ def credential_args(credentials: dict[str, str]) -> list[str]:
     return [
         part for key, value in credentials.items() for part in ("--credential", f"{key}={value}")
     ]
+
+
+def rate_args(shop: dict) -> list[str]:
+    """`--currency-rate` for a fake shop whose market sells in another currency than the
+    Shopify fake's USD (the fake's GB shops): the demo's rate, as a merchant would give."""
+    currency = currency_of(str(shop.get("region", "")))
+    rate = DEMO_RATES.get(("USD", currency))
+    return ["--currency-rate", rate] if rate else []
 
 
 def main() -> None:
@@ -114,6 +125,7 @@ def main() -> None:
                     f"auth_base_url={channel['base_url']}",
                     "--shop-id",
                     str(shop["id"]),
+                    *rate_args(shop),
                 ],
                 env,
             )

@@ -260,10 +260,17 @@ class Connection:
 @dataclass(frozen=True)
 class AccountInfo:
     """What a connection check learnt: the platform's own id of the store or shop and the
-    name it shows (Shopify: the myshopify domain and the shop's name)."""
+    name it shows (Shopify: the myshopify domain and the shop's name).
+
+    `currency` is the ISO 4217 code the store prices in (or the shop sells in) when the
+    check read it anyway (Shopify's `shop { currencyCode }`); None when it did not. Core
+    compares a store's and a shop's currencies when a shop is connected, and asks for an
+    exchange rate when they differ.
+    """
 
     platform_id: str
     name: str = ""
+    currency: str | None = None
 
 
 class PassScope:
@@ -351,12 +358,18 @@ class Listing:
 
 @dataclass(frozen=True)
 class AuthorizedShop:
-    """A channel shop the app is authorized for (TikTok: id, name, cipher)."""
+    """A channel shop the app is authorized for (TikTok: id, name, market region, cipher).
+
+    `currency` is the ISO 4217 code the shop sells in ("" when the plugin does not know it):
+    core compares it with the store's when the shop is connected and asks for an exchange
+    rate when they differ, instead of letting the first order fail on it.
+    """
 
     id: str
     name: str
     region: str = ""
     cipher: str = ""
+    currency: str = ""
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 the plugin's own settings, the API base URL and, for channels, the shop id.
 
 Input names are the services' field names (`credentials.app_key`, `settings.timeout`,
-`api_base_url`, `shop_id`), so an `InvalidInput` the service raises lands next to its input.
+`api_base_url`, `shop_id`, `currency_rate`), so an `InvalidInput` the service raises lands
+next to its input.
 Secret values are never rendered back: after a refused submit their inputs are empty.
 """
 
@@ -23,6 +24,8 @@ class ConnectInput:
     settings: dict[str, str] = field(default_factory=dict)
     api_base_url: str | None = None
     shop_id: str | None = None
+    #: The exchange rate as typed (shop price = store price × rate); None when left empty.
+    currency_rate: str | None = None
     #: Non-secret values as typed, to render the form again after an error.
     kept: dict[str, str] = field(default_factory=dict)
 
@@ -50,6 +53,9 @@ def read_connect_form(info: PlatformInfo, form: Mapping[str, str]) -> ConnectInp
     shop = form.get("shop_id", "").strip()
     result.shop_id = shop or None
     result.kept["shop_id"] = shop
+    rate = form.get("currency_rate", "").strip()
+    result.currency_rate = rate or None
+    result.kept["currency_rate"] = rate
     return result
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any, TypeVar
 
 import click
@@ -21,6 +22,7 @@ from shelfsync.core.plugins import ShelfsyncPluginManager
 from shelfsync.core.services import channel_settings as channel_rules
 from shelfsync.core.services import connections
 from shelfsync.core.services.fields import parse_int, parse_pairs, parse_switch
+from shelfsync.core.services.sync_settings import parse_rate
 from shelfsync.core.sync.inventory import recompute_channel
 
 json_option = option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -125,6 +127,8 @@ def connect_store_command(
 @credential_option
 @base_url_option
 @option("--shop-id", help="Which authorized shop (default: the one of the shop_cipher).")
+@option("--currency-rate", help="Shop price = store price × R: how many of the shop's currency "
+                                "one of the store's buys. Required when they differ.")
 @setting_option
 @json_option
 def connect_channel_command(
@@ -133,27 +137,35 @@ def connect_channel_command(
     credentials: tuple[str, ...],
     api_base_url: str | None,
     shop_id: str | None,
+    currency_rate: str | None,
     settings: tuple[str, ...],
     as_json: bool,
 ) -> None:
-    """Connect a sales-channel shop; credentials are checked live before they are saved."""
-    channel = _connect(
-        org_ref,
-        credentials,
-        settings,
-        lambda session, pm, organization, creds, options: connections.connect_channel(
-            session, pm, organization, platform, creds, api_base_url, shop_id, options
-        ),
-    )
+    """Connect a sales-channel shop; credentials are checked live before they are saved.
+
+    A shop selling in another currency than the store prices in needs --currency-rate.
+    """
+    def connect(session: Session, pm: ShelfsyncPluginManager, organization: Organization,
+                creds: dict[str, str], options: dict[str, str]
+                ) -> tuple[ChannelConnection, Decimal]:
+        channel = connections.connect_channel(session, pm, organization, platform, creds,
+                                              api_base_url, shop_id, options,
+                                              currency_rate=currency_rate)
+        stored = channel_rules.channel_settings(session, int(channel.id or 0))
+        return channel, Decimal(str(stored.currency_rate))
+
+    channel, rate = _connect(org_ref, credentials, settings, connect)
     data = {
         "id": channel.id,
         "platform": channel.platform,
         "base_url": channel.base_url,
         "shop_id": channel.shop_id,
         "shop_name": channel.shop_name,
+        "currency_rate": f"{rate.normalize():f}",
     }
     emit(data, as_json,
-         lambda d: f"channel {d['id']}: {safe(d['platform'])} shop {safe(d['shop_name'])}")
+         lambda d: f"channel {d['id']}: {safe(d['platform'])} shop {safe(d['shop_name'])}"
+         + (f", currency rate {d['currency_rate']}" if d["currency_rate"] != "1" else ""))
 
 
 @click.group("reconnect")
@@ -224,6 +236,7 @@ def _settings_dict(settings: ChannelSettings) -> dict[str, Any]:
         "refund_sync": settings.refund_sync,
         "restock": settings.restock,
         "carriers": dict(settings.carrier_mapping or {}),
+        "currency_rate": f"{Decimal(str(settings.currency_rate)).normalize():f}",
     }
 
 
@@ -253,6 +266,8 @@ def channel_group() -> None:
 @option("--restock", help="on or off: units a cancellation or refund gives back go to stock.")
 @option("--carrier", "carriers", multiple=True,
         help="STORE_CARRIER=PROVIDER_ID (repeatable; an empty id removes the mapping).")
+@option("--currency-rate", help="Shop price = store price × R, for a shop selling in another "
+                                "currency than the store (1: the same currency).")
 @option(
     "--recompute/--no-recompute",
     default=True,
@@ -276,6 +291,7 @@ def channel_settings_command(
     refund_sync: str | None,
     restock: str | None,
     carriers: tuple[str, ...],
+    currency_rate: str | None,
     recompute: bool,
     as_json: bool,
 ) -> None:
@@ -311,6 +327,8 @@ def channel_settings_command(
             changes[name] = parse_switch(name, raw)
     if carriers:
         changes["carriers"] = parse_pairs("carriers", carriers)
+    if currency_rate is not None:
+        changes["currency_rate"] = parse_rate("currency_rate", currency_rate)
     with session_scope() as session:
         found = connections.find_channel(session, channel)
         if changes:

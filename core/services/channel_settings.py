@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 from sqlmodel import Session, select
@@ -42,7 +43,10 @@ CHOICES = {
 }
 #: Settings that change only how orders are taken in (no quantity depends on them).
 ORDER_SETTINGS = frozenset({"order_sync", "on_hold", "order_poll_minutes", "fulfillment_sync",
-                            "cancellation_sync", "refund_sync", "restock", "carriers"})
+                            "cancellation_sync", "refund_sync", "restock", "carriers",
+                            "currency_rate"})
+#: The highest currency rate the Numeric(12, 6) column holds.
+MAX_RATE = Decimal(1_000_000)
 #: A channel shipping provider id as the channel spells it (digits for TikTok).
 _PROVIDER_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 MAX_CARRIERS = 200
@@ -146,6 +150,10 @@ def _checked_change(
         return _locations(session, channel, value)
     if field == "carriers":
         return {"carrier_mapping": _carriers(session, channel, value)}
+    if field == "currency_rate":  # parsed from text by `sync_settings.parse_rate`
+        if not isinstance(value, Decimal) or not value.is_finite() or not 0 < value < MAX_RATE:
+            raise InvalidInput(field, f"must be a positive number below 1,000,000, got {value!r}")
+        return {field: value}
     raise InvalidInput(field, "is not a channel setting that can be changed here")
 
 

@@ -3,14 +3,17 @@
 The CLI and the settings UI both call these, so a store or a shop is validated the same way
 whichever door it comes through: declared credential fields only, each typed and checked
 (`services.fields`), a public base URL (unless private URLs are allowed), and a live call that
-proves the credentials before anything is saved. Errors name fields (`organization`,
-`channel`, `credentials.app_key`, `settings.timeout`), never a CLI flag.
+proves the credentials before anything is saved; a shop selling in another currency than the
+store needs an exchange rate first (`services.currencies`). Errors name fields
+(`organization`, `channel`, `credentials.app_key`, `settings.timeout`, `currency_rate`),
+never a CLI flag.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from sqlmodel import Session, select
@@ -26,6 +29,7 @@ from shelfsync.core.models import (
 )
 from shelfsync.core.plugins import ShelfsyncPluginManager
 from shelfsync.core.services.channel_settings import channel_settings
+from shelfsync.core.services.currencies import check_currencies, live_store_currency
 from shelfsync.core.services.fields import (
     check_credentials,
     check_name,
@@ -34,6 +38,7 @@ from shelfsync.core.services.fields import (
     parse_id,
     setting_problems,
 )
+from shelfsync.core.services.sync_settings import update_sync_settings
 from shelfsync.core.sync import context
 from shelfsync.core.types import AccountInfo, AuthorizedShop, Connection, PlatformInfo, Role
 
@@ -244,18 +249,24 @@ def connect_channel(
     api_base_url: str | None = None,
     shop_id: str | None = None,
     settings: Mapping[str, Any] | None = None,
+    currency_rate: str | Decimal | None = None,
 ) -> ChannelConnection:
     """Connect one sales-channel shop after a live check of its credentials.
 
     For a platform with several shops under one app, the shop is picked from the authorized
     shops (by `shop_id`, or by the credentials' `shop_cipher`), and its id is recorded so
     webhooks sent to the app's one address can be routed to it.
+
+    When the shop sells in another currency than the store prices in, `currency_rate` (shop
+    price = store price × rate) is required and saved in the channel's settings; see
+    `services.currencies` for what is compared and why a rate is refused.
     """
     checked = check_live(pm, platform, Role.CHANNEL, credentials, api_base_url, settings)
     shop_name = checked.account.name if checked.account else ""
+    shop_currency = checked.account.currency if checked.account else None
     if checked.info.capabilities.multi_shop:
         shop = pick_authorized_shop(pm, checked.connection, shop_id)
-        shop_id, shop_name = shop.id, shop.name
+        shop_id, shop_name, shop_currency = shop.id, shop.name, shop.currency
     elif not shop_id and checked.account and checked.account.platform_id:
         shop_id = checked.account.platform_id
     assert organization.id is not None
@@ -267,6 +278,12 @@ def connect_channel(
         ChannelConnection.shop_id == shop_id,
     )).first():
         raise InvalidInput("shop_id", f"shop {shop_id} is already connected")
+    # Compared only when the shop's currency is known: no store call for a plugin that
+    # cannot say what its shop sells in (a given rate is then saved as given).
+    currencies = check_currencies(
+        shop_currency,
+        live_store_currency(session, pm, organization) if shop_currency else None,
+        currency_rate)
     channel = ChannelConnection(
         organization_id=organization.id,
         platform=platform,
@@ -280,6 +297,8 @@ def connect_channel(
     session.flush()
     assert channel.id is not None
     channel_settings(session, channel.id)
+    if currencies.rate is not None:
+        update_sync_settings(session, channel, {"currency_rate": currencies.rate})
     return channel
 
 

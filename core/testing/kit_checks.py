@@ -77,6 +77,9 @@ if TYPE_CHECKING:
 _SIGNATURE_HEADER = re.compile(r"hmac|signature|sign|authorization", re.IGNORECASE)
 
 
+#: An ISO 4217 currency code, as `AccountInfo.currency` and `AuthorizedShop.currency` hold.
+_CURRENCY = re.compile(r"[A-Z]{3}")
+
 def expected_skus(options: Mapping[str, Any]) -> set[str]:
     """The SKUs of the seeded catalog a fake was started with."""
     catalog = seed_catalog(int(options.get("seed", 0)), int(options.get("products", 20)),
@@ -159,6 +162,11 @@ def check_connection(pm: ShelfsyncPluginManager, fake: RunningFake, info: Platfo
     require(isinstance(account, AccountInfo), hook, "not an AccountInfo", "AccountInfo",
             account)
     assert_declared_types(account)
+    # Core compares it with a shop's currency and asks the merchant for a rate: a code it
+    # cannot compare ("$", "usd ") would ask for a rate between a currency and itself.
+    require(account.currency is None or bool(_CURRENCY.fullmatch(account.currency)), hook,
+            "currency is not an ISO 4217 code", "three capital letters, or None",
+            account.currency)
     good = fake.connection
     spoiled = Connection(platform=good.platform, base_url=good.base_url,
                          credentials={k: f"{v}-wrong" for k, v in good.credentials.items()},

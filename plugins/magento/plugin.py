@@ -71,13 +71,14 @@ def shelfsync_register_commands(cli: click.Group) -> None:
 
 @hookimpl
 def shelfsync_check_connection(connection: Connection) -> AccountInfo:
-    """Read the store view's configuration: proves the token (its ACL includes stores) and
-    names the installation by its secure base URL and store code."""
+    """Read the store view's configuration: proves the token (its ACL includes stores),
+    names the installation by its secure base URL and store code, and says the base
+    currency the store view prices in."""
     with MagentoClient(connection) as client:
-        _, config = reads.store_currency(client)
+        currency, config = reads.store_currency(client)
     base = str(config.get("secure_base_url") or config.get("base_url") or connection.base_url)
     return AccountInfo(platform_id=f"{base.rstrip('/')}#{client.store_code}",
-                       name=f"{base.rstrip('/')} ({client.store_code})")
+                       name=f"{base.rstrip('/')} ({client.store_code})", currency=currency)
 
 
 @hookimpl

@@ -105,12 +105,11 @@ def shelfsync_register_commands(cli: click.Group) -> None:
 
 @hookimpl
 def shelfsync_check_connection(connection: Connection) -> AccountInfo:
-    """Read the shop: the cheapest call that proves the token works, and names the shop
-    (its myshopify domain is the store's own id)."""
+    """Read the shop: the cheapest call that proves the token works, names the shop (its
+    myshopify domain is the store's own id) and says the currency it prices in."""
     with ShopifyClient(connection) as client:
         data = client.query(queries.SHOP)
-    mapping.shop_currency(data)
-    return mapping.shop_account(data)
+    return replace(mapping.shop_account(data), currency=mapping.shop_currency(data))
 
 
 @hookimpl

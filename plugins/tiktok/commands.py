@@ -1,7 +1,7 @@
 """`shelfsync fake tiktok`: serve the TikTok Shop fake until interrupted.
 
 With `--json` the first stdout line is one JSON object, `{"platform", "base_url", "connections",
-"shops": [{"id", "name",
+"shops": [{"id", "name", "region",
 "credentials": {app_key, app_secret, access_token, refresh_token, shop_cipher}}]}`, so a
 script or a benchmark can start the fake as a subprocess and read how to connect.
 """
@@ -40,7 +40,7 @@ def fake_command(
     running = start_server(app, host, port)
     base_url = f"http://{host}:{running.server.server_port}"
     shops_info = [
-        {"id": c["id"], "name": c["name"], "credentials": c["credentials"]}
+        {"id": c["id"], "name": c["name"], "region": c["region"], "credentials": c["credentials"]}
         for c in app.connections()
     ]
     if as_json:

@@ -23,6 +23,7 @@ from shelfsync.core.types import (
     OrderLine,
     WebhookEvent,
 )
+from shelfsync.plugins.tiktok import markets
 
 PLATFORM = "tiktok"
 #: More units than this on one order line is not an order but corrupt data.
@@ -153,17 +154,20 @@ class Reader:
 
 
 def parse_shops(data: dict[str, Any], request_id: str | None = None) -> list[AuthorizedShop]:
-    """`GET /authorization/202309/shops` → the shops with their ciphers."""
+    """`GET /authorization/202309/shops` → the shops with their ciphers, and the currency
+    each sells in, from its market region (`markets`; "" for a region not known there)."""
     reader = Reader(data, "data", request_id)
-    return [
-        AuthorizedShop(
+    shops = []
+    for shop in reader.items("shops", required=False):
+        region = shop.text("region", required=False)
+        shops.append(AuthorizedShop(
             id=shop.text("id"),
             name=shop.text("name", required=False),
-            region=shop.text("region", required=False),
+            region=region,
             cipher=shop.text("cipher", required=False),
-        )
-        for shop in reader.items("shops", required=False)
-    ]
+            currency=markets.currency_of(region),
+        ))
+    return shops
 
 
 def parse_warehouses(data: dict[str, Any], request_id: str | None = None) -> list[Location]:

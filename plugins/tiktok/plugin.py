@@ -108,7 +108,8 @@ def shelfsync_register_commands(cli: click.Group) -> None:
 def shelfsync_check_connection(connection: Connection) -> AccountInfo:
     """List the authorized shops: proves the app key, secret, signature and token work, and
     that the stored shop cipher (when there is one) belongs to this authorization. Names the
-    cipher's shop (its id is the connection's `platform_id`); with no cipher, no one shop."""
+    cipher's shop (its id is the connection's `platform_id`) and the currency its market
+    sells in; with no cipher, no one shop."""
     shops = _fetch_shops(connection)
     cipher = connection.credentials.get("shop_cipher", "")
     if not cipher:
@@ -119,7 +120,7 @@ def shelfsync_check_connection(connection: Connection) -> AccountInfo:
             "tiktok: the shop cipher is not among the shops this token is authorized for",
             platform=PLATFORM,
         )
-    return AccountInfo(platform_id=shop.id, name=shop.name)
+    return AccountInfo(platform_id=shop.id, name=shop.name, currency=shop.currency or None)
 
 
 @hookimpl

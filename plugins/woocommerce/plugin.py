@@ -81,11 +81,11 @@ def shelfsync_register_commands(cli: click.Group) -> None:
 @hookimpl
 def shelfsync_check_connection(connection: Connection) -> AccountInfo:
     """Read the store currency: cheap, needs a valid key, and proves wc/v3 answers here. The
-    site's URL is its id."""
+    site's URL is its id; the currency is the one its prices are in."""
     with WooClient(connection) as client:
-        mapping.currency(client.get(CURRENCY_SETTING))
+        currency = mapping.currency(client.get(CURRENCY_SETTING))
     site = connection.base_url.rstrip("/")
-    return AccountInfo(platform_id=site.split("://", 1)[-1], name=site)
+    return AccountInfo(platform_id=site.split("://", 1)[-1], name=site, currency=currency)
 
 
 @hookimpl

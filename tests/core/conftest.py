@@ -13,9 +13,11 @@ from click.testing import CliRunner, Result
 
 from shelfsync.core.cli import build_cli
 from shelfsync.core.crypto import generate_key
+from shelfsync.core.demo import DEMO_RATES
 from shelfsync.core.testing.server import RunningServer, serving
 from shelfsync.plugins.shopify.fake import ShopifyFake
 from shelfsync.plugins.tiktok.fake import TikTokFake
+from shelfsync.plugins.tiktok.markets import currency_of
 
 
 @pytest.fixture
@@ -52,3 +54,12 @@ def credential_args(credentials: dict[str, str]) -> list[str]:
     return [
         part for key, value in credentials.items() for part in ("--credential", f"{key}={value}")
     ]
+
+
+def rate_args(shop: dict[str, Any], store_currency: str = "USD") -> list[str]:
+    """`--currency-rate` for a TikTok fake's shop (`connections()` entry) selling in another
+    currency than the store fake (USD): the demo's rate; nothing for a shop in USD."""
+    currency = currency_of(shop["region"])
+    if currency == store_currency:
+        return []
+    return ["--currency-rate", DEMO_RATES[(store_currency, currency)]]

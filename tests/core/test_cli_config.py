@@ -19,11 +19,18 @@ from shelfsync.core.hookspecs import hookimpl
 from shelfsync.core.models import ChannelConnection, ChannelSettings, StoreConnection
 from shelfsync.core.plugins import ShelfsyncPluginManager, get_plugin_manager
 from shelfsync.core.testing.server import RunningServer, serving
-from shelfsync.core.types import AuthorizedShop, Capabilities, Connection, PlatformInfo, Role
+from shelfsync.core.types import (
+    AccountInfo,
+    AuthorizedShop,
+    Capabilities,
+    Connection,
+    PlatformInfo,
+    Role,
+)
 from shelfsync.plugins.shopify.fake import ShopifyFake
 from shelfsync.plugins.tiktok.fake import TikTokFake
 
-from .conftest import credential_args, run, run_json
+from .conftest import credential_args, rate_args, run, run_json
 
 
 def rows(url: str, model: type[Any]) -> list[Any]:
@@ -52,10 +59,11 @@ def test_full_configuration(env: str, shopify: RunningServer, tiktok: RunningSer
         channel = run_json(
             "connect", "channel", "tiktok", "--org", str(org["id"]),
             *credential_args(shop["credentials"]), "--api-base-url", tiktok.base_url,
-            "--setting", f"auth_base_url={tiktok.base_url}",
+            "--setting", f"auth_base_url={tiktok.base_url}", *rate_args(shop),
         )  # fmt: skip
         assert channel["shop_id"] == shop["id"]
         assert channel["shop_name"] == shop["name"]
+        assert channel["currency_rate"] == (rate_args(shop) or [None, "1"])[1]
         channel_ids.append(channel["id"])
 
     changed = run_json(
@@ -72,6 +80,45 @@ def test_full_configuration(env: str, shopify: RunningServer, tiktok: RunningSer
     settings = {s.channel_id: s for s in rows(env, ChannelSettings)}
     assert settings[channel_ids[0]].percent == 100
     assert settings[channel_ids[1]].percent == 80
+
+
+def test_a_shop_in_another_currency_is_connected_with_its_rate(
+        env: str, shopify: RunningServer, tiktok: RunningServer) -> None:
+    run_json("org", "create", "Rates")
+    run_json("connect", "store", "shopify", "--org", "Rates",
+             *credential_args(shopify.app.connections()[0]["credentials"]),
+             "--api-base-url", shopify.base_url)
+    gb = tiktok.app.connections()[0]  # sells in GBP; the store prices in USD
+    args = ["connect", "channel", "tiktok", "--org", "Rates",
+            *credential_args(gb["credentials"]), "--api-base-url", tiktok.base_url,
+            "--setting", f"auth_base_url={tiktok.base_url}"]
+    for extra, line in (
+        ([], "error: --currency-rate: This shop sells in GBP and your store prices in USD: "
+             "enter how many GBP one USD buys"),
+        (["--currency-rate", "1"], "error: --currency-rate: This shop sells in GBP and your "
+                                   "store prices in USD: enter how many GBP one USD buys (a "
+                                   "rate of 1 would leave prices unconverted)"),
+        (["--currency-rate", "0,79"], "error: --currency-rate: must be a positive number such "
+                                      "as 0.79 (digits 0-9, at most 6 decimals, below "
+                                      "1,000,000), got '0,79'"),
+    ):
+        result = run(*args, *extra)
+        assert result.exit_code == 2 and "Traceback" not in result.output
+        assert result.stderr.strip().splitlines() == [line]
+    assert rows(env, ChannelConnection) == []
+
+    result = run(*args, "--currency-rate", "0.79")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.strip().endswith(f"shop {gb['name']}, currency rate 0.79")
+    (channel,) = rows(env, ChannelConnection)
+    shown = run_json("channel", "settings", str(channel.id))
+    assert shown["currency_rate"] == "0.79"
+    # Changed later (the hint of a currency_mismatch order says so); not a quantity rule.
+    changed = run_json("channel", "settings", str(channel.id), "--currency-rate", "0.8")
+    assert changed["currency_rate"] == "0.8" and "recompute" not in changed
+    result = run("channel", "settings", str(channel.id), "--currency-rate", "0")
+    assert result.exit_code == 2
+    assert result.stderr.strip().startswith("error: --currency-rate: must be a positive number")
 
 
 def test_second_store_refused_clearly(env: str, shopify: RunningServer) -> None:
@@ -189,8 +236,9 @@ class TwoShopsPlugin:
         return TWO_SHOPS
 
     @hookimpl
-    def shelfsync_check_connection(self, connection: Connection) -> PlatformInfo | None:
-        return TWO_SHOPS if connection.platform == "twoshops" else None
+    def shelfsync_check_connection(self, connection: Connection) -> AccountInfo | None:
+        # No one shop: the token is the app's; the shop is picked from the authorized ones.
+        return AccountInfo(platform_id="") if connection.platform == "twoshops" else None
 
     @hookimpl
     def shelfsync_fetch_authorized_shops(
@@ -294,7 +342,7 @@ def _settings_change_is_recomputed(shopify: RunningServer, tiktok: RunningServer
     channel = run_json(
         "connect", "channel", "tiktok", "--org", "Recompute", *credential_args(shop["credentials"]),
         "--api-base-url", tiktok.base_url, "--setting", f"auth_base_url={tiktok.base_url}",
-        "--shop-id", str(shop["id"]),
+        "--shop-id", str(shop["id"]), *rate_args(shop),
     )  # fmt: skip
     first = run_json("sync", "inventory", "--org", str(org["id"]))
     assert first["counts"]["pushed"] > 0, first

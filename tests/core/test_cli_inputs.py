@@ -20,7 +20,7 @@ from shelfsync.core.models import (
 )
 from shelfsync.core.testing.server import RunningServer
 
-from .conftest import credential_args, run, run_json
+from .conftest import credential_args, rate_args, run, run_json
 
 HUGE = "9" * 30
 
@@ -64,7 +64,7 @@ def connected(env: str, shopify: RunningServer, tiktok: RunningServer) -> dict[s
     shop = tiktok.app.connections()[0]
     channel = run_json("connect", "channel", "tiktok", "--org", "Inputs",
                        *credential_args(shop["credentials"]), "--api-base-url", tiktok.base_url,
-                       "--setting", f"auth_base_url={tiktok.base_url}")
+                       "--setting", f"auth_base_url={tiktok.base_url}", *rate_args(shop))
     return {"org": org["id"], "store": store["id"], "channel": channel["id"]}
 
 

@@ -8,6 +8,7 @@ import secrets
 import subprocess
 import sys
 from collections.abc import Iterator
+from decimal import Decimal
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -21,8 +22,11 @@ from sqlmodel import Session, SQLModel
 from shelfsync.core.crypto import SECRET_KEY_ENV, decrypt_credentials, generate_key
 from shelfsync.core.db import session_scope
 from shelfsync.core.demo import Fakes, connect_organization, running_fakes
-from shelfsync.core.models import ChannelConnection, StoreConnection
+from shelfsync.core.models import ChannelConnection, Organization, StoreConnection
 from shelfsync.core.plugins import get_plugin_manager
+from shelfsync.core.services.channel_settings import channel_settings
+from shelfsync.core.services.currencies import check_currencies, live_store_currency
+from shelfsync.core.services.sync_settings import store_currency
 from shelfsync.core.testing.environment import unavailable
 
 PUSH = re.compile(r"^push\s+(?P<sku>\S+)\s+(?P<shop>.+?)\s+(?P<before>\S+) → (?P<after>\d+)\s+"
@@ -173,3 +177,31 @@ def test_the_demo_prints_a_sign_in_that_opens_its_settings_ui(tmp_path: Path) ->
     finally:
         demo.terminate()
         demo.wait(timeout=30)
+
+
+def test_the_demos_shops_carry_the_rate_connecting_them_would_ask_for(
+        session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`connect_organization` writes its rows directly (tests reuse it); each shop's rate is
+    the one `connect channel` would have required for it: a GBP or EUR shop on the USD store
+    has one, and it is what the order path converts with."""
+    monkeypatch.setenv(SECRET_KEY_ENV, generate_key())
+    monkeypatch.setenv("SHELFSYNC_ALLOW_PRIVATE_URLS", "1")
+    pm = get_plugin_manager()
+    with running_fakes(pm, products=2, variants=1, seed=3) as fakes:
+        demo = connect_organization(session, fakes, name="Demo")
+        organization = session.get(Organization, demo.organization_id)
+        assert organization is not None
+        assert store_currency(session, demo.store_id) is None  # no catalog read: live check
+        store = live_store_currency(session, pm, organization)
+        assert store == "USD"
+        seen = []
+        for channel_id in demo.channel_ids:
+            channel = session.get(ChannelConnection, channel_id)
+            assert channel is not None
+            shops = pm.call(channel.as_connection(), "shelfsync_fetch_authorized_shops")
+            (shop,) = [s for s in shops if s.id == channel.shop_id]
+            rate = channel_settings(session, channel_id).currency_rate
+            given = None if rate == 1 else Decimal(str(rate))
+            check_currencies(shop.currency, store, given)  # raises if it would be refused
+            seen.append((shop.currency, f"{Decimal(str(rate)).normalize():f}"))
+    assert seen == [("GBP", "0.79"), ("USD", "1")]

@@ -1,6 +1,8 @@
 """Onboarding, four steps with a progress bar: connect the store, connect one or more
 TikTok shops, sync settings, done. Each connection is checked with a live call before it is
-saved (`services.connections`); an organization connects one store only."""
+saved (`services.connections`); an organization connects one store only. A shop selling in
+another currency than the store's is refused until the exchange rate is given (the message
+next to the rate's input says which currencies and which way round)."""
 
 from __future__ import annotations
 
@@ -129,15 +131,18 @@ def shops() -> Any:
     def connect(session: Any, info: PlatformInfo, given: Any) -> None:
         channel = connections.connect_channel(session, pm, organization(), info.name,
                                               given.credentials, given.api_base_url,
-                                              given.shop_id, given.settings)
+                                              given.shop_id, given.settings,
+                                              currency_rate=given.currency_rate)
         flash(f"Connected {channel.shop_name or channel.shop_id or info.title}.")
 
-    if access.own_store() is None:
+    store = access.own_store()
+    if store is None:
         flash("Connect your store first.")
         return redirect(url("onboarding.store"))
     return form_view("onboarding/shops.html", Role.CHANNEL, 1, connect=connect,
                      next=url("onboarding.shops"),
-                     channels=connections.channels_of(access.db(), organization()))
+                     channels=connections.channels_of(access.db(), organization()),
+                     currency=sync.store_currency(access.db(), store.id))
 
 
 @bp.route("/settings", methods=["GET", "POST"])

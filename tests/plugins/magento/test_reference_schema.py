@@ -33,7 +33,7 @@ def _drive(pm: ShelfsyncPluginManager, recorder: Recorder, base: str, fake: Mage
     def whole(hook: str, **kwargs: Any) -> list[Any]:
         return [x for page in pm.call(conn, hook, **kwargs) for x in page]
 
-    pm.call(conn, "shelfsync_check_connection")
+    assert pm.call(conn, "shelfsync_check_connection").currency == fake.store.currency
     pm.call(conn, "shelfsync_fetch_locations")
     levels = whole("shelfsync_fetch_stock_levels", skus=None)
     skus = sorted({level.sku for level in levels})[:3]

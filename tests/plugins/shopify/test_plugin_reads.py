@@ -148,6 +148,8 @@ def test_check_connection_and_api_version_setting(shop: RunningFake,
                                   "shelfsync_check_connection")
     # The store's own id is its myshopify domain, the one its webhooks name.
     assert account.platform_id.endswith(".myshopify.com") and account.name
+    # Read by the same call: core compares it with a shop's currency when one is connected.
+    assert account.currency == "USD"
     assert "/admin/api/2025-01/graphql.json" in shop.control("GET", "requests")["by_path"]
 
 

@@ -27,7 +27,9 @@ def test_fake_command_prints_connection_json_and_serves() -> None:
         assert info["base_url"].startswith("http://127.0.0.1:")
         assert len(info["shops"]) == 3
         shop = info["shops"][2]
-        assert set(shop) == {"id", "name", "credentials"}
+        # The region says which currency the shop sells in (a script gives a rate from it).
+        assert set(shop) == {"id", "name", "region", "credentials"}
+        assert [s["region"] for s in info["shops"]] == ["GB", "US", "DE"]
         creds = shop["credentials"]
         assert set(creds) == {"app_key", "app_secret", "access_token", "refresh_token",
                               "shop_cipher"}

@@ -16,7 +16,7 @@ from shelfsync.core.plugins import get_plugin_manager
 from shelfsync.core.testing.catalog import seed_catalog
 from shelfsync.core.testing.server import RunningServer, serving
 from shelfsync.core.types import Listing, Role
-from shelfsync.plugins.tiktok import plugin
+from shelfsync.plugins.tiktok import mapping, plugin
 from shelfsync.plugins.tiktok.fake import TikTokFake
 from shelfsync.plugins.tiktok.fake_client import connection_for as connect
 
@@ -96,6 +96,34 @@ def test_authorized_shops_carry_their_ciphers(server: RunningServer) -> None:
             (entry["id"], entry["credentials"]["shop_cipher"])
         ]
         assert shops[0].region
+
+
+def test_each_shop_sells_in_its_markets_currency_as_its_prices_say() -> None:
+    """The fake prices each shop's SKUs and orders in its market's currency (GB in GBP, DE
+    in EUR …); the region Get Authorized Shops answers must map to that same currency."""
+    with serving(TikTokFake(shops=6, products=1, variants=1, seed=3)) as six:
+        for index, fake_shop in enumerate(six.app.shops):
+            (shop,) = plugin.shelfsync_fetch_authorized_shops(connection=connect(six, index))
+            assert (shop.region, shop.currency) == (fake_shop.region, fake_shop.currency)
+            account = plugin.shelfsync_check_connection(connection=connect(six, index))
+            assert account.currency == fake_shop.currency
+        assert [s.currency for s in six.app.shops] == ["GBP", "USD", "EUR", "EUR", "EUR", "EUR"]
+
+
+@pytest.mark.parametrize(("region", "currency"), [
+    ("GB", "GBP"), ("US", "USD"), ("gb", "GBP"), ("IE", "EUR"), ("JP", "JPY"), ("BR", "BRL"),
+    ("VN", "VND"), ("MX", "MXN"), ("KR", ""), ("", ""),
+])
+def test_a_region_maps_to_its_selling_currency_and_an_unknown_one_to_none(
+        region: str, currency: str) -> None:
+    (shop,) = mapping.parse_shops(
+        {"shops": [{"id": "1", "name": "A", "region": region, "cipher": "c"}]})
+    assert shop.currency == currency
+
+
+def test_a_shop_without_a_region_has_no_currency() -> None:
+    (shop,) = mapping.parse_shops({"shops": [{"id": "1", "name": "A"}]})
+    assert (shop.region, shop.currency) == ("", "")
 
 
 def test_locations_are_sales_warehouses(server: RunningServer) -> None:

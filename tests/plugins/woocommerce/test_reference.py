@@ -30,7 +30,7 @@ def reference() -> dict:
 def _everything(pm: ShelfsyncPluginManager, conn: Connection, woo: RunningFake,
                 clock: ManualClock) -> None:
     """Every hook that talks to the API, as core calls them."""
-    pm.call(conn, "shelfsync_check_connection")
+    assert pm.call(conn, "shelfsync_check_connection").currency == "USD"  # the fake's default
     skus = [item.sku for page in pm.call(conn, "shelfsync_fetch_catalog") for item in page]
     for hook in ("shelfsync_fetch_stock_levels", "shelfsync_fetch_backorder_policies"):
         list(pm.call(conn, hook, skus=None, scope=None))

@@ -20,7 +20,7 @@ from sqlmodel import select
 
 from shelfsync.core.db import session_scope
 from shelfsync.core.demo import running_fakes
-from shelfsync.core.models import ChannelSettings, OrderBinding
+from shelfsync.core.models import ChannelConnection, ChannelSettings, OrderBinding
 from shelfsync.core.testing.environment import unavailable
 from shelfsync.core.wsgi_server import serving_production
 
@@ -112,7 +112,7 @@ def test_a_merchant_onboards_edits_with_the_preview_and_retries_an_order(
             page.shot("onboarding-store")
             page.page.click("text=Check and connect")
             page.page.wait_for_url("**/onboarding/shops")
-            page.fill_form(shop_form(fakes, 0))
+            page.fill_form(shop_form(fakes, 0, rate="0.79"))  # a GBP shop, a USD store
             page.page.click("text=Check and connect")
             page.page.wait_for_selector("text=Connected Fake TikTok Shop 1")
             page.shot("onboarding-shops")
@@ -191,3 +191,48 @@ def test_a_merchant_onboards_edits_with_the_preview_and_retries_an_order(
     for name in ("login", "onboarding-store", "onboarding-shops", "onboarding-done", "stores",
                  "channel-settings", "products", "orders", "activity"):
         assert (ARTIFACTS / f"{name}.png").stat().st_size > 1000, name
+
+
+@pytest.mark.parametrize("database_backend", ["sqlite", "postgresql"])
+def test_a_gbp_shop_on_a_usd_store_is_connected_once_the_rate_is_given(
+        ui: UI, browser: Any) -> None:
+    with serving_production(ui.app, "127.0.0.1", 0, threads=4) as url:
+        context = browser.new_context(viewport={"width": 1200, "height": 900})
+        page = Page(context.new_page(), url.replace("127.0.0.1", "localhost"), "newcomer")
+        page.login(NEWCOMER)
+        page.go("/onboarding/store?platform=shopify")
+        with running_fakes(ui.pm, products=2, variants=1, seed=11) as fakes:
+            page.fill_form(store_form(fakes))
+            page.page.click("text=Check and connect")
+            page.page.wait_for_url("**/onboarding/shops")
+            # Fake TikTok Shop 1 is in GB; the Shopify fake prices in USD.
+            page.fill_form(shop_form(fakes, 0))
+            page.page.click("text=Check and connect")
+            message = page.page.locator(
+                'label:has(input[name="currency_rate"]) ~ .field-error').first
+            message.wait_for()
+            assert message.inner_text() == ("This shop sells in GBP and your store prices in "
+                                            "USD: enter how many GBP one USD buys")
+            assert "Traceback" not in page.page.content()
+            with session_scope() as session:
+                assert not session.exec(select(ChannelConnection).where(
+                    ChannelConnection.organization_id == ui.newco_id)).all()
+            page.shot("onboarding-shops-rate")
+            # The form came back with what was typed; the secrets are typed again.
+            assert page.page.input_value('[name="shop_id"]') == fakes.channel.connections()[0]["id"]
+            page.fill_form(shop_form(fakes, 0, rate="0.79"))
+            page.page.click("text=Check and connect")
+            page.page.wait_for_selector("text=Connected Fake TikTok Shop 1")
+            page.page.click("text=Next: sync settings")
+            page.page.wait_for_url("**/onboarding/settings")
+            with session_scope() as session:
+                channel = session.exec(select(ChannelConnection).where(
+                    ChannelConnection.organization_id == ui.newco_id)).one()
+            rate = page.page.locator(f'input[name="currency_rate.{channel.id}"]')
+            assert rate.input_value() == "0.79"
+            page.shot("onboarding-settings-rate")
+        # The refused form is answered 400 (as the Flask tests assert), which Chromium logs
+        # once; nothing else went wrong on any page.
+        assert page.errors == ["console: Failed to load resource: the server responded with a "
+                               "status of 400 (BAD REQUEST)"], page.errors
+        context.close()

@@ -4,6 +4,7 @@ live check before saving, secrets never rendered back, one store only, one or mo
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -28,12 +29,15 @@ def store_form(fakes: Fakes, **changes: str) -> dict[str, str]:
             "settings.api_version": entry["api_version"], **changes}
 
 
-def shop_form(fakes: Fakes, index: int) -> dict[str, Any]:
+def shop_form(fakes: Fakes, index: int, rate: str | None = None) -> dict[str, Any]:
+    """The connect form of the TikTok fake's shop `index` (0 sells in GBP, 1 in USD), with
+    an exchange `rate` when given."""
     entry = fakes.channel.connections()[index]
     base = fakes.channel_server.base_url
     return {"platform": "tiktok", "api_base_url": base, "shop_id": entry["id"],
             "settings.auth_base_url": base,
-            **{f"credentials.{k}": v for k, v in entry["credentials"].items()}}
+            **{f"credentials.{k}": v for k, v in entry["credentials"].items()},
+            **({"currency_rate": rate} if rate is not None else {})}
 
 
 def test_onboarding_connects_a_store_and_shops_checked_live(ui: UI) -> None:
@@ -75,8 +79,18 @@ def test_onboarding_connects_a_store_and_shops_checked_live(ui: UI) -> None:
         page = answer.get_data(as_text=True)
         assert answer.status_code == 400 and "is connected in another organization" in page
         assert "Acme" not in page
-        for index in (0, 1):
-            answer = post(client, "/onboarding/shops", shop_form(fakes, index),
+        # The first shop sells in GBP, the store prices in USD: the rate is asked for, next
+        # to its input, and what was typed is kept (secrets excepted).
+        answer = post(client, "/onboarding/shops", shop_form(fakes, 0))
+        page = answer.get_data(as_text=True)
+        assert answer.status_code == 400 and "Traceback" not in page
+        assert re.search(r'name="currency_rate"[^>]*>\s*</label>\s*<small class="help">[^<]*'
+                         r'</small>\s*<span class="field-error" role="alert">This shop sells in '
+                         r"GBP and your store prices in USD: enter how many GBP one USD buys",
+                         page), page
+        assert f'value="{fakes.channel.connections()[0]["id"]}"' in page
+        for index, rate in ((0, "0.79"), (1, None)):
+            answer = post(client, "/onboarding/shops", shop_form(fakes, index, rate),
                           follow_redirects=True)
             page = answer.get_data(as_text=True)
             assert answer.status_code == 200 and "Connected Fake TikTok Shop" in page
@@ -90,9 +104,12 @@ def test_onboarding_connects_a_store_and_shops_checked_live(ui: UI) -> None:
             ids = [c.id for c in channels]
         # What the refresh_catalog message asks a worker to do, done here.
         assert syncing.refresh_catalog(ui.pm, ui.newco_id)
-        # Step 3: refused values are named per shop, and nothing is saved.
+        # Step 3: the rate given when connecting is there; refused values are named per
+        # shop, and nothing is saved.
         page = client.get("/onboarding/settings").get_data(as_text=True)
         assert "Your store sells in USD" in page
+        assert f'name="currency_rate.{ids[0]}" value="0.79"' in page
+        assert f'name="currency_rate.{ids[1]}" value="1"' in page
         answer = post(client, "/onboarding/settings", {
             f"currency_rate.{ids[0]}": "0", f"currency_rate.{ids[1]}": "1",
             f"carrier_mapping.{ids[1]}": "UPS"})
@@ -106,8 +123,8 @@ def test_onboarding_connects_a_store_and_shops_checked_live(ui: UI) -> None:
         # Auto-link on for the first shop only, order sync on for both, a rate and carriers.
         answer = post(client, "/onboarding/settings", {
             f"auto_link.{ids[0]}": "on", f"order_sync.{ids[0]}": "on",
-            f"order_sync.{ids[1]}": "on", f"currency_rate.{ids[0]}": "1",
-            f"currency_rate.{ids[1]}": "0.79",
+            f"order_sync.{ids[1]}": "on", f"currency_rate.{ids[0]}": "0.8",
+            f"currency_rate.{ids[1]}": "1",
             f"carrier_mapping.{ids[1]}": "UPS = 7117858858072016686\n\nDHL Express = 42"})
         assert answer.headers["Location"] == "/onboarding/done"
         with session_scope() as session:
@@ -115,10 +132,10 @@ def test_onboarding_connects_a_store_and_shops_checked_live(ui: UI) -> None:
             assert first is not None and second is not None
             assert (first.auto_link, second.auto_link) == (True, False)
             assert first.order_sync and second.order_sync
-            assert (first.currency_rate, second.currency_rate) == (1, Decimal("0.79"))
+            assert (first.currency_rate, second.currency_rate) == (Decimal("0.8"), 1)
             assert second.carrier_mapping == {"UPS": "7117858858072016686", "DHL Express": "42"}
         page = client.get("/onboarding/settings").get_data(as_text=True)
-        assert 'value="0.79"' in page and "DHL Express = 42" in page
+        assert 'value="0.8"' in page and "DHL Express = 42" in page
         done = client.get("/onboarding/done").get_data(as_text=True)
         assert "You are set up" in done and 'width: 100%' in done
         stores = client.get("/stores/").get_data(as_text=True)
@@ -129,7 +146,7 @@ def test_each_connection_asks_the_workers_for_a_catalog_refresh(ui: UI) -> None:
     client = ui.signed_in(NEWCOMER)
     with running_fakes(ui.pm, products=2, variants=1, seed=11) as fakes:
         assert post(client, "/onboarding/store", store_form(fakes)).status_code == 302
-        assert post(client, "/onboarding/shops", shop_form(fakes, 0)).status_code == 302
+        assert post(client, "/onboarding/shops", shop_form(fakes, 1)).status_code == 302
     sent = [Message.decode(data) for name in (BULK_QUEUE, dq_name(BULK_QUEUE))
             for data in list(getattr(ui.broker.queues.get(name), "queue", []))]
     assert [(m.actor_name, m.args) for m in sent] == [("refresh_catalog", (ui.newco_id,))] * 2
