@@ -1,0 +1,155 @@
+"""One SQLite writer at a time inside this process, handed over at once (the embedded default).
+
+SQLite lets one connection write at a time. A connection that finds the write lock taken
+waits in SQLite's busy handler, which sleeps and tries again: 1, 2, 5, 10, 15, 20, 25 … then
+100 ms between tries. Under a steady stream of short write transactions (`shelfsync run`: the
+webhook receiver, eight worker threads, the scheduler) a waiter mostly wakes to find the lock
+taken again by a thread that never slept, and sleeps longer: measured with
+`bench/order_sync.py --embedded`, the receiver spent two thirds of its time in its first
+INSERT, waiting for the lock (answer p50 50 ms, p99 0.8 s), and the webhooks queued behind it.
+
+So the connections of this process to one SQLite file pass a lock between them before
+SQLite's: a connection takes it before its first write statement, and gives it back when its
+transaction ends (commit, rollback, close). A waiter sleeps on the lock and is woken the
+moment it is free. Nothing else changes: SQLite's own lock still guards the file against
+other processes (the CLI, a separate web process), with its busy handler; reads never wait
+(WAL). A write transaction held open across a network call would stall every writer
+either way; the engine never holds one (docs/performance.md, "Leases, not held
+transactions").
+
+Used through `connect_args={"factory": GatedConnection}` (core/db.py); in-memory and
+temporary databases are not gated (one connection each).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from typing import Any
+
+#: The first word of the statements that write (pysqlite opens a transaction before the DML
+#: ones; DDL outside a transaction writes at once).
+WRITES = frozenset({"INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER"})
+
+_gates_lock = threading.Lock()
+_gates: dict[str, threading.Lock] = {}
+
+
+def gate_for(database: str) -> threading.Lock | None:
+    """The lock shared by this process's connections to `database` (None for in-memory or
+    temporary databases, which no other connection sees)."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    key = os.path.realpath(database)
+    with _gates_lock:
+        return _gates.setdefault(key, threading.Lock())
+
+
+def is_write(statement: str) -> bool:
+    """Whether a statement writes (by its first word; comments are not expected here)."""
+    words = statement.lstrip(" \t\r\n(").split(None, 1)
+    return bool(words) and words[0].upper() in WRITES
+
+
+class GatedConnection(sqlite3.Connection):
+    """A sqlite3 connection that holds its database's in-process gate while it writes."""
+
+    #: How long a writer waits for the gate before failing as SQLite would ("database is
+    #: locked"); set from `SQLITE_BUSY_TIMEOUT_MS` by core/db.py.
+    timeout_seconds: float = 30.0
+
+    def __init__(self, database: Any, *args: Any, **kwargs: Any) -> None:
+        super().__init__(database, *args, **kwargs)
+        self._gate = gate_for(os.fsdecode(database))
+        self._holding = False
+
+    def acquire_gate(self) -> None:
+        """Take the gate before a write, unless this connection's transaction holds it."""
+        if self._gate is None or self._holding:
+            return
+        if not self._gate.acquire(timeout=self.timeout_seconds):
+            raise sqlite3.OperationalError(
+                f"database is locked (another thread of this process kept writing for "
+                f"{self.timeout_seconds:.0f} s)")
+        self._holding = True
+
+    def release_gate(self) -> None:
+        """Give the gate back (the transaction ended, or the write ran outside one)."""
+        if self._holding:
+            self._holding = False
+            assert self._gate is not None
+            self._gate.release()
+
+    def after_statement(self) -> None:
+        """A write outside a transaction (DDL in autocommit) is done once it ran."""
+        if not self.in_transaction:
+            self.release_gate()
+
+    def cursor(self, factory: Any = None) -> sqlite3.Cursor:  # type: ignore[override]
+        return super().cursor(factory or GatedCursor)
+
+    def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:  # type: ignore[override]
+        return self.cursor().execute(sql, *args)
+
+    def executemany(self, sql: str, *args: Any) -> sqlite3.Cursor:  # type: ignore[override]
+        return self.cursor().executemany(sql, *args)
+
+    def executescript(self, script: str) -> sqlite3.Cursor:  # type: ignore[override]
+        return self.cursor().executescript(script)
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self.after_statement()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self.after_statement()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self.release_gate()
+
+
+class GatedCursor(sqlite3.Cursor):
+    """Takes its connection's gate before a write statement (see `GatedConnection`)."""
+
+    def _gated(self, sql: str) -> GatedConnection | None:
+        connection = self.connection
+        if isinstance(connection, GatedConnection) and is_write(sql):
+            connection.acquire_gate()
+            return connection
+        return None
+
+    def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:  # type: ignore[override]
+        gated = self._gated(sql)
+        try:
+            return super().execute(sql, *args)
+        finally:
+            if gated is not None:
+                gated.after_statement()
+
+    def executemany(self, sql: str, *args: Any) -> sqlite3.Cursor:  # type: ignore[override]
+        gated = self._gated(sql)
+        try:
+            return super().executemany(sql, *args)
+        finally:
+            if gated is not None:
+                gated.after_statement()
+
+    def executescript(self, script: str) -> sqlite3.Cursor:  # type: ignore[override]
+        connection = self.connection
+        gated = connection if isinstance(connection, GatedConnection) else None
+        if gated is not None:
+            gated.acquire_gate()  # a script may write anything
+        try:
+            return super().executescript(script)
+        finally:
+            if gated is not None:
+                gated.after_statement()
