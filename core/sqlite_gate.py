@@ -11,11 +11,13 @@ INSERT, waiting for the lock (answer p50 50 ms, p99 0.8 s), and the webhooks que
 So the connections of this process to one SQLite file pass a lock between them before
 SQLite's: a connection takes it before its first write statement, and gives it back when its
 transaction ends (commit, rollback, close). A waiter sleeps on the lock and is woken the
-moment it is free. Nothing else changes: SQLite's own lock still guards the file against
-other processes (the CLI, a separate web process), with its busy handler; reads never wait
-(WAL). A write transaction held open across a network call would stall every writer
-either way; the engine never holds one (docs/performance.md, "Leases, not held
-transactions").
+moment it is free. The webhook receiver's writes (`writes_first`) go before the workers'
+waiting ones: a platform waits for its answer (and sends the next webhook after it), the
+workers' transactions are the background. Nothing else changes: SQLite's own lock still
+guards the file against other processes (the CLI, a separate web process), with its busy
+handler; reads never wait (WAL). A write transaction held open across a network call
+would stall every writer either way; the engine never holds one (docs/performance.md,
+"Leases, not held transactions").
 
 Used through `connect_args={"factory": GatedConnection}` (core/db.py); in-memory and
 temporary databases are not gated (one connection each).
@@ -26,24 +28,81 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 #: The first word of the statements that write (pysqlite opens a transaction before the DML
 #: ones; DDL outside a transaction writes at once).
 WRITES = frozenset({"INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER"})
 
+class Gate:
+    """A lock with two lines: a thread marked `writes_first` (the webhook receiver, whose
+    answer a platform is waiting for) is served before the background workers waiting,
+    then everyone in whatever order the wake-up gives."""
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._held = False
+        self._urgent_waiting = 0
+
+    def acquire(self, *, urgent: bool = False, timeout: float | None = None) -> bool:
+        """Take the gate, waiting at most `timeout` seconds; whether it was taken."""
+        with self._condition:
+            if urgent:
+                self._urgent_waiting += 1
+            try:
+                taken = self._condition.wait_for(
+                    lambda: not self._held and (urgent or not self._urgent_waiting), timeout)
+                if taken:
+                    self._held = True
+                return taken
+            finally:
+                if urgent:
+                    self._urgent_waiting -= 1
+                    if not self._urgent_waiting:
+                        self._condition.notify_all()  # the workers may go on
+
+    def release(self) -> None:
+        """Give the gate back and wake the waiters (a handful of threads)."""
+        with self._condition:
+            self._held = False
+            self._condition.notify_all()
+
+    def locked(self) -> bool:
+        """Whether a connection holds the gate."""
+        return self._held
+
+    @property
+    def urgent_waiting(self) -> int:
+        """How many `writes_first` threads wait for the gate."""
+        return self._urgent_waiting
+
+
 _gates_lock = threading.Lock()
-_gates: dict[str, threading.Lock] = {}
+_gates: dict[str, Gate] = {}
+_local = threading.local()
 
 
-def gate_for(database: str) -> threading.Lock | None:
-    """The lock shared by this process's connections to `database` (None for in-memory or
+@contextmanager
+def writes_first() -> Iterator[None]:
+    """Within the block, this thread's writes go before the waiting background writers."""
+    before = getattr(_local, "urgent", False)
+    _local.urgent = True
+    try:
+        yield
+    finally:
+        _local.urgent = before
+
+
+def gate_for(database: str) -> Gate | None:
+    """The gate shared by this process's connections to `database` (None for in-memory or
     temporary databases, which no other connection sees)."""
     if not database or database == ":memory:" or database.startswith("file:"):
         return None
     key = os.path.realpath(database)
     with _gates_lock:
-        return _gates.setdefault(key, threading.Lock())
+        return _gates.setdefault(key, Gate())
 
 
 def is_write(statement: str) -> bool:
@@ -68,7 +127,8 @@ class GatedConnection(sqlite3.Connection):
         """Take the gate before a write, unless this connection's transaction holds it."""
         if self._gate is None or self._holding:
             return
-        if not self._gate.acquire(timeout=self.timeout_seconds):
+        urgent = getattr(_local, "urgent", False)
+        if not self._gate.acquire(urgent=urgent, timeout=self.timeout_seconds):
             raise sqlite3.OperationalError(
                 f"database is locked (another thread of this process kept writing for "
                 f"{self.timeout_seconds:.0f} s)")

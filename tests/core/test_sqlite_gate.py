@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
 from shelfsync.core.db import make_engine
-from shelfsync.core.sqlite_gate import GatedConnection, gate_for, is_write
+from shelfsync.core.sqlite_gate import Gate, GatedConnection, gate_for, is_write, writes_first
 
 
 def _connect(path: Path) -> GatedConnection:
@@ -116,6 +116,47 @@ def test_engines_on_a_sqlite_file_are_gated_and_other_files_are_not_shared(
         same.execute(text("INSERT INTO t VALUES (2)"))
     one.dispose()
     other.dispose()
+
+
+def test_the_receivers_writes_go_before_the_waiting_workers() -> None:
+    gate = Gate()
+    assert gate.acquire()  # a worker writes
+    served: list[str] = []
+
+    def receiver() -> None:
+        taken = gate.acquire(urgent=True, timeout=30)  # what `writes_first` asks for
+        served.append("receiver" if taken else "timed out")
+        gate.release()
+
+    thread = threading.Thread(target=receiver)
+    thread.start()
+    while not gate.urgent_waiting and thread.is_alive():  # until the receiver waits in line
+        threading.Event().wait(0.001)
+    gate.release()
+    # Another worker cannot take the gate ahead of the waiting receiver, however the
+    # wake-ups fall: it is either still the receiver's turn or the receiver holds it.
+    assert not gate.acquire(timeout=0)
+    thread.join(timeout=30)
+    assert served == ["receiver"]
+    assert gate.acquire(timeout=0)  # then the workers go on
+    gate.release()
+
+
+def test_writes_first_marks_only_this_thread_and_only_within_the_block() -> None:
+    from shelfsync.core import sqlite_gate
+
+    seen: list[bool] = []
+    with writes_first():
+        seen.append(sqlite_gate._local.urgent)
+        other = threading.Thread(target=lambda: seen.append(
+            getattr(sqlite_gate._local, "urgent", False)))
+        other.start()
+        other.join()
+        with writes_first():
+            pass
+        seen.append(sqlite_gate._local.urgent)  # a nested block leaves it set
+    seen.append(sqlite_gate._local.urgent)
+    assert seen == [True, False, True, False]
 
 
 def test_in_memory_databases_are_not_gated() -> None:
