@@ -24,6 +24,11 @@ worker threads, the receiver and the scheduler, in one process of its own) inste
 `dramatiq` workers on Redis and PostgreSQL; the fakes stay in this process, as remote
 platforms would be outside Shelfsync's.
 
+`--timeline` also prints where the time went: waiting in the fake's webhook queue (the fake
+sends one webhook at a time, in order, so a receiver answering slower than the order rate
+shows up there), the receiver's answer, and from the answer to the store order; and the CPU
+seconds Shelfsync's processes (and this one) used while the orders ran.
+
 Needs Redis (SHELFSYNC_TEST_REDIS_URL, default redis://127.0.0.1:6379/0) and PostgreSQL
 (SHELFSYNC_TEST_POSTGRES_URL, default postgresql://postgres@127.0.0.1:5432/postgres).
 """
