@@ -95,6 +95,17 @@ def writes_first() -> Iterator[None]:
         _local.urgent = before
 
 
+def _forget_gates() -> None:
+    """In a forked child: the parent's gates (one may be held by a parent's thread that does
+    not exist here) are not the child's; its connections make new ones."""
+    global _gates_lock
+    _gates_lock = threading.Lock()
+    _gates.clear()
+
+
+os.register_at_fork(after_in_child=_forget_gates)
+
+
 def gate_for(database: str) -> Gate | None:
     """The gate shared by this process's connections to `database` (None for in-memory or
     temporary databases, which no other connection sees)."""
@@ -142,8 +153,16 @@ class GatedConnection(sqlite3.Connection):
             self._gate.release()
 
     def after_statement(self) -> None:
-        """A write outside a transaction (DDL in autocommit) is done once it ran."""
-        if not self.in_transaction:
+        """Give the gate back once no transaction is open: a write outside one (DDL in
+        autocommit), or a statement that ended the transaction (RELEASE of an outermost
+        SAVEPOINT, COMMIT sent as SQL)."""
+        if self._holding and not self.in_transaction:
+            self.release_gate()
+
+    def __del__(self) -> None:
+        # Dropped without close() (never by SQLAlchemy's pool, which closes or rolls back):
+        # the gate must not stay taken by a connection that no longer exists.
+        if getattr(self, "_holding", False):
             self.release_gate()
 
     def cursor(self, factory: Any = None) -> sqlite3.Cursor:  # type: ignore[override]
@@ -178,38 +197,37 @@ class GatedConnection(sqlite3.Connection):
 
 
 class GatedCursor(sqlite3.Cursor):
-    """Takes its connection's gate before a write statement (see `GatedConnection`)."""
+    """Takes its connection's gate before a write statement, and checks after every
+    statement whether the transaction that held it ended (see `GatedConnection`)."""
 
-    def _gated(self, sql: str) -> GatedConnection | None:
+    def _before(self, sql: str | None) -> GatedConnection | None:
         connection = self.connection
-        if isinstance(connection, GatedConnection) and is_write(sql):
+        if not isinstance(connection, GatedConnection):
+            return None
+        if sql is None or is_write(sql):  # None: a script, which may write anything
             connection.acquire_gate()
-            return connection
-        return None
+        return connection
 
     def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:  # type: ignore[override]
-        gated = self._gated(sql)
+        connection = self._before(sql)
         try:
             return super().execute(sql, *args)
         finally:
-            if gated is not None:
-                gated.after_statement()
+            if connection is not None:
+                connection.after_statement()
 
     def executemany(self, sql: str, *args: Any) -> sqlite3.Cursor:  # type: ignore[override]
-        gated = self._gated(sql)
+        connection = self._before(sql)
         try:
             return super().executemany(sql, *args)
         finally:
-            if gated is not None:
-                gated.after_statement()
+            if connection is not None:
+                connection.after_statement()
 
     def executescript(self, script: str) -> sqlite3.Cursor:  # type: ignore[override]
-        connection = self.connection
-        gated = connection if isinstance(connection, GatedConnection) else None
-        if gated is not None:
-            gated.acquire_gate()  # a script may write anything
+        connection = self._before(None)
         try:
             return super().executescript(script)
         finally:
-            if gated is not None:
-                gated.after_statement()
+            if connection is not None:
+                connection.after_statement()

@@ -3,6 +3,7 @@ the first write of a transaction, given back when it ends, never taken by a read
 
 from __future__ import annotations
 
+import gc
 import sqlite3
 import threading
 from pathlib import Path
@@ -49,6 +50,42 @@ def test_a_write_holds_the_gate_until_its_transaction_ends(db: Path) -> None:
     writer.close()  # closed mid-transaction (an invalidated connection): given back
     assert not gate.locked()
     reader.close()
+
+
+def test_a_transaction_ended_by_sql_gives_the_gate_back(db: Path) -> None:
+    gate = gate_for(str(db))
+    assert gate is not None
+    connection = _connect(db)
+    connection.execute("SAVEPOINT outer_one")  # outside a transaction: begins one
+    connection.execute("INSERT INTO t VALUES (1)")
+    assert gate.locked()
+    connection.execute("RELEASE SAVEPOINT outer_one")  # commits it
+    assert not connection.in_transaction and not gate.locked()
+    connection.close()
+
+
+def test_a_connection_dropped_without_close_gives_the_gate_back(db: Path) -> None:
+    gate = gate_for(str(db))
+    assert gate is not None
+    connection = _connect(db)
+    connection.execute("INSERT INTO t VALUES (1)")
+    assert gate.locked()
+    del connection
+    gc.collect()  # sqlite3 connections sit in reference cycles: the collector frees them
+    assert not gate.locked()
+
+
+def test_a_forked_child_starts_with_gates_of_its_own(db: Path) -> None:
+    from shelfsync.core import sqlite_gate
+
+    held = gate_for(str(db))
+    assert held is not None and held.acquire()
+    try:
+        sqlite_gate._forget_gates()  # what a fork's child runs
+        fresh = gate_for(str(db))
+        assert fresh is not None and fresh is not held and not fresh.locked()
+    finally:
+        held.release()
 
 
 def test_ddl_outside_a_transaction_gives_the_gate_back_at_once(db: Path) -> None:
