@@ -103,7 +103,8 @@ def _forget_gates() -> None:
     _gates.clear()
 
 
-os.register_at_fork(after_in_child=_forget_gates)
+if hasattr(os, "register_at_fork"):  # not on Windows, which does not fork
+    os.register_at_fork(after_in_child=_forget_gates)
 
 
 def gate_for(database: str) -> Gate | None:
