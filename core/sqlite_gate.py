@@ -36,10 +36,13 @@ from typing import Any
 #: ones; DDL outside a transaction writes at once).
 WRITES = frozenset({"INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER"})
 
+
 class Gate:
     """A lock with two lines: a thread marked `writes_first` (the webhook receiver, whose
     answer a platform is waiting for) is served before the background workers waiting,
-    then everyone in whatever order the wake-up gives."""
+    then everyone in whatever order the wake-up gives. The receiver's transactions are a few
+    milliseconds each, so the workers still get the lock most of the time under a webhook
+    burst; they are what waits when the process cannot keep up."""
 
     def __init__(self) -> None:
         self._condition = threading.Condition()
