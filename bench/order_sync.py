@@ -24,6 +24,11 @@ worker threads, the receiver and the scheduler, in one process of its own) inste
 `dramatiq` workers on Redis and PostgreSQL; the fakes stay in this process, as remote
 platforms would be outside Shelfsync's.
 
+`--timeline` also prints where the time went: waiting in the fake's webhook queue (the fake
+sends one webhook at a time, in order, so a receiver answering slower than the order rate
+shows up there), the receiver's answer, and from the answer to the store order; and the CPU
+seconds Shelfsync's processes (and this one) used while the orders ran.
+
 Needs Redis (SHELFSYNC_TEST_REDIS_URL, default redis://127.0.0.1:6379/0) and PostgreSQL
 (SHELFSYNC_TEST_POSTGRES_URL, default postgresql://postgres@127.0.0.1:5432/postgres).
 """
@@ -31,6 +36,7 @@ Needs Redis (SHELFSYNC_TEST_REDIS_URL, default redis://127.0.0.1:6379/0) and Pos
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import random
@@ -83,6 +89,9 @@ def main() -> None:
     parser.add_argument("--products", type=int, default=60)
     parser.add_argument("--wait", type=float, default=300.0,
                         help="seconds to wait for the last orders after the last is placed")
+    parser.add_argument("--timeline", action="store_true",
+                        help="also print where each order's time went: waiting in the fake's "
+                             "webhook queue, the receiver's answer, the workers")
     args = parser.parse_args()
     if args.threads is None:
         args.threads = 8 if args.embedded else 4
@@ -153,14 +162,24 @@ def main() -> None:
                         raise SystemExit(f"could not subscribe: {subscribed.error}")
             for server in (fakes.store_server, fakes.channel_server):
                 httpx.delete(f"{server.base_url}/_fake/requests", timeout=10)
+            cpu_before = _group_cpu(workers.pid), time.process_time()
             placed = _place_orders(args, fakes, skus)
             elapsed = placed.pop("_elapsed")
             done_at = _wait_for_orders(get_engine(), OrderBinding, set(placed), args.wait)
+            cpu = (_group_cpu(workers.pid) - cpu_before[0],
+                   time.process_time() - cpu_before[1])
             calls = fakes.store.order_calls
             requests = httpx.get(f"{fakes.store_server.base_url}/_fake/requests",
                                  timeout=10).json()["count"]
             made = Counter(o.source_identifier for o in fakes.store.store.orders)
+            deliveries = {"tiktok": list(fakes.channel.webhooks.delivered),
+                          "shopify": list(fakes.store.webhooks.delivered)}
         _report(args, placed, elapsed, done_at, calls, requests, made)
+        if args.timeline:
+            _timeline(placed, done_at, deliveries)
+            print(f"CPU while the orders ran: Shelfsync {cpu[0]:.1f} s "
+                  f"({cpu[0] / len(placed) * 1000:.1f} ms per order), this process (the fakes "
+                  f"and the buyers) {cpu[1]:.1f} s")
     finally:
         if workers is not None:
             os.killpg(workers.pid, signal.SIGTERM)
@@ -189,6 +208,24 @@ def _shelfsync_run(env: dict[str, str], threads: int) -> tuple[subprocess.Popen[
     if not first.startswith("Shelfsync on "):
         raise SystemExit(f"shelfsync run did not start: {first!r}")
     return process, first.split()[2]
+
+
+def _group_cpu(group: int) -> float:
+    """CPU seconds (user + system) used so far by the live processes of a process group
+    (`shelfsync run`, or the `dramatiq` master and its worker processes); Linux only."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        if int(fields[2]) == group:  # field 5, pgrp, counted after the ")" of the name
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
 
 
 def _place_orders(args: argparse.Namespace, fakes: Any,
@@ -271,6 +308,45 @@ def _report(args: argparse.Namespace, placed: dict[str, datetime], elapsed: floa
           f"p99 < 2 s: {'met' if p99_met else 'NOT met'}"
           f", 0 duplicates: {'met' if not duplicates else 'NOT met'}, 0 lost: "
           f"{'met' if not lost else 'NOT met'}")
+
+
+def _timeline(placed: dict[str, datetime], done_at: dict[str, tuple[datetime, datetime, int]],
+              deliveries: dict[str, list[Any]]) -> None:
+    """Where the orders' time went, p50 / p99 / max of each stage (seconds): the fake sends
+    its webhooks one at a time, in order, so a receiver slower than the order rate shows as
+    time waiting in the fake's queue, not as the receiver's answer time."""
+    # Deliveries are timed on this process's monotonic clock; the bindings on the wall clock.
+    offset = datetime.now(UTC).timestamp() - time.monotonic()
+
+    def line(name: str, values: list[float]) -> None:
+        if not values:
+            print(f"  {name}: none")
+            return
+        values.sort()
+        p99 = values[min(len(values) - 1, int(0.99 * len(values)))]
+        print(f"  {name}: p50 {values[len(values) // 2]:.3f}  p99 {p99:.3f}  "
+              f"max {values[-1]:.3f}  (n={len(values)})")
+
+    answered: dict[str, float] = {}
+    queue_wait, answer = [], []
+    for delivery in deliveries["tiktok"]:
+        data = json.loads(delivery.body).get("data") or {}
+        order_id = str(data.get("order_id") or "")
+        if order_id not in placed or order_id in answered:
+            continue
+        answered[order_id] = delivery.finished + offset
+        queue_wait.append(delivery.started - delivery.queued)
+        answer.append(delivery.finished - delivery.started)
+    to_answer = [answered[o] - at.timestamp() for o, at in placed.items() if o in answered]
+    workers = [done_at[o][1].timestamp() - answered[o] for o in answered if o in done_at]
+    print("timeline (s), TikTok order webhooks:")
+    line("buyer's order → webhook answered", to_answer)
+    line("waiting in the fake's queue (one delivery at a time)", queue_wait)
+    line("receiver's answer", answer)
+    line("webhook answered → store order recorded (workers)", workers)
+    print("Shopify webhooks (stock changed by orderCreate):")
+    line("waiting in the fake's queue", [d.started - d.queued for d in deliveries["shopify"]])
+    line("receiver's answer", [d.finished - d.started for d in deliveries["shopify"]])
 
 
 if __name__ == "__main__":

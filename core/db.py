@@ -26,6 +26,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, SQLAlche
 from sqlmodel import Session
 
 from shelfsync.core.errors import ConfigurationError
+from shelfsync.core.sqlite_gate import GatedConnection
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -35,6 +36,7 @@ DEFAULT_DATABASE_URL = "sqlite:///shelfsync.db"
 
 #: How long a SQLite writer waits for another to finish before giving up (milliseconds).
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+GatedConnection.timeout_seconds = SQLITE_BUSY_TIMEOUT_MS / 1000
 
 
 def database_url() -> str:
@@ -126,12 +128,16 @@ def loose_sqlite_permissions(url: str | URL) -> str | None:
 def make_engine(url: str | URL | None = None, **kwargs: Any) -> Engine:
     """A new engine for `url` (default: `database_url()`), configured for its database.
 
-    A SQLite file is created 0600 when it does not exist yet.
+    A SQLite file is created 0600 when it does not exist yet, and this process's connections
+    to it write one at a time through `core/sqlite_gate.py`.
     """
     parsed = normalize_url(url if url is not None else database_url())
     if parsed.get_backend_name() == "sqlite":
         create_private_sqlite_file(parsed)
-        engine = create_engine(parsed, **kwargs)
+        # This process's writers take turns through a lock woken at once, not SQLite's
+        # sleeping busy handler (see core/sqlite_gate.py).
+        connect_args = {"factory": GatedConnection, **kwargs.pop("connect_args", {})}
+        engine = create_engine(parsed, connect_args=connect_args, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     kwargs.setdefault("pool_pre_ping", True)

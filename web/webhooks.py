@@ -52,6 +52,7 @@ from shelfsync.core.plugins import ShelfsyncPluginManager
 from shelfsync.core.services import aftersale as aftersale_service
 from shelfsync.core.services import orders as order_service
 from shelfsync.core.services import syncing
+from shelfsync.core.sqlite_gate import writes_first
 from shelfsync.core.sync import inventory
 from shelfsync.core.types import Role, WebhookEvent
 from shelfsync.web.app import engine_of, plugin_manager_of
@@ -247,7 +248,9 @@ def _receive(platform: str, ident: str, headers: Mapping[str, str], body: bytes)
     if number is None:
         raise Refused("the path names no possible connection id")
     model = StoreConnection if info.role == Role.STORE else ChannelConnection
-    with Session(engine_of(current_app), expire_on_commit=False) as session:
+    # The platform waits for this answer: our SQLite writes go before the workers' (a no-op
+    # on PostgreSQL, whose writers do not queue for one lock).
+    with writes_first(), Session(engine_of(current_app), expire_on_commit=False) as session:
         row = session.get(model, number)
         if row is None or row.platform != platform:
             raise Refused(f"no {platform} {info.role.value} connection {number}")

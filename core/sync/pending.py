@@ -93,6 +93,8 @@ def lease_pending(session: Session, organization_id: int, owner: str, *,
     would only split the same SKUs into smaller passes that each read the store and compete
     for its budget. Decided in the same statement; a pass that dies releases the
     organization when its lease expires.
+
+    Whether anything is to be leased is read first: finding nothing takes no write lock.
     """
     if limit is not None and limit < 1:
         raise InvalidInput("limit", "must be at least 1")
@@ -108,6 +110,14 @@ def lease_pending(session: Session, organization_id: int, owner: str, *,
         conditions.append(~exists().where(held.c.organization_id == organization_id,
                                           held.c.lease_owner != owner,
                                           held.c.lease_expires_at > now))
+    if not session.execute(select(exists().where(*conditions))).scalar():
+        # Nothing to lease (another pass holds the organization, or nothing waits): said by
+        # a read, so the many passes a burst of orders and webhooks asks for take no write
+        # lock to find nothing (SQLite has one writer; the webhook receiver waits behind it).
+        # A row that arrives just after is taken by the holder's next round, or by the pass
+        # its own `request_sync` asks for: the same as when the UPDATE below finds nothing.
+        session.commit()
+        return Lease(owner, expires, {})
     chosen = (select(table.c.id)
               .where(*conditions)
               .order_by(table.c.created_at, table.c.id)

@@ -149,14 +149,29 @@ def fake_banner(platform: str, base_url: str, fake: FakePlatform, **extra: Any) 
                        "connections": fake.connections()}, separators=(",", ":"))
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """One webhook delivery: where, the receiver's status (0: no answer), and when it was
+    queued, sent and answered (`time.monotonic()`), so a benchmark can tell time spent
+    waiting in the sender's queue from time the receiver took to answer."""
+
+    url: str
+    status: int
+    body: bytes
+    queued: float
+    started: float
+    finished: float
+
+
 class WebhookSender:
     """Delivers webhooks from a background thread, in order, so API calls never wait on them."""
 
     def __init__(self) -> None:
-        self._queue: queue.Queue[tuple[str, dict[str, str], bytes] | None] = queue.Queue()
+        self._queue: queue.Queue[tuple[str, dict[str, str], bytes, float] | None] = (
+            queue.Queue())
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
-        self.delivered: list[tuple[str, int]] = []
+        self.delivered: list[Delivery] = []
 
     def send(self, url: str, headers: dict[str, str], body: bytes) -> None:
         """Queue one delivery (one sender thread, started by the first, keeps them in order)."""
@@ -165,7 +180,7 @@ class WebhookSender:
                 thread = threading.Thread(target=self._run, name="fake-webhooks", daemon=True)
                 thread.start()
                 self._thread = thread
-        self._queue.put((url, headers, body))
+        self._queue.put((url, headers, body, time.monotonic()))
 
     def wait_idle(self, timeout: float = 10.0) -> None:
         """Block until every queued delivery was attempted (for tests)."""
@@ -180,13 +195,15 @@ class WebhookSender:
                 try:
                     if item is None:
                         return
-                    url, headers, body = item
+                    url, headers, body, queued = item
+                    started = time.monotonic()
                     try:
                         status = client.post(url, headers=headers, content=body).status_code
                     except httpx.HTTPError as exc:
                         log.warning("webhook to %s failed: %s", url, exc)
                         status = 0
-                    self.delivered.append((url, status))
+                    self.delivered.append(
+                        Delivery(url, status, body, queued, started, time.monotonic()))
                 finally:
                     self._queue.task_done()
 

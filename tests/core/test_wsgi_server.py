@@ -8,11 +8,12 @@ from typing import Any
 
 import httpx
 import pytest
+from waitress.server import create_server
 
 from shelfsync.core.commands.run import serving_everything
 from shelfsync.core.crypto import SECRET_KEY_ENV, generate_key
 from shelfsync.core.db import DATABASE_URL_ENV
-from shelfsync.core.wsgi_server import SERVER_IDENT, serving_production
+from shelfsync.core.wsgi_server import SERVER_IDENT, server_options, serving_production
 
 LIMIT = 64 * 1024
 
@@ -72,6 +73,17 @@ def test_the_server_stops_and_frees_its_port() -> None:
         assert httpx.get(url).status_code == 200
     with socket.socket() as probe:
         assert probe.connect_ex(("127.0.0.1", port)) != 0
+
+
+def test_the_server_loop_waits_for_sockets_instead_of_spinning() -> None:
+    # Waitress reads the loop timeout as an int: 0.2 became 0, a select() that never waited
+    # and a thread burning most of a core while idle. What waitress makes of our settings:
+    server = create_server(Recording(), host="127.0.0.1", port=0,
+                           **server_options(threads=2, max_body=LIMIT))
+    try:
+        assert server.adj.asyncore_loop_timeout >= 1  # type: ignore[union-attr]
+    finally:
+        server.close()  # type: ignore[union-attr]
 
 
 def test_run_serves_the_app_through_waitress(migrated_url: str,

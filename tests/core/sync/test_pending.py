@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 from sqlmodel import Session, select
 
 from shelfsync.core.models import Organization, PendingSku
@@ -127,6 +127,36 @@ def test_an_exclusive_lease_waits_while_another_pass_holds_the_organization(
     later = T0 + LEASE_TTL + timedelta(seconds=1)  # the holder died: its lease expired
     assert lease_pending(session, org, "two", clock=lambda: later, exclusive=True).skus == [
         "A", "B", "C"]
+
+
+def test_finding_nothing_to_lease_writes_nothing(session: Session, engine: Engine) -> None:
+    """A burst of orders asks for many passes while one holds the organization: those find
+    nothing by reading, and never queue for SQLite's one write lock to do so."""
+    org = _org(session)
+    writes: list[str] = []
+
+    def count(_conn, _cursor, statement: str, *_args) -> None:  # type: ignore[no-untyped-def]
+        if statement.lstrip().split(None, 1)[0].upper() in ("UPDATE", "INSERT", "DELETE"):
+            writes.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        assert lease_pending(session, org, "one", clock=lambda: T0, exclusive=True).skus == []
+        assert writes == []  # nothing waits
+        mark_pending(session, org, ["A"], T0)
+        session.commit()
+        writes.clear()
+        assert lease_pending(session, org, "one", clock=lambda: T0, exclusive=True).skus == ["A"]
+        assert len(writes) == 1  # the lease itself
+        mark_pending(session, org, ["B"], T0)
+        session.commit()
+        writes.clear()
+        assert lease_pending(session, org, "two", clock=lambda: T0, exclusive=True).skus == []
+        assert writes == []  # "one" holds the organization
+        assert lease_pending(session, org, "two", clock=lambda: T0).skus == ["B"]  # not exclusive
+        assert len(writes) == 1
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
 
 
 def test_a_renewed_lease_outlives_its_first_expiry_but_an_expired_one_stays_expired(
