@@ -145,8 +145,8 @@ Failures = list[tuple[str, int, str]]
 #: webhook pass and by a reconcile alike.
 MAX_PUSH_THREADS = 8
 #: Channel products a reconcile decides and pushes per part (a few thousand SKUs): bounds
-#: the memory a channel's pass holds, whatever the size of the catalog (a reconcile holds
-#: one part per channel it runs at once, `MAX_PUSH_THREADS` at most).
+#: the memory a reconcile holds, whatever the size of the catalog. Channels run side by side
+#: share it (each takes its share per part), so the number of shops does not multiply it.
 PRODUCTS_PER_PART = 500
 
 
@@ -344,8 +344,9 @@ def _read_listings(session: Session, pm: ShelfsyncPluginManager, channel_id: int
 
 def _reconcile_pass(session: Session, pm: ShelfsyncPluginManager, channel: ChannelConnection,
                     read: _StoreRead, report: SyncReport, *, dry_run: bool,
-                    budget: Budget | None, sync_run: SyncRun | None) -> AuthError | None:
-    """Decide, compare and push the channel's whole catalog, `PRODUCTS_PER_PART` products at a
+                    budget: Budget | None, sync_run: SyncRun | None,
+                    part: int) -> AuthError | None:
+    """Decide, compare and push the channel's whole catalog, `part` products at a
     time: only one part's links, stock, decisions and rows are in memory at once. A product
     is never split between parts, so the calls made are those of one whole pass. Each part
     is committed before its calls and after its recording (`settle`), renewing the run's
@@ -359,7 +360,7 @@ def _reconcile_pass(session: Session, pm: ShelfsyncPluginManager, channel: Chann
     run = Pass(session, pm, channel, connection, report, read.version, dry_run, budget, {},
                scope=pass_scope(pm, connection, fresh=True))
     first_error: AuthError | None = None
-    for products in chunks(linked_products(session, channel.id), PRODUCTS_PER_PART):
+    for products in chunks(linked_products(session, channel.id), part):
         links = linked_in(session, channel.id, products)
         state = load_store_state(session, read.store_id, {link.store_sku for link in links},
                                  fetched_flags=read.flags)
@@ -386,7 +387,7 @@ class _ChannelDone:
 
 def _reconcile_one(engine: Engine, pm: ShelfsyncPluginManager, channel_id: int,
                    read: _StoreRead, *, dry_run: bool, budget: Budget | None,
-                   keep_items: bool) -> _ChannelDone:
+                   keep_items: bool, part: int) -> _ChannelDone:
     """One channel's reconcile: its run started, its listings read and linked, its pass
     decided and pushed part by part, its run finished, each step committed.
 
@@ -409,7 +410,7 @@ def _reconcile_one(engine: Engine, pm: ShelfsyncPluginManager, channel_id: int,
                                 exc.message if isinstance(exc, AuthError) else None)
         session.commit()  # listings and links, before any push
         error = _reconcile_pass(session, pm, channel, read, report, dry_run=dry_run,
-                                budget=budget, sync_run=run)
+                                budget=budget, sync_run=run, part=part)
         finish_run(session, run, report, error.message if error else None)
         session.commit()
     return _ChannelDone(channel_id, report, error.message if error else None)
@@ -427,20 +428,23 @@ def _reconcile_channels(session: Session, pm: ShelfsyncPluginManager,
     """Every channel's reconcile, side by side (`MAX_PUSH_THREADS` at most), in channel
     order. Each shop has its own QPS and budget, so one shop's pushes need not wait behind
     another's; the database work of the threads interleaves (SQLite: WAL, one writer at a
-    time, each waiting up to its busy timeout; each transaction is one page or part).
+    time, each waiting up to its busy timeout; each transaction is one page or part). The
+    channels at once share `PRODUCTS_PER_PART`: each decides its share per part, so the
+    reconcile holds about one part's memory whatever the number of shops.
 
     An unexpected error (the database gone) in one channel does not stop the others: it is
     raised, the first in channel order, once they have finished."""
     engine = session.get_bind().engine
+    at_once = 1 if _one_connection(engine) else min(len(channel_ids), MAX_PUSH_THREADS)
+    part = max(1, PRODUCTS_PER_PART // max(1, at_once))  # the memory of one part in all
 
     def one(channel_id: int) -> _ChannelDone:
-        return _reconcile_one(engine, pm, channel_id, read, dry_run=dry_run,
-                              budget=budget, keep_items=keep_items)
+        return _reconcile_one(engine, pm, channel_id, read, dry_run=dry_run, budget=budget,
+                              keep_items=keep_items, part=part)
 
-    if len(channel_ids) <= 1 or _one_connection(engine):
+    if at_once <= 1:
         return [one(channel_id) for channel_id in channel_ids]
-    with ThreadPoolExecutor(max_workers=min(len(channel_ids), MAX_PUSH_THREADS),
-                            thread_name_prefix="shelfsync-reconcile") as pool:
+    with ThreadPoolExecutor(max_workers=at_once, thread_name_prefix="shelfsync-reconcile") as pool:
         futures = [pool.submit(one, channel_id) for channel_id in channel_ids]
     raised = next((f.exception() for f in futures if f.exception() is not None), None)
     if raised is not None:
