@@ -12,7 +12,9 @@ open while a store, listing or push call is waited for. One code path on SQLite 
 - their outcomes, audit rows and pushed quantities, and the pending SKUs of the lease the
   pass holds (`pending.py`), commit in a second short transaction.
 
-A reconcile does the same per channel and per part, renewing its run's lease as it goes.
+A reconcile does the same per channel and per part, renewing its run's lease as it goes;
+after its one store read, its channels run side by side, each on a thread of its own with a
+session of its own (see `reconcile_organization`).
 
 - `sync_skus`: a webhook (or the pending queue) named SKUs → fetch their stock and flags
   once → every channel with inventory sync on: rules → compare with the last push → push only
@@ -25,11 +27,14 @@ A reconcile does the same per channel and per part, renewing its run's lease as 
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from types import MappingProxyType
 
+from sqlalchemy import Engine
+from sqlalchemy.pool import SingletonThreadPool, StaticPool
 from sqlmodel import Session, select
 
 from shelfsync.core.errors import AuthError, PluginError
@@ -109,6 +114,7 @@ from shelfsync.core.sync.pushing import (
 )
 from shelfsync.core.sync.runs import fail_expired_runs, finish_run, renew_run, start_run
 from shelfsync.core.sync.status import channel_status
+from shelfsync.core.types import Capabilities
 
 __all__ = [
     "STOCK_NOT_READ",
@@ -135,10 +141,12 @@ __all__ = [
 ]
 
 Failures = list[tuple[str, int, str]]
-#: Shops of one organization pushed at the same time at most (one thread per shop).
+#: Shops of one organization pushed at the same time at most (one thread per shop), by a
+#: webhook pass and by a reconcile alike.
 MAX_PUSH_THREADS = 8
 #: Channel products a reconcile decides and pushes per part (a few thousand SKUs): bounds
-#: the memory a pass holds, whatever the size of the catalog.
+#: the memory a reconcile holds, whatever the size of the catalog. Channels run side by side
+#: share it (each takes its share per part), so the number of shops does not multiply it.
 PRODUCTS_PER_PART = 500
 
 
@@ -275,15 +283,18 @@ def sync_skus(session: Session, pm: ShelfsyncPluginManager, organization_id: int
     return report
 
 
-@dataclass
+@dataclass(frozen=True)
 class _StoreRead:
-    """What a reconcile's store read leaves for its channels: when the stock was read (the
-    pushes' version), the tracked SKUs it did not answer for, and the flags of SKUs no
-    stored variant carries (every other flag is stored on the catalog)."""
+    """What a reconcile's store read leaves for its channels: which store and what its
+    platform can tell, when the stock was read (the pushes' version), the tracked SKUs it did
+    not answer for, and the flags of SKUs no stored variant carries (every other flag is
+    stored on the catalog). Plain values, read (never changed) by every channel's thread."""
 
+    store_id: int
+    capabilities: Capabilities
     version: datetime
-    unread: set[str]
-    flags: dict[str, bool]
+    unread: frozenset[str]
+    flags: Mapping[str, bool]
 
 
 def _read_store(session: Session, pm: ShelfsyncPluginManager, store: StoreConnection,
@@ -319,7 +330,8 @@ def _read_store(session: Session, pm: ShelfsyncPluginManager, store: StoreConnec
         raise _store_auth(store, exc, report) from exc
     unread = stock.finish()
     session.commit()  # the store read holds no row lock while the channels are pushed
-    return _StoreRead(started, unread, flags)
+    return _StoreRead(store.id, capabilities_of(pm, store.platform), started,
+                      frozenset(unread), MappingProxyType(flags))
 
 
 def _read_listings(session: Session, pm: ShelfsyncPluginManager, channel_id: int,
@@ -330,37 +342,114 @@ def _read_listings(session: Session, pm: ShelfsyncPluginManager, channel_id: int
     auto_link(session, channel_id)
 
 
-def _reconcile_pass(session: Session, pm: ShelfsyncPluginManager, store: StoreConnection,
-                    channel: ChannelConnection, read: _StoreRead, report: SyncReport, *,
-                    dry_run: bool, budget: Budget | None,
-                    sync_run: SyncRun | None) -> AuthError | None:
-    """Decide, compare and push the channel's whole catalog, `PRODUCTS_PER_PART` products at a
+def _reconcile_pass(session: Session, pm: ShelfsyncPluginManager, channel: ChannelConnection,
+                    read: _StoreRead, report: SyncReport, *, dry_run: bool,
+                    budget: Budget | None, sync_run: SyncRun | None,
+                    part: int) -> AuthError | None:
+    """Decide, compare and push the channel's whole catalog, `part` products at a
     time: only one part's links, stock, decisions and rows are in memory at once. A product
     is never split between parts, so the calls made are those of one whole pass. Each part
     is committed before its calls and after its recording (`settle`), renewing the run's
     lease."""
-    assert channel.id is not None and store.id is not None
+    assert channel.id is not None
     settings = settings_of(session, channel.id)
     connection = channel_connection(channel)
-    store_caps = capabilities_of(pm, store.platform)
     maximum = channel_maximum(pm, channel.platform)
     # A reconcile repairs drift: the channel plugin reads its warehouses afresh (once per
     # pass) and keeps them for the webhook passes after it.
     run = Pass(session, pm, channel, connection, report, read.version, dry_run, budget, {},
                scope=pass_scope(pm, connection, fresh=True))
     first_error: AuthError | None = None
-    for products in chunks(linked_products(session, channel.id), PRODUCTS_PER_PART):
+    for products in chunks(linked_products(session, channel.id), part):
         links = linked_in(session, channel.id, products)
-        state = load_store_state(session, store.id, {link.store_sku for link in links},
+        state = load_store_state(session, read.store_id, {link.store_sku for link in links},
                                  fetched_flags=read.flags)
         run.shown = shown_totals(session, channel.id, [link.sku_id for link in links])
-        planned = refuse_unread(plan(pm, connection, links, state, settings, store_caps,
-                                      maximum), read.unread)
+        planned = refuse_unread(plan(pm, connection, links, state, settings,
+                                      read.capabilities, maximum), read.unread)
         del links, state
         renew_run(session, sync_run)
         error = settle(run, planned)
         first_error = first_error or error
     return first_error
+
+
+@dataclass
+class _ChannelDone:
+    """What one channel's reconcile hands back to the thread that merges them: plain values,
+    no ORM object (each channel ran in a session of its own)."""
+
+    channel_id: int
+    report: SyncReport
+    #: The refusal that stopped the channel (its credentials), if any.
+    auth_error: str | None = None
+
+
+def _reconcile_one(engine: Engine, pm: ShelfsyncPluginManager, channel_id: int,
+                   read: _StoreRead, *, dry_run: bool, budget: Budget | None,
+                   keep_items: bool, part: int) -> _ChannelDone:
+    """One channel's reconcile: its run started, its listings read and linked, its pass
+    decided and pushed part by part, its run finished, each step committed.
+
+    It may run on a worker thread beside the other channels': it opens a session of its own
+    on `engine` (a session is not thread-safe) and loads its rows by id. A listings read that
+    fails is this channel's error run; the others go on.
+    """
+    report = SyncReport(keep_items=keep_items)
+    with Session(engine, expire_on_commit=False) as session:
+        channel = channel_row(session, channel_id)
+        run = start_run(session, channel, "reconcile", dry_run)
+        session.commit()
+        try:
+            _read_listings(session, pm, channel_id, report, budget)
+        except PluginError as exc:
+            report.errors[channel_id] = exc.message
+            finish_run(session, run, report, exc.message)
+            session.commit()
+            return _ChannelDone(channel_id, report,
+                                exc.message if isinstance(exc, AuthError) else None)
+        session.commit()  # listings and links, before any push
+        error = _reconcile_pass(session, pm, channel, read, report, dry_run=dry_run,
+                                budget=budget, sync_run=run, part=part)
+        finish_run(session, run, report, error.message if error else None)
+        session.commit()
+    return _ChannelDone(channel_id, report, error.message if error else None)
+
+
+def _one_connection(engine: Engine) -> bool:
+    """Whether the engine's connections cannot be used from threads side by side: an
+    in-memory SQLite database lives in one connection (one per thread, or one shared)."""
+    return isinstance(engine.pool, SingletonThreadPool | StaticPool)
+
+
+def _reconcile_channels(session: Session, pm: ShelfsyncPluginManager,
+                        channel_ids: Sequence[int], read: _StoreRead, *, dry_run: bool,
+                        budget: Budget | None, keep_items: bool) -> list[_ChannelDone]:
+    """Every channel's reconcile, side by side (`MAX_PUSH_THREADS` at most), in channel
+    order. Each shop has its own QPS and budget, so one shop's pushes need not wait behind
+    another's; the database work of the threads interleaves (SQLite: WAL, one writer at a
+    time, each waiting up to its busy timeout; each transaction is one page or part). The
+    channels at once share `PRODUCTS_PER_PART`: each decides its share per part, so the
+    reconcile holds about one part's memory whatever the number of shops.
+
+    An unexpected error (the database gone) in one channel does not stop the others: it is
+    raised, the first in channel order, once they have finished."""
+    engine = session.get_bind().engine
+    at_once = 1 if _one_connection(engine) else min(len(channel_ids), MAX_PUSH_THREADS)
+    part = max(1, PRODUCTS_PER_PART // max(1, at_once))  # the memory of one part in all
+
+    def one(channel_id: int) -> _ChannelDone:
+        return _reconcile_one(engine, pm, channel_id, read, dry_run=dry_run, budget=budget,
+                              keep_items=keep_items, part=part)
+
+    if at_once <= 1:
+        return [one(channel_id) for channel_id in channel_ids]
+    with ThreadPoolExecutor(max_workers=at_once, thread_name_prefix="shelfsync-reconcile") as pool:
+        futures = [pool.submit(one, channel_id) for channel_id in channel_ids]
+    raised = next((f.exception() for f in futures if f.exception() is not None), None)
+    if raised is not None:
+        raise raised
+    return [future.result() for future in futures]
 
 
 def reconcile_organization(session: Session, pm: ShelfsyncPluginManager, organization_id: int,
@@ -373,17 +462,24 @@ def reconcile_organization(session: Session, pm: ShelfsyncPluginManager, organiz
     The store's stock and flags are read whole; its catalog (for linking) only when
     `refresh_store_catalog` says so, by default when it was never read or is a day old.
 
-    Per channel: listings and links refreshed, every linked SKU decided from the stored stock
-    (fresh from this pass), compared with what the channel SHOWS, the differences pushed and
-    counted as drift, one `SyncRun` (kind "reconcile") recorded. A channel whose listings
-    cannot be read is recorded as an error run and the others go on. Without `keep_items`
-    the report counts every SKU but keeps only the failed ones' outcomes.
+    Then the channels, side by side (each shop has its own QPS: a reconcile of three shops
+    takes about as long as its busiest, not as the three in a row), each on a thread with a
+    session of its own (`MAX_PUSH_THREADS` at most). Per channel: listings and links
+    refreshed, every linked SKU decided from the stored stock (fresh from this pass), compared
+    with what the channel SHOWS, the differences pushed and counted as drift, one `SyncRun`
+    (kind "reconcile") recorded. A channel whose listings cannot be read is recorded as an
+    error run and the others go on; a channel that refuses our credentials raises
+    `SyncAuthError` at the end, once every other channel has finished. The report merges the
+    channels' in channel order. Without `keep_items` the report counts every SKU but keeps
+    only the failed ones' outcomes. `budget` is shared by the channels' threads (it is keyed
+    per shop).
 
     The pass commits step by step (the store read, each channel's run and listings, each
     part's claims, then its recording): what is done stays done if a later step fails, and
     no transaction is open across a network round trip. Its runs renew a lease as they go; a
     run whose worker was killed is marked failed once that lease expires (here, before the
-    next reconcile, and by the scheduler's sweeper).
+    next reconcile, and by the scheduler's sweeper). The rows the channels wrote were written
+    by sessions of their own: the caller's session reads them afresh (expired on return).
     """
     report = SyncReport(keep_items=keep_items)
     store = store_of(session, organization_id)
@@ -392,32 +488,19 @@ def reconcile_organization(session: Session, pm: ShelfsyncPluginManager, organiz
         refresh_store_catalog = catalog_stale(session, store.id)
     fail_expired_runs(session)
     read = _read_store(session, pm, store, report, budget, refresh_store_catalog)
+    wanted = [channel.id for channel in _channels(session, organization_id, channel_ids)
+              if channel.id is not None and _syncable(session, channel)]
+    session.commit()  # the channels' sessions see all of it; this one holds nothing
+    try:
+        done = _reconcile_channels(session, pm, wanted, read, dry_run=dry_run,
+                                   budget=budget, keep_items=keep_items)
+    finally:
+        session.expire_all()
     failures: Failures = []
-    for channel in _channels(session, organization_id, channel_ids):
-        if not _syncable(session, channel):
-            continue
-        assert channel.id is not None
-        run = start_run(session, channel, "reconcile", dry_run)
-        session.commit()
-        channel_report = SyncReport(keep_items=keep_items)
-        try:
-            _read_listings(session, pm, channel.id, channel_report, budget)
-        except PluginError as exc:
-            if isinstance(exc, AuthError):
-                failures.append(("channel", channel.id, exc.message))
-            channel_report.errors[channel.id] = exc.message
-            finish_run(session, run, channel_report, exc.message)
-            session.commit()
-            report.merge(channel_report)
-            continue
-        session.commit()  # listings and links, before any push
-        error = _reconcile_pass(session, pm, store, channel, read, channel_report,
-                                dry_run=dry_run, budget=budget, sync_run=run)
-        if error is not None:
-            failures.append(("channel", channel.id, error.message))
-        finish_run(session, run, channel_report, error.message if error else None)
-        session.commit()
-        report.merge(channel_report)
+    for channel in done:
+        report.merge(channel.report)
+        if channel.auth_error is not None:
+            failures.append(("channel", channel.channel_id, channel.auth_error))
     _raise_auth(failures, report)
     return report
 

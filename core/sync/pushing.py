@@ -327,7 +327,9 @@ def record(prepared: Prepared) -> AuthError | None:
         skus = {item.sku for call in prepared.calls for item, _ in call.items
                 if item.sku_id in overtaken}
         if skus:  # the order of the two calls at the channel is unknown: push the newest again
-            mark_pending(run.session, run.channel.organization_id, skus, utcnow())
+            # Sorted: channels recorded side by side take the organization's pending rows'
+            # locks in one order (no deadlock on PostgreSQL).
+            mark_pending(run.session, run.channel.organization_id, sorted(skus), utcnow())
             run.overtaken |= skus
         run.audits.write(run.session)
     run.channel.last_sync_at = utcnow()

@@ -68,6 +68,11 @@ connections, webhooks, webhook-sample):
 |                                      | a well-formed answer; `{"products": []}`: an empty shop) |
 | `GET /_fake/state`                   | per-shop counts; `?inventory=1` adds seller_sku → total  |
 |                                      | available                                                |
+| `POST /_fake/rendezvous`             | `{"path"?, "shops"? (2), "timeout"? (30 s)}`: each shop's |
+|                                      | first request (whose path contains `path`) is held until |
+|                                      | `shops` shops have sent one, or the timeout (see         |
+|                                      | `fake_rendezvous`: proof that shops are called at once)  |
+| `GET /_fake/rendezvous`              | `{"armed", "shops", "arrived", "met", "timed_out"}`      |
 
 `shop_id` in control bodies may be a shop id or a 0-based shop index; default the first shop.
 """
@@ -110,6 +115,7 @@ from shelfsync.plugins.tiktok.fake_gateway import (
     json_body,
     shop_for_token,
 )
+from shelfsync.plugins.tiktok.fake_rendezvous import Rendezvous
 from shelfsync.plugins.tiktok.fake_state import (
     Order,
     Shop,
@@ -168,6 +174,7 @@ class TikTokFake(FakePlatform):
         digest = hashlib.sha256(f"tiktok-fake:{seed}".encode()).hexdigest()
         self.creds = Credentials(app_key or digest[:13], app_secret or digest[13:53], clock_skew)
         self.limiter = QpsLimiter(qps)
+        self.rendezvous = Rendezvous()
         #: [path fragment, remaining, data] of `/_fake/empty-answers`.
         self.empty_answers: list[list[Any]] = []
         self.request_ids = RequestIds(seed)
@@ -254,6 +261,7 @@ class TikTokFake(FakePlatform):
             with self.state_lock:
                 shop = shop_for_token(request.headers.get("x-tts-access-token"),
                                       self._by_token, now)
+            self.rendezvous.wait(shop.id, request.path)  # outside the state lock
             if not self.limiter.allow(f"{self.creds.app_key}:{shop.id}"):
                 self.note_throttled()
                 raise ApiError(RATE_LIMITED, http_status=429)

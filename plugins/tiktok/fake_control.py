@@ -8,7 +8,12 @@ from typing import TYPE_CHECKING, Any
 from werkzeug.wrappers import Request, Response
 
 from shelfsync.core.testing.fakes import json_response
-from shelfsync.plugins.tiktok import fake_aftersale, fake_orders, fake_webhooks
+from shelfsync.plugins.tiktok import (
+    fake_aftersale,
+    fake_orders,
+    fake_rendezvous,
+    fake_webhooks,
+)
 from shelfsync.plugins.tiktok.fake_state import PRODUCT_STATUSES, Shop
 
 if TYPE_CHECKING:
@@ -70,6 +75,14 @@ def handle(fake: TikTokFake, request: Request, name: str) -> Response | None:
         with fake.state_lock:
             fake.empty_answers.append([str(path), count, data])
         return json_response({"ok": True})
+    if name == "rendezvous" and post:
+        parsed = fake_rendezvous.parse(body)
+        if isinstance(parsed, str):
+            return _error(parsed)
+        fake.rendezvous.arm(*parsed)
+        return json_response(fake.rendezvous.status())
+    if name == "rendezvous" and request.method == "GET":
+        return json_response(fake.rendezvous.status())
     if name == "state" and request.method == "GET":
         return json_response(state(fake, request.args.get("inventory") == "1"))
     return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 
 import httpx
@@ -191,3 +192,39 @@ def test_connections_hold_every_shops_credentials(fake: TikTokFake, base: str) -
         assert set(entry["credentials"]) == {"app_key", "app_secret", "access_token",
                                              "refresh_token", "shop_cipher"}
     assert len({c["credentials"]["access_token"] for c in listed}) == 2
+
+
+def test_a_rendezvous_holds_a_shop_until_the_other_shop_calls(fake: TikTokFake,
+                                                              base: str) -> None:
+    warehouses = "/logistics/202309/warehouses"
+    armed = httpx.post(base + "/_fake/rendezvous",
+                       json={"path": warehouses, "shops": 2, "timeout": 60}).json()
+    assert armed["armed"] and armed["arrived"] == []
+    answers: list[int] = []
+    first = threading.Thread(target=lambda: answers.append(
+        call(base, creds_of(fake, 0), "GET", warehouses).status_code))
+    first.start()
+    for _ in range(3000):  # until the first shop's call is held (no assertion on time)
+        if httpx.get(base + "/_fake/rendezvous").json()["arrived"]:
+            break
+        time.sleep(0.01)
+    assert answers == [] and first.is_alive()  # held: the other shop has not called yet
+
+    assert call(base, creds_of(fake, 1), "GET", warehouses).status_code == 200
+    first.join(30)
+    status = httpx.get(base + "/_fake/rendezvous").json()
+    assert answers == [200] and status["met"] and not status["timed_out"]
+    assert len(status["arrived"]) == 2 and not status["armed"]
+
+
+def test_a_rendezvous_nobody_meets_gives_up_and_bad_settings_are_one_line(
+        fake: TikTokFake, base: str) -> None:
+    httpx.post(base + "/_fake/rendezvous", json={"shops": 2, "timeout": 0.2})
+    assert call(base, creds_of(fake, 0), "GET", "/logistics/202309/warehouses").status_code == 200
+    status = httpx.get(base + "/_fake/rendezvous").json()
+    assert status["timed_out"] and not status["met"] and not status["armed"]
+
+    for body, word in (({"shops": 1}, "shops"), ({"timeout": 0}, "timeout"),
+                       ({"timeout": 10_000}, "timeout"), ({"path": 3}, "path")):
+        refused = httpx.post(base + "/_fake/rendezvous", json=body)
+        assert refused.status_code == 400 and word in refused.json()["error"]
