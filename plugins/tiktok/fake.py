@@ -71,7 +71,8 @@ connections, webhooks, webhook-sample):
 | `POST /_fake/rendezvous`             | `{"path"?, "shops"? (2), "timeout"? (30 s)}`: each shop's |
 |                                      | first request (whose path contains `path`) is held until |
 |                                      | `shops` shops have sent one, or the timeout (see         |
-|                                      | `fake_rendezvous`: proof that shops are called at once)  |
+|                                      | `fake_rendezvous`: proof that shops are called at once); |
+|                                      | `"by": "path"` counts request paths instead of shops     |
 | `GET /_fake/rendezvous`              | `{"armed", "shops", "arrived", "met", "timed_out"}`      |
 
 `shop_id` in control bodies may be a shop id or a 0-based shop index; default the first shop.

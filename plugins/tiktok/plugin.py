@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -228,11 +229,40 @@ def shelfsync_push_inventory(
     with TikTokClient(connection) as client:
         target = warehouses.Target(lambda: _read_warehouses(client), scope, connection.id,
                                    connection.platform_id)
-        for product_id, slots in by_product.items():
+
+        if any(not updates[i].warehouse_id for slots in by_product.values()
+               for i in slots.values()):
+            target.prepare()
+
+        def push(slots: dict[tuple[str, str | None], int], product_id: str) -> None:
             indexes = list(slots.values())
             _push_product(client, target, product_id, [updates[i] for i in indexes], indexes,
                           results)
+
+        _in_flight(push, by_product, int(settings.PUSH_CONCURRENCY.read(connection.settings)))
     return [result for result in results if result is not None]
+
+
+def _in_flight(push: Callable[[dict[tuple[str, str | None], int], str], None],
+               by_product: dict[str, dict[tuple[str, str | None], int]], width: int) -> None:
+    """Push each product, `width` at a time (the warehouses were read before: see
+    `Target.prepare`). Each product's results land in their own slots. An AuthError stops
+    what has not started and is raised: every later call would be refused the same way."""
+    items = list(by_product.items())
+    if width <= 1 or len(items) <= 1:
+        for product_id, slots in items:
+            push(slots, product_id)
+        return
+    with ThreadPoolExecutor(max_workers=min(width, len(items)),
+                            thread_name_prefix="shelfsync-tiktok-push") as pool:
+        futures = [pool.submit(push, slots, product_id) for product_id, slots in items]
+        try:
+            for future in futures:
+                future.result()
+        except AuthError:
+            for future in futures:
+                future.cancel()
+            raise
 
 
 def _read_warehouses(client: TikTokClient) -> list[Location]:

@@ -42,6 +42,11 @@ QPS = FieldSpec("qps", "Requests per second", FieldKind.FLOAT, default=0.0, mini
 #: window over the limit.
 QPS_HEADROOM = FieldSpec("qps_headroom", "Share of the QPS used", FieldKind.FLOAT, default=0.97,
                          minimum=0.1, maximum=1)
+#: Product updates a push keeps in flight at once: one at a time, a shop's push is bound by
+#: the round trip (about 20-60 ms), not by the shop's QPS, which the pacer and core's budget
+#: still keep.
+PUSH_CONCURRENCY = FieldSpec("push_concurrency", "Product updates in flight", FieldKind.INT,
+                             default=4, minimum=1, maximum=16)
 #: How long before the stored expiry the token is renewed; tokens last about 7 days.
 TOKEN_REFRESH_MARGIN = FieldSpec("token_refresh_margin", "Refresh tokens this early (seconds)",
                                  FieldKind.FLOAT, default=3600.0, minimum=0, maximum=7 * 86400)
@@ -55,6 +60,7 @@ CANCEL_REASON = FieldSpec("cancel_reason", "Reason sent when the store cancels",
                                    "seller_cancel_paid_reason_address_not_deliver"))
 
 SETTING_FIELDS = (AUTH_BASE_URL, PRODUCT_SEARCH_VERSION, LISTING_STATUS, PAGE_SIZE,
-                  ORDER_PAGE_SIZE, QPS, QPS_HEADROOM, TOKEN_REFRESH_MARGIN, CANCEL_REASON)
+                  ORDER_PAGE_SIZE, QPS, QPS_HEADROOM, TOKEN_REFRESH_MARGIN, CANCEL_REASON,
+                  PUSH_CONCURRENCY)
 #: The credential names, in the order the plugin has always declared them.
 CREDENTIAL_NAMES = tuple(field.name for field in CREDENTIAL_FIELDS)

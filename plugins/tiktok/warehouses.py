@@ -12,8 +12,9 @@ refused is an ordinary refusal (quarantine).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from shelfsync.core.errors import AuthError, PluginError
@@ -65,6 +66,8 @@ class Target:
     active: frozenset[str] = frozenset()
     _warehouse: str | None = None
     _known: bool = False
+    #: A push sends several products at once: the warehouses are read by one of them.
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @property
     def _cache(self) -> Any:
@@ -73,6 +76,10 @@ class Target:
     def warehouse(self) -> str | None:
         """The warehouse to push to; raises the read's error (AuthError included) again for
         every product of the call once it failed, so a failed read is made once."""
+        with self._lock:
+            return self._warehouse_locked()
+
+    def _warehouse_locked(self) -> str | None:
         if self.error is not None:
             raise self.error
         if self._known:
@@ -95,11 +102,24 @@ class Target:
             self._cache.put(key, (self._warehouse, self.active), WAREHOUSE_TTL)
         return self._warehouse
 
+    def prepare(self) -> None:
+        """Read (or take from the cache) the warehouse before several products are pushed at
+        once; a failed read is kept and raised for each product (`warehouse`), an AuthError
+        is raised now."""
+        try:
+            self.warehouse()
+        except AuthError:
+            raise
+        except PluginError:
+            return  # kept in `error`: every product needing the warehouse fails with it
+
     def refused(self, code: str | None) -> PushOutcome:
         """What a refusal with `code` means: a kept warehouse refused as a warehouse is stale
         (dropped from the cache, so the next call reads again); anything else is a
         quarantine."""
-        if code in WAREHOUSE_REFUSED and self.kept:
+        with self._lock:
+            kept = self.kept
+        if code in WAREHOUSE_REFUSED and kept:
             if self._cache is not None:
                 self._cache.drop(_key(self.connection_id, self.shop_id))
             return PushOutcome.STALE_TARGET

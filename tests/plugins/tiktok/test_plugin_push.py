@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -192,3 +193,41 @@ def test_pushing_to_one_shop_never_changes_another(server: RunningServer) -> Non
     )
     assert not results[0].ok and results[0].error_code == "12052048"
     assert listings(server, 1) == other_before
+
+
+def _arm(server: RunningServer, parties: int, timeout: float) -> None:
+    httpx.post(server.base_url + "/_fake/rendezvous",
+               json={"path": "/inventory/update", "shops": parties, "timeout": timeout,
+                     "by": "path"}).raise_for_status()
+
+
+def _rendezvous(server: RunningServer) -> dict[str, Any]:
+    return httpx.get(server.base_url + "/_fake/rendezvous").json()
+
+
+def test_a_push_keeps_several_products_in_flight(server: RunningServer) -> None:
+    """Three products' update calls are held until all three have arrived: met only when the
+    plugin sends them at once (no clock involved; a client waits longer than the hold)."""
+    live = [item for item in listings(server) if item.status == "ACTIVATE"]
+    updates = updates_for(live, 7)
+    assert len({u.product_id for u in updates}) >= 3
+    _arm(server, 3, 60)
+    results = plugin.shelfsync_push_inventory(scope=None, connection=connect(server),
+                                              updates=updates)
+    assert _rendezvous(server)["met"]
+    assert [r.sku_id for r in results] == [u.sku_id for u in updates]
+    assert all(r.ok and r.quantity == 7 for r in results)
+
+
+def test_one_product_at_a_time_when_the_shop_asks_for_it(server: RunningServer) -> None:
+    """`push_concurrency=1`: the same rendezvous is never met (the check can tell)."""
+    live = [item for item in listings(server) if item.status == "ACTIVATE"]
+    updates = updates_for(live, 8)
+    _arm(server, 2, 0.5)
+    plain = connect(server)
+    connection = replace(plain, settings={**plain.settings, "push_concurrency": 1})
+    results = plugin.shelfsync_push_inventory(scope=None, connection=connection,
+                                              updates=updates)
+    status = _rendezvous(server)
+    assert status["timed_out"] and not status["met"]
+    assert all(r.ok and r.quantity == 8 for r in results)
