@@ -13,7 +13,7 @@ from shelfsync.core.models import ChannelConnection, StoreConnection
 from shelfsync.core.sync.inventory import mark_needs_reauth
 from shelfsync.core.testing.server import RunningServer
 
-from .conftest import credential_args, run, run_json
+from .conftest import credential_args, rate_args, run, run_json
 
 
 def flagged(url: str, model: type[StoreConnection] | type[ChannelConnection],
@@ -49,7 +49,7 @@ def organization(env: str, shopify: RunningServer, tiktok: RunningServer) -> dic
     channels = [
         run_json("connect", "channel", "tiktok", "--org", "Reconnecting",
                  *credential_args(shop["credentials"]), "--api-base-url", tiktok.base_url,
-                 "--setting", f"auth_base_url={tiktok.base_url}")["id"]
+                 "--setting", f"auth_base_url={tiktok.base_url}", *rate_args(shop))["id"]
         for shop in tiktok.app.connections()
     ]
     return {"org": org["id"], "store": store["id"], "channels": channels}
