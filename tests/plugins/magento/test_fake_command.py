@@ -22,6 +22,10 @@ def _shelfsync(*args: str, env: dict[str, str], cwd: Path) -> subprocess.Complet
                           capture_output=True, text=True, timeout=120)
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_fake_command_prints_json_serves_the_seed_and_connects(tmp_path: Path) -> None:
     env = {**os.environ, "SHELFSYNC_ALLOW_PRIVATE_URLS": "1",
            "SHELFSYNC_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}",
@@ -30,7 +34,10 @@ def test_fake_command_prints_json_serves_the_seed_and_connects(tmp_path: Path) -
         [sys.executable, "-m", "shelfsync.core", "fake", "magento", "--port", "0",
          "--products", "3", "--variants", "2", "--sources", "2", "--seed", "4",
          "--input-limits", "--json"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        # A suite started in the background (`cmd &`) ignores SIGINT, and a child inherits
+        # that: the fake could not be stopped the way this test stops it (Ctrl+C).
+        preexec_fn=_default_sigint, env=env)
     try:
         assert process.stdout is not None
         info = json.loads(process.stdout.readline())

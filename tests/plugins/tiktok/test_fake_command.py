@@ -15,11 +15,18 @@ from shelfsync.plugins.tiktok.signing import sign_request
 _RUN = "from shelfsync.plugins.tiktok.commands import fake_command; fake_command()"
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_fake_command_prints_connection_json_and_serves() -> None:
     process = subprocess.Popen(
         [sys.executable, "-c", _RUN, "--port", "0", "--shops", "3", "--products", "4",
          "--variants", "2", "--seed", "9", "--qps", "20", "--json"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        # A suite started in the background (`cmd &`) ignores SIGINT, and a child inherits
+        # that: the fake could not be stopped the way this test stops it (Ctrl+C).
+        preexec_fn=_default_sigint,
     )
     try:
         assert process.stdout is not None
