@@ -40,6 +40,7 @@ import logging
 import queue
 import threading
 import time
+import zlib
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -163,35 +164,52 @@ class Delivery:
     finished: float
 
 
-class WebhookSender:
-    """Delivers webhooks from a background thread, in order, so API calls never wait on them."""
+#: Deliveries a fake makes at once by default. Real platforms do not queue a shop's webhooks
+#: behind one another (Shopify and TikTok both say deliveries may arrive out of order); one
+#: sender thread made a receiver's answer time a queue for every later webhook.
+WEBHOOK_LANES = 4
 
-    def __init__(self) -> None:
-        self._queue: queue.Queue[tuple[str, dict[str, str], bytes, float] | None] = (
-            queue.Queue())
-        self._thread: threading.Thread | None = None
+
+class WebhookSender:
+    """Delivers webhooks from background threads, so API calls never wait on them.
+
+    Deliveries run in `lanes` threads at once. Those sent with the same `key` (an order id, a
+    product id) share a lane and arrive in the order they were sent, as a test of one order's
+    life expects; those without a key share lane 0, in order, as before lanes existed.
+    """
+
+    def __init__(self, lanes: int = WEBHOOK_LANES) -> None:
+        if lanes < 1:
+            raise ValueError("a webhook sender needs at least one lane")
+        self._queues: list[queue.Queue[tuple[str, dict[str, str], bytes, float] | None]] = [
+            queue.Queue() for _ in range(lanes)]
+        self._threads: list[threading.Thread | None] = [None] * lanes
         self._start_lock = threading.Lock()
         self.delivered: list[Delivery] = []
 
-    def send(self, url: str, headers: dict[str, str], body: bytes) -> None:
-        """Queue one delivery (one sender thread, started by the first, keeps them in order)."""
+    def send(self, url: str, headers: dict[str, str], body: bytes,
+             key: str | None = None) -> None:
+        """Queue one delivery in `key`'s lane (its thread is started by the lane's first)."""
+        lane = 0 if key is None else zlib.crc32(key.encode("utf-8")) % len(self._queues)
         with self._start_lock:
-            if self._thread is None:
-                thread = threading.Thread(target=self._run, name="fake-webhooks", daemon=True)
+            if self._threads[lane] is None:
+                thread = threading.Thread(target=self._run, args=(self._queues[lane],),
+                                          name=f"fake-webhooks-{lane}", daemon=True)
                 thread.start()
-                self._thread = thread
-        self._queue.put((url, headers, body, time.monotonic()))
+                self._threads[lane] = thread
+        self._queues[lane].put((url, headers, body, time.monotonic()))
 
     def wait_idle(self, timeout: float = 10.0) -> None:
         """Block until every queued delivery was attempted (for tests)."""
         deadline = time.monotonic() + timeout
-        while self._queue.unfinished_tasks and time.monotonic() < deadline:
+        while (any(q.unfinished_tasks for q in self._queues)
+               and time.monotonic() < deadline):
             time.sleep(0.01)
 
-    def _run(self) -> None:
+    def _run(self, lane: queue.Queue[tuple[str, dict[str, str], bytes, float] | None]) -> None:
         with httpx.Client(timeout=10.0) as client:
             while True:
-                item = self._queue.get()
+                item = lane.get()
                 try:
                     if item is None:
                         return
@@ -205,7 +223,7 @@ class WebhookSender:
                     self.delivered.append(
                         Delivery(url, status, body, queued, started, time.monotonic()))
                 finally:
-                    self._queue.task_done()
+                    lane.task_done()
 
 
 class FakePlatform:
@@ -269,10 +287,11 @@ class FakePlatform:
 
     # --- shared machinery -----------------------------------------------------------------
 
-    def send_webhook(self, headers: dict[str, str], body: bytes) -> None:
-        """Deliver a signed webhook to every configured URL."""
+    def send_webhook(self, headers: dict[str, str], body: bytes,
+                     key: str | None = None) -> None:
+        """Deliver a signed webhook to every configured URL (`key`: see `WebhookSender`)."""
         for url in list(self.webhook_urls):
-            self.webhooks.send(url, headers, body)
+            self.webhooks.send(url, headers, body, key)
 
     def inject_fault(self, kind: str, count: int = 1, path: str = "", seconds: float = 5.0,
                      after: int = 0) -> None:

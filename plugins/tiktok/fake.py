@@ -360,10 +360,12 @@ class TikTokFake(FakePlatform):
     def push(self, shop: Shop, kind: int, data: dict[str, Any]) -> None:
         """Sign and send a webhook to /_fake/webhooks URLs and the shop's subscription."""
         headers, body = self._signed(shop, kind, data, int(self.clock()))
-        self.send_webhook(headers, body)
+        # One order's (one product's) pushes stay in order; other orders' go side by side.
+        key = f"{shop.id}:{data.get('order_id') or data.get('product_id') or ''}"
+        self.send_webhook(headers, body, key)
         for url in fake_webhooks.subscribed_urls(shop, kind):
             if url not in self.webhook_urls:
-                self.webhooks.send(url, headers, body)
+                self.webhooks.send(url, headers, body, key)
 
     def hold(self, shop: Shop, order: Order, seconds: int | None = None) -> None:
         """Start an ON_HOLD order's free-cancellation window (under the state lock)."""

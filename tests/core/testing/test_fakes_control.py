@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import threading
 import time
+import zlib
 from collections.abc import Iterator
-from typing import Any
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, ClassVar
 
 import httpx
 import pytest
@@ -74,7 +76,7 @@ def test_concurrent_first_sends_start_one_sender_thread(monkeypatch: pytest.Monk
     original = threading.Thread.__init__
 
     def slow_init(thread: threading.Thread, *args: Any, **kwargs: Any) -> None:
-        if kwargs.get("name") == "fake-webhooks":
+        if kwargs.get("name") == "fake-webhooks-0":
             started.append(kwargs["name"])
             time.sleep(0.05)
         original(thread, *args, **kwargs)
@@ -93,8 +95,62 @@ def test_concurrent_first_sends_start_one_sender_thread(monkeypatch: pytest.Monk
     for caller in callers:
         caller.join()
     sender.wait_idle(timeout=10)
-    assert started == ["fake-webhooks"]
+    assert started == ["fake-webhooks-0"]
     assert len(sender.delivered) == 4
+
+
+class _Receiver(BaseHTTPRequestHandler):
+    """Records each body as it arrives; a body starting `slow` waits for `release`."""
+
+    arrived: ClassVar[list[bytes]] = []
+    release: ClassVar[threading.Event] = threading.Event()
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.arrived.append(body)
+        if body.startswith(b"slow"):
+            self.release.wait(10)
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        """Quiet."""
+
+
+def test_other_keys_are_not_queued_behind_a_slow_delivery_and_one_key_keeps_order() -> None:
+    """A receiver slow on one order's webhook must not hold every other order's back (real
+    platforms deliver side by side), while one order's webhooks still arrive in order."""
+    receiver = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{receiver.server_address[1]}/hook"
+    sender = WebhookSender(lanes=4)
+    slow_key = "shop:1"
+    other_key = next(k for k in (f"shop:{n}" for n in range(2, 50))
+                     if zlib.crc32(k.encode()) % 4 != zlib.crc32(slow_key.encode()) % 4)
+    try:
+        sender.send(url, {}, b"slow-1", key=slow_key)
+        sender.send(url, {}, b"slow-2 (same order, after slow-1)", key=slow_key)
+        sender.send(url, {}, b"other order", key=other_key)
+        deadline = time.monotonic() + 5
+        while len(_Receiver.arrived) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.2)  # room for a wrongly early third arrival
+        # The other order arrived while the slow one still waited for its answer, and the
+        # slow order's second webhook did not overtake its first.
+        assert sorted(_Receiver.arrived) == [b"other order", b"slow-1"]
+        _Receiver.release.set()
+        sender.wait_idle(timeout=10)
+        assert _Receiver.arrived[-1] == b"slow-2 (same order, after slow-1)"
+        assert sorted(d.status for d in sender.delivered) == [200, 200, 200]
+    finally:
+        _Receiver.release.set()
+        receiver.shutdown()
+
+
+def test_a_sender_needs_a_lane() -> None:
+    with pytest.raises(ValueError, match="at least one lane"):
+        WebhookSender(lanes=0)
 
 
 def test_requests_counts_the_most_answered_at_once(server: RunningServer) -> None:
