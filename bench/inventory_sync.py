@@ -18,6 +18,11 @@ the engine on a SQLite file. It runs `reconcile_organization` twice and prints:
   our own work), and when each shop's run started and finished (its `SyncRun`), seconds after
   the reconcile started: whether the shops' passes overlapped.
 
+Each fake serves from a process of its own (forked from this one, reporting its meters over a
+pipe), as the real platforms are outside Shelfsync's process: the engine's process holds only
+the engine, so its CPU time and traced memory are the engine's own. `--fakes-in-process`
+serves them from this process as before 2026-12-03 (every figure recorded until then).
+
     .venv/bin/python bench/inventory_sync.py --skus 10000
 """
 
@@ -26,6 +31,7 @@ from __future__ import annotations
 import argparse
 import logging
 import math
+import multiprocessing
 import os
 import tempfile
 import threading
@@ -66,6 +72,71 @@ class MeteredBucket:
                 self.points -= max(0, points)
 
         bucket.try_take, bucket.refund = try_take, give_back
+
+
+class ForkedFake:
+    """A fake served from a forked process: its address, its connections, and on request the
+    figures only it knows (the Shopify bucket's meter, the bulk operations it ran)."""
+
+    def __init__(self, build: Any) -> None:
+        context = multiprocessing.get_context("fork")
+        self._pipe, child = context.Pipe()
+        self._process = context.Process(target=self._serve, args=(build, child), daemon=True)
+        self._process.start()
+        self.base_url, self.entries = self._pipe.recv()
+
+    @staticmethod
+    def _serve(build: Any, pipe: Any) -> None:
+        from shelfsync.core.testing.server import serving
+
+        fake = build()
+        meter = MeteredBucket(fake.bucket) if hasattr(fake, "bucket") else None
+        with serving(fake) as server:
+            pipe.send((server.base_url, fake.connections()))
+            while pipe.recv() == "figures":
+                operations = getattr(getattr(fake, "bulk", None), "operations", [])
+                pipe.send({
+                    "points": meter.points if meter else 0.0,
+                    "throttled": meter.throttled if meter else 0,
+                    "bucket": float(fake.bucket.size) if meter else 0.0,
+                    "operations": [(op.duration, op.objects) for op in operations],
+                })
+
+    def connections(self) -> list[dict[str, Any]]:
+        return self.entries
+
+    def figures(self) -> dict[str, Any]:
+        self._pipe.send("figures")
+        return self._pipe.recv()
+
+    def stop(self) -> None:
+        self._pipe.send("stop")
+        self._process.join(timeout=30)
+
+
+class InProcessFake:
+    """The same interface for a fake served from this process (`--fakes-in-process`)."""
+
+    def __init__(self, build: Any) -> None:
+        from shelfsync.core.testing.server import start_server
+
+        self.fake = build()
+        self.meter = MeteredBucket(self.fake.bucket) if hasattr(self.fake, "bucket") else None
+        self.server = start_server(self.fake)
+        self.base_url = self.server.base_url
+
+    def connections(self) -> list[dict[str, Any]]:
+        return self.fake.connections()
+
+    def figures(self) -> dict[str, Any]:
+        operations = getattr(getattr(self.fake, "bulk", None), "operations", [])
+        return {"points": self.meter.points if self.meter else 0.0,
+                "throttled": self.meter.throttled if self.meter else 0,
+                "bucket": float(self.fake.bucket.size) if self.meter else 0.0,
+                "operations": [(op.duration, op.objects) for op in operations]}
+
+    def stop(self) -> None:
+        self.server.stop()
 
 
 def _requests(base_url: str) -> dict[str, int]:
@@ -134,6 +205,8 @@ def main() -> None:
     parser.add_argument("--no-memory", action="store_true", help="skip tracemalloc")
     parser.add_argument("--no-bulk", action="store_true",
                         help="whole-store reads page by page (bulk_reads off)")
+    parser.add_argument("--fakes-in-process", action="store_true",
+                        help="serve the fakes from this process (the figures before 2026-12-03)")
     args = parser.parse_args()
     os.environ.setdefault("SHELFSYNC_ALLOW_PRIVATE_URLS", "1")
     os.environ.setdefault("SHELFSYNC_SECRET_KEY", Fernet.generate_key().decode())
@@ -143,52 +216,62 @@ def main() -> None:
     from shelfsync.core.models import utcnow
     from shelfsync.core.plugins import get_plugin_manager
     from shelfsync.core.sync.inventory import reconcile_organization
-    from shelfsync.core.testing.server import serving
     from shelfsync.plugins.shopify.fake import ShopifyFake
     from shelfsync.plugins.tiktok.fake import TikTokFake
 
     products = math.ceil(args.skus / args.variants)
-    shopify = ShopifyFake(products=products, variants=args.variants, locations=3, seed=0,
-                          restore_rate=RESTORE_RATE)
-    tiktok = TikTokFake(shops=args.shops, products=products, variants=args.variants, seed=0,
-                        qps=args.qps)
-    meter = MeteredBucket(shopify.bucket)
-    bucket = float(shopify.bucket.size)
+
+    def build_shopify() -> ShopifyFake:
+        return ShopifyFake(products=products, variants=args.variants, locations=3, seed=0,
+                           restore_rate=RESTORE_RATE)
+
+    def build_tiktok() -> TikTokFake:
+        return TikTokFake(shops=args.shops, products=products, variants=args.variants, seed=0,
+                          qps=args.qps)
+
+    serve = InProcessFake if args.fakes_in_process else ForkedFake
+    shopify, tiktok = serve(build_shopify), serve(build_tiktok)
+    s_url, t_url = shopify.base_url, tiktok.base_url
     pm = get_plugin_manager()
-    with tempfile.TemporaryDirectory() as tmp, serving(shopify) as s_srv, \
-            serving(tiktok) as t_srv:
-        url = f"sqlite:///{Path(tmp) / 'bench.db'}"
-        upgrade(url)
-        engine = make_engine(url)
-        with Session(engine, expire_on_commit=False) as session:
-            org_id = _setup(session, shopify, tiktok, s_srv.base_url, t_srv.base_url, args.qps,
-                            not args.no_bulk)
-            _reset(s_srv.base_url, t_srv.base_url)
-            if not args.no_memory:
-                tracemalloc.start()
-            started, cpu, began = time.perf_counter(), time.process_time(), utcnow()
-            first = reconcile_organization(session, pm, org_id)
-            session.commit()
-            seconds = time.perf_counter() - started
-            first_cpu = time.process_time() - cpu
-            spans = _run_spans(session, began)
-            peak = tracemalloc.get_traced_memory()[1] if not args.no_memory else 0
-            tracemalloc.stop()
-            store_calls = sum(_requests(s_srv.base_url).values())
-            shop_paths = _requests(t_srv.base_url)
-            points, throttled = meter.points, meter.throttled
-            first_ops = len(shopify.bulk.operations)
-            bulk_seconds = sum(op.duration for op in shopify.bulk.operations)
-            _reset(s_srv.base_url, t_srv.base_url)
-            again, cpu = time.perf_counter(), time.process_time()
-            second = reconcile_organization(session, pm, org_id)
-            session.commit()
-            second_seconds = time.perf_counter() - again
-            second_cpu = time.process_time() - cpu
-            second_updates = sum(n for p, n in _requests(t_srv.base_url).items()
-                                 if p.endswith("/inventory/update"))
-            second_ops = shopify.bulk.operations[first_ops:]
-        engine.dispose()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            url = f"sqlite:///{Path(tmp) / 'bench.db'}"
+            upgrade(url)
+            engine = make_engine(url)
+            with Session(engine, expire_on_commit=False) as session:
+                org_id = _setup(session, shopify, tiktok, s_url, t_url, args.qps,
+                                not args.no_bulk)
+                _reset(s_url, t_url)
+                if not args.no_memory:
+                    tracemalloc.start()
+                started, cpu, began = time.perf_counter(), time.process_time(), utcnow()
+                first = reconcile_organization(session, pm, org_id)
+                session.commit()
+                seconds = time.perf_counter() - started
+                first_cpu = time.process_time() - cpu
+                spans = _run_spans(session, began)
+                peak = tracemalloc.get_traced_memory()[1] if not args.no_memory else 0
+                tracemalloc.stop()
+                store_calls = sum(_requests(s_url).values())
+                shop_paths = _requests(t_url)
+                figures = shopify.figures()
+                points, throttled = figures["points"], figures["throttled"]
+                first_ops = figures["operations"]
+                bulk_seconds = sum(duration for duration, _ in first_ops)
+                _reset(s_url, t_url)
+                again, cpu = time.perf_counter(), time.process_time()
+                second = reconcile_organization(session, pm, org_id)
+                session.commit()
+                second_seconds = time.perf_counter() - again
+                second_cpu = time.process_time() - cpu
+                second_updates = sum(n for p, n in _requests(t_url).items()
+                                     if p.endswith("/inventory/update"))
+                second_ops = shopify.figures()["operations"][len(first_ops):]
+            engine.dispose()
+    finally:
+        shopify.stop()
+        tiktok.stop()
+    bucket = figures["bucket"]
 
     updates = sum(n for p, n in shop_paths.items() if p.endswith("/inventory/update"))
     shop_calls = sum(shop_paths.values())
@@ -217,11 +300,13 @@ def main() -> None:
     print(f"rate-limit bound           {bound:.1f} s = Shopify {shopify_bound:.1f} s + TikTok "
           f"{shop_calls} calls / ({args.qps:g} QPS × {args.shops} shops) {side_by_side:.1f} s")
     print(f"rate used                  {100 * bound / seconds:.1f} % (goal ≥ 90 %)")
-    print(f"bulk operations            first pass {first_ops} "
+    print(f"fakes                      "
+          f"{'in this process' if args.fakes_in_process else 'a process each'}")
+    print(f"bulk operations            first pass {len(first_ops)} "
           f"({bulk_seconds:.1f} s of processing on the fake's clock: "
-          f"{', '.join(str(op.objects) for op in shopify.bulk.operations[:first_ops])} "
+          f"{', '.join(str(objects) for _, objects in first_ops)} "
           f"objects); second pass {len(second_ops)} "
-          f"({sum(op.duration for op in second_ops):.1f} s)")
+          f"({sum(duration for duration, _ in second_ops):.1f} s)")
     goal = bulk_seconds + side_by_side
     print(f"issue-17 goal bound        {goal:.1f} s = bulk processing {bulk_seconds:.1f} s + "
           f"{shop_calls} calls / ({args.qps:g} QPS × {args.shops} shops) {side_by_side:.1f} s;"
