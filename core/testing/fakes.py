@@ -30,7 +30,8 @@ on every fake so the contract kit, benchmarks and the demo can drive any of them
 A subclass implements `handle_api(request)`, `connections()` and `truth()`, may override
 `fault_response()` to fail in its platform's own format, `is_write()` (which requests a
 `lost` fault may hit), `webhook_sample()`, and `handle_control()` for platform-specific
-control endpoints (which it should document).
+control endpoints (which it should document). Webhooks go through `self.webhooks`
+(`WebhookSender`): four deliveries at once, one key's (an order's) in order.
 """
 
 from __future__ import annotations
