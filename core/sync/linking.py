@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, insert, update
 from sqlmodel import Session, select
 
 from shelfsync.core.models import (
@@ -122,38 +123,75 @@ def shown_totals(session: Session, channel_id: int, sku_ids: Sequence[str]) -> d
 
 def _store_listing_part(session: Session, channel_id: int, part: Sequence[Listing],
                         now: datetime) -> None:
+    """Insert the part's new listings and SKU states in one statement each; load as ORM rows
+    only those that changed. A first read of a shop inserts every row, and building one ORM
+    object a row was a third of a 10,000-SKU reconcile's channel phase (2026-12-03)."""
     sku_ids = [listing.sku_id for listing in part]
-    rows = {row.sku_id: row for row in session.exec(select(ChannelListing).where(
-        ChannelListing.channel_id == channel_id, ChannelListing.sku_id.in_(sku_ids)))}
-    for listing in part:
-        row = rows.get(listing.sku_id)
-        values = (listing.product_id, listing.seller_sku.strip(), listing.status, listing.title)
-        if row is not None and (row.product_id, row.seller_sku, row.status, row.title) == values:
-            continue
-        row = row or ChannelListing(channel_id=channel_id, product_id=listing.product_id,
-                                    sku_id=listing.sku_id)
-        row.product_id, row.seller_sku, row.status, row.title = values
-        row.updated_at = now
-        session.add(row)
+    _store_listing_rows(session, channel_id, part, sku_ids, now)
+    _store_sku_states(session, channel_id, part, sku_ids, now)
 
-    states = {row.sku_id: row for row in session.exec(select(ChannelSkuState).where(
-        ChannelSkuState.channel_id == channel_id, ChannelSkuState.sku_id.in_(sku_ids)))}
+
+def _store_listing_rows(session: Session, channel_id: int, part: Sequence[Listing],
+                        sku_ids: list[str], now: datetime) -> None:
+    stored = {sku_id: (row_id, values) for row_id, sku_id, *values in session.execute(
+        select(ChannelListing.id, ChannelListing.sku_id, ChannelListing.product_id,
+               ChannelListing.seller_sku, ChannelListing.status, ChannelListing.title)
+        .where(ChannelListing.channel_id == channel_id,
+               ChannelListing.sku_id.in_(sku_ids)))}  # type: ignore[attr-defined]
+    new: list[dict[str, Any]] = []
+    changed: dict[int, tuple[str, str, str, str]] = {}
     for listing in part:
-        state = states.get(listing.sku_id)
+        values = (listing.product_id, listing.seller_sku.strip(), listing.status, listing.title)
+        found = stored.get(listing.sku_id)
+        if found is None:
+            new.append({"channel_id": channel_id, "sku_id": listing.sku_id,
+                        "product_id": values[0], "seller_sku": values[1], "status": values[2],
+                        "title": values[3], "updated_at": now})
+        elif tuple(found[1]) != values:
+            changed[found[0]] = values
+    if new:
+        session.execute(insert(ChannelListing), new)
+    if changed:
+        for row in session.exec(select(ChannelListing).where(
+                ChannelListing.id.in_(list(changed)))):  # type: ignore[union-attr]
+            row.product_id, row.seller_sku, row.status, row.title = changed[row.id]  # type: ignore[index]
+            row.updated_at = now
+            session.add(row)
+
+
+def _store_sku_states(session: Session, channel_id: int, part: Sequence[Listing],
+                      sku_ids: list[str], now: datetime) -> None:
+    stored = {sku_id: (row_id, values) for row_id, sku_id, *values in session.execute(
+        select(ChannelSkuState.id, ChannelSkuState.sku_id, ChannelSkuState.product_id,
+               ChannelSkuState.status, ChannelSkuState.quantities)
+        .where(ChannelSkuState.channel_id == channel_id,
+               ChannelSkuState.sku_id.in_(sku_ids)))}  # type: ignore[attr-defined]
+    new: list[dict[str, Any]] = []
+    changed: dict[int, Listing] = {}
+    for listing in part:
         quantities = {str(k): int(v) for k, v in listing.quantities.items()}
-        if state is None:
-            session.add(ChannelSkuState(channel_id=channel_id, sku_id=listing.sku_id,
-                                        product_id=listing.product_id, status=listing.status,
-                                        quantities=quantities, observed_at=now))
-            continue
+        found = stored.get(listing.sku_id)
+        if found is None:
+            new.append({"channel_id": channel_id, "sku_id": listing.sku_id,
+                        "product_id": listing.product_id, "status": listing.status,
+                        "quantities": quantities, "observed_at": now})
+        elif (found[1][0], found[1][1], found[1][2] or {}) != (
+                listing.product_id, listing.status, quantities):
+            changed[found[0]] = listing
+    if new:
+        session.execute(insert(ChannelSkuState), new)
+    if not changed:
+        return
+    for state in session.exec(select(ChannelSkuState).where(
+            ChannelSkuState.id.in_(list(changed)))):  # type: ignore[union-attr]
+        listing = changed[state.id]  # type: ignore[index]
         if state.status != listing.status:  # re-activated or changed: try it again
             state.quarantine_quantity = state.quarantine_code = None
             state.quarantine_message = state.quarantined_at = None
-        if (state.product_id, state.status, state.quantities) != (
-                listing.product_id, listing.status, quantities):
-            state.product_id, state.status = listing.product_id, listing.status
-            state.quantities, state.observed_at = quantities, now
-            session.add(state)
+        state.product_id, state.status = listing.product_id, listing.status
+        state.quantities = {str(k): int(v) for k, v in listing.quantities.items()}
+        state.observed_at = now
+        session.add(state)
 
 
 def refresh_listings(session: Session, pm: ShelfsyncPluginManager, channel_id: int, *,
