@@ -138,3 +138,57 @@ def test_a_shop_read_empty_twice_is_empty(world: World) -> None:
     refresh_listings(world.session, world.pm, channel)
     world.session.commit()
     assert _listed(world, channel) == (0, 0)
+
+
+def test_stored_listings_insert_new_rows_and_update_only_what_changed(world: World) -> None:
+    """A page's new listings are inserted; a changed one is updated (a new status also lifts
+    its quarantine: try it again); an unchanged one is only marked read at the page's time."""
+    from datetime import timedelta
+
+    from shelfsync.core.models import ChannelSkuState, utcnow
+    from shelfsync.core.sync.linking import store_listings
+    from shelfsync.core.types import Listing
+
+    session, channel = world.session, world.channel_ids[0]
+    first, later = utcnow() - timedelta(minutes=5), utcnow()
+    store_listings(session, channel, [
+        Listing("p1", "s-same", "SKU-A", "ACTIVATE", "A", {"w1": 4}),
+        Listing("p1", "s-moved", "SKU-B", "ACTIVATE", "B", {"w1": 2}),
+        Listing("p2", "s-counted", "SKU-C", "ACTIVATE", "C", {"w1": 1}),
+    ], first)
+    session.commit()
+    quarantined = session.exec(select(ChannelSkuState).where(
+        ChannelSkuState.channel_id == channel, ChannelSkuState.sku_id.in_(  # type: ignore[attr-defined]
+            ["s-moved", "s-counted"]))).all()
+    for state in quarantined:
+        state.quarantine_quantity, state.quarantine_code = 7, "not_live"
+        session.add(state)
+    session.commit()
+
+    store_listings(session, channel, [
+        Listing("p1", "s-same", "SKU-A", "ACTIVATE", "A", {"w1": 4}),
+        Listing("p9", "s-moved", " SKU-B2 ", "SELLER_DEACTIVATED", "B2", {"w1": 0, "w2": 3}),
+        Listing("p2", "s-counted", "SKU-C", "ACTIVATE", "C", {"w1": 6}),
+        Listing("p3", "s-new", "SKU-D", "ACTIVATE", "D", {"w1": 9}),
+    ], later)
+    session.commit()
+    session.expire_all()
+
+    rows = {row.sku_id: row for row in session.exec(
+        select(ChannelListing).where(ChannelListing.channel_id == channel))}
+    assert {sku: (r.product_id, r.seller_sku, r.status, r.title) for sku, r in rows.items()} == {
+        "s-same": ("p1", "SKU-A", "ACTIVATE", "A"),
+        "s-moved": ("p9", "SKU-B2", "SELLER_DEACTIVATED", "B2"),
+        "s-counted": ("p2", "SKU-C", "ACTIVATE", "C"),
+        "s-new": ("p3", "SKU-D", "ACTIVATE", "D"),
+    }
+    assert all(row.updated_at == later for row in rows.values())
+    states = {s.sku_id: s for s in session.exec(
+        select(ChannelSkuState).where(ChannelSkuState.channel_id == channel))}
+    assert states["s-moved"].quantities == {"w1": 0, "w2": 3}
+    assert states["s-moved"].quarantine_code is None  # a new status: try it again
+    assert states["s-moved"].observed_at == later
+    assert states["s-counted"].quantities == {"w1": 6}
+    assert states["s-counted"].quarantine_code == "not_live"  # same status: still refused
+    assert states["s-same"].observed_at == first  # nothing changed
+    assert (states["s-new"].product_id, states["s-new"].quantities) == ("p3", {"w1": 9})
