@@ -95,6 +95,7 @@ from shelfsync.core.sync.linking import (
     shown_totals,
     skus_for_event,
 )
+from shelfsync.core.sync.listings_ahead import Ahead, ListingsAhead
 from shelfsync.core.sync.pending import (
     Lease,
     has_pending,
@@ -297,22 +298,31 @@ class _StoreRead:
     flags: Mapping[str, bool]
 
 
-def _read_store(session: Session, pm: ShelfsyncPluginManager, store: StoreConnection,
-                report: SyncReport, budget: Budget | None,
-                refresh_store_catalog: bool) -> _StoreRead:
-    """Read the store's catalog (when asked), stock and flags into the database page by page,
-    each page recorded in a transaction committed before the next page is asked for (no
-    transaction open across the plugin's calls); only one page is in memory at a time.
-    Levels the store stopped reporting are forgotten, and missing SKUs found (in the
-    database), only once the whole stock read has finished."""
+def _refresh_store_catalog(session: Session, pm: ShelfsyncPluginManager,
+                           store: StoreConnection, report: SyncReport,
+                           budget: Budget | None) -> None:
+    """Read the store's catalog (for linking) into the database, before the channels link."""
     assert store.id is not None
     session.commit()  # no transaction open while the store is read
     try:
-        if refresh_store_catalog:
-            report.catalog = refresh_catalog(session, pm, store.id, budget=budget)
-            for hook in ("fetch_catalog", "fetch_locations"):
-                report.count(hook)
-            session.commit()
+        report.catalog = refresh_catalog(session, pm, store.id, budget=budget)
+    except AuthError as exc:
+        raise _store_auth(store, exc, report) from exc
+    for hook in ("fetch_catalog", "fetch_locations"):
+        report.count(hook)
+    session.commit()
+
+
+def _read_store(session: Session, pm: ShelfsyncPluginManager, store: StoreConnection,
+                report: SyncReport, budget: Budget | None) -> _StoreRead:
+    """Read the store's stock and flags into the database page by page, each page recorded
+    in a transaction committed before the next page is asked for (no transaction open across
+    the plugin's calls); only one page is in memory at a time. Levels the store stopped
+    reporting are forgotten, and missing SKUs found (in the database), only once the whole
+    stock read has finished."""
+    assert store.id is not None
+    session.commit()  # no transaction open while the store is read
+    try:
         started = utcnow()
         connection = store_connection(store)
         scope = pass_scope(pm, connection)  # this read's own: dropped when it returns
@@ -387,9 +397,10 @@ class _ChannelDone:
 
 def _reconcile_one(engine: Engine, pm: ShelfsyncPluginManager, channel_id: int,
                    read: _StoreRead, *, dry_run: bool, budget: Budget | None,
-                   keep_items: bool, part: int) -> _ChannelDone:
-    """One channel's reconcile: its run started, its listings read and linked, its pass
-    decided and pushed part by part, its run finished, each step committed.
+                   keep_items: bool, part: int, ahead: Ahead | None = None) -> _ChannelDone:
+    """One channel's reconcile: its run started, its listings read and linked (or taken from
+    `ahead`, read while the store was: see listings_ahead.py), its pass decided and pushed
+    part by part, its run finished, each step committed.
 
     It may run on a worker thread beside the other channels': it opens a session of its own
     on `engine` (a session is not thread-safe) and loads its rows by id. A listings read that
@@ -401,7 +412,13 @@ def _reconcile_one(engine: Engine, pm: ShelfsyncPluginManager, channel_id: int,
         run = start_run(session, channel, "reconcile", dry_run)
         session.commit()
         try:
-            _read_listings(session, pm, channel_id, report, budget)
+            if ahead is None:
+                _read_listings(session, pm, channel_id, report, budget)
+            else:
+                refused = ahead.result()
+                if refused is not None:
+                    raise refused
+                report.count("fetch_listings")
         except PluginError as exc:
             report.errors[channel_id] = exc.message
             finish_run(session, run, report, exc.message)
@@ -424,7 +441,8 @@ def _one_connection(engine: Engine) -> bool:
 
 def _reconcile_channels(session: Session, pm: ShelfsyncPluginManager,
                         channel_ids: Sequence[int], read: _StoreRead, *, dry_run: bool,
-                        budget: Budget | None, keep_items: bool) -> list[_ChannelDone]:
+                        budget: Budget | None, keep_items: bool,
+                        ahead: Mapping[int, Ahead] | None = None) -> list[_ChannelDone]:
     """Every channel's reconcile, side by side (`MAX_PUSH_THREADS` at most), in channel
     order. Each shop has its own QPS and budget, so one shop's pushes need not wait behind
     another's; the database work of the threads interleaves (SQLite: WAL, one writer at a
@@ -440,7 +458,8 @@ def _reconcile_channels(session: Session, pm: ShelfsyncPluginManager,
 
     def one(channel_id: int) -> _ChannelDone:
         return _reconcile_one(engine, pm, channel_id, read, dry_run=dry_run, budget=budget,
-                              keep_items=keep_items, part=part)
+                              keep_items=keep_items, part=part,
+                              ahead=(ahead or {}).get(channel_id))
 
     if at_once <= 1:
         return [one(channel_id) for channel_id in channel_ids]
@@ -487,13 +506,18 @@ def reconcile_organization(session: Session, pm: ShelfsyncPluginManager, organiz
     if refresh_store_catalog is None:
         refresh_store_catalog = catalog_stale(session, store.id)
     fail_expired_runs(session)
-    read = _read_store(session, pm, store, report, budget, refresh_store_catalog)
+    if refresh_store_catalog:
+        _refresh_store_catalog(session, pm, store, report, budget)
     wanted = [channel.id for channel in _channels(session, organization_id, channel_ids)
               if channel.id is not None and _syncable(session, channel)]
     session.commit()  # the channels' sessions see all of it; this one holds nothing
+    engine = session.get_bind().engine
+    threads = 0 if _one_connection(engine) else MAX_PUSH_THREADS
+    with ListingsAhead(engine, pm, wanted, budget, threads) as ahead:
+        read = _read_store(session, pm, store, report, budget)
     try:
         done = _reconcile_channels(session, pm, wanted, read, dry_run=dry_run,
-                                   budget=budget, keep_items=keep_items)
+                                   budget=budget, keep_items=keep_items, ahead=ahead.reads)
     finally:
         session.expire_all()
     failures: Failures = []

@@ -6,12 +6,13 @@ registered like any plugin."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Generator, Iterable, Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func
+from sqlalchemy import event, func
 from sqlmodel import Session, select
 
 from shelfsync.core.errors import PluginContractError, TransientError
@@ -46,19 +47,38 @@ def _small_pages(world: World) -> None:
 
 
 class Watch:
-    """Notes, before each page is asked for, whether the engine's session is in a
-    transaction; fails the read after `fail_after` pages when set; or reshapes the answer."""
+    """Notes, before each page is asked for, whether the reading thread has a transaction
+    open (its database connection began one that has not ended; on the test's thread, also
+    whether the test's session is in one: the store is read in that session, a channel's
+    listings on threads of their own); fails the read after `fail_after` pages when set; or
+    reshapes the answer."""
 
     def __init__(self, session: Session, *, fail_after: int | None = None,
                  reshape: Any = None) -> None:
         self.session, self.fail_after, self.reshape = session, fail_after, reshape
         self.open: dict[str, list[bool]] = {}
+        self.owner = threading.get_ident()
+        self._began: set[int] = set()
+        engine = session.get_bind().engine
+        event.listen(engine, "begin", self._begin)
+        event.listen(engine, "commit", self._end)
+        event.listen(engine, "rollback", self._end)
+
+    def _begin(self, connection: Any) -> None:
+        self._began.add(threading.get_ident())
+
+    def _end(self, connection: Any) -> None:
+        self._began.discard(threading.get_ident())
+
+    def _transaction_open(self) -> bool:
+        here = threading.get_ident()
+        return here in self._began or (here == self.owner and self.session.in_transaction())
 
     def _pages(self, hook: str, pages: Iterable[Any]) -> Iterator[Any]:
         seen = self.open.setdefault(hook, [])
         iterator = iter(pages)
         while True:
-            seen.append(self.session.in_transaction())
+            seen.append(self._transaction_open())
             if self.fail_after is not None and len(seen) > self.fail_after:
                 raise TransientError("the read broke off", platform="test")
             try:
