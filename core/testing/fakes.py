@@ -31,7 +31,7 @@ A subclass implements `handle_api(request)`, `connections()` and `truth()`, may 
 `fault_response()` to fail in its platform's own format, `is_write()` (which requests a
 `lost` fault may hit), `webhook_sample()`, and `handle_control()` for platform-specific
 control endpoints (which it should document). Webhooks go through `self.webhooks`
-(`WebhookSender`): four deliveries at once, one key's (an order's) in order.
+(`WebhookSender`): a lane per key (a shop), each in order, lanes side by side.
 """
 
 from __future__ import annotations
@@ -41,7 +41,6 @@ import logging
 import queue
 import threading
 import time
-import zlib
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -165,45 +164,47 @@ class Delivery:
     finished: float
 
 
-#: Deliveries a fake makes at once by default. Real platforms do not queue a shop's webhooks
-#: behind one another (Shopify and TikTok both say deliveries may arrive out of order); one
-#: sender thread made a receiver's answer time a queue for every later webhook.
-WEBHOOK_LANES = 4
+#: Deliveries a fake makes at once at most. Real platforms do not queue every webhook of an
+#: app behind one another (Shopify and TikTok both say deliveries may arrive out of order);
+#: one sender thread made a receiver's answer time a queue for every later webhook.
+WEBHOOK_LANES = 8
 
 
 class WebhookSender:
     """Delivers webhooks from background threads, so API calls never wait on them.
 
-    Deliveries run in `lanes` threads at once. Those sent with the same `key` (an order id, a
-    product id) share a lane and arrive in the order they were sent, as a test of one order's
-    life expects; those without a key share lane 0, in order, as before lanes existed.
+    Each `key` (a TikTok shop) gets a lane of its own, a thread delivering its webhooks in
+    the order they were sent, until `lanes` keys have one; later keys share the lanes
+    round-robin. Webhooks sent without a key share one lane, in order, as before lanes.
     """
 
     def __init__(self, lanes: int = WEBHOOK_LANES) -> None:
         if lanes < 1:
             raise ValueError("a webhook sender needs at least one lane")
-        self._queues: list[queue.Queue[tuple[str, dict[str, str], bytes, float] | None]] = [
-            queue.Queue() for _ in range(lanes)]
-        self._threads: list[threading.Thread | None] = [None] * lanes
+        self._lanes = lanes
+        self._queues: list[queue.Queue[tuple[str, dict[str, str], bytes, float] | None]] = []
+        self._lane_of: dict[str | None, int] = {}
         self._start_lock = threading.Lock()
         self.delivered: list[Delivery] = []
 
     def send(self, url: str, headers: dict[str, str], body: bytes,
              key: str | None = None) -> None:
-        """Queue one delivery in `key`'s lane (its thread is started by the lane's first)."""
-        lane = 0 if key is None else zlib.crc32(key.encode("utf-8")) % len(self._queues)
+        """Queue one delivery in `key`'s lane (started by the lane's first delivery)."""
         with self._start_lock:
-            if self._threads[lane] is None:
-                thread = threading.Thread(target=self._run, args=(self._queues[lane],),
-                                          name=f"fake-webhooks-{lane}", daemon=True)
-                thread.start()
-                self._threads[lane] = thread
-        self._queues[lane].put((url, headers, body, time.monotonic()))
+            lane = self._lane_of.get(key)
+            if lane is None:
+                lane = self._lane_of[key] = len(self._lane_of) % self._lanes
+            if lane == len(self._queues):
+                self._queues.append(queue.Queue())
+                threading.Thread(target=self._run, args=(self._queues[lane],),
+                                 name=f"fake-webhooks-{lane}", daemon=True).start()
+            target = self._queues[lane]
+        target.put((url, headers, body, time.monotonic()))
 
     def wait_idle(self, timeout: float = 10.0) -> None:
         """Block until every queued delivery was attempted (for tests)."""
         deadline = time.monotonic() + timeout
-        while (any(q.unfinished_tasks for q in self._queues)
+        while (any(q.unfinished_tasks for q in list(self._queues))
                and time.monotonic() < deadline):
             time.sleep(0.01)
 

@@ -360,8 +360,8 @@ class TikTokFake(FakePlatform):
     def push(self, shop: Shop, kind: int, data: dict[str, Any]) -> None:
         """Sign and send a webhook to /_fake/webhooks URLs and the shop's subscription."""
         headers, body = self._signed(shop, kind, data, int(self.clock()))
-        # One order's (one product's) pushes stay in order; other orders' go side by side.
-        key = f"{shop.id}:{data.get('order_id') or data.get('product_id') or ''}"
+        # A shop's pushes stay in order; other shops' go side by side.
+        key = shop.id
         self.send_webhook(headers, body, key)
         for url in fake_webhooks.subscribed_urls(shop, kind):
             if url not in self.webhook_urls:

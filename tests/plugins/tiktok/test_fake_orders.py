@@ -121,8 +121,12 @@ def test_status_changes_move_stock_and_cancel_is_pushed_as_cancel(
     httpx.post(base + f"/_fake/orders/{shipped['id']}/status", json={"status": "IN_TRANSIT"})
     assert sum(sku.available.values()) == start - 1
     assert sum(sku.committed.values()) == 0
-    statuses = [p["data"]["order_status"] for p in verified(fake, hooks)]
-    assert statuses == ["AWAITING_SHIPMENT", "AWAITING_SHIPMENT", "CANCEL", "IN_TRANSIT"]
+    # One order's webhooks arrive in order; two orders' may interleave (as TikTok's do).
+    statuses: dict[str, list[str]] = {}
+    for push in verified(fake, hooks):
+        statuses.setdefault(push["data"]["order_id"], []).append(push["data"]["order_status"])
+    assert statuses == {cancelled["id"]: ["AWAITING_SHIPMENT", "CANCEL"],
+                        shipped["id"]: ["AWAITING_SHIPMENT", "IN_TRANSIT"]}
     again = httpx.post(base + f"/_fake/orders/{cancelled['id']}/status",
                        json={"status": "AWAITING_SHIPMENT"})
     assert again.status_code == 409
