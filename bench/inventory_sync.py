@@ -74,6 +74,15 @@ class MeteredBucket:
         bucket.try_take, bucket.refund = try_take, give_back
 
 
+def _figures(fake: Any, meter: MeteredBucket | None) -> dict[str, Any]:
+    """What only the fake knows: the Shopify bucket's meter and the bulk operations it ran."""
+    operations = getattr(getattr(fake, "bulk", None), "operations", [])
+    return {"points": meter.points if meter else 0.0,
+            "throttled": meter.throttled if meter else 0,
+            "bucket": float(fake.bucket.size) if meter else 0.0,
+            "operations": [(op.duration, op.objects) for op in operations]}
+
+
 class ForkedFake:
     """A fake served from a forked process: its address, its connections, and on request the
     figures only it knows (the Shopify bucket's meter, the bulk operations it ran)."""
@@ -94,13 +103,7 @@ class ForkedFake:
         with serving(fake) as server:
             pipe.send((server.base_url, fake.connections()))
             while pipe.recv() == "figures":
-                operations = getattr(getattr(fake, "bulk", None), "operations", [])
-                pipe.send({
-                    "points": meter.points if meter else 0.0,
-                    "throttled": meter.throttled if meter else 0,
-                    "bucket": float(fake.bucket.size) if meter else 0.0,
-                    "operations": [(op.duration, op.objects) for op in operations],
-                })
+                pipe.send(_figures(fake, meter))
 
     def connections(self) -> list[dict[str, Any]]:
         return self.entries
@@ -129,11 +132,7 @@ class InProcessFake:
         return self.fake.connections()
 
     def figures(self) -> dict[str, Any]:
-        operations = getattr(getattr(self.fake, "bulk", None), "operations", [])
-        return {"points": self.meter.points if self.meter else 0.0,
-                "throttled": self.meter.throttled if self.meter else 0,
-                "bucket": float(self.fake.bucket.size) if self.meter else 0.0,
-                "operations": [(op.duration, op.objects) for op in operations]}
+        return _figures(self.fake, self.meter)
 
     def stop(self) -> None:
         self.server.stop()

@@ -86,11 +86,13 @@ def store_listings(session: Session, channel_id: int, listings: Sequence[Listing
     now = read_at or utcnow()
     latest = {listing.sku_id: listing for listing in listings}
     for part in chunks(list(latest)):
-        _store_listing_part(session, channel_id, [latest[sku_id] for sku_id in part], now)
+        unchanged = _store_listing_part(session, channel_id,
+                                        [latest[sku_id] for sku_id in part], now)
         session.flush()
-        session.execute(update(ChannelListing).where(  # type: ignore[arg-type]
-            ChannelListing.channel_id == channel_id,
-            ChannelListing.sku_id.in_(list(part))).values(updated_at=now))  # type: ignore[attr-defined]
+        if unchanged:  # the rows written above already carry `now`
+            session.execute(update(ChannelListing).where(  # type: ignore[arg-type]
+                ChannelListing.channel_id == channel_id,
+                ChannelListing.sku_id.in_(unchanged)).values(updated_at=now))  # type: ignore[attr-defined]
 
 
 def _forget_listings_not_read(session: Session, channel_id: int, read_at: datetime) -> None:
@@ -122,17 +124,19 @@ def shown_totals(session: Session, channel_id: int, sku_ids: Sequence[str]) -> d
 
 
 def _store_listing_part(session: Session, channel_id: int, part: Sequence[Listing],
-                        now: datetime) -> None:
+                        now: datetime) -> list[str]:
     """Insert the part's new listings and SKU states in one statement each; load as ORM rows
     only those that changed. A first read of a shop inserts every row, and building one ORM
-    object a row was a third of a 10,000-SKU reconcile's channel phase (2026-12-03)."""
+    object a row was a third of a 10,000-SKU reconcile's channel phase (2026-12-03).
+    Returns the SKU ids whose listing row was left as it was (not yet marked read)."""
     sku_ids = [listing.sku_id for listing in part]
-    _store_listing_rows(session, channel_id, part, sku_ids, now)
+    unchanged = _store_listing_rows(session, channel_id, part, sku_ids, now)
     _store_sku_states(session, channel_id, part, sku_ids, now)
+    return unchanged
 
 
 def _store_listing_rows(session: Session, channel_id: int, part: Sequence[Listing],
-                        sku_ids: list[str], now: datetime) -> None:
+                        sku_ids: list[str], now: datetime) -> list[str]:
     stored = {sku_id: (row_id, values) for row_id, sku_id, *values in session.execute(
         select(ChannelListing.id, ChannelListing.sku_id, ChannelListing.product_id,
                ChannelListing.seller_sku, ChannelListing.status, ChannelListing.title)
@@ -140,6 +144,7 @@ def _store_listing_rows(session: Session, channel_id: int, part: Sequence[Listin
                ChannelListing.sku_id.in_(sku_ids)))}  # type: ignore[attr-defined]
     new: list[dict[str, Any]] = []
     changed: dict[int, tuple[str, str, str, str]] = {}
+    unchanged: list[str] = []
     for listing in part:
         values = (listing.product_id, listing.seller_sku.strip(), listing.status, listing.title)
         found = stored.get(listing.sku_id)
@@ -149,6 +154,8 @@ def _store_listing_rows(session: Session, channel_id: int, part: Sequence[Listin
                         "title": values[3], "updated_at": now})
         elif tuple(found[1]) != values:
             changed[found[0]] = values
+        else:
+            unchanged.append(listing.sku_id)
     if new:
         session.execute(insert(ChannelListing), new)
     if changed:
@@ -157,6 +164,7 @@ def _store_listing_rows(session: Session, channel_id: int, part: Sequence[Listin
             row.product_id, row.seller_sku, row.status, row.title = changed[row.id]  # type: ignore[index]
             row.updated_at = now
             session.add(row)
+    return unchanged
 
 
 def _store_sku_states(session: Session, channel_id: int, part: Sequence[Listing],
@@ -167,7 +175,7 @@ def _store_sku_states(session: Session, channel_id: int, part: Sequence[Listing]
         .where(ChannelSkuState.channel_id == channel_id,
                ChannelSkuState.sku_id.in_(sku_ids)))}  # type: ignore[attr-defined]
     new: list[dict[str, Any]] = []
-    changed: dict[int, Listing] = {}
+    changed: dict[int, tuple[Listing, dict[str, int]]] = {}
     for listing in part:
         quantities = {str(k): int(v) for k, v in listing.quantities.items()}
         found = stored.get(listing.sku_id)
@@ -177,20 +185,19 @@ def _store_sku_states(session: Session, channel_id: int, part: Sequence[Listing]
                         "quantities": quantities, "observed_at": now})
         elif (found[1][0], found[1][1], found[1][2] or {}) != (
                 listing.product_id, listing.status, quantities):
-            changed[found[0]] = listing
+            changed[found[0]] = (listing, quantities)
     if new:
         session.execute(insert(ChannelSkuState), new)
     if not changed:
         return
     for state in session.exec(select(ChannelSkuState).where(
             ChannelSkuState.id.in_(list(changed)))):  # type: ignore[union-attr]
-        listing = changed[state.id]  # type: ignore[index]
+        listing, quantities = changed[state.id]  # type: ignore[index]
         if state.status != listing.status:  # re-activated or changed: try it again
             state.quarantine_quantity = state.quarantine_code = None
             state.quarantine_message = state.quarantined_at = None
         state.product_id, state.status = listing.product_id, listing.status
-        state.quantities = {str(k): int(v) for k, v in listing.quantities.items()}
-        state.observed_at = now
+        state.quantities, state.observed_at = quantities, now
         session.add(state)
 
 

@@ -24,9 +24,8 @@ from sqlmodel import Session
 
 from shelfsync.core.errors import PluginError
 from shelfsync.core.plugins import ShelfsyncPluginManager
-from shelfsync.core.sync.autolink import auto_link
 from shelfsync.core.sync.inventory_types import Budget
-from shelfsync.core.sync.linking import read_listings
+from shelfsync.core.sync.linking import refresh_listings
 
 #: A channel's listings read ahead: None when read and linked, else the read's refusal.
 Ahead = Future[PluginError | None]
@@ -37,11 +36,10 @@ def read_and_link(engine: Engine, pm: ShelfsyncPluginManager, channel_id: int,
     """Read, store and link one channel's listings in a session of its own (committed)."""
     with Session(engine, expire_on_commit=False) as session:
         try:
-            read_listings(session, pm, channel_id, budget)
+            refresh_listings(session, pm, channel_id, budget=budget)
         except PluginError as exc:
             session.rollback()
             return exc
-        auto_link(session, channel_id)
         session.commit()
     return None
 
