@@ -9,6 +9,13 @@ The channel's seller SKUs are walked in order, `CHUNK` at a time (keyset paging 
 database); each slice loads only its own listings, variants and links. What no slice can see
 is asked of the database as set differences: store SKUs no channel SKU carries, and auto
 links whose channel SKU is no longer listed with a seller SKU.
+
+Each slice is committed on its own: a link holds or not SKU by SKU, so a reader between two
+slices sees every link right, old or new. One transaction for the whole pass held SQLite's
+single writer for minutes at 1,000,000 listings, and every other writer of the process (the
+other shops' listings, a webhook pass) gave up after 30 s ("database is locked"). The
+channel's link problems are replaced at the end: the new ones are inserted as they are found,
+then the rows from before the pass are deleted, so the list is never empty in between.
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import delete, exists, insert, update
+from sqlalchemy import delete, exists, func, insert, update
 from sqlmodel import Session, select
 
 from shelfsync.core.models import (
@@ -61,14 +68,15 @@ class _Inserter:
         """Queue one row; a full slice is written at once."""
         self.rows.append(row)
         if len(self.rows) >= CHUNK * 2:
-            self._write()
+            self.write()
 
     def close(self) -> int:
         """Write what is left; returns how many rows were inserted in all."""
-        self._write()
+        self.write()
         return self.count
 
-    def _write(self) -> None:
+    def write(self) -> None:
+        """Write the queued rows now (before a commit)."""
         if self.rows:
             self.session.execute(insert(self.model), self.rows)
             self.count += len(self.rows)
@@ -89,6 +97,13 @@ class _Linker:
     links: _Inserter | None = None
     problems: _Inserter | None = None
 
+    def commit(self) -> None:
+        """End a slice: its links and problems written and committed."""
+        assert self.links is not None and self.problems is not None
+        self.links.write()
+        self.problems.write()
+        self.session.commit()
+
     def problem(self, kind: LinkProblemKind, sku: str, detail: str) -> None:
         self.report.problems.append(Problem(kind.value, sku, detail))
         assert self.problems is not None
@@ -96,14 +111,24 @@ class _Linker:
                            "detail": detail, "created_at": self.now})
 
     def without_seller_sku(self) -> None:
-        for sku_id, product_id in self.session.exec(
-                select(ChannelListing.sku_id, ChannelListing.product_id).where(
-                    ChannelListing.channel_id == self.channel_id, ChannelListing.seller_sku == "")
-                .order_by(ChannelListing.id).execution_options(yield_per=STREAM)):
-            if sku_id not in self.manual:
-                self.problem(LinkProblemKind.MISSING_IN_STORE, "",
-                             f"channel SKU {sku_id} (product {product_id}) has no seller SKU "
-                             "to link by")
+        """Listings without a seller SKU, `STREAM` at a time (keyset by row id), each batch
+        committed."""
+        last = 0
+        while True:
+            found = list(self.session.exec(
+                select(ChannelListing.id, ChannelListing.sku_id, ChannelListing.product_id)
+                .where(ChannelListing.channel_id == self.channel_id,
+                       ChannelListing.seller_sku == "", ChannelListing.id > last)
+                .order_by(ChannelListing.id).limit(STREAM)))
+            if not found:
+                return
+            for row_id, sku_id, product_id in found:
+                last = row_id
+                if sku_id not in self.manual:
+                    self.problem(LinkProblemKind.MISSING_IN_STORE, "",
+                                 f"channel SKU {sku_id} (product {product_id}) has no seller "
+                                 "SKU to link by")
+            self.commit()
 
     def seller_sku_slices(self) -> Any:
         """The channel's seller SKUs in order, `CHUNK` distinct ones at a time."""
@@ -185,14 +210,21 @@ class _Linker:
         carried = exists().where(ChannelListing.channel_id == self.channel_id,
                                  ChannelListing.seller_sku == CatalogVariant.sku,
                                  ChannelListing.sku_id.not_in(manual_ids))  # type: ignore[attr-defined]
-        for sku in self.session.exec(
+        last = ""
+        while True:
+            found = list(self.session.exec(
                 select(CatalogVariant.sku).where(
                     CatalogVariant.store_connection_id == self.store_id,
-                    CatalogVariant.sku != "", ~carried)
-                .distinct().order_by(CatalogVariant.sku).execution_options(yield_per=STREAM)):
-            if sku not in manual_store_skus:
-                self.problem(LinkProblemKind.MISSING_ON_CHANNEL, sku,
-                             "no channel SKU carries this store SKU")
+                    CatalogVariant.sku > last, ~carried)
+                .distinct().order_by(CatalogVariant.sku).limit(STREAM)))
+            if not found:
+                return
+            last = found[-1]
+            for sku in found:
+                if sku not in manual_store_skus:
+                    self.problem(LinkProblemKind.MISSING_ON_CHANNEL, sku,
+                                 "no channel SKU carries this store SKU")
+            self.commit()
 
     def remove_unlisted(self) -> None:
         """Auto links whose channel SKU is no longer listed with a seller SKU."""
@@ -209,6 +241,7 @@ def auto_link(session: Session, channel_id: int) -> LinkReport:
 
     Manual links stay as they are; auto links that no longer hold are removed; the channel's
     LinkProblem rows are replaced by this pass's. Nothing happens when auto-link is off.
+    Commits as it goes, a slice at a time (what the session held before is committed too).
     """
     report = LinkReport(channel_id=channel_id)
     channel = channel_row(session, channel_id)
@@ -222,15 +255,21 @@ def auto_link(session: Session, channel_id: int) -> LinkReport:
             SkuLink.channel_id == channel_id, SkuLink.kind == LinkKind.MANUAL.value))}
     report.manual = len(manual)
     linker = _Linker(session, channel_id, store.id, report, utcnow(), set(manual))
-    session.execute(delete(LinkProblem).where(LinkProblem.channel_id == channel_id))  # type: ignore[arg-type]
+    earlier_problems = session.exec(select(func.max(LinkProblem.id)).where(
+        LinkProblem.channel_id == channel_id)).one()
     linker.links, linker.problems = _Inserter(session, SkuLink), _Inserter(session, LinkProblem)
     linker.without_seller_sku()
     for skus in linker.seller_sku_slices():
         linker.link_slice(skus)
+        linker.commit()
     report.added = linker.links.close()
     linker.missing_on_channel(set(manual.values()))
     linker.remove_unlisted()
     report.linked = linker.wanted + len(manual)
     linker.problems.close()
-    session.flush()
+    if earlier_problems is not None:  # this pass's problems are all inserted: replace
+        session.execute(delete(LinkProblem).where(  # type: ignore[arg-type]
+            LinkProblem.channel_id == channel_id,
+            LinkProblem.id <= earlier_problems))  # type: ignore[operator]
+    session.commit()
     return report

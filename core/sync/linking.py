@@ -53,7 +53,7 @@ def read_listings(session: Session, pm: ShelfsyncPluginManager, channel_id: int,
     if count == 0 and had_listings:
         count = _read_listings_once(session, pm, connection, channel_id, budget, read_at)
     _forget_listings_not_read(session, channel_id, read_at)
-    session.flush()
+    session.commit()
     return count
 
 

@@ -281,8 +281,7 @@ class TikTokFake(FakePlatform):
             shop = self.shops[0]
             return FakeTruth(listings={
                 sku.id: (sku.seller_sku, dict(sku.available))
-                for pid in shop.product_order for sku in shop.skus.values()
-                if sku.product_id == pid
+                for pid in shop.product_order for sku in shop.products[pid].skus
             }, shipments={o.id: len(o.packages) for o in shop.orders.values()},
                 cancellations={o.id: sum(c["role"] == "SELLER" for c in o.cancellations)
                                for o in shop.orders.values()})

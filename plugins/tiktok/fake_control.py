@@ -162,6 +162,7 @@ def _product_status(fake: TikTokFake, product_id: str, body: dict[str, Any]) -> 
         if product.status != status:
             previous, product.status = product.status, status
             product.update_time = int(fake.clock())
+            shop.product_changed()
             fake.push(shop, fake_webhooks.PRODUCT_STATUS_CHANGE,
                       fake_webhooks.product_data(product, previous))
         return json_response({"id": product.id, "status": product.status,

@@ -182,7 +182,10 @@ def search_products(shop: Shop, query: Mapping[str, str], body: Mapping[str, Any
                 return False
         return True
 
-    ids = [pid for pid in shop.product_order if matches(shop.products[pid])]
+    key = (status, tuple(sorted(wanted or ())), tuple(bounds.values()),
+           tuple(sorted(wanted_ids or ())))
+    ids = shop.matching_ids(key, lambda: [pid for pid in shop.product_order
+                                         if matches(shop.products[pid])])
     start = 0
     if query.get("page_token"):
         start = bisect.bisect_right(ids, str(decode_token(query["page_token"], fp)))
@@ -336,4 +339,5 @@ def update_inventory(
         seen.add(sku_id)
     if applied:
         product.update_time = now
+        shop.product_changed()
     return {"errors": errors} if errors else {}

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -203,6 +204,22 @@ class Shop:
     by_seller_sku: dict[str, Sku]
     orders: dict[str, Order] = field(default_factory=dict)
     subscriptions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Bumped by every change a product search can see (a product's status or update time).
+    revision: int = 0
+    #: One product search's matching ids, for the revision they were computed at.
+    _search: tuple[Any, list[str]] | None = field(default=None, repr=False)
+
+    def product_changed(self) -> None:
+        """Call after changing a product's status or update time: searches look again."""
+        self.revision += 1
+
+    def matching_ids(self, key: Any, compute: Callable[[], list[str]]) -> list[str]:
+        """The ids of a search's matching products, in order: computed once per search
+        filter and revision, so paging through a big shop costs a page a page, not a scan
+        of the whole shop (a 1,000,000-SKU read was quadratic in the fake)."""
+        if self._search is None or self._search[0] != (key, self.revision):
+            self._search = ((key, self.revision), compute())
+        return self._search[1]
 
     @property
     def default_warehouse(self) -> Warehouse:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from sqlmodel import select
+from sqlalchemy import event, func
+from sqlmodel import Session, select
 
 from shelfsync.core.errors import BadResponse
 from shelfsync.core.models import (
@@ -15,6 +16,7 @@ from shelfsync.core.models import (
     SkuLink,
     StoreConnection,
 )
+from shelfsync.core.sync import autolink
 from shelfsync.core.sync.context import store_connection
 from shelfsync.core.sync.inventory import auto_link, refresh_listings, skus_for_event
 
@@ -192,3 +194,39 @@ def test_stored_listings_insert_new_rows_and_update_only_what_changed(world: Wor
     assert states["s-counted"].quarantine_code == "not_live"  # same status: still refused
     assert states["s-same"].observed_at == first  # nothing changed
     assert (states["s-new"].product_id, states["s-new"].quantities) == ("p3", {"w1": 9})
+
+
+def test_auto_link_commits_slice_by_slice_and_never_shows_a_half_list(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One transaction for a whole auto-link pass held SQLite's only writer for minutes at
+    1,000,000 listings (the other shops' writers gave up after 30 s). Each slice is now its
+    own commit; readers in between see every link, and the channel's problems from before
+    until this pass's replace them."""
+    channel = world.channel_ids[0]
+    refresh_listings(world.session, world.pm, channel)
+    before = _problems(world, channel)
+    assert before == {"missing_on_channel": {"SKU-0-00003-03"}}
+    monkeypatch.setattr(autolink, "CHUNK", 7)
+    monkeypatch.setattr(autolink, "STREAM", 5)
+    engine = world.session.get_bind()
+    seen: list[tuple[int, int]] = []
+
+    def count_after_commit(_: Session) -> None:
+        with Session(engine) as reader:
+            links = reader.exec(select(func.count()).select_from(SkuLink).where(
+                SkuLink.channel_id == channel)).one()
+            problems = reader.exec(select(func.count()).select_from(LinkProblem).where(
+                LinkProblem.channel_id == channel)).one()
+        seen.append((links, problems))
+
+    event.listen(world.session, "after_commit", count_after_commit)
+    try:
+        report = auto_link(world.session, channel)
+    finally:
+        event.remove(world.session, "after_commit", count_after_commit)
+
+    assert len(seen) >= 59 // 7  # a commit a slice, not one for the pass
+    assert all(links == 59 for links, _ in seen)  # never a link missing in between
+    assert all(problems >= 1 for _, problems in seen)  # never an empty problem list
+    assert seen[-1] == (59, 1) and _problems(world, channel) == before
+    assert report.linked == 59 and report.added == 0 and report.removed == 0

@@ -235,3 +235,23 @@ def test_seller_skus_are_the_shopify_fakes_skus_for_the_same_seed() -> None:
     with_gaps = TikTokFake(shops=3, products=20, variants=3, seed=7)
     listed = set().union(*(s.by_seller_sku for s in with_gaps.shops))
     assert listed == set(store.by_sku)
+
+
+def test_searches_see_status_changes_made_between_pages(
+        fake: TikTokFake, api: Any, server: tuple[SwappableApp, str]) -> None:
+    """Matching ids are kept from page to page (a big shop's read is not a scan a page), but
+    a product deactivated after the first page is gone from the next one and the count."""
+    path = "/product/202309/products/search"
+    first = api("POST", path, {"page_size": "5"}, {"status": "ACTIVATE"})["data"]
+    active = first["total_count"]
+    later = sorted(p.id for p in fake.shops[0].products.values()
+                   if p.status == "ACTIVATE")[-1]
+    changed = httpx.post(f"{server[1]}/_fake/products/{later}/status",
+                         json={"status": "SELLER_DEACTIVATED"})
+    assert changed.status_code == 200
+    query = {"page_size": "50", "page_token": first["next_page_token"]}
+    rest = api("POST", path, query, {"status": "ACTIVATE"})["data"]
+    assert rest["total_count"] == active - 1
+    assert later not in {p["id"] for p in rest["products"]}
+    inactive = api("POST", path, {"page_size": "50"}, {"status": "SELLER_DEACTIVATED"})["data"]
+    assert later in {p["id"] for p in inactive["products"]}
