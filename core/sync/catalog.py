@@ -281,9 +281,12 @@ class WholeStockRead:
                           if level.observed_at is not None and level.observed_at < self.started)
 
     def finish(self) -> set[str]:
-        """The read is complete: forget the levels it did not report; returns the tracked
-        catalog SKUs it did not answer for at all (read problems, never a 0)."""
+        """The read is complete: forget the levels it did not report (committed at once:
+        the look-up below reads the whole catalog, seconds at 1,000,000 SKUs, and must not
+        hold SQLite's only writer meanwhile); returns the tracked catalog SKUs it did not
+        answer for at all (read problems, never a 0)."""
         forget_levels_not_read(self.session, self.store_id, self.started, self.older)
+        self.session.commit()
         return unanswered_skus(self.session, self.store_id, self.started,
                                {sku for sku, _ in self.older})
 
