@@ -104,13 +104,57 @@ def _throttle_hint() -> Iterator[None]:
         raise dramatiq.Retry(str(exc), delay=max(1, int(exc.retry_after * 1000))) from exc
 
 
+class SyncRequests:
+    """When this process last asked for each organization's sync to run (its message's due
+    time), so that a request made while that message is still waiting is not sent again.
+
+    A delayed message cannot start before it is due (the broker holds it until then), and
+    the pass it starts leases every SKU pending at that moment: SKUs recorded before a
+    request that finds a message still waiting are in that pass. Orders made two requests
+    each (the store's stock webhook, the order's own), and each extra message was a pass
+    that found nothing to lease — CPU the order path needed (bench/order_sync.py). Due
+    times are wall-clock (the broker's `eta` is) and kept per process, whichever process
+    runs the message; a message the broker loses is the sweeper's, as before.
+    """
+
+    #: A message due sooner than this may be starting already: send another.
+    MARGIN_S = 0.02
+
+    def __init__(self, clock: Any = time.time) -> None:
+        self._clock = clock
+        self._due: dict[int, float] = {}
+        self._lock = threading.Lock()
+
+    def claim(self, organization_id: int, delay_ms: int) -> bool:
+        """Whether a message should be sent now (then it is recorded as due)."""
+        now = self._clock()
+        with self._lock:
+            if self._due.get(organization_id, 0.0) - now > self.MARGIN_S:
+                return False
+            self._due[organization_id] = now + delay_ms / 1000
+            return True
+
+    def forget(self, organization_id: int) -> None:
+        """The message was not sent after all: the next request sends one."""
+        with self._lock:
+            self._due.pop(organization_id, None)
+
+
+_sync_requests = SyncRequests()
+
+
 def request_sync(organization_id: int) -> bool:
-    """Ask for a `sync_pending` of the organization, soon. A broker that refuses is logged and
+    """Ask for a `sync_pending` of the organization, soon (unless this process's last request
+    for it is still waiting to run: see `SyncRequests`). A broker that refuses is logged and
     reported (False), never raised: the SKUs are recorded, and the scheduler's sweeper sends
     the message once the broker is back."""
+    delay = coalesce_ms()
+    if not _sync_requests.claim(organization_id, delay):
+        return True
     try:
-        sync_pending.send_with_options(args=(organization_id,), delay=coalesce_ms() or None)
+        sync_pending.send_with_options(args=(organization_id,), delay=delay or None)
     except Exception as exc:  # any broker failure: the work is recorded, the sweeper resends
+        _sync_requests.forget(organization_id)
         log.warning("could not enqueue a sync for organization %s (%s: %s); the sweeper will "
                     "send it", organization_id, type(exc).__name__, exc)
         return False

@@ -16,6 +16,7 @@ import httpx
 import pytest
 from dramatiq import Worker
 from dramatiq.brokers.stub import StubBroker
+from dramatiq.middleware import Middleware
 from flask.testing import FlaskClient
 from sqlmodel import Session, select
 
@@ -52,6 +53,12 @@ class World:
     org: DemoOrganization
     broker: StubBroker
     client: FlaskClient
+    counter: EnqueueCounter
+
+    @property
+    def sync_messages(self) -> int:
+        """`sync_pending` messages enqueued since the world was made."""
+        return self.counter.sent("sync_pending")
 
     def control(self, fake: str, method: str, name: str, body: Any = None,
                 params: Any = None) -> Any:
@@ -94,6 +101,20 @@ class World:
         return sum(n for path, n in by_path.items() if path.endswith("/inventory/update"))
 
 
+class EnqueueCounter(Middleware):
+    """Counts the messages sent, per actor (a delayed message enqueued again when it is due
+    keeps its id: counted once)."""
+
+    def __init__(self) -> None:
+        self.ids: dict[str, set[str]] = {}
+
+    def before_enqueue(self, broker: Any, message: Any, delay: Any) -> None:
+        self.ids.setdefault(message.actor_name, set()).add(message.message_id)
+
+    def sent(self, actor_name: str) -> int:
+        return len(self.ids.get(actor_name, ()))
+
+
 @pytest.fixture
 def stub_broker() -> Iterator[StubBroker]:
     """A StubBroker with our middleware (tiny backoffs) that the actors are bound to."""
@@ -129,8 +150,10 @@ def world(migrated_url: str, monkeypatch: pytest.MonkeyPatch,
             with session_scope() as session:
                 inventory.refresh_listings(session, pm, channel_id)
         app = create_app({"TESTING": True, "DATABASE_URL": migrated_url, "PLUGIN_MANAGER": pm})
+        counter = EnqueueCounter()
+        stub_broker.add_middleware(counter)
         try:
-            yield World(fakes, org, stub_broker, app.test_client())
+            yield World(fakes, org, stub_broker, app.test_client(), counter)
         finally:
             app.extensions["shelfsync.engine"].dispose()
             get_engine().dispose()
@@ -209,10 +232,10 @@ def test_out_of_order_webhooks_end_on_the_newest_stock(world: World) -> None:
 
 def test_a_burst_is_synced_with_one_push_per_shop(world: World,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SHELFSYNC_COALESCE_MS", "300")
+    monkeypatch.setenv("SHELFSYNC_COALESCE_MS", "1500")  # wide: five posts on a busy machine
     sku = live_sku(world)
     world.set_stock(sku, 17)
-    before = world.inventory_calls()
+    before, messages = world.inventory_calls(), world.sync_messages
     for change in range(5):  # five deliveries inside the coalescing window, distinct bodies
         # (the same body again is a duplicate, whatever its webhook id)
         sample = world.control("store", "POST", "webhook-sample",
@@ -223,6 +246,8 @@ def test_a_burst_is_synced_with_one_push_per_shop(world: World,
     world.drain()
     assert world.inventory_calls() - before == 2
     assert (world.shown(0, sku), world.shown(1, sku)) == expected(world, sku)
+    # One message for the burst: the first one was still waiting when the others came.
+    assert world.sync_messages - messages == 1
 
 
 def test_the_same_message_twice_leaves_the_same_state(world: World) -> None:
@@ -323,3 +348,17 @@ def _other_live_skus(world: World) -> list[str]:
             plain &= set(session.exec(select(SkuLink.store_sku).where(
                 SkuLink.channel_id == channel_id)))
     return sorted(plain - {first})
+
+
+def test_a_sync_request_is_not_sent_again_while_the_last_one_waits() -> None:
+    now = [1000.0]
+    requests = tasks.SyncRequests(clock=lambda: now[0])
+    assert requests.claim(7, 100)  # sent: due at 1000.1
+    now[0] += 0.05
+    assert not requests.claim(7, 100)  # the waiting message will lease what is pending now
+    assert requests.claim(8, 100)  # another organization has its own
+    now[0] += 0.04  # due in 10 ms: it may be starting, so a new message is sent
+    assert requests.claim(7, 100)
+    requests.forget(7)  # that send failed: the next request sends
+    assert requests.claim(7, 100)
+    assert requests.claim(9, 0) and requests.claim(9, 0)  # no delay: every request is sent
