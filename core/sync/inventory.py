@@ -90,7 +90,6 @@ from shelfsync.core.sync.inventory_types import (
 )
 from shelfsync.core.sync.linking import (
     auto_link,
-    read_listings,
     refresh_listings,
     shown_totals,
     skus_for_event,
@@ -344,14 +343,6 @@ def _read_store(session: Session, pm: ShelfsyncPluginManager, store: StoreConnec
                       frozenset(unread), MappingProxyType(flags))
 
 
-def _read_listings(session: Session, pm: ShelfsyncPluginManager, channel_id: int,
-                   report: SyncReport, budget: Budget | None) -> None:
-    """Read, store and link the channel's listings, page by page (see `read_listings`)."""
-    read_listings(session, pm, channel_id, budget)
-    report.count("fetch_listings")
-    auto_link(session, channel_id)
-
-
 def _reconcile_pass(session: Session, pm: ShelfsyncPluginManager, channel: ChannelConnection,
                     read: _StoreRead, report: SyncReport, *, dry_run: bool,
                     budget: Budget | None, sync_run: SyncRun | None,
@@ -413,12 +404,10 @@ def _reconcile_one(engine: Engine, pm: ShelfsyncPluginManager, channel_id: int,
         session.commit()
         try:
             if ahead is None:
-                _read_listings(session, pm, channel_id, report, budget)
-            else:
-                refused = ahead.result()
-                if refused is not None:
-                    raise refused
-                report.count("fetch_listings")
+                refresh_listings(session, pm, channel_id, budget=budget)
+            elif (refused := ahead.result()) is not None:
+                raise refused
+            report.count("fetch_listings")
         except PluginError as exc:
             report.errors[channel_id] = exc.message
             finish_run(session, run, report, exc.message)
