@@ -246,7 +246,7 @@ def handle_order(binding_id: int) -> None:
                  f" ({outcome.reason})" if outcome.reason else "")
         # Units held back (a new order) or released (now in the store): the engine queued
         # the SKUs; every channel's quantities follow at once.
-        organization_id = orders.organization_of(binding_id)
+        organization_id = outcome.organization_id
         if organization_id is not None:
             request_sync(organization_id)
 

@@ -213,6 +213,8 @@ class Outcome:
     store_order: StoreOrderRef | None = None
     #: False when another worker held the order, or it was not due.
     attempted: bool = True
+    #: The order's organization, when attempted (its held-back units are re-synced).
+    organization_id: int | None = None
 
 
 class Refusal(Exception):
@@ -326,17 +328,18 @@ def create_in_store(session: Session, pm: ShelfsyncPluginManager, binding_id: in
         return Outcome(binding_id, "", "", attempted=False)
     if not leased:
         return Outcome(binding_id, binding.channel_order_id, binding.status, attempted=False)
+    channel = session.get(ChannelConnection, binding.channel_id)
+    assert channel is not None
     decided = _decide(session, binding, now)
     if decided is not None:
         session.commit()
-        return decided
-    channel = session.get(ChannelConnection, binding.channel_id)
-    assert channel is not None
+        return replace(decided, organization_id=channel.organization_id)
     try:
         order = store_order_for(session, binding, order_from_payload(binding.payload), channel)
         connection = store_connection(store_of(session, channel.organization_id))
     except Refusal as refusal:
-        return _fail(session, binding, owner, refusal, now)
+        return replace(_fail(session, binding, owner, refusal, now),
+                       organization_id=channel.organization_id)
     session.commit()  # nothing open while the store is called
     try:
         ref: StoreOrderRef = pm.call(connection, "shelfsync_create_order", order=order)
@@ -344,7 +347,8 @@ def create_in_store(session: Session, pm: ShelfsyncPluginManager, binding_id: in
         session.rollback()
         binding = session.get(OrderBinding, binding_id, populate_existing=True)
         assert binding is not None
-        return _fail(session, binding, owner, classify(exc), clock())
+        return replace(_fail(session, binding, owner, classify(exc), clock()),
+                       organization_id=channel.organization_id)
     _settle(session, binding_id, status=OrderState.CREATED.value, store_order_id=ref.id,
             store_order_name=ref.name, failure_reason_code=None, fix_hint=None, retry_at=None)
     # Its units are no longer held back: the store's own stock now counts them.
@@ -352,7 +356,7 @@ def create_in_store(session: Session, pm: ShelfsyncPluginManager, binding_id: in
     _cancelled_meanwhile(session, binding_id)
     session.commit()
     return Outcome(binding_id, binding.channel_order_id, OrderState.CREATED.value,
-                   store_order=ref)
+                   store_order=ref, organization_id=channel.organization_id)
 
 
 def _cancelled_meanwhile(session: Session, binding_id: int) -> None:
