@@ -175,3 +175,16 @@ def session(engine: Engine) -> Iterator[Session]:
     """A session on `engine`; objects stay readable after commit."""
     with Session(engine, expire_on_commit=False) as session:
         yield session
+
+
+@pytest.fixture(autouse=True)
+def _no_shopify_bucket_from_an_earlier_test() -> Iterator[None]:
+    """The Shopify client keeps what it learnt of each shop's cost bucket per base URL, for
+    the process's life. A test's fake listens on a port a finished test's fake may have had:
+    without this, a bucket of 400 learnt there refused a 502-point query here before asking
+    (seen with one xdist worker). Each test starts as a new process would."""
+    from shelfsync.plugins.shopify import client
+
+    with client._BUDGETS_LOCK:
+        client._BUDGETS.clear()
+    yield
