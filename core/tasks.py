@@ -30,7 +30,7 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -120,7 +120,7 @@ class SyncRequests:
     #: A message due sooner than this may be starting already: send another.
     MARGIN_S = 0.02
 
-    def __init__(self, clock: Any = time.time) -> None:
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
         self._due: dict[int, float] = {}
         self._lock = threading.Lock()
@@ -138,6 +138,12 @@ class SyncRequests:
         """The message was not sent after all: the next request sends one."""
         with self._lock:
             self._due.pop(organization_id, None)
+
+    def clear(self) -> None:
+        """The actors now send to another broker, which holds none of the messages recorded
+        here: every next request sends one."""
+        with self._lock:
+            self._due.clear()
 
 
 _sync_requests = SyncRequests()
@@ -356,6 +362,7 @@ ACTORS: tuple[dramatiq.Actor[Any, Any], ...] = (
 def use_broker(target: dramatiq.Broker) -> None:
     """Bind every Shelfsync actor to `target` (tests' StubBroker, the demo's broker)."""
     _broker.rebind_actors(target, ACTORS)
+    _sync_requests.clear()
 
 
 def _log_report(kind: str, ident: int, report: SyncReport) -> None:

@@ -183,8 +183,7 @@ def _no_shopify_bucket_from_an_earlier_test() -> Iterator[None]:
     the process's life. A test's fake listens on a port a finished test's fake may have had:
     without this, a bucket of 400 learnt there refused a 502-point query here before asking
     (seen with one xdist worker). Each test starts as a new process would."""
-    from shelfsync.plugins.shopify import client
+    from shelfsync.plugins.shopify.client import forget_budget
 
-    with client._BUDGETS_LOCK:
-        client._BUDGETS.clear()
+    forget_budget()
     yield

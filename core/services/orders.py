@@ -122,9 +122,8 @@ def handle_order(pm: ShelfsyncPluginManager, binding_id: int, owner: str, *,
     """A webhook's order end to end: read it when only its id is known, then create it.
 
     One session for both (each step still commits on its own, with no transaction open
-    across a call): the channel and binding rows the read loaded serve the attempt, and the
-    outcome names the organization, whose held-back units the caller re-syncs. Three
-    sessions before, for the same rows, were a tenth of an order's statements."""
+    across a call). The outcome names the organization, whose held-back units the caller
+    re-syncs: looking it up in a session of its own was 2 of an order's 23 statements."""
     with session_scope() as session:
         _read_event_order(session, pm, binding_id)
         return _create(session, pm, binding_id, owner, clock=clock, force=False)

@@ -319,7 +319,8 @@ def _settle(session: Session, binding_id: int, **values: Any) -> None:
 def create_in_store(session: Session, pm: ShelfsyncPluginManager, binding_id: int, owner: str,
                     *, clock: Clock = utcnow, force: bool = False) -> Outcome:
     """One attempt at the order's store order. Commits the lease before the store call and
-    the outcome after it; no transaction is open while the store is called."""
+    the outcome after it; no transaction is open while the store is called. An attempted
+    outcome names the order's organization (its held-back units are re-synced)."""
     now = clock()
     leased = lease_order(session, binding_id, owner, now, force=force)
     session.commit()
@@ -330,25 +331,32 @@ def create_in_store(session: Session, pm: ShelfsyncPluginManager, binding_id: in
         return Outcome(binding_id, binding.channel_order_id, binding.status, attempted=False)
     channel = session.get(ChannelConnection, binding.channel_id)
     assert channel is not None
+    outcome = _attempt(session, pm, binding, channel, owner, now, clock)
+    return replace(outcome, organization_id=channel.organization_id)
+
+
+def _attempt(session: Session, pm: ShelfsyncPluginManager, binding: OrderBinding,
+             channel: ChannelConnection, owner: str, now: datetime, clock: Clock) -> Outcome:
+    """The leased order decided, then created in the store (or failed with its reason)."""
+    binding_id = binding.id
+    assert binding_id is not None
     decided = _decide(session, binding, now)
     if decided is not None:
         session.commit()
-        return replace(decided, organization_id=channel.organization_id)
+        return decided
     try:
         order = store_order_for(session, binding, order_from_payload(binding.payload), channel)
         connection = store_connection(store_of(session, channel.organization_id))
     except Refusal as refusal:
-        return replace(_fail(session, binding, owner, refusal, now),
-                       organization_id=channel.organization_id)
+        return _fail(session, binding, owner, refusal, now)
     session.commit()  # nothing open while the store is called
     try:
         ref: StoreOrderRef = pm.call(connection, "shelfsync_create_order", order=order)
     except Exception as exc:
         session.rollback()
-        binding = session.get(OrderBinding, binding_id, populate_existing=True)
-        assert binding is not None
-        return replace(_fail(session, binding, owner, classify(exc), clock()),
-                       organization_id=channel.organization_id)
+        refreshed = session.get(OrderBinding, binding_id, populate_existing=True)
+        assert refreshed is not None
+        return _fail(session, refreshed, owner, classify(exc), clock())
     _settle(session, binding_id, status=OrderState.CREATED.value, store_order_id=ref.id,
             store_order_name=ref.name, failure_reason_code=None, fix_hint=None, retry_at=None)
     # Its units are no longer held back: the store's own stock now counts them.
@@ -356,7 +364,7 @@ def create_in_store(session: Session, pm: ShelfsyncPluginManager, binding_id: in
     _cancelled_meanwhile(session, binding_id)
     session.commit()
     return Outcome(binding_id, binding.channel_order_id, OrderState.CREATED.value,
-                   store_order=ref, organization_id=channel.organization_id)
+                   store_order=ref)
 
 
 def _cancelled_meanwhile(session: Session, binding_id: int) -> None:

@@ -141,10 +141,14 @@ def budget_for(base_url: str) -> CostBudget:
         return _BUDGETS.setdefault(key, CostBudget())
 
 
-def forget_budget(base_url: str) -> None:
-    """Drop what we know of a shop's bucket (a new process starts from nothing either)."""
+def forget_budget(base_url: str | None = None) -> None:
+    """Drop what we know of a shop's bucket, or of every shop's without `base_url` (a new
+    process starts from nothing either)."""
     with _BUDGETS_LOCK:
-        _BUDGETS.pop(base_url.rstrip("/"), None)
+        if base_url is None:
+            _BUDGETS.clear()
+        else:
+            _BUDGETS.pop(base_url.rstrip("/"), None)
 
 
 @dataclass

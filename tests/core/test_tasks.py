@@ -362,3 +362,6 @@ def test_a_sync_request_is_not_sent_again_while_the_last_one_waits() -> None:
     requests.forget(7)  # that send failed: the next request sends
     assert requests.claim(7, 100)
     assert requests.claim(9, 0) and requests.claim(9, 0)  # no delay: every request is sent
+    assert not requests.claim(8, 100)  # still waiting
+    requests.clear()  # another broker: none of these messages is in it
+    assert requests.claim(8, 100)
