@@ -7,9 +7,10 @@ the same state as if they had run one after the other.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Insert
 from sqlalchemy.dialects import postgresql, sqlite
@@ -29,12 +30,46 @@ class StoreAlreadyConnected(ConfigurationError):
 
 def insert_for(session: Session, model: type[Any]) -> Any:
     """The dialect's INSERT construct that supports ON CONFLICT (PostgreSQL and SQLite)."""
-    dialect = session.get_bind().dialect.name
+    return _dialect_insert(session.get_bind().dialect.name, model)
+
+
+def _dialect_insert(dialect: str, target: Any) -> Any:
     if dialect == "postgresql":
-        return postgresql.insert(model)
+        return postgresql.insert(target)
     if dialect == "sqlite":
-        return sqlite.insert(model)
+        return sqlite.insert(target)
     raise ConfigurationError(f"unsupported database dialect {dialect!r}: use PostgreSQL or SQLite")
+
+
+S = TypeVar("S")
+
+
+class Prebuilt(Generic[S]):
+    """A statement built once per database dialect, then executed with bind parameters.
+
+    Building an upsert is most of what it costs on the order path: `insert.excluded` makes an
+    alias of the whole table, and a new statement object computes its cache key again on
+    every execution. `build` receives a function making the dialect's ON CONFLICT-capable
+    INSERT of a model's table (a Core insert: no ORM bookkeeping for rows nobody loads).
+    """
+
+    def __init__(self, build: Callable[[Callable[[type[Any]], Any]], S]) -> None:
+        self._build = build
+        self._built: dict[str, S] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, session: Session) -> S:
+        """The statement for the session's database."""
+        dialect = session.get_bind().dialect.name
+        built = self._built.get(dialect)
+        if built is None:
+            with self._lock:
+                built = self._built.get(dialect)
+                if built is None:
+                    built = self._build(
+                        lambda model: _dialect_insert(dialect, model.__table__))
+                    self._built[dialect] = built
+        return built
 
 
 def add_store_connection(
@@ -137,18 +172,25 @@ def record_stock_many(session: Session, store_connection_id: int,
     rows = [{"store_connection_id": store_connection_id, "sku": sku,
              "location_id": location_id, "available": available, "observed_at": observed_at}
             for (sku, location_id), (available, observed_at) in newest.items()]
-    table = StockLevel.__table__  # type: ignore[attr-defined]
+    statement = _RECORD_STOCK(session)
     written = 0
     for start in range(0, len(rows), STOCK_BATCH):
-        insert: Insert = insert_for(session, StockLevel).values(rows[start:start + STOCK_BATCH])
-        statement = insert.on_conflict_do_update(  # type: ignore[attr-defined]
-            index_elements=["store_connection_id", "sku", "location_id"],
-            set_={"available": insert.excluded.available,  # type: ignore[attr-defined]
-                  "observed_at": insert.excluded.observed_at},  # type: ignore[attr-defined]
-            where=table.c.observed_at < insert.excluded.observed_at,  # type: ignore[attr-defined]
-        ).returning(table.c.id)
-        written += len(session.execute(statement).all())
+        written += len(session.execute(statement, rows[start:start + STOCK_BATCH]).all())
     return written
+
+
+def _record_stock_statement(insert_into: Callable[[type[Any]], Any]) -> Insert:
+    table = StockLevel.__table__  # type: ignore[attr-defined]
+    insert = insert_into(StockLevel)
+    return insert.on_conflict_do_update(  # type: ignore[no-any-return]
+        index_elements=["store_connection_id", "sku", "location_id"],
+        set_={"available": insert.excluded.available, "observed_at": insert.excluded.observed_at},
+        where=table.c.observed_at < insert.excluded.observed_at,
+    ).returning(table.c.id)
+
+
+#: Newer-wins stock upsert; executed with many rows at once (the driver batches them).
+_RECORD_STOCK = Prebuilt(_record_stock_statement)
 
 
 def record_webhook_receipt(
@@ -157,14 +199,14 @@ def record_webhook_receipt(
     """Remember a webhook delivery; False when the same delivery was already recorded."""
     if not dedup_key:
         raise InvalidInput("dedup_key", "a webhook without a delivery id cannot be deduplicated")
-    insert = insert_for(session, WebhookReceipt).values(
-        platform=platform, connection_id=connection_id, dedup_key=dedup_key, topic=topic
-    )
-    table = WebhookReceipt.__table__  # type: ignore[attr-defined]
-    statement = insert.on_conflict_do_nothing(
-        index_elements=["platform", "connection_id", "dedup_key"]
-    ).returning(table.c.id)
-    return session.execute(statement).scalar_one_or_none() is not None
+    return session.execute(_RECORD_RECEIPT(session), {
+        "platform": platform, "connection_id": connection_id, "dedup_key": dedup_key,
+        "topic": topic}).scalar_one_or_none() is not None
+
+
+_RECORD_RECEIPT = Prebuilt(lambda insert_into: insert_into(WebhookReceipt).on_conflict_do_nothing(
+    index_elements=["platform", "connection_id", "dedup_key"]
+).returning(WebhookReceipt.__table__.c.id))  # type: ignore[attr-defined]
 
 
 def rotate_stored_credentials(session: Session, secret_key: str | None = None) -> int:

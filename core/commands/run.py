@@ -46,7 +46,7 @@ from shelfsync.core.db import (
     upgrade,
 )
 from shelfsync.core.errors import ConfigurationError
-from shelfsync.core.http import ALLOW_PRIVATE_ENV
+from shelfsync.core.http import ALLOW_PRIVATE_ENV, quiet_request_log
 from shelfsync.core.models import ChannelConnection, Organization, StoreConnection
 from shelfsync.core.webhook_setup import subscribe_organization
 from shelfsync.core.wsgi_server import serving_production
@@ -184,6 +184,7 @@ def run_command(host: str, port: int, threads: int) -> None:
     _require_secret_key()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: "
                         "%(message)s")
+    quiet_request_log()
     _stop_on_sigterm()
     try:
         with serving_everything(host, port, threads=threads) as url:

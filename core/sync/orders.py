@@ -34,11 +34,11 @@ from shelfsync.core.models import (
     SkuLink,
     utcnow,
 )
+from shelfsync.core.models_ops import Prebuilt
 from shelfsync.core.plugins import ShelfsyncPluginManager
 from shelfsync.core.sync.cancellation import note_channel_cancellation
 from shelfsync.core.sync.context import (
     backoff,
-    insert_for,
     settings_of,
     store_connection,
     store_of,
@@ -137,10 +137,7 @@ def accept_order(session: Session, channel_id: int, *, order_id: str, status: st
     if order is not None:
         values["payload"] = order_to_payload(order)
         values["units"] = _held_units(session, channel_id, order)
-    insert = insert_for(session, OrderBinding).values(**values)
-    inserted = session.execute(insert.on_conflict_do_nothing(
-        index_elements=["channel_id", "channel_order_id"]).returning(table.c.id)
-    ).scalar_one_or_none()
+    inserted = session.execute(_INTAKE(session), values).scalar_one_or_none()
     if inserted is not None:
         return int(inserted)
     found = session.execute(select(
@@ -164,6 +161,11 @@ def accept_order(session: Session, channel_id: int, *, order_id: str, status: st
     if changes:
         session.execute(update(table).where(table.c.id == found.id).values(**changes))
     return int(found.id)
+
+
+#: An order's first sighting; a later one finds the row (racing intakes make one row).
+_INTAKE = Prebuilt(lambda insert_into: insert_into(OrderBinding).on_conflict_do_nothing(
+    index_elements=["channel_id", "channel_order_id"]).returning(_table().c.id))
 
 
 def _created_moved_on(session: Session, channel_id: int, found: Any, status: str,

@@ -18,13 +18,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, delete, exists, or_, select, update
 from sqlmodel import Session
 
 from shelfsync.core.errors import InvalidInput
 from shelfsync.core.models import PendingSku, utcnow
-from shelfsync.core.sync.context import chunks, insert_for
+from shelfsync.core.models_ops import Prebuilt
+from shelfsync.core.sync.context import chunks
 
 Clock = Callable[[], datetime]
 #: How long a pass owns the SKUs it leased: longer than a pass takes (the actors' time limit
@@ -54,24 +56,32 @@ def mark_pending(session: Session, organization_id: int, skus: Iterable[str],
                  observed_at: datetime) -> int:
     """Queue `skus` for the organization; returns how many rows were added or moved forward.
 
-    One INSERT … ON CONFLICT DO UPDATE … WHERE per SKU: an existing row only takes a newer
-    `observed_at`, so a late, older webhook changes nothing. A leased row keeps its lease: the
-    pass that holds it leaves it pending when it finds a time newer than its store read.
+    One INSERT … ON CONFLICT DO UPDATE … WHERE for all of them (the driver batches the rows):
+    an existing row only takes a newer `observed_at`, so a late, older webhook changes nothing.
+    A leased row keeps its lease: the pass that holds it leaves it pending when it finds a time
+    newer than its store read.
     """
     if observed_at.tzinfo is None:
         raise InvalidInput("observed_at", "must be timezone-aware (UTC)")
+    rows = [{"organization_id": organization_id, "sku": sku, "observed_at": observed_at}
+            for sku in dict.fromkeys(s.strip() for s in skus if s and s.strip())]
+    if not rows:
+        return 0
+    return len(session.execute(_MARK(session), rows).all())
+
+
+def _mark_statement(insert_into: Callable[[type[Any]], Any]) -> Any:
     table = _table()
-    changed = 0
-    for sku in dict.fromkeys(s.strip() for s in skus if s and s.strip()):
-        insert = insert_for(session, PendingSku).values(
-            organization_id=organization_id, sku=sku, observed_at=observed_at)
-        statement = insert.on_conflict_do_update(
-            index_elements=["organization_id", "sku"],
-            set_={"observed_at": insert.excluded.observed_at},
-            where=table.c.observed_at < insert.excluded.observed_at,
-        ).returning(table.c.id)
-        changed += session.execute(statement).scalar_one_or_none() is not None
-    return changed
+    insert = insert_into(PendingSku)
+    return insert.on_conflict_do_update(
+        index_elements=["organization_id", "sku"],
+        set_={"observed_at": insert.excluded.observed_at},
+        where=table.c.observed_at < insert.excluded.observed_at,
+    ).returning(table.c.id)
+
+
+#: Newer-wins upsert of pending SKUs; executed with all of a call's rows at once.
+_MARK = Prebuilt(_mark_statement)
 
 
 def _free(now: datetime):  # type: ignore[no-untyped-def]

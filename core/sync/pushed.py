@@ -19,14 +19,16 @@ Rows without a version (written before versions existed) give way to any push.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import and_, or_, select, update
 from sqlmodel import Session
 
 from shelfsync.core.models import PushedQuantity, utcnow
-from shelfsync.core.sync.context import CHUNK, chunks, insert_for
+from shelfsync.core.models_ops import Prebuilt
+from shelfsync.core.sync.context import CHUNK, chunks
 
 
 def _table():  # type: ignore[no-untyped-def]
@@ -58,19 +60,8 @@ def _upsert(session: Session, channel_id: int, quantities: Mapping[str, int | No
     caller."""
     if not quantities:
         return set()
-    table = _table()
     now = utcnow()
-    insert = insert_for(session, PushedQuantity)
-    if only_same_version:
-        allowed = or_(table.c.version.is_(None), table.c.version == insert.excluded.version)
-    else:
-        allowed = or_(table.c.version.is_(None), table.c.version <= insert.excluded.version)
-    statement = insert.on_conflict_do_update(
-        index_elements=["channel_id", "sku_id"],
-        set_={"quantity": insert.excluded.quantity, "pushed_at": insert.excluded.pushed_at,
-              "version": insert.excluded.version},
-        where=allowed,
-    ).returning(table.c.sku_id)
+    statement = (_RECORD if only_same_version else _CLAIM)(session)
     rows = [{"channel_id": channel_id, "sku_id": sku_id, "quantity": quantity,
              "pushed_at": now, "version": version}
             for sku_id, quantity in sorted(quantities.items())]
@@ -78,6 +69,27 @@ def _upsert(session: Session, channel_id: int, quantities: Mapping[str, int | No
     for part in chunks(rows, CHUNK):
         written.update(session.execute(statement, list(part)).scalars())
     return written
+
+
+def _upsert_statement(insert_into: Callable[[type[Any]], Any], *,
+                      only_same_version: bool) -> Any:
+    table = _table()
+    insert = insert_into(PushedQuantity)
+    if only_same_version:
+        allowed = or_(table.c.version.is_(None), table.c.version == insert.excluded.version)
+    else:
+        allowed = or_(table.c.version.is_(None), table.c.version <= insert.excluded.version)
+    return insert.on_conflict_do_update(
+        index_elements=["channel_id", "sku_id"],
+        set_={"quantity": insert.excluded.quantity, "pushed_at": insert.excluded.pushed_at,
+              "version": insert.excluded.version},
+        where=allowed,
+    ).returning(table.c.sku_id)
+
+
+#: A claim writes where nothing newer is stored; a record only where its claim still stands.
+_CLAIM = Prebuilt(lambda insert_into: _upsert_statement(insert_into, only_same_version=False))
+_RECORD = Prebuilt(lambda insert_into: _upsert_statement(insert_into, only_same_version=True))
 
 
 def claim(session: Session, channel_id: int, sku_ids: Sequence[str],
