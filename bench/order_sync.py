@@ -162,6 +162,7 @@ def main() -> None:
                         raise SystemExit(f"could not subscribe: {subscribed.error}")
             for server in (fakes.store_server, fakes.channel_server):
                 httpx.delete(f"{server.base_url}/_fake/requests", timeout=10)
+            probe_before = _speed_probe()
             cpu_before = _group_cpu(workers.pid), time.process_time()
             placed = _place_orders(args, fakes, skus)
             elapsed = placed.pop("_elapsed")
@@ -174,7 +175,10 @@ def main() -> None:
             made = Counter(o.source_identifier for o in fakes.store.store.orders)
             deliveries = {"tiktok": list(fakes.channel.webhooks.delivered),
                           "shopify": list(fakes.store.webhooks.delivered)}
+            probe_after = _speed_probe()
         _report(args, placed, elapsed, done_at, calls, requests, made)
+        print(f"speed probe (a fixed pure-Python loop, CPU ms; higher: a slower host): "
+              f"{probe_before:.0f} before the orders, {probe_after:.0f} after")
         if args.timeline:
             _timeline(placed, done_at, deliveries)
             print(f"CPU while the orders ran: Shelfsync {cpu[0]:.1f} s "
@@ -194,6 +198,20 @@ def main() -> None:
         if db_name is not None:
             _drop(db_name)
         scratch.cleanup()
+
+
+def _speed_probe() -> float:
+    """CPU milliseconds of a fixed pure-Python loop, best of three: the same tree's figures
+    differ by half between two hours of this shared machine (docs/performance.md), and this
+    says which hour a run had."""
+    best = float("inf")
+    for _ in range(3):
+        started = time.process_time()
+        total = 0
+        for i in range(300_000):
+            total += i * i % 7
+        best = min(best, (time.process_time() - started) * 1000)
+    return best
 
 
 def _shelfsync_run(env: dict[str, str], threads: int) -> tuple[subprocess.Popen[bytes], str]:
