@@ -98,13 +98,14 @@ def _read_event_order(session: Session, pm: ShelfsyncPluginManager,
                       binding_id: int) -> PollResult:
     """Read the order a bare webhook named: by its id when the channel's plugin can
     (`shelfsync_fetch_order`), else from its update time (the page of changed orders that
-    holds it). Commits what it read."""
+    holds it). Read by id, the intake's transaction is left open: the caller leases the
+    order next, in the same transaction."""
     binding = session.get(OrderBinding, binding_id)
     if binding is None or is_read(binding):
         return PollResult()
     since, channel_id = binding.channel_updated_at, binding.channel_id
     order_id = binding.channel_order_id
-    one = read_one_order(session, pm, channel_id, order_id)
+    one = read_one_order(session, pm, channel_id, order_id, commit=False)
     if one is not None:
         return one
     return read_orders(session, pm, channel_id, since, until_found=order_id, max_pages=5)
@@ -121,9 +122,10 @@ def handle_order(pm: ShelfsyncPluginManager, binding_id: int, owner: str, *,
                  clock: Clock = utcnow) -> Outcome:
     """A webhook's order end to end: read it when only its id is known, then create it.
 
-    One session for both (each step still commits on its own, with no transaction open
-    across a call). The outcome names the organization, whose held-back units the caller
-    re-syncs: looking it up in a session of its own was 2 of an order's 23 statements."""
+    One session for both, with no transaction open across a call; the order read by its id
+    is taken in and leased in one transaction. The outcome names the organization, whose
+    held-back units the caller re-syncs: looking it up in a session of its own was 2 of an
+    order's 23 statements."""
     with session_scope() as session:
         _read_event_order(session, pm, binding_id)
         return _create(session, pm, binding_id, owner, clock=clock, force=False)

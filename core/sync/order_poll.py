@@ -83,8 +83,10 @@ def read_orders(session: Session, pm: ShelfsyncPluginManager, channel_id: int,
 
 
 def _take(session: Session, channel_id: int, organization_id: int, shop_name: str,
-          result: PollResult, orders: list[ChannelOrder]) -> None:
-    """Accept `orders` (idempotent), queue the SKUs whose held-back units changed, commit."""
+          result: PollResult, orders: list[ChannelOrder], *, commit: bool = True) -> None:
+    """Accept `orders` (idempotent), queue the SKUs whose held-back units changed, commit
+    (unless the caller's next statement belongs in the same transaction: see
+    `read_one_order`)."""
     before = len(result.binding_ids)
     for order in orders:
         if not order.shop_name:
@@ -98,14 +100,19 @@ def _take(session: Session, channel_id: int, organization_id: int, shop_name: st
     changed = held_skus(session, result.binding_ids[-taken:] if taken else [])
     if changed:
         mark_pending(session, organization_id, changed, datetime.now(UTC))
-    session.commit()
+    if commit:
+        session.commit()
 
 
 def read_one_order(session: Session, pm: ShelfsyncPluginManager, channel_id: int,
-                   order_id: str) -> PollResult | None:
+                   order_id: str, *, commit: bool = True) -> PollResult | None:
     """Read one order by id (`shelfsync_fetch_order`) and accept it; None when the channel's
     plugin has no such hook (the caller reads the page of changed orders instead). An order
-    the channel does not know raises `NotFound`, as the hook does."""
+    the channel does not know raises `NotFound`, as the hook does.
+
+    Without `commit` the intake's transaction is left open for the caller to finish at once
+    (a webhook's order is leased in the same transaction: one commit fewer per order); no
+    call is made while it is open."""
     row = session.get(ChannelConnection, channel_id)
     if row is None:
         return PollResult()
@@ -121,5 +128,5 @@ def read_one_order(session: Session, pm: ShelfsyncPluginManager, channel_id: int
             "something else than that order", platform=connection.platform,
             code="bad_order_answer")
     result = PollResult(pages=1)
-    _take(session, channel_id, organization_id, shop_name, result, [order])
+    _take(session, channel_id, organization_id, shop_name, result, [order], commit=commit)
     return result

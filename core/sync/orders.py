@@ -30,8 +30,10 @@ from shelfsync.core.errors import AuthError, BadRequest, NotFound, ShelfsyncErro
 from shelfsync.core.models import (
     CatalogVariant,
     ChannelConnection,
+    ChannelSettings,
     OrderBinding,
     SkuLink,
+    StoreConnection,
     utcnow,
 )
 from shelfsync.core.models_ops import Prebuilt
@@ -228,18 +230,22 @@ class Refusal(Exception):
 
 
 def lease_order(session: Session, binding_id: int, owner: str, now: datetime,
-                *, force: bool = False) -> bool:
+                *, force: bool = False) -> OrderBinding | None:
     """Take the order for `owner` until `now + LEASE_TTL` if it is waiting (or failed and due,
-    or `force`: a merchant's retry) and free; the caller commits at once."""
+    or `force`: a merchant's retry) and free; the caller commits at once. Returns the leased
+    row as it now stands (one UPDATE … RETURNING: no second read), None when not taken."""
     table = _table()
     due = or_(table.c.status == OrderState.WAITING.value,
               and_(table.c.status == OrderState.FAILED.value,
                    or_(table.c.retry_at <= now, force)))
     free = or_(table.c.lease_expires_at.is_(None), table.c.lease_expires_at <= now,
                table.c.lease_owner == owner)
-    result = session.execute(update(table).where(table.c.id == binding_id, due, free).values(
-        lease_owner=owner, lease_expires_at=now + LEASE_TTL, attempts=table.c.attempts + 1))
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    statement = (update(OrderBinding).where(table.c.id == binding_id, due, free)
+                 .values(lease_owner=owner, lease_expires_at=now + LEASE_TTL,
+                         attempts=table.c.attempts + 1)
+                 .returning(OrderBinding))
+    return session.execute(statement, execution_options={
+        "synchronize_session": False, "populate_existing": True}).scalar_one_or_none()
 
 
 def _convert(amount: Money | None, store_currency: str, rate: Decimal) -> Money | None:
@@ -257,9 +263,11 @@ def _convert(amount: Money | None, store_currency: str, rate: Decimal) -> Money 
 
 
 def store_order_for(session: Session, binding: OrderBinding, order: ChannelOrder,
-                    channel: ChannelConnection) -> ChannelOrder:
+                    channel: ChannelConnection, *, store: StoreConnection | None = None,
+                    settings: ChannelSettings | None = None) -> ChannelOrder:
     """The order the store receives: lines named by their linked store SKUs, amounts in the
-    store's currency, the shop's name. `Refusal` when it cannot be made."""
+    store's currency, the shop's name. `Refusal` when it cannot be made. `store` and
+    `settings` spare reading them again when the caller has them."""
     ids = sorted({line.sku_id for line in order.lines})
     links = dict(session.execute(select(SkuLink.sku_id, SkuLink.store_sku).where(
         SkuLink.channel_id == binding.channel_id, SkuLink.sku_id.in_(ids))).all())
@@ -268,14 +276,15 @@ def store_order_for(session: Session, binding: OrderBinding, order: ChannelOrder
     if unlinked:
         raise Refusal(Reason.SKU_NOT_LINKED,
                       f"SKUs not linked to the store: {', '.join(unlinked)}")
-    store = store_of(session, channel.organization_id)
+    store = store if store is not None else store_of(session, channel.organization_id)
     currencies = set(session.execute(select(CatalogVariant.currency).where(
         CatalogVariant.store_connection_id == store.id,
         CatalogVariant.sku.in_(sorted(set(links.values()))))).scalars())
     store_currency = next((c for c in sorted(c for c in currencies if c)), "")
     shop_currency = next((m.currency for m in (order.total, *(li.unit_price for li in
                                                                order.lines)) if m), "")
-    rate = Decimal(str(settings_of(session, binding.channel_id).currency_rate or 1))
+    settings = settings if settings is not None else settings_of(session, binding.channel_id)
+    rate = Decimal(str(settings.currency_rate or 1))
     if store_currency and shop_currency and store_currency != shop_currency and rate == 1:
         raise Refusal(Reason.CURRENCY_MISMATCH,
                       f"the shop sells in {shop_currency}, the store in {store_currency}, and "
@@ -312,10 +321,14 @@ def classify(exc: BaseException) -> Refusal:
     return Refusal(Reason.STORE_API_ERROR, str(exc) or type(exc).__name__, retry=True)
 
 
-def _settle(session: Session, binding_id: int, **values: Any) -> None:
+def _settle(session: Session, binding_id: int, **values: Any) -> Any:
+    """End the attempt's lease with these values; the row as it now stands (its held units,
+    its channel status: what the caller needs next, without reading the row again), or None
+    when the order is gone."""
     table = _table()
-    session.execute(update(table).where(table.c.id == binding_id).values(
-        lease_owner=None, lease_expires_at=None, updated_at=utcnow(), **values))
+    return session.execute(update(table).where(table.c.id == binding_id).values(
+        lease_owner=None, lease_expires_at=None, updated_at=utcnow(), **values).returning(
+        table.c.units, table.c.channel_status, table.c.channel_id)).first()
 
 
 def create_in_store(session: Session, pm: ShelfsyncPluginManager, binding_id: int, owner: str,
@@ -324,13 +337,13 @@ def create_in_store(session: Session, pm: ShelfsyncPluginManager, binding_id: in
     the outcome after it; no transaction is open while the store is called. An attempted
     outcome names the order's organization (its held-back units are re-synced)."""
     now = clock()
-    leased = lease_order(session, binding_id, owner, now, force=force)
+    binding = lease_order(session, binding_id, owner, now, force=force)
     session.commit()
-    binding = session.get(OrderBinding, binding_id, populate_existing=True)
     if binding is None:
-        return Outcome(binding_id, "", "", attempted=False)
-    if not leased:
-        return Outcome(binding_id, binding.channel_order_id, binding.status, attempted=False)
+        other = session.get(OrderBinding, binding_id, populate_existing=True)
+        if other is None:
+            return Outcome(binding_id, "", "", attempted=False)
+        return Outcome(binding_id, other.channel_order_id, other.status, attempted=False)
     channel = session.get(ChannelConnection, binding.channel_id)
     assert channel is not None
     outcome = _attempt(session, pm, binding, channel, owner, now, clock)
@@ -342,13 +355,16 @@ def _attempt(session: Session, pm: ShelfsyncPluginManager, binding: OrderBinding
     """The leased order decided, then created in the store (or failed with its reason)."""
     binding_id = binding.id
     assert binding_id is not None
-    decided = _decide(session, binding, now)
+    settings = settings_of(session, binding.channel_id)
+    decided = _decide(session, binding, now, settings)
     if decided is not None:
         session.commit()
         return decided
     try:
-        order = store_order_for(session, binding, order_from_payload(binding.payload), channel)
-        connection = store_connection(store_of(session, channel.organization_id))
+        store = store_of(session, channel.organization_id)
+        order = store_order_for(session, binding, order_from_payload(binding.payload), channel,
+                                store=store, settings=settings)
+        connection = store_connection(store)
     except Refusal as refusal:
         return _fail(session, binding, owner, refusal, now)
     session.commit()  # nothing open while the store is called
@@ -359,25 +375,22 @@ def _attempt(session: Session, pm: ShelfsyncPluginManager, binding: OrderBinding
         refreshed = session.get(OrderBinding, binding_id, populate_existing=True)
         assert refreshed is not None
         return _fail(session, refreshed, owner, classify(exc), clock())
-    _settle(session, binding_id, status=OrderState.CREATED.value, store_order_id=ref.id,
-            store_order_name=ref.name, failure_reason_code=None, fix_hint=None, retry_at=None)
-    # Its units are no longer held back: the store's own stock now counts them.
-    mark_pending(session, channel.organization_id, held_skus(session, [binding_id]), clock())
-    _cancelled_meanwhile(session, binding_id)
+    settled = _settle(session, binding_id, status=OrderState.CREATED.value,
+                      store_order_id=ref.id, store_order_name=ref.name,
+                      failure_reason_code=None, fix_hint=None, retry_at=None)
+    if settled is not None:
+        # Its units are no longer held back: the store's own stock now counts them.
+        mark_pending(session, channel.organization_id, sorted(settled.units or {}), clock())
+        if (settled.channel_status or "").upper() in CANCELLED:
+            # The channel cancelled while the store order was being made: cancel it there.
+            note_channel_cancellation(session, binding_id, int(settled.channel_id))
     session.commit()
     return Outcome(binding_id, binding.channel_order_id, OrderState.CREATED.value,
                    store_order=ref)
 
 
-def _cancelled_meanwhile(session: Session, binding_id: int) -> None:
-    """The channel cancelled while the store order was being made: cancel it in the store."""
-    row = session.execute(select(_table().c.channel_status, _table().c.channel_id).where(
-        _table().c.id == binding_id)).one()
-    if (row.channel_status or "").upper() in CANCELLED:
-        note_channel_cancellation(session, binding_id, int(row.channel_id))
-
-
-def _decide(session: Session, binding: OrderBinding, now: datetime) -> Outcome | None:
+def _decide(session: Session, binding: OrderBinding, now: datetime,
+            settings: ChannelSettings) -> Outcome | None:
     """Settle an order that is not to be created now (waits, skipped); None: create it."""
     assert binding.id is not None
     status = (binding.channel_status or "").upper()
@@ -387,7 +400,6 @@ def _decide(session: Session, binding: OrderBinding, now: datetime) -> Outcome |
         _settle(session, binding.id, status=OrderState.SKIPPED.value,
                 failure_reason_code=reason.value, fix_hint=HINTS[reason], retry_at=None)
         return Outcome(binding.id, ident, OrderState.SKIPPED.value, reason.value)
-    settings = settings_of(session, binding.channel_id)
     on_hold_waits = status == ON_HOLD and settings.on_hold != "create"
     if status == UNPAID or on_hold_waits or not is_read(binding):
         # Waits for its next status, or for the read of the order as it now stands (TikTok

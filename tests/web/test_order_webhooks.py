@@ -41,11 +41,12 @@ def _place(receiver: Receiver, shop: int) -> dict[str, Any]:
 
 
 def _status_push(receiver: Receiver, shop: int, order: dict[str, Any], status: str,
-                 notification: str) -> tuple[dict[str, str], bytes]:
+                 notification: str, update_time: int | None = None
+                 ) -> tuple[dict[str, str], bytes]:
     channel = receiver.fakes.channel
     app_key = receiver.fakes.channel.connections()[shop]["credentials"]["app_key"]
     data = {"order_id": order["id"], "order_status": status, "is_on_hold_order": False,
-            "update_time": int(time.time())}
+            "update_time": update_time if update_time is not None else int(time.time())}
     return signed_push(app_key, channel.creds.app_secret, channel.shops[shop],
                        ORDER_STATUS_CHANGE, notification, int(time.time()), data)
 
@@ -91,8 +92,11 @@ def test_an_order_webhook_is_recorded_enqueued_and_created_once(receiver: Receiv
 def test_a_late_older_status_does_not_undo_a_cancellation(receiver: Receiver) -> None:
     _link(receiver)
     order = _place(receiver, 1)
-    _post(receiver, 1, _status_push(receiver, 1, order, "CANCEL", "c-1"))
-    _post(receiver, 1, _status_push(receiver, 1, order, "AWAITING_SHIPMENT", "c-0"))
+    # Explicit update times: two pushes read from the clock may fall in two seconds.
+    cancelled_at = int(time.time())
+    _post(receiver, 1, _status_push(receiver, 1, order, "CANCEL", "c-1", cancelled_at))
+    _post(receiver, 1, _status_push(receiver, 1, order, "AWAITING_SHIPMENT", "c-0",
+                                    cancelled_at - 1))
     rows = _bindings(order["id"])
     assert len(rows) == 1 and rows[0].channel_status == "CANCEL"
     httpx.post(f"{receiver.fakes.channel_server.base_url}/_fake/orders/{order['id']}/status",
