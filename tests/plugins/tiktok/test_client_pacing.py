@@ -61,8 +61,9 @@ def test_paced_calls_stay_under_the_limit_at_close_to_its_rate(server: RunningSe
     assert requests_made(server) == calls
     minimum = (calls - 1) / QPS
     # Never faster than the limit allows. How close to the limit it gets is a performance
-    # figure (bench/tiktok_push.py); here only a pacer stuck far behind the rate fails.
-    assert minimum <= elapsed <= minimum * 3 + 2
+    # figure (bench/tiktok_push.py); here only a pacer stuck far behind the rate fails (the
+    # bound is wide: three times the minimum failed once on a busy 2-core machine).
+    assert minimum <= elapsed <= minimum * 10 + 30
 
 
 def test_clients_of_one_shop_share_its_pace_across_threads(server: RunningServer) -> None:
