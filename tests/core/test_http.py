@@ -12,10 +12,12 @@ from werkzeug.wrappers import Response
 from shelfsync.core.errors import BadRequest, ConfigurationError
 from shelfsync.core.http import (
     ALLOW_PRIVATE_ENV,
+    LOG_REQUESTS_ENV,
     RetryPolicy,
     call_with_retries,
     check_public_url,
     make_client,
+    quiet_request_log,
     redact_url,
     shared_ssl_context,
 )
@@ -46,6 +48,26 @@ def test_httpx_request_log_line_hides_secret_query_values(
     assert "HTTP Request" in logged and "grant_type=refresh_token" in logged
     assert "S3CRET-value" not in logged and "RT-value" not in logged
     assert "app_secret=REDACTED" in logged
+
+
+@pytest.mark.parametrize(("asked", "level"), [(None, logging.WARNING), ("0", logging.WARNING),
+                                              ("1", logging.NOTSET), ("yes", logging.NOTSET)])
+def test_request_lines_stay_out_of_a_workers_log_unless_asked_for(
+    monkeypatch: pytest.MonkeyPatch, asked: str | None, level: int,
+) -> None:
+    httpx_logger = logging.getLogger("httpx")
+    saved = httpx_logger.level
+    if asked is None:
+        monkeypatch.delenv(LOG_REQUESTS_ENV, raising=False)
+    else:
+        monkeypatch.setenv(LOG_REQUESTS_ENV, asked)
+    try:
+        httpx_logger.setLevel(logging.NOTSET)
+        quiet_request_log()
+        assert httpx_logger.level == level
+        assert httpx_logger.isEnabledFor(logging.WARNING)  # failures are never hidden
+    finally:
+        httpx_logger.setLevel(saved)  # setLevel also clears the loggers' cached answers
 
 
 def test_redact_url_hides_password_and_keeps_the_rest() -> None:
