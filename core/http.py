@@ -141,8 +141,13 @@ def quiet_request_log() -> None:
     embedded process's CPU at 20 orders a second (bench/order_sync.py). Failures are still
     logged by our own code, with their reason.
     """
-    if os.environ.get(LOG_REQUESTS_ENV, "").strip().lower() not in ("1", "true", "yes", "on"):
+    if not env_flag(LOG_REQUESTS_ENV):
         logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+def env_flag(name: str) -> bool:
+    """Whether the operator turned an on/off variable on (`1`, `true` or `yes`)."""
+    return os.environ.get(name, "") in {"1", "true", "yes"}
 
 
 @dataclass(frozen=True)
@@ -302,7 +307,7 @@ def call_with_retries(
 
 def private_urls_allowed() -> bool:
     """Whether the operator allowed private and loopback API base URLs (demo, tests)."""
-    return os.environ.get(ALLOW_PRIVATE_ENV, "") in {"1", "true", "yes"}
+    return env_flag(ALLOW_PRIVATE_ENV)
 
 
 def check_public_url(url: str) -> str:

@@ -7,7 +7,6 @@ the same state as if they had run one after the other.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -56,19 +55,15 @@ class Prebuilt(Generic[S]):
     def __init__(self, build: Callable[[Callable[[type[Any]], Any]], S]) -> None:
         self._build = build
         self._built: dict[str, S] = {}
-        self._lock = threading.Lock()
 
     def __call__(self, session: Session) -> S:
-        """The statement for the session's database."""
+        """The statement for the session's database (two threads building it at once keep
+        the first: the statements are equal)."""
         dialect = session.get_bind().dialect.name
         built = self._built.get(dialect)
         if built is None:
-            with self._lock:
-                built = self._built.get(dialect)
-                if built is None:
-                    built = self._build(
-                        lambda model: _dialect_insert(dialect, model.__table__))
-                    self._built[dialect] = built
+            built = self._built.setdefault(dialect, self._build(
+                lambda model: _dialect_insert(dialect, model.__table__)))
         return built
 
 

@@ -322,13 +322,13 @@ def classify(exc: BaseException) -> Refusal:
 
 
 def _settle(session: Session, binding_id: int, **values: Any) -> Any:
-    """End the attempt's lease with these values; the row as it now stands (its held units,
-    its channel status: what the caller needs next, without reading the row again), or None
-    when the order is gone."""
+    """End the attempt's lease with these values; the row's held units and channel status as
+    they now stand (what the caller needs next, without reading the row again), or None when
+    the order is gone."""
     table = _table()
     return session.execute(update(table).where(table.c.id == binding_id).values(
         lease_owner=None, lease_expires_at=None, updated_at=utcnow(), **values).returning(
-        table.c.units, table.c.channel_status, table.c.channel_id)).first()
+        table.c.units, table.c.channel_status)).first()
 
 
 def create_in_store(session: Session, pm: ShelfsyncPluginManager, binding_id: int, owner: str,
@@ -383,7 +383,7 @@ def _attempt(session: Session, pm: ShelfsyncPluginManager, binding: OrderBinding
         mark_pending(session, channel.organization_id, sorted(settled.units or {}), clock())
         if (settled.channel_status or "").upper() in CANCELLED:
             # The channel cancelled while the store order was being made: cancel it there.
-            note_channel_cancellation(session, binding_id, int(settled.channel_id))
+            note_channel_cancellation(session, binding_id, binding.channel_id)
     session.commit()
     return Outcome(binding_id, binding.channel_order_id, OrderState.CREATED.value,
                    store_order=ref)
